@@ -1,0 +1,89 @@
+package broker
+
+import (
+	"sort"
+	"time"
+)
+
+// Protocols an Identity can come from.
+const (
+	ProtocolSAML = "saml"
+	ProtocolOIDC = "oidc"
+)
+
+// Identity is who signed in, as verified by a protocol package (saml, oidc).
+// It is the single input of the rules engine.
+//
+// Attributes holds every SAML attribute (by its Name, and also by its
+// FriendlyName when the IdP sends one) or every ID-token/userinfo claim,
+// flattened to strings. Protocol packages also add the reserved keys below
+// so rules can test them like any other attribute.
+type Identity struct {
+	Provider      string // configured provider id, e.g. "okta"
+	Protocol      string // ProtocolSAML or ProtocolOIDC
+	Issuer        string // SAML Issuer / OIDC iss
+	Subject       string // SAML NameID / OIDC sub
+	SubjectFormat string // SAML NameID Format, "" for OIDC
+	SessionIndex  string // SAML SessionIndex, if any
+	AuthnInstant  time.Time
+	// Expires is when the upstream credential (SAML assertion's
+	// SubjectConfirmation NotOnOrAfter, ID token exp) stops being usable.
+	Expires    time.Time
+	Attributes map[string][]string
+
+	// AWS-specific values asserted by the upstream IdP itself (pass-through).
+	Roles           []RolePair    // strictly parsed https://aws.amazon.com/SAML/Attributes/Role values
+	RoleSessionName string        // https://aws.amazon.com/SAML/Attributes/RoleSessionName
+	SessionDuration time.Duration // https://aws.amazon.com/SAML/Attributes/SessionDuration, 0 if absent
+	// SessionNotOnOrAfter is the AuthnStatement's SessionNotOnOrAfter, zero if absent.
+	SessionNotOnOrAfter time.Time
+}
+
+// Reserved attribute keys, filled in by the protocol packages.
+const (
+	AttrSubject  = "sub"      // NameID / sub (also set for SAML)
+	AttrIssuer   = "iss"      // Issuer / iss
+	AttrProvider = "provider" // configured provider id
+)
+
+// Values returns the attribute values for name (nil if absent).
+func (id *Identity) Values(name string) []string {
+	if id == nil {
+		return nil
+	}
+	return id.Attributes[name]
+}
+
+// First returns the first value of the attribute name, or "".
+func (id *Identity) First(name string) string {
+	if v := id.Values(name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// AttributeNames returns the attribute names in sorted order.
+func (id *Identity) AttributeNames() []string {
+	names := make([]string, 0, len(id.Attributes))
+	for k := range id.Attributes {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Well-known SAML attribute names AWS reads from an assertion.
+const (
+	SAMLAttrRole              = "https://aws.amazon.com/SAML/Attributes/Role"
+	SAMLAttrRoleSessionName   = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+	SAMLAttrSessionDuration   = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+	SAMLAttrPrincipalTag      = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:" // + tag key
+	SAMLAttrTransitiveTagKeys = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
+	SAMLAttrSourceIdentity    = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
+)
+
+// AWS SAML audiences and the default sign-in SAML endpoint.
+const (
+	AWSSAMLAudienceURN = "urn:amazon:webservices"
+	AWSSAMLEndpoint    = "https://signin.aws.amazon.com/saml"
+)
