@@ -1,0 +1,52 @@
+// Package localaws is a strict, local stand-in for the AWS endpoints the
+// broker calls, so the whole product runs on a laptop (broker dev) and in
+// end-to-end tests without an AWS account.
+//
+// It owns three things:
+//
+//   - an IAM-like Registry (SAML providers with their IdP metadata, OIDC
+//     providers, roles with MaxSessionDuration and a trust policy), loaded
+//     from YAML or JSON and validated as IAM would;
+//   - the STS Query API (POST /), wire-compatible with aws-sdk-go-v2's
+//     service/sts client: AssumeRoleWithSAML verifies the assertion the way
+//     AWS does and answers with AWS's XML shapes, error codes and statuses;
+//   - the sign-in federation endpoint (/federation: getSigninToken, login)
+//     and a console page (/console) that shows the signed-in session, so
+//     tests can see which role, session name and expiry reached "AWS".
+//
+// AssumeRoleWithSAML, step by step (each step's failure is the AWS error
+// code in brackets):
+//
+//	form params ──> Version/Action dispatch           [InvalidAction, MissingAction]
+//	  ──> parameter constraints                       [ValidationError, MalformedPolicyDocument,
+//	                                                   PackedPolicyTooLarge]
+//	  ──> PrincipalArn registered, RoleArn exists     [InvalidIdentityToken, AccessDenied]
+//	  ──> base64 ─> safe XML (no DTD) ─> etree        [InvalidIdentityToken]
+//	  ──> XML signature (goxmldsig) on Response and/or Assertion; everything
+//	      after this reads only the element the verifier returned
+//	  ──> Issuer = metadata entityID, Audience, bearer SubjectConfirmation
+//	      (Recipient, NotOnOrAfter), Conditions       [InvalidIdentityToken, ExpiredTokenException]
+//	  ──> Role attribute holds RoleArn,PrincipalArn   [IDPRejectedClaim]
+//	  ──> RoleSessionName, SessionDuration, tags, SourceIdentity
+//	  ──> replay check (assertion ID)                 [InvalidIdentityToken]
+//	  ──> role trust policy (policy.go)               [AccessDenied]
+//	  ──> credentials issued and remembered; assertion ID recorded as used
+//
+// The console sign-in:
+//
+//	GET|POST /federation?Action=getSigninToken&Session={sessionId,sessionKey,sessionToken}
+//	    credentials must be live ones this server issued ──> {"SigninToken": "..."}
+//	GET|POST /federation?Action=login&SigninToken=..&Destination=..&Issuer=..
+//	    token single use, 15 minutes; Destination a console URL of the
+//	    credentials' partition ──> HttpOnly cookie, 302 /console
+//	GET /console ──> HTML page with ids account, role, session-name,
+//	    session-expiry, destination and the issuer link
+//	POST /console/signout ──> ends the console session
+//
+// GET / without parameters lists the registry; GET /healthz answers "ok".
+//
+// Everything is kept in memory and expires: issued credentials, sign-in
+// tokens, console sessions and used assertion IDs. The package imports no
+// broker package but the root broker (ARN parsing) and never logs
+// assertions, credentials or tokens.
+package localaws
