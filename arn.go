@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -193,4 +194,38 @@ func SanitizeRoleSessionName(s string) string {
 		out += "-"
 	}
 	return out
+}
+
+// ValidateConsoleURL reports whether dest is an AWS Management Console URL
+// of the partition: https, no user info, and a host that is the console host
+// (console.aws.amazon.com) or a subdomain of it (eu-west-1.console.aws.amazon.com,
+// s3.console.aws.amazon.com). Anything else would make the broker, through
+// the federation endpoint, an open redirect.
+func ValidateConsoleURL(partition, dest string) error {
+	p, ok := partitions[partition]
+	if !ok {
+		return fmt.Errorf("unknown partition %q", partition)
+	}
+	u, err := url.Parse(dest)
+	if err != nil {
+		return fmt.Errorf("not a URL")
+	}
+	if u.Scheme != "https" || u.User != nil || u.Opaque != "" {
+		return fmt.Errorf("must be an https URL without user info")
+	}
+	if u.Port() != "" && u.Port() != "443" {
+		return fmt.Errorf("must not name a port")
+	}
+	host := strings.ToLower(u.Hostname())
+	if host != p.ConsoleHost && !strings.HasSuffix(host, "."+p.ConsoleHost) {
+		return fmt.Errorf("host %q is not an AWS console host of partition %s (%s)", u.Hostname(), partition, p.ConsoleHost)
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, p.ConsoleHost), ".") {
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("host %q is not an AWS console host", u.Hostname())
+			}
+		}
+	}
+	return nil
 }

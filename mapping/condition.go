@@ -1,0 +1,381 @@
+package mapping
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+type opKind uint8
+
+const (
+	opEquals opKind = iota
+	opNotEquals
+	opGlob
+	opRegex
+	opPrefix
+	opSuffix
+	opExists
+	opAbsent
+	opAll
+	opAny
+)
+
+var opNames = [...]string{"equals", "not_equals", "glob", "regex", "prefix", "suffix", "exists", "absent", "all", "any"}
+
+// maxBindings caps the capture combinations one rule may produce.
+const maxBindings = 100
+
+// cond is a compiled condition.
+type cond struct {
+	path       string // e.g. "when.all[1]"
+	op         opKind
+	attr       string
+	value      string // lowercased when ignoreCase
+	ignoreCase bool
+	re         *regexp.Regexp // regex, or a glob compiled to a regex
+	prefix     string         // every matching value starts with this (case as in value)
+	captures   bool
+	children   []*cond
+
+	// Static failure reasons: tracing costs no formatting.
+	failAbsent, failNoMatch string
+}
+
+func (c *cond) describe() string {
+	if c.op == opAll || c.op == opAny {
+		return c.path + " (" + opNames[c.op] + " group)"
+	}
+	s := c.path + " (" + strconv.Quote(c.attr) + " " + opNames[c.op]
+	if c.op != opExists && c.op != opAbsent {
+		s += " " + strconv.Quote(c.value)
+	}
+	if c.ignoreCase {
+		s += ", ignoring case"
+	}
+	return s + ")"
+}
+
+func (c *cond) setReasons() {
+	d := "condition " + c.describe()
+	switch c.op {
+	case opAll:
+		c.failNoMatch = d + ": not all conditions hold"
+	case opAny:
+		c.failNoMatch = d + ": none of the alternatives holds"
+	case opAbsent:
+		c.failNoMatch = d + ": the attribute is present"
+	case opNotEquals:
+		c.failNoMatch = d + ": a value is equal"
+	default:
+		c.failNoMatch = d + ": no value matched"
+	}
+	c.failAbsent = d + ": the attribute is absent"
+}
+
+// view gives a rule evaluation cheap access to an identity's values:
+// sorted copies for binary search, built once per attribute per Evaluate.
+type view struct {
+	attrs  map[string][]string
+	sorted map[string][]string
+	lower  map[string][]string
+}
+
+func (v *view) values(attr string) []string { return v.attrs[attr] }
+
+func (v *view) sortedValues(attr string, fold bool) []string {
+	m := &v.sorted
+	if fold {
+		m = &v.lower
+	}
+	if s, ok := (*m)[attr]; ok {
+		return s
+	}
+	src := v.attrs[attr]
+	s := make([]string, len(src))
+	for i, x := range src {
+		if fold {
+			x = strings.ToLower(x)
+		}
+		s[i] = x
+	}
+	sort.Strings(s)
+	if *m == nil {
+		*m = map[string][]string{}
+	}
+	(*m)[attr] = s
+	return s
+}
+
+// hasPrefixed reports whether a sorted slice holds a value starting with p.
+func hasPrefixed(sorted []string, p string) bool {
+	i := sort.SearchStrings(sorted, p)
+	return i < len(sorted) && strings.HasPrefix(sorted[i], p)
+}
+
+// eval tests c. On success bs holds one binding per capture combination
+// (nil when the condition captures nothing).
+func (c *cond) eval(v *view) (ok bool, bs []binding, reason string) {
+	switch c.op {
+	case opAll:
+		bs = []binding{nil}
+		for _, ch := range c.children {
+			ok, cbs, r := ch.eval(v)
+			if !ok {
+				return false, nil, r
+			}
+			bs = cross(bs, cbs)
+		}
+		return true, compact(bs), ""
+	case opAny:
+		var out []binding
+		matched := false
+		last := c.failNoMatch
+		for _, ch := range c.children {
+			ok, cbs, r := ch.eval(v)
+			if !ok {
+				last = r
+				continue
+			}
+			matched = true
+			if len(cbs) == 0 {
+				out = append(out, nil)
+			}
+			out = append(out, cbs...)
+			if len(out) > maxBindings {
+				out = out[:maxBindings]
+			}
+		}
+		if !matched {
+			if len(c.children) == 1 {
+				return false, nil, last
+			}
+			return false, nil, c.failNoMatch
+		}
+		return true, compact(out), ""
+	}
+
+	vals := v.values(c.attr)
+	switch c.op {
+	case opExists:
+		if len(vals) == 0 {
+			return false, nil, c.failAbsent
+		}
+		return true, nil, ""
+	case opAbsent:
+		if len(vals) > 0 {
+			return false, nil, c.failNoMatch
+		}
+		return true, nil, ""
+	case opNotEquals:
+		if len(vals) == 0 {
+			return true, nil, ""
+		}
+		s := v.sortedValues(c.attr, c.ignoreCase)
+		i := sort.SearchStrings(s, c.value)
+		if i < len(s) && s[i] == c.value {
+			return false, nil, c.failNoMatch
+		}
+		return true, nil, ""
+	}
+	if len(vals) == 0 {
+		return false, nil, c.failAbsent
+	}
+	switch c.op {
+	case opEquals:
+		s := v.sortedValues(c.attr, c.ignoreCase)
+		i := sort.SearchStrings(s, c.value)
+		if i < len(s) && s[i] == c.value {
+			return true, nil, ""
+		}
+	case opPrefix:
+		if hasPrefixed(v.sortedValues(c.attr, c.ignoreCase), c.value) {
+			return true, nil, ""
+		}
+	case opSuffix:
+		for _, x := range vals {
+			if c.ignoreCase {
+				x = strings.ToLower(x)
+			}
+			if strings.HasSuffix(x, c.value) {
+				return true, nil, ""
+			}
+		}
+	case opGlob, opRegex:
+		if c.prefix != "" && !hasPrefixed(v.sortedValues(c.attr, c.ignoreCase), c.prefix) {
+			return false, nil, c.failNoMatch
+		}
+		if !c.captures {
+			for _, x := range vals {
+				if c.ignoreCase && c.op == opGlob {
+					x = strings.ToLower(x)
+				}
+				if c.re.MatchString(x) {
+					return true, nil, ""
+				}
+			}
+			break
+		}
+		names := c.re.SubexpNames()
+		for _, x := range vals {
+			m := c.re.FindStringSubmatch(x)
+			if m == nil {
+				continue
+			}
+			b := make(binding, len(m))
+			for i := 1; i < len(m); i++ {
+				b[strconv.Itoa(i)] = m[i]
+				if names[i] != "" {
+					b[names[i]] = m[i]
+				}
+			}
+			bs = append(bs, b)
+			if len(bs) >= maxBindings {
+				break
+			}
+		}
+		if len(bs) > 0 {
+			return true, dedupe(bs), ""
+		}
+	}
+	return false, nil, c.failNoMatch
+}
+
+// cross combines two binding sets (nil entries = no captures).
+func cross(a, b []binding) []binding {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]binding, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			m := make(binding, len(x)+len(y))
+			for k, v := range x {
+				m[k] = v
+			}
+			for k, v := range y {
+				m[k] = v
+			}
+			out = append(out, m)
+			if len(out) >= maxBindings {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// compact returns nil for a set holding only empty bindings.
+func compact(bs []binding) []binding {
+	for _, b := range bs {
+		if len(b) > 0 {
+			return dedupe(bs)
+		}
+	}
+	return nil
+}
+
+func dedupe(bs []binding) []binding {
+	if len(bs) < 2 {
+		return bs
+	}
+	seen := make(map[string]bool, len(bs))
+	out := bs[:0]
+	for _, b := range bs {
+		k := bindingKey(b)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, b)
+	}
+	return out
+}
+
+func bindingKey(b binding) string {
+	keys := make([]string, 0, len(b))
+	for k := range b {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	for _, k := range keys {
+		sb.WriteString(k)
+		sb.WriteByte(0)
+		sb.WriteString(b[k])
+		sb.WriteByte(0)
+	}
+	return sb.String()
+}
+
+// anchoredPrefix returns the literal every match of an anchored (^...)
+// regex starts with, or "" when there is none or the regex is not anchored.
+func anchoredPrefix(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return ""
+	}
+	var sb strings.Builder
+	for _, s := range re.Sub[1:] {
+		if s.Op != syntax.OpLiteral || s.Flags&syntax.FoldCase != 0 {
+			break
+		}
+		sb.WriteString(string(s.Rune))
+	}
+	return sb.String()
+}
+
+// globToRegex compiles a glob (*, ?, [...], [!...]) matching the whole
+// value; the returned prefix is the literal text before the first wildcard.
+func globToRegex(g string) (*regexp.Regexp, string, error) {
+	var sb strings.Builder
+	sb.WriteString(`\A(?s:`)
+	for i := 0; i < len(g); i++ {
+		switch c := g[i]; c {
+		case '*':
+			sb.WriteString(`.*`)
+		case '?':
+			sb.WriteString(`.`)
+		case '[':
+			j := strings.IndexByte(g[i+1:], ']')
+			if j < 0 {
+				return nil, "", errUnclosedClass
+			}
+			class := g[i+1 : i+1+j]
+			if strings.HasPrefix(class, "!") {
+				class = "^" + class[1:]
+			}
+			sb.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += j + 1
+		default:
+			// Copy the whole run of literal bytes (keeps UTF-8 intact).
+			j := i
+			for j < len(g) && !strings.ContainsRune("*?[", rune(g[j])) {
+				j++
+			}
+			sb.WriteString(regexp.QuoteMeta(g[i:j]))
+			i = j - 1
+		}
+	}
+	sb.WriteString(`)\z`)
+	re, err := regexp.Compile(sb.String())
+	if err != nil {
+		return nil, "", err
+	}
+	if first := strings.IndexAny(g, "*?["); first >= 0 {
+		return re, g[:first], nil
+	}
+	return re, g, nil
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errUnclosedClass = constError("unclosed [ in glob")

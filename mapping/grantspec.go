@@ -1,0 +1,299 @@
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/broker-dev/broker"
+)
+
+// compiledGrant is a GrantSpec with its templates parsed and literals checked.
+type compiledGrant struct {
+	account, role, provider, label, description template
+	sessionName, sourceIdentity, audience       template
+	partition                                   string
+	mode                                        broker.Mode // "" = the provider's default
+	downstream                                  broker.Downstream
+	duration, consoleDuration                   time.Duration
+	destination, region                         string
+	tagKeys                                     []string
+	tags                                        map[string]template
+	transitive                                  []string
+	policy                                      string
+	policyARNs                                  []string
+	// patterns (deny rules and pass-through filters)
+	accountPat, rolePat *regexp.Regexp
+}
+
+var (
+	tagRe       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	policyARNRe = regexp.MustCompile(`^arn:aws(-us-gov|-cn)?:iam::([0-9]{12}|aws):policy/[\x21-\x7e]+$`)
+	roleNameRe  = regexp.MustCompile(`^([\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`)
+)
+
+func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+func (c *compiler) tmpl(field, s string) template {
+	t, err := parseTemplate(s)
+	if err != nil {
+		c.fail(field, "%v", err)
+		return template{raw: s}
+	}
+	for _, p := range t.parts {
+		if p.capture == "" {
+			continue
+		}
+		if !c.captures[p.capture] {
+			c.fail(field, "${%s} refers to no capture group of this rule's regex conditions", p.capture)
+		} else if p.capture[0] >= '0' && p.capture[0] <= '9' && c.nRegexes > 1 {
+			c.fail(field, "${%s} is ambiguous: the rule has several capturing regexes; use named groups (?P<name>...)", p.capture)
+		}
+	}
+	return t
+}
+
+func (c *compiler) grant() compiledGrant {
+	s := &c.rule.Grant
+	g := compiledGrant{
+		partition:  s.Partition,
+		mode:       broker.Mode(s.Mode),
+		downstream: broker.Downstream(s.Downstream),
+		duration:   time.Duration(s.Duration), consoleDuration: time.Duration(s.ConsoleDuration),
+		destination: s.Destination, region: s.Region,
+		transitive: s.TransitiveTagKeys, policy: s.SessionPolicy, policyARNs: s.PolicyARNs,
+	}
+	if g.partition == "" {
+		g.partition = c.e.opts.DefaultPartition
+	}
+	if _, ok := broker.LookupPartition(g.partition); !ok {
+		c.fail("grant.partition", "unknown partition %q (aws, aws-us-gov, aws-cn)", g.partition)
+	}
+	switch g.mode {
+	case "", broker.ModePassThrough, broker.ModeBrokerIssued:
+	default:
+		c.fail("grant.mode", "must be pass-through or broker-issued, got %q", s.Mode)
+	}
+	switch g.downstream {
+	case "":
+		g.downstream = broker.DownstreamSAML
+	case broker.DownstreamSAML, broker.DownstreamWebIdentity:
+	default:
+		c.fail("grant.downstream", "must be saml or web-identity, got %q", s.Downstream)
+	}
+	passThroughSAML := g.mode == broker.ModePassThrough && g.downstream == broker.DownstreamSAML
+	if g.mode == "" && c.allScopedPassThrough() && g.downstream == broker.DownstreamSAML {
+		passThroughSAML = true
+	}
+
+	g.account = c.tmpl("grant.account", s.Account)
+	g.role = c.tmpl("grant.role", s.Role)
+	if passThroughSAML {
+		if s.Provider != "" {
+			c.fail("grant.provider", "pass-through uses the provider the identity provider asserted; leave provider empty")
+		}
+		if g.account.isLiteral() && s.Account != "" {
+			g.accountPat = c.pattern("grant.account", c.resolveAccountPattern(s.Account))
+		}
+		if g.role.isLiteral() && s.Role != "" {
+			g.rolePat = c.pattern("grant.role", s.Role)
+		}
+	} else {
+		if s.Role == "" {
+			c.fail("grant.role", "role is required (a name such as Admin, a path/name, or a role ARN)")
+		} else if g.role.isLiteral() {
+			c.checkRole("grant.role", s.Role)
+		}
+		if s.Account == "" && !strings.HasPrefix(s.Role, "arn:") {
+			c.fail("grant.account", "account is required unless role is a full ARN")
+		} else if s.Account != "" && g.account.isLiteral() {
+			if _, ok := c.e.resolveAccount(s.Account); !ok {
+				c.fail("grant.account", "%q is neither a 12-digit account id nor a known alias", s.Account)
+			}
+		}
+		g.provider = c.tmpl("grant.provider", s.Provider)
+		if s.Provider != "" && g.provider.isLiteral() {
+			if a, err := broker.ParseARN(s.Provider); err != nil || a.Kind() != broker.KindSAMLProvider {
+				c.fail("grant.provider", "must be an IAM SAML provider ARN (arn:aws:iam::ACCOUNT:saml-provider/NAME)")
+			}
+		}
+	}
+	g.label = c.tmpl("grant.label", s.Label)
+	g.description = c.tmpl("grant.description", s.Description)
+	g.sessionName = c.tmpl("grant.session_name", s.SessionName)
+	g.sourceIdentity = c.tmpl("grant.source_identity", s.SourceIdentity)
+	g.audience = c.tmpl("grant.audience", s.Audience)
+	if s.SourceIdentity != "" && g.sourceIdentity.isLiteral() && !broker.RoleSessionNameRe.MatchString(s.SourceIdentity) {
+		c.fail("grant.source_identity", "must be 2..64 of A-Z a-z 0-9 _ + = , . @ -")
+	}
+	for field, d := range map[string]time.Duration{"grant.duration": g.duration, "grant.console_duration": g.consoleDuration} {
+		if d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
+			c.fail(field, "must be between 15m and 12h, got %s", d)
+		}
+	}
+	if g.destination != "" {
+		if err := broker.ValidateConsoleURL(g.partition, g.destination); err != nil {
+			c.fail("grant.destination", "%v", err)
+		}
+	}
+	if g.region != "" && !regionRe.MatchString(g.region) {
+		c.fail("grant.region", "%q is not an AWS region name", g.region)
+	}
+	c.checkTags(&g, s)
+	if g.policy != "" {
+		if len(g.policy) > 2048 {
+			c.fail("grant.session_policy", "session policy is %d characters; AWS allows 2048", len(g.policy))
+		}
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(g.policy), &obj); err != nil {
+			c.fail("grant.session_policy", "not a JSON policy document: %v", err)
+		}
+	}
+	if len(g.policyARNs) > 10 {
+		c.fail("grant.policy_arns", "%d policy ARNs; AWS allows 10", len(g.policyARNs))
+	}
+	for i, a := range g.policyARNs {
+		if !policyARNRe.MatchString(a) {
+			c.fail(fmt.Sprintf("grant.policy_arns[%d]", i), "%q is not an IAM policy ARN", a)
+		}
+	}
+	if passThroughSAML && (len(s.SessionTags) > 0 || s.SourceIdentity != "" || s.SessionName != "") {
+		c.fail("grant", "session_tags, source_identity and session_name need broker-issued credentials; pass-through sends the IdP's assertion unchanged")
+	}
+	return g
+}
+
+// allScopedPassThrough: the rule is scoped to providers that all default to pass-through.
+func (c *compiler) allScopedPassThrough() bool {
+	if len(c.rule.Providers) == 0 || c.e.opts.ProviderMode == nil {
+		return false
+	}
+	for _, p := range c.rule.Providers {
+		if c.e.opts.ProviderMode(p) != broker.ModePassThrough {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *compiler) checkRole(field, role string) {
+	if strings.HasPrefix(role, "arn:") {
+		if a, err := broker.ParseARN(role); err != nil || a.Kind() != broker.KindRole {
+			c.fail(field, "%q is not an IAM role ARN", role)
+		}
+		return
+	}
+	if isGlob(role) {
+		c.fail(field, "globs are only allowed in pass-through and deny rules")
+		return
+	}
+	if !roleNameRe.MatchString(role) {
+		c.fail(field, "%q is not a role name (1..64 of A-Z a-z 0-9 _ + = , . @ -, optionally after a path)", role)
+	}
+}
+
+func (c *compiler) checkTags(g *compiledGrant, s *GrantSpec) {
+	if len(s.SessionTags) > 50 {
+		c.fail("grant.session_tags", "%d tags; AWS allows 50", len(s.SessionTags))
+	}
+	g.tagKeys = sortedKeys(s.SessionTags)
+	g.tags = map[string]template{}
+	lower := map[string]bool{}
+	for _, k := range g.tagKeys {
+		f := "grant.session_tags." + k
+		if err := checkTagKey(k); err != nil {
+			c.fail(f, "%v", err)
+		}
+		if lower[strings.ToLower(k)] {
+			c.fail(f, "tag keys must be unique ignoring case")
+		}
+		lower[strings.ToLower(k)] = true
+		t := c.tmpl(f, s.SessionTags[k])
+		if t.isLiteral() {
+			if err := checkTagValue(k, s.SessionTags[k]); err != nil {
+				c.fail(f, "%v", err)
+			}
+		}
+		g.tags[k] = t
+	}
+	for i, k := range s.TransitiveTagKeys {
+		if _, ok := s.SessionTags[k]; !ok {
+			c.fail(fmt.Sprintf("grant.transitive_tag_keys[%d]", i), "%q is not one of session_tags", k)
+		}
+	}
+}
+
+// checkTagKey applies AWS's session tag key limits.
+func checkTagKey(k string) error {
+	switch {
+	case k == "" || utf8.RuneCountInString(k) > 128:
+		return fmt.Errorf("tag key must be 1..128 characters")
+	case !tagRe.MatchString(k):
+		return fmt.Errorf("tag key %q has characters AWS does not allow", k)
+	case strings.HasPrefix(strings.ToLower(k), "aws:"):
+		return fmt.Errorf("tag keys starting with aws: are reserved")
+	}
+	return nil
+}
+
+// checkTagValue applies AWS's session tag value limits.
+func checkTagValue(k, v string) error {
+	switch {
+	case utf8.RuneCountInString(v) > 256:
+		return fmt.Errorf("tag value for %q must be at most 256 characters", k)
+	case !tagRe.MatchString(v):
+		return fmt.Errorf("tag value for %q has characters AWS does not allow", k)
+	}
+	return nil
+}
+
+// denyPattern compiles a deny rule's grant: only account and role patterns.
+func (c *compiler) denyPattern() compiledGrant {
+	s := c.rule.Grant
+	var g compiledGrant
+	if s.Account != "" {
+		g.accountPat = c.pattern("grant.account", c.resolveAccountPattern(s.Account))
+	}
+	if s.Role != "" {
+		g.rolePat = c.pattern("grant.role", s.Role)
+	}
+	rest := s
+	rest.Account, rest.Role = "", ""
+	if fmt.Sprint(rest) != fmt.Sprint(GrantSpec{}) {
+		c.fail("grant", "deny rules only use grant.account and grant.role (as patterns)")
+	}
+	return g
+}
+
+// resolveAccountPattern turns an alias into its id; globs stay as they are.
+func (c *compiler) resolveAccountPattern(s string) string {
+	if a, ok := c.e.accounts[s]; ok {
+		return a.ID
+	}
+	if !isGlob(s) && !accountRe.MatchString(s) {
+		c.fail("grant.account", "%q is neither a 12-digit account id, a known alias, nor a glob", s)
+	}
+	return s
+}
+
+func (c *compiler) pattern(field, glob string) *regexp.Regexp {
+	re, _, err := globToRegex(glob)
+	if err != nil {
+		c.fail(field, "%v", err)
+		return nil
+	}
+	return re
+}
+
+func (e *Engine) resolveAccount(s string) (Account, bool) {
+	if a, ok := e.accounts[s]; ok {
+		return a, true
+	}
+	if accountRe.MatchString(s) {
+		return Account{ID: s}, true
+	}
+	return Account{}, false
+}
