@@ -1,0 +1,72 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Migrate applies the embedded migrations not yet applied, each in its own
+// transaction. It is idempotent and safe when several processes start at
+// once: the version row is inserted in the same transaction as the schema
+// change, and a concurrent duplicate makes that transaction fail and retry.
+func (s *DB) Migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	dir := "migrations/" + s.d.name()
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		name := e.Name()
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %s has no numeric prefix", name)
+		}
+		body, err := fs.ReadFile(migrations, dir+"/"+name)
+		if err != nil {
+			return err
+		}
+		if err := s.apply(ctx, v, name, string(body)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *DB) apply(ctx context.Context, version int, name, body string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range strings.Split(body, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), version, name, ns(s.now())); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
+	}
+	s.log.Info("applied migration", "name", name)
+	return nil
+}

@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/store"
+)
+
+// Config configures Open.
+type Config struct {
+	// Driver is "sqlite"; "postgres" is not supported yet.
+	Driver string
+	// DSN is the SQLite file path (its directory is created, 0700; the file
+	// is 0600), or ":memory:" for tests.
+	DSN string
+	// Keys encrypt session data at rest (AES-256-GCM, 32 bytes each):
+	// Keys[0] encrypts, all decrypt.
+	Keys   [][]byte
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// DB is a store.Store on a SQL database.
+type DB struct {
+	db     *sql.DB
+	d      dialect
+	seal   *sealer
+	now    func() time.Time
+	log    *slog.Logger
+	driver string
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) and migrates the database.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	seal, err := newSealer(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	switch cfg.Driver {
+	case "", "sqlite":
+		s.driver = "sqlite"
+		s.d = sqliteDialect{}
+		if s.db, err = openSQLite(cfg.DSN); err != nil {
+			return nil, err
+		}
+	case "postgres":
+		return nil, errors.New("sqlstore: the postgres driver is not supported yet")
+	default:
+		return nil, fmt.Errorf("sqlstore: unknown driver %q", cfg.Driver)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlstore: the SQLite DSN (file path) is empty")
+	}
+	memory := strings.Contains(path, ":memory:")
+	if !memory {
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("sqlstore: create %s: %w", dir, err)
+			}
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+		}
+		f.Close()
+	}
+	dsn := "file:" + path + "?_busy_timeout=10000&_foreign_keys=1&_txlock=immediate"
+	if !memory {
+		dsn += "&_journal_mode=WAL&_synchronous=NORMAL"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	if memory {
+		db.SetMaxOpenConns(1) // each connection would be its own database
+	} else {
+		db.SetMaxOpenConns(8)
+	}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Ping checks the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return s.fail(err, "ping")
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return s.fail(err, "ping")
+	}
+	return nil
+}
+
+// fail wraps a database error: unreachable → EUNAVAILABLE, else EINTERNAL.
+func (s *DB) fail(err error, op string) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_timeout", "The broker's database did not answer in time. Try again.")
+	}
+	if errors.Is(err, sql.ErrConnDone) {
+		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_unavailable", "The broker's database is unavailable. Try again later.")
+	}
+	return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EINTERNAL, "store_error", "")
+}
+
+func ns(t time.Time) int64 { return t.UTC().UnixNano() }
+
+func fromNS(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything the broker persists. Implementations are safe for
+// concurrent use and may be shared by several broker instances.
+//
+// Errors are *broker.Error: ENOTFOUND, ECONFLICT, EREPLAY as documented per
+// method, EUNAVAILABLE when the database cannot be reached and EINTERNAL for
+// other failures (the cause in Err, never SQL or data in Message).
+type Store interface {
+	// Remember records key under namespace until expires (the replay cache:
+	// SAML assertion IDs, later OIDC nonces and codes). It returns an error
+	// with code EREPLAY if the key is recorded and not yet expired; an
+	// expired record is replaced. Entries are never evicted before they
+	// expire. The check and the write are one atomic statement.
+	Remember(ctx context.Context, namespace, key string, expires time.Time) error
+
+	// CreateSession stores a new server-side session; ECONFLICT if the ID exists.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns a live session; ENOTFOUND if absent or expired.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// UpdateSession replaces a live session's data and expiry; ENOTFOUND if absent or expired.
+	UpdateSession(ctx context.Context, id string, data []byte, expires time.Time) error
+	// DeleteSession removes a session; deleting a missing one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+
+	// AppendAudit appends an event, setting e.ID and, if zero, e.Time.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns events matching f, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	// Purge deletes expired replay entries and sessions and says how many.
+	Purge(ctx context.Context) (int64, error)
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Session is the server-side half of a browser session.
+type Session struct {
+	ID        string // random, at least 128 bits, chosen by the caller
+	Subject   string // who, for admin views (not secret)
+	Provider  string
+	Data      []byte // secret: encrypted at rest
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Audit results.
+const (
+	ResultSuccess = "success"
+	ResultFailure = "failure"
+)
+
+// AuditEvent is one entry of the audit log: who did what, when, from
+// where, with which result and why. It never holds secrets.
+type AuditEvent struct {
+	ID          int64
+	Time        time.Time
+	RequestID   string
+	Event       string // "signin", "role_assumed", "console_url_issued", "logout", ...
+	Result      string // ResultSuccess or ResultFailure
+	Reason      string // stable reason code on failure
+	Message     string // human text, no secrets
+	Provider    string
+	Subject     string
+	RoleARN     string
+	SessionName string
+	RemoteAddr  string
+	UserAgent   string
+	Details     map[string]string
+}
+
+// AuditFilter selects audit events. Empty fields match everything.
+type AuditFilter struct {
+	Subject, Event, Result, RoleARN, Provider string
+	Since, Until                              time.Time
+	Limit                                     int   // default 100, at most 1000
+	Before                                    int64 // only IDs below this (keyset pagination)
+}
