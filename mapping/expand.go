@@ -232,7 +232,7 @@ func (e *Engine) baseGrant(r *compiledRule, id *broker.Identity, b binding, tr *
 			if !ok {
 				return fail("session_tags." + k + ": " + missing + " has no value")
 			}
-			if err := checkTagValue(k, v); err != nil {
+			if err := broker.ValidateTagValue(k, v); err != nil {
 				return fail("session_tags." + k + ": " + err.Error())
 			}
 			out.SessionTags[k] = v

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/broker-dev/broker"
 )
@@ -30,7 +29,6 @@ type compiledGrant struct {
 }
 
 var (
-	tagRe       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 	policyARNRe = regexp.MustCompile(`^arn:aws(-us-gov|-cn)?:iam::([0-9]{12}|aws):policy/[\x21-\x7e]+$`)
 	roleNameRe  = regexp.MustCompile(`^([\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`)
 )
@@ -204,7 +202,7 @@ func (c *compiler) checkTags(g *compiledGrant, s *GrantSpec) {
 	lower := map[string]bool{}
 	for _, k := range g.tagKeys {
 		f := "grant.session_tags." + k
-		if err := checkTagKey(k); err != nil {
+		if err := broker.ValidateTagKey(k); err != nil {
 			c.fail(f, "%v", err)
 		}
 		if lower[strings.ToLower(k)] {
@@ -213,7 +211,7 @@ func (c *compiler) checkTags(g *compiledGrant, s *GrantSpec) {
 		lower[strings.ToLower(k)] = true
 		t := c.tmpl(f, s.SessionTags[k])
 		if t.isLiteral() {
-			if err := checkTagValue(k, s.SessionTags[k]); err != nil {
+			if err := broker.ValidateTagValue(k, s.SessionTags[k]); err != nil {
 				c.fail(f, "%v", err)
 			}
 		}
@@ -224,30 +222,6 @@ func (c *compiler) checkTags(g *compiledGrant, s *GrantSpec) {
 			c.fail(fmt.Sprintf("grant.transitive_tag_keys[%d]", i), "%q is not one of session_tags", k)
 		}
 	}
-}
-
-// checkTagKey applies AWS's session tag key limits.
-func checkTagKey(k string) error {
-	switch {
-	case k == "" || utf8.RuneCountInString(k) > 128:
-		return fmt.Errorf("tag key must be 1..128 characters")
-	case !tagRe.MatchString(k):
-		return fmt.Errorf("tag key %q has characters AWS does not allow", k)
-	case strings.HasPrefix(strings.ToLower(k), "aws:"):
-		return fmt.Errorf("tag keys starting with aws: are reserved")
-	}
-	return nil
-}
-
-// checkTagValue applies AWS's session tag value limits.
-func checkTagValue(k, v string) error {
-	switch {
-	case utf8.RuneCountInString(v) > 256:
-		return fmt.Errorf("tag value for %q must be at most 256 characters", k)
-	case !tagRe.MatchString(v):
-		return fmt.Errorf("tag value for %q has characters AWS does not allow", k)
-	}
-	return nil
 }
 
 // denyPattern compiles a deny rule's grant: only account and role patterns.

@@ -1,0 +1,171 @@
+package issuer
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/russellhaering/goxmldsig/etreeutils"
+
+	"github.com/broker-dev/broker"
+)
+
+// Issue mints a signed Response for exactly req.Role. Invalid requests
+// (AWS limits on session names, tags, durations, the role pair) are
+// refused with a *broker.Error of code EINVALID before anything is signed.
+func (s *SAML) Issue(ctx context.Context, req SAMLRequest) (IssuedSAML, error) {
+	if req.Recipient == "" {
+		req.Recipient = broker.AWSSAMLEndpoint
+	}
+	if req.Audience == "" {
+		req.Audience = broker.AWSSAMLAudienceURN
+	}
+	if req.SubjectFormat == "" {
+		req.SubjectFormat = nameIDPersist
+	}
+	if err := req.validate(); err != nil {
+		return IssuedSAML{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return IssuedSAML{}, err
+	}
+	now := s.now().UTC()
+	if req.AuthnInstant.IsZero() || req.AuthnInstant.After(now) {
+		req.AuthnInstant = now
+	}
+	notOnOrAfter := now.Add(s.cfg.AssertionLifetime)
+	assertionID := newID()
+
+	assertion := s.assertion(assertionID, now, notOnOrAfter, &req)
+	signed, err := s.sign(assertion)
+	if err != nil {
+		return IssuedSAML{}, err
+	}
+
+	resp := etree.NewElement("samlp:Response")
+	resp.CreateAttr("xmlns:samlp", nsProtocol)
+	resp.CreateAttr("ID", newID())
+	resp.CreateAttr("Version", "2.0")
+	resp.CreateAttr("IssueInstant", samlTime(now))
+	resp.CreateAttr("Destination", req.Recipient)
+	// saml: is declared where it is used, so the signed Assertion sees the
+	// same namespace context inside the Response as when it was signed.
+	iss := resp.CreateElement("saml:Issuer")
+	iss.CreateAttr("xmlns:saml", nsAssertion)
+	iss.SetText(s.cfg.EntityID)
+	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", statusSuccess)
+	// The Assertion carries the signature AWS verifies (as Okta's and
+	// Entra's AWS apps do by default); the Response around it is plain.
+	resp.AddChild(signed)
+	doc := etree.NewDocument()
+	doc.SetRoot(resp)
+	doc.WriteSettings.CanonicalEndTags = true
+	raw, err := doc.WriteToBytes()
+	if err != nil {
+		return IssuedSAML{}, fmt.Errorf("issuer: serialize response: %w", err)
+	}
+	return IssuedSAML{Base64: base64.StdEncoding.EncodeToString(raw), AssertionID: assertionID, NotOnOrAfter: notOnOrAfter}, nil
+}
+
+// assertion builds the unsigned Assertion. Element order follows the
+// SAML schema: Issuer, (Signature), Subject, Conditions, AuthnStatement,
+// AttributeStatement.
+func (s *SAML) assertion(id string, now, notOnOrAfter time.Time, req *SAMLRequest) *etree.Element {
+	a := etree.NewElement("saml:Assertion")
+	a.CreateAttr("xmlns:saml", nsAssertion)
+	a.CreateAttr("ID", id)
+	a.CreateAttr("Version", "2.0")
+	a.CreateAttr("IssueInstant", samlTime(now))
+	a.CreateElement("saml:Issuer").SetText(s.cfg.EntityID)
+
+	subj := a.CreateElement("saml:Subject")
+	nameID := subj.CreateElement("saml:NameID")
+	nameID.CreateAttr("Format", req.SubjectFormat)
+	nameID.SetText(req.Subject)
+	sc := subj.CreateElement("saml:SubjectConfirmation")
+	sc.CreateAttr("Method", bearer)
+	scd := sc.CreateElement("saml:SubjectConfirmationData")
+	scd.CreateAttr("NotOnOrAfter", samlTime(notOnOrAfter))
+	scd.CreateAttr("Recipient", req.Recipient)
+
+	cond := a.CreateElement("saml:Conditions")
+	cond.CreateAttr("NotBefore", samlTime(now.Add(-skew)))
+	cond.CreateAttr("NotOnOrAfter", samlTime(notOnOrAfter))
+	cond.CreateElement("saml:AudienceRestriction").CreateElement("saml:Audience").SetText(req.Audience)
+
+	authn := a.CreateElement("saml:AuthnStatement")
+	authn.CreateAttr("AuthnInstant", samlTime(req.AuthnInstant))
+	authn.CreateAttr("SessionIndex", id)
+	authn.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").SetText(authnPassword)
+
+	st := a.CreateElement("saml:AttributeStatement")
+	attr := func(name string, values ...string) {
+		at := st.CreateElement("saml:Attribute")
+		at.CreateAttr("Name", name)
+		at.CreateAttr("NameFormat", attrNameFormat)
+		for _, v := range values {
+			av := at.CreateElement("saml:AttributeValue")
+			av.CreateAttr("xmlns:xs", "http://www.w3.org/2001/XMLSchema")
+			av.CreateAttr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+			av.CreateAttr("xsi:type", "xs:string")
+			av.SetText(v)
+		}
+	}
+	attr(broker.SAMLAttrRole, req.Role.String())
+	attr(broker.SAMLAttrRoleSessionName, req.RoleSessionName)
+	if req.SessionDuration > 0 {
+		attr(broker.SAMLAttrSessionDuration, strconv.Itoa(int(req.SessionDuration/time.Second)))
+	}
+	keys := make([]string, 0, len(req.PrincipalTags))
+	for k := range req.PrincipalTags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		attr(broker.SAMLAttrPrincipalTag+k, req.PrincipalTags[k])
+	}
+	if len(req.TransitiveTagKeys) > 0 {
+		attr(broker.SAMLAttrTransitiveTagKeys, req.TransitiveTagKeys...)
+	}
+	if req.SourceIdentity != "" {
+		attr(broker.SAMLAttrSourceIdentity, req.SourceIdentity)
+	}
+	return a
+}
+
+// sign returns el with an enveloped RSA-SHA256 signature placed right after
+// its Issuer, where the SAML schema wants it.
+func (s *SAML) sign(el *etree.Element) (*etree.Element, error) {
+	// Put the tree in exclusive-canonical form first (as crewjam/saml does):
+	// goxmldsig digests an in-memory tree, and a verifier will digest the
+	// parsed document, so both must be the same canonical tree.
+	if err := etreeutils.TransformExcC14n(el, "", false); err != nil {
+		return nil, fmt.Errorf("issuer: canonicalize %s: %w", el.Tag, err)
+	}
+	signed, err := s.signing.SignEnveloped(el)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: sign %s: %w", el.Tag, err)
+	}
+	// SignEnveloped appends the Signature to the copy's Child slice without
+	// registering it as a child (no parent, no index), so etree's
+	// RemoveChild cannot take it out: cut it off the slice directly.
+	last := len(signed.Child) - 1
+	sig, ok := signed.Child[last].(*etree.Element)
+	if !ok || sig.Tag != "Signature" {
+		return nil, fmt.Errorf("issuer: sign %s: no signature appended", el.Tag)
+	}
+	signed.Child = signed.Child[:last]
+	issuerIdx := 0
+	for i, c := range signed.Child {
+		if e, ok := c.(*etree.Element); ok && e.Tag == "Issuer" {
+			issuerIdx = i
+			break
+		}
+	}
+	signed.InsertChildAt(issuerIdx+1, sig)
+	return signed, nil
+}
