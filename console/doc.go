@@ -1,0 +1,11 @@
+// Package console turns temporary credentials into an AWS Management
+// Console sign-in URL through the federation endpoint.
+//
+//	credentials ──POST getSigninToken(Session JSON, SessionDuration)──> SigninToken
+//	            ──> https://<partition sign-in host>/federation?Action=login
+//	                  &Issuer=<portal>&Destination=<console URL>&SigninToken=<token>
+//
+// The login URL is a bearer secret valid for 15 minutes: it only ever goes
+// to the browser as a 302 Location, never into logs or pages. Destinations
+// are limited to the console hosts of the role's partition.
+package console

@@ -1,0 +1,76 @@
+package sts
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/broker-dev/broker"
+)
+
+const (
+	minDuration = 15 * time.Minute
+	maxDuration = 12 * time.Hour
+	// oneHour is what every role allows (MaxSessionDuration is at least 1 h).
+	oneHour = time.Hour
+)
+
+// clamp fits the requested duration to what the assertion allows. It
+// returns 0 (meaning "let AWS default to 1 h") when nothing was requested
+// and nothing limits it.
+func clamp(requested, assertionMax time.Duration, notAfter, now time.Time) (time.Duration, []Notice, error) {
+	var notices []Notice
+	d := requested
+	if d != 0 && d < minDuration {
+		d = minDuration
+	}
+	if d > maxDuration {
+		d = maxDuration
+	}
+	if assertionMax > 0 && (d == 0 && assertionMax < oneHour || d > assertionMax) {
+		if d != 0 {
+			notices = append(notices, Notice{Code: "duration_clamped_assertion", Message: fmt.Sprintf(
+				"Your identity provider allows sessions of at most %s, so this session lasts %s instead of %s.", human(assertionMax), human(assertionMax), human(d))})
+		}
+		d = assertionMax
+	}
+	if !notAfter.IsZero() {
+		left := notAfter.Sub(now).Truncate(time.Second)
+		if left < minDuration {
+			return 0, nil, broker.Errorf(broker.EEXPIRED, "session_ends_soon", "Your sign-in session ends in less than 15 minutes: sign in again.")
+		}
+		eff := d
+		if eff == 0 {
+			eff = oneHour
+		}
+		if eff > left {
+			notices = append(notices, Notice{Code: "duration_clamped_assertion", Message: fmt.Sprintf(
+				"Your sign-in session with your identity provider ends in %s, so this AWS session lasts %s.", human(left), human(left))})
+			d = left
+		}
+	}
+	if d != 0 && d < minDuration {
+		d = minDuration
+	}
+	return d, notices, nil
+}
+
+func human(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%d h %d min", h, m)
+	case h > 0:
+		return fmt.Sprintf("%d h", h)
+	default:
+		return fmt.Sprintf("%d min", m)
+	}
+}
+
+func seconds(d time.Duration) *int32 {
+	if d == 0 {
+		return nil
+	}
+	v := int32(d / time.Second)
+	return &v
+}
