@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/broker-dev/broker"
 )
@@ -41,7 +40,7 @@ func (s *SAML) Issue(ctx context.Context, req SAMLRequest) (IssuedSAML, error) {
 	assertionID := newID()
 
 	assertion := s.assertion(assertionID, now, notOnOrAfter, &req)
-	signed, err := s.sign(assertion)
+	signed, err := s.signer.Sign(assertion)
 	if err != nil {
 		return IssuedSAML{}, err
 	}
@@ -135,37 +134,4 @@ func (s *SAML) assertion(id string, now, notOnOrAfter time.Time, req *SAMLReques
 		attr(broker.SAMLAttrSourceIdentity, req.SourceIdentity)
 	}
 	return a
-}
-
-// sign returns el with an enveloped RSA-SHA256 signature placed right after
-// its Issuer, where the SAML schema wants it.
-func (s *SAML) sign(el *etree.Element) (*etree.Element, error) {
-	// Put the tree in exclusive-canonical form first (as crewjam/saml does):
-	// goxmldsig digests an in-memory tree, and a verifier will digest the
-	// parsed document, so both must be the same canonical tree.
-	if err := etreeutils.TransformExcC14n(el, "", false); err != nil {
-		return nil, fmt.Errorf("issuer: canonicalize %s: %w", el.Tag, err)
-	}
-	signed, err := s.signing.SignEnveloped(el)
-	if err != nil {
-		return nil, fmt.Errorf("issuer: sign %s: %w", el.Tag, err)
-	}
-	// SignEnveloped appends the Signature to the copy's Child slice without
-	// registering it as a child (no parent, no index), so etree's
-	// RemoveChild cannot take it out: cut it off the slice directly.
-	last := len(signed.Child) - 1
-	sig, ok := signed.Child[last].(*etree.Element)
-	if !ok || sig.Tag != "Signature" {
-		return nil, fmt.Errorf("issuer: sign %s: no signature appended", el.Tag)
-	}
-	signed.Child = signed.Child[:last]
-	issuerIdx := 0
-	for i, c := range signed.Child {
-		if e, ok := c.(*etree.Element); ok && e.Tag == "Issuer" {
-			issuerIdx = i
-			break
-		}
-	}
-	signed.InsertChildAt(issuerIdx+1, sig)
-	return signed, nil
 }

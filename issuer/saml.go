@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/broker-dev/broker"
 )
@@ -31,9 +30,9 @@ type SAMLConfig struct {
 
 // SAML mints signed SAML Responses for AWS.
 type SAML struct {
-	cfg     SAMLConfig
-	now     func() time.Time
-	signing *dsig.SigningContext
+	cfg    SAMLConfig
+	now    func() time.Time
+	signer *Signer
 }
 
 // Namespaces and fixed values of the documents this package writes.
@@ -66,15 +65,11 @@ func NewSAML(cfg SAMLConfig) (*SAML, error) {
 	if cfg.SSOURL == "" {
 		cfg.SSOURL = strings.TrimSuffix(cfg.EntityID, "/metadata") + "/sso"
 	}
-	ctx, err := dsig.NewSigningContext(cfg.Signing.Key, [][]byte{cfg.Signing.Certificate.Raw})
+	signer, err := NewSigner(cfg.Signing)
 	if err != nil {
-		return nil, fmt.Errorf("issuer: %w", err)
-	}
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
 		return nil, err
 	}
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	s := &SAML{cfg: cfg, now: cfg.Now, signing: ctx}
+	s := &SAML{cfg: cfg, now: cfg.Now, signer: signer}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -1,0 +1,182 @@
+package saml
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crewjam/saml"
+
+	"github.com/broker-dev/broker"
+)
+
+// ACSInput is what the ACS endpoint received.
+type ACSInput struct {
+	SAMLResponse string   // the form value, base64
+	RequestIDs   []string // AuthnRequest IDs this browser started for this provider, still pending
+	CurrentURL   string   // the URL the response was POSTed to
+}
+
+// Result is a verified response.
+type Result struct {
+	Identity     broker.Identity
+	ResponseXML  []byte // the decoded Response exactly as received
+	AssertionID  string
+	InResponseTo string    // "" for IdP-initiated
+	NotOnOrAfter time.Time // SubjectConfirmationData NotOnOrAfter
+}
+
+const bearerMethod = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+// ParseResponse verifies a SAML Response and returns the identity it
+// carries. Every failure is a *broker.Error: EINVALID (malformed input),
+// EUNAUTHORIZED (did not verify), EEXPIRED (times), EREPLAY (already used),
+// EFORBIDDEN (the IdP refused the sign-in), EUNAVAILABLE (no metadata),
+// each with a stable Reason and a Message safe to show.
+func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Result, error) {
+	st := sp.state.Load()
+	if st == nil {
+		return nil, sp.fail(broker.EUNAVAILABLE, "metadata_unavailable", sp.Ready())
+	}
+	raw, err := sp.decode(in.SAMLResponse)
+	if err != nil {
+		return nil, err
+	}
+	plain, encrypted := countAssertions(raw)
+	switch {
+	case plain+encrypted == 0:
+		return nil, sp.fail(broker.EUNAUTHORIZED, "no_assertion", errors.New("the response holds no assertion"))
+	case plain+encrypted > 1:
+		return nil, sp.fail(broker.EUNAUTHORIZED, "multiple_assertions", fmt.Errorf("the response holds %d assertions", plain+encrypted))
+	case encrypted > 0 && sp.cfg.Key == nil:
+		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
+	}
+
+	// crewjam checks SubjectConfirmationData Recipient against AcsURL: pick
+	// the allowed Recipient the document names (verified by crewjam next).
+	tmpl := st.sp
+	recipient := sp.cfg.Recipients[0]
+	if r := peekRecipient(raw); sp.recips[r] {
+		recipient = r
+	}
+	ru, _ := url.Parse(recipient)
+	tmpl.AcsURL = *ru
+	current, err := url.Parse(in.CurrentURL)
+	if err != nil || current.Host == "" {
+		current = &sp.acs
+	}
+	ids := append([]string(nil), in.RequestIDs...)
+	if sp.cfg.AllowIDPInitiated {
+		ids = append(ids, "")
+	}
+	assertion, err := tmpl.ParseXMLResponse(raw, ids, *current)
+	if err != nil {
+		return nil, sp.classify(err, raw)
+	}
+	if err := sp.checkAssertion(assertion); err != nil {
+		return nil, err
+	}
+	id, err := sp.identity(assertion, st.md.EntityID)
+	if err != nil {
+		return nil, err
+	}
+	scd := assertion.Subject.SubjectConfirmations[0].SubjectConfirmationData
+	expires := scd.NotOnOrAfter
+	if c := assertion.Conditions; c != nil && c.NotOnOrAfter.After(expires) {
+		expires = c.NotOnOrAfter
+	}
+	// Only now, with everything verified, burn the ID.
+	if err := sp.cfg.Replay.Remember(ctx, "saml:"+sp.cfg.ID, assertion.ID, expires.Add(sp.cfg.ClockSkew)); err != nil {
+		if broker.ErrorCode(err) == broker.EREPLAY {
+			return nil, sp.fail(broker.EREPLAY, "replay", fmt.Errorf("assertion %s already used", assertion.ID))
+		}
+		return nil, err
+	}
+	return &Result{Identity: *id, ResponseXML: raw, AssertionID: assertion.ID, InResponseTo: scd.InResponseTo, NotOnOrAfter: scd.NotOnOrAfter}, nil
+}
+
+func (sp *ServiceProvider) decode(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, sp.fail(broker.EINVALID, "malformed_response", errors.New("empty SAMLResponse"))
+	}
+	if base64.StdEncoding.DecodedLen(len(s)) > sp.cfg.MaxResponseBytes+3 {
+		return nil, sp.fail(broker.ETOOLARGE, "too_large", fmt.Errorf("response larger than %d bytes", sp.cfg.MaxResponseBytes))
+	}
+	// IdPs wrap base64 at 64 or 76 columns; nothing else is tolerated.
+	s = strings.NewReplacer("\r", "", "\n", "", " ", "", "\t", "").Replace(s)
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, sp.fail(broker.EINVALID, "malformed_response", fmt.Errorf("SAMLResponse is not base64: %w", err))
+	}
+	if len(raw) > sp.cfg.MaxResponseBytes {
+		return nil, sp.fail(broker.ETOOLARGE, "too_large", fmt.Errorf("response is %d bytes", len(raw)))
+	}
+	if err := rejectDTD(raw); err != nil {
+		return nil, sp.fail(broker.EINVALID, "dtd_forbidden", err)
+	}
+	return raw, nil
+}
+
+// checkAssertion adds what crewjam does not check.
+func (sp *ServiceProvider) checkAssertion(a *saml.Assertion) error {
+	if a.Subject == nil || len(a.Subject.SubjectConfirmations) != 1 {
+		n := 0
+		if a.Subject != nil {
+			n = len(a.Subject.SubjectConfirmations)
+		}
+		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("want exactly one SubjectConfirmation, got %d", n))
+	}
+	sc := a.Subject.SubjectConfirmations[0]
+	if sc.Method != bearerMethod || sc.SubjectConfirmationData == nil {
+		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("SubjectConfirmation method %q without data", sc.Method))
+	}
+	scd := sc.SubjectConfirmationData
+	if !sp.recips[scd.Recipient] {
+		return sp.fail(broker.EUNAUTHORIZED, "recipient_mismatch", fmt.Errorf("Recipient %q is not allowed", scd.Recipient))
+	}
+	now, skew := sp.cfg.Now(), sp.cfg.ClockSkew
+	if scd.NotOnOrAfter.IsZero() {
+		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", errors.New("SubjectConfirmationData has no NotOnOrAfter"))
+	}
+	if !now.Before(scd.NotOnOrAfter.Add(skew)) {
+		return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("SubjectConfirmationData expired at %s", scd.NotOnOrAfter))
+	}
+	if c := a.Conditions; c != nil {
+		if !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore) {
+			return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("Conditions valid from %s", c.NotBefore))
+		}
+		if !c.NotOnOrAfter.IsZero() && !now.Before(c.NotOnOrAfter.Add(skew)) {
+			return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("Conditions expired at %s", c.NotOnOrAfter))
+		}
+	}
+	if a.IssueInstant.After(now.Add(skew)) {
+		return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("assertion issued in the future (%s)", a.IssueInstant))
+	}
+	if len(a.AuthnStatements) == 0 {
+		return sp.fail(broker.EUNAUTHORIZED, "no_authn_statement", errors.New("the assertion has no AuthnStatement"))
+	}
+	return nil
+}
+
+// checkAudience is crewjam's audience hook: there must be at least one
+// AudienceRestriction, and each must name an allowed audience.
+func (sp *ServiceProvider) checkAudience(a *saml.Assertion) error {
+	if a.Conditions == nil || len(a.Conditions.AudienceRestrictions) == 0 {
+		return &audienceError{"the assertion has no AudienceRestriction"}
+	}
+	for _, ar := range a.Conditions.AudienceRestrictions {
+		if !sp.auds[strings.TrimSpace(ar.Audience.Value)] {
+			return &audienceError{fmt.Sprintf("audience %q is not this service provider", ar.Audience.Value)}
+		}
+	}
+	return nil
+}
+
+type audienceError struct{ msg string }
+
+func (e *audienceError) Error() string { return e.msg }

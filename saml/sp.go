@@ -1,0 +1,148 @@
+package saml
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+
+	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/broker-dev/broker"
+)
+
+// ServiceProvider is the SP for one upstream IdP. It is safe for
+// concurrent use; metadata refreshes swap an immutable state.
+type ServiceProvider struct {
+	cfg      Config
+	log      *slog.Logger
+	acs      url.URL
+	metadata url.URL
+	state    atomic.Pointer[spState]
+	lastErr  atomic.Pointer[error]
+	sigAlgs  map[string]bool
+	digAlgs  map[string]bool
+	recips   map[string]bool
+	auds     map[string]bool
+}
+
+// spState is one version of the IdP metadata and the crewjam SP built on it.
+type spState struct {
+	md *saml.EntityDescriptor
+	sp saml.ServiceProvider // template: copied per request, never mutated
+}
+
+// New validates cfg and loads the IdP metadata. A file or inline metadata
+// must load; a URL that cannot be fetched now leaves the SP not ready
+// (Ready reports why) and Run keeps trying.
+func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	sp := &ServiceProvider{cfg: cfg, log: cfg.Logger, sigAlgs: set(cfg.SignatureAlgorithms), digAlgs: set(cfg.DigestAlgorithms),
+		recips: set(cfg.Recipients), auds: set(cfg.Audiences)}
+	acs, _ := url.Parse(cfg.ACSURL)
+	mdu, _ := url.Parse(cfg.MetadataURL)
+	sp.acs, sp.metadata = *acs, *mdu
+	if err := sp.Refresh(ctx); err != nil && cfg.IDPMetadataURL == "" {
+		return nil, err
+	}
+	return sp, nil
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
+	tmpl := saml.ServiceProvider{
+		EntityID:    sp.cfg.EntityID,
+		MetadataURL: sp.metadata,
+		AcsURL:      sp.acs,
+		IDPMetadata: md,
+		HTTPClient:  sp.cfg.HTTPClient,
+		// crewjam checks InResponseTo against the IDs we pass, which include
+		// "" only when IdP-initiated sign-in is allowed.
+		AllowIDPInitiated:           false,
+		SignatureVerifier:           algorithmGuard{sig: sp.sigAlgs, dig: sp.digAlgs},
+		ValidateAudienceRestriction: sp.checkAudience,
+		AuthnNameIDFormat:           saml.NameIDFormat(sp.cfg.NameIDFormat),
+	}
+	if sp.cfg.Key != nil {
+		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
+	}
+	if sp.cfg.SignRequests {
+		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
+	}
+	sp.state.Store(&spState{md: md, sp: tmpl})
+}
+
+// Ready reports whether the IdP metadata is loaded.
+func (sp *ServiceProvider) Ready() error {
+	if sp.state.Load() != nil {
+		return nil
+	}
+	if e := sp.lastErr.Load(); e != nil {
+		return *e
+	}
+	return fmt.Errorf("saml: %s: metadata not loaded yet", sp.cfg.ID)
+}
+
+// IDPEntityID returns the IdP's entity ID ("" before metadata loaded).
+func (sp *ServiceProvider) IDPEntityID() string {
+	if st := sp.state.Load(); st != nil {
+		return st.md.EntityID
+	}
+	return ""
+}
+
+// Metadata returns the SP's EntityDescriptor: ACS (HTTP-POST), entity ID,
+// WantAssertionsSigned, and the certificate when a key is configured.
+func (sp *ServiceProvider) Metadata() ([]byte, error) {
+	tmpl := saml.ServiceProvider{EntityID: sp.cfg.EntityID, MetadataURL: sp.metadata, AcsURL: sp.acs, AuthnNameIDFormat: saml.NameIDFormat(sp.cfg.NameIDFormat)}
+	if sp.cfg.Key != nil {
+		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
+	}
+	if sp.cfg.SignRequests {
+		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
+	}
+	b, err := xml.MarshalIndent(tmpl.Metadata(), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("saml: %s: metadata: %w", sp.cfg.ID, err)
+	}
+	return append([]byte(xml.Header), b...), nil
+}
+
+// LoginRedirect builds an SP-initiated AuthnRequest for the HTTP-Redirect
+// binding (signed when SignRequests). The caller keeps requestID to match
+// the response's InResponseTo; relayState must be URL-safe.
+func (sp *ServiceProvider) LoginRedirect(relayState string) (redirectURL, requestID string, err error) {
+	st := sp.state.Load()
+	if st == nil {
+		return "", "", broker.Wrap(sp.Ready(), broker.EUNAVAILABLE, "metadata_unavailable", "Sign-in with this identity provider is not available right now. Try again in a few minutes.")
+	}
+	if relayState != url.QueryEscape(relayState) {
+		return "", "", fmt.Errorf("saml: relay state must be URL-safe")
+	}
+	tmpl := st.sp
+	dest := tmpl.GetSSOBindingLocation(saml.HTTPRedirectBinding)
+	if dest == "" {
+		return "", "", broker.Errorf(broker.EUNAVAILABLE, "no_redirect_binding", "This identity provider does not accept sign-in requests from the broker (no HTTP-Redirect endpoint in its metadata). Use its own portal to sign in.")
+	}
+	req, err := tmpl.MakeAuthenticationRequest(dest, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err != nil {
+		return "", "", fmt.Errorf("saml: %s: authn request: %w", sp.cfg.ID, err)
+	}
+	u, err := req.Redirect(relayState, &tmpl)
+	if err != nil {
+		return "", "", fmt.Errorf("saml: %s: authn request: %w", sp.cfg.ID, err)
+	}
+	return u.String(), req.ID, nil
+}
