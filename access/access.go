@@ -1,0 +1,269 @@
+package access
+
+import (
+	"context"
+	"errors"
+
+	"log/slog"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/console"
+	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/sts"
+)
+
+// Rules returns the rules engine in force now. Implementations may swap
+// engines at any time (rules reloaded from the store); each call to Decide
+// or Assume uses one engine throughout.
+type Rules interface {
+	Engine() *mapping.Engine
+}
+
+// SAMLIssuer mints the broker's own signed SAML Responses (issuer.SAML).
+type SAMLIssuer interface {
+	Issue(ctx context.Context, req issuer.SAMLRequest) (issuer.IssuedSAML, error)
+}
+
+// STS assumes roles (sts.Client).
+type STS interface {
+	AssumeRoleWithSAML(ctx context.Context, in sts.SAMLInput) (*sts.Result, error)
+}
+
+// Console builds console sign-in URLs (console.Client).
+type Console interface {
+	LoginURL(ctx context.Context, req console.Request) (*console.Result, error)
+}
+
+// AuditLog receives audit records (store.Store).
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e *store.AuditEvent) error
+}
+
+// Config holds the dependencies of a Service.
+type Config struct {
+	Rules      Rules
+	SAMLIssuer SAMLIssuer // nil: broker-issued SAML grants fail with a clear error
+	STS        STS
+	Console    Console
+	Audit      AuditLog
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Service is the access use case. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Service. Rules, STS, Console and Audit are required.
+func New(cfg Config) (*Service, error) {
+	if cfg.Rules == nil || cfg.STS == nil || cfg.Console == nil || cfg.Audit == nil {
+		return nil, errors.New("access: Rules, STS, Console and Audit are required")
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Decide evaluates the rules for id. It never fails: a rule that cannot be
+// applied to this identity is explained in the decision's trace.
+func (s *Service) Decide(id *broker.Identity) mapping.Decision {
+	return s.cfg.Rules.Engine().Evaluate(id)
+}
+
+// Meta describes the request an action came from, for the audit log.
+type Meta struct {
+	RequestID  string
+	RemoteAddr string
+	UserAgent  string
+}
+
+// Upstream is the credential the upstream IdP issued, kept server-side for
+// pass-through role assumptions.
+type Upstream struct {
+	// SAMLResponse is the base64 Response exactly as the IdP posted it; ""
+	// when none is available (OIDC sign-in, or already used).
+	SAMLResponse string
+	// Used is true once the Response was presented to STS: AWS refuses an
+	// assertion it has already seen, so a second pass-through needs a fresh one.
+	Used bool
+}
+
+// AssumeInput asks for a console session for one of the identity's grants.
+type AssumeInput struct {
+	Identity *broker.Identity
+	GrantKey string // broker.Grant.Key() of the chosen grant
+	// Destination optionally overrides the grant's console destination
+	// (deep links); it must be a console URL of the role's partition.
+	Destination string
+	Upstream    Upstream
+	Meta        Meta
+}
+
+// Outcome is a successful role assumption.
+type Outcome struct {
+	Grant          broker.Grant
+	Credentials    broker.Credentials
+	SessionName    string
+	ConsoleURL     string    // secret: send to the browser as a 302 only
+	ConsoleExpires time.Time // console session end
+	Notices        []sts.Notice
+	// UsedUpstream is true when the upstream SAML Response was presented to
+	// STS (pass-through): the caller must mark it used.
+	UsedUpstream bool
+}
+
+// Reasons access itself reports (other reasons come from sts, console, issuer).
+const (
+	ReasonRoleNotGranted   = "role_not_granted"
+	ReasonUpstreamUsed     = "upstream_credential_used"
+	ReasonUpstreamExpired  = "upstream_credential_expired"
+	ReasonUpstreamMissing  = "upstream_credential_missing"
+	ReasonIssuerDisabled   = "issuer_not_configured"
+	ReasonDownstreamNotYet = "downstream_not_supported"
+)
+
+// Assume assumes the chosen role and builds the console login URL. Errors
+// are *broker.Error; every attempt is audited. An error with Code
+// broker.EEXPIRED and Reason ReasonUpstreamUsed or ReasonUpstreamExpired
+// means the caller should obtain a fresh upstream credential (sign in again,
+// silently if the IdP still has a session) and retry.
+func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) {
+	out, err := s.assume(ctx, in)
+	ev := &store.AuditEvent{
+		RequestID:  in.Meta.RequestID,
+		RemoteAddr: in.Meta.RemoteAddr,
+		UserAgent:  in.Meta.UserAgent,
+		Event:      "role_assumed",
+		Provider:   in.Identity.Provider,
+		Subject:    in.Identity.Subject,
+	}
+	if out != nil {
+		ev.RoleARN = out.Grant.RoleARN
+		ev.SessionName = out.SessionName
+	}
+	if err != nil {
+		ev.Result = store.ResultFailure
+		ev.Reason = broker.ErrorReason(err)
+		ev.Message = broker.ErrorMessage(err)
+		if ev.RoleARN == "" {
+			ev.RoleARN = roleFromKey(in.GrantKey)
+		}
+		s.audit(ctx, ev)
+		s.log.WarnContext(ctx, "role assumption failed", "request_id", in.Meta.RequestID,
+			"subject", in.Identity.Subject, "grant", in.GrantKey, "reason", ev.Reason, "err", err)
+		return out, err
+	}
+	ev.Result = store.ResultSuccess
+	ev.Details = map[string]string{
+		"mode":            string(out.Grant.Mode),
+		"rule":            out.Grant.Rule,
+		"access_key_id":   redactKeyID(out.Credentials.AccessKeyID),
+		"credentials_exp": out.Credentials.Expiration.UTC().Format(time.RFC3339),
+		"console_exp":     out.ConsoleExpires.UTC().Format(time.RFC3339),
+	}
+	s.audit(ctx, ev)
+	s.audit(ctx, &store.AuditEvent{
+		RequestID: in.Meta.RequestID, RemoteAddr: in.Meta.RemoteAddr, UserAgent: in.Meta.UserAgent,
+		Event: "console_url_issued", Result: store.ResultSuccess,
+		Provider: in.Identity.Provider, Subject: in.Identity.Subject,
+		RoleARN: out.Grant.RoleARN, SessionName: out.SessionName,
+		Details: map[string]string{"destination": out.Grant.Destination},
+	})
+	s.log.InfoContext(ctx, "role assumed", "request_id", in.Meta.RequestID, "subject", in.Identity.Subject,
+		"role", out.Grant.RoleARN, "mode", out.Grant.Mode, "session_name", out.SessionName,
+		"credentials", out.Credentials)
+	return out, nil
+}
+
+func (s *Service) assume(ctx context.Context, in AssumeInput) (*Outcome, error) {
+	if in.Identity == nil {
+		return nil, broker.Errorf(broker.EUNAUTHORIZED, "not_signed_in", "You are not signed in.")
+	}
+	grant, ok := findGrant(s.Decide(in.Identity), in.GrantKey)
+	if !ok {
+		return nil, broker.Errorf(broker.EFORBIDDEN, ReasonRoleNotGranted,
+			"You do not have access to this role. Pick one of the roles listed on the portal.")
+	}
+	out := &Outcome{Grant: grant}
+	if in.Destination != "" {
+		arn, _ := broker.ParseARN(grant.RoleARN)
+		if err := console.ValidateDestination(arn.Partition, in.Destination); err != nil {
+			return out, err
+		}
+		out.Grant.Destination = in.Destination
+	}
+	switch grant.Downstream {
+	case broker.DownstreamSAML, "":
+		res, err := s.assumeSAML(ctx, in, out)
+		if err != nil {
+			return out, err
+		}
+		out.Credentials = res.Credentials
+		out.Notices = res.Notices
+	default:
+		return out, broker.Errorf(broker.EINVALID, ReasonDownstreamNotYet,
+			"This role is configured for %s, which this broker cannot assume yet.", grant.Downstream)
+	}
+	cr, err := s.cfg.Console.LoginURL(ctx, console.Request{
+		Credentials:     out.Credentials,
+		RoleARN:         out.Grant.RoleARN,
+		Region:          out.Grant.Region,
+		Destination:     out.Grant.Destination,
+		SessionDuration: out.Grant.ConsoleDuration,
+	})
+	if err != nil {
+		return out, err
+	}
+	out.ConsoleURL = cr.URL
+	out.ConsoleExpires = cr.Expires
+	out.Grant.Destination = cr.Destination
+	return out, nil
+}
+
+func findGrant(d mapping.Decision, key string) (broker.Grant, bool) {
+	for _, g := range d.Grants {
+		if g.Key() == key {
+			return g, true
+		}
+	}
+	return broker.Grant{}, false
+}
+
+func (s *Service) audit(ctx context.Context, ev *store.AuditEvent) {
+	if err := s.cfg.Audit.AppendAudit(ctx, ev); err != nil {
+		// The action already happened; losing its record is an operational
+		// problem the log must show loudly.
+		s.log.ErrorContext(ctx, "audit write failed", "event", ev.Event, "subject", ev.Subject, "err", err)
+	}
+}
+
+// Audit records an event that happened outside Assume (sign-in, sign-out,
+// failures at the edge). Write errors are logged, not returned.
+func (s *Service) Audit(ctx context.Context, ev *store.AuditEvent) { s.audit(ctx, ev) }
+
+func roleFromKey(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '|' {
+			return key[:i]
+		}
+	}
+	return ""
+}
+
+func redactKeyID(id string) string {
+	if len(id) <= 8 {
+		return ""
+	}
+	return id[:8] + "…"
+}

@@ -1,0 +1,107 @@
+package access
+
+import (
+	"context"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/sts"
+)
+
+// assumeSAML obtains the SAML credential for the grant (the upstream
+// Response or a freshly minted one) and calls AssumeRoleWithSAML.
+func (s *Service) assumeSAML(ctx context.Context, in AssumeInput, out *Outcome) (*sts.Result, error) {
+	g := out.Grant
+	id := in.Identity
+	input := sts.SAMLInput{
+		RoleARN:      g.RoleARN,
+		PrincipalARN: g.ProviderARN,
+		Duration:     g.CredentialDuration,
+		Policy:       g.SessionPolicy,
+		PolicyARNs:   g.PolicyARNs,
+	}
+	switch g.Mode {
+	case broker.ModePassThrough:
+		if in.Upstream.SAMLResponse == "" {
+			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
+				"This role needs a fresh sign-in with your identity provider.")
+		}
+		if in.Upstream.Used {
+			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamUsed,
+				"AWS accepts each sign-in from your identity provider once: sign in again to open another role.")
+		}
+		if !id.Expires.IsZero() && !s.now().Before(id.Expires) {
+			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamExpired,
+				"Your identity provider's assertion has expired: sign in again.")
+		}
+		input.Assertion = in.Upstream.SAMLResponse
+		input.AssertionMaxDuration = id.SessionDuration
+		input.SessionNotOnOrAfter = id.SessionNotOnOrAfter
+		out.SessionName = id.RoleSessionName
+		out.UsedUpstream = true
+	case broker.ModeBrokerIssued:
+		if s.cfg.SAMLIssuer == nil {
+			return nil, broker.Errorf(broker.EINVALID, ReasonIssuerDisabled,
+				"This role is set up for broker-issued sign-in, but the broker's SAML identity provider is not configured. Contact your administrator.")
+		}
+		out.SessionName = SessionName(g, id)
+		issued, err := s.cfg.SAMLIssuer.Issue(ctx, issuer.SAMLRequest{
+			Subject:           id.Subject,
+			Role:              broker.RolePair{RoleARN: g.RoleARN, ProviderARN: g.ProviderARN},
+			RoleSessionName:   out.SessionName,
+			SessionDuration:   issuedSessionDuration(g),
+			Recipient:         samlRecipient(g),
+			PrincipalTags:     g.SessionTags,
+			TransitiveTagKeys: g.TransitiveTagKeys,
+			SourceIdentity:    g.SourceIdentity,
+			AuthnInstant:      id.AuthnInstant,
+		})
+		if err != nil {
+			return nil, err
+		}
+		input.Assertion = issued.Base64
+	default:
+		return nil, broker.Errorf(broker.EINVALID, "mode_unknown", "This role has an unknown sign-in mode %q. Contact your administrator.", g.Mode)
+	}
+	return s.cfg.STS.AssumeRoleWithSAML(ctx, input)
+}
+
+// SessionName is the RoleSessionName the broker uses for a broker-issued
+// credential: the rule's session_name if it set one, else the identity's
+// email, else its subject, sanitized to AWS's rules.
+func SessionName(g broker.Grant, id *broker.Identity) string {
+	for _, c := range []string{g.SessionName, id.First("email"), id.First("mail"), id.Subject} {
+		if n := broker.SanitizeRoleSessionName(c); n != "" {
+			return n
+		}
+	}
+	return "broker-session"
+}
+
+// issuedSessionDuration is the SessionDuration attribute of a broker-issued
+// assertion: it caps the credentials AWS will issue, so it must cover the
+// requested credential duration.
+func issuedSessionDuration(g broker.Grant) time.Duration {
+	d := g.CredentialDuration
+	if d == 0 {
+		d = time.Hour
+	}
+	if d < 15*time.Minute {
+		d = 15 * time.Minute
+	}
+	if d > 12*time.Hour {
+		d = 12 * time.Hour
+	}
+	return d
+}
+
+// samlRecipient is the AWS SAML endpoint of the role's partition.
+func samlRecipient(g broker.Grant) string {
+	a, err := broker.ParseARN(g.RoleARN)
+	if err != nil {
+		return broker.AWSSAMLEndpoint
+	}
+	p, _ := broker.LookupPartition(a.Partition)
+	return "https://" + p.SigninHost + "/saml"
+}
