@@ -1,0 +1,110 @@
+package config
+
+import (
+	"github.com/broker-dev/broker/mapping"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Server    Server            `yaml:"server"`
+	Store     Store             `yaml:"store"`
+	AWS       AWS               `yaml:"aws"`
+	Issuer    Issuer            `yaml:"issuer"`
+	Portal    Portal            `yaml:"portal"`
+	Providers []Provider        `yaml:"providers"`
+	Accounts  []mapping.Account `yaml:"accounts"`
+	Defaults  Defaults          `yaml:"defaults"`
+	Rules     []mapping.Rule    `yaml:"rules"`
+
+	// path is the file the config was read from (for relative paths).
+	path string
+	// positions maps a YAML path (e.g. "providers[0].metadata_url") to its place.
+	positions map[string]Position
+}
+
+// Server configures the HTTP listener and browser sessions.
+type Server struct {
+	// Listen is the address to listen on, e.g. ":8080" or "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// ExternalURL is the broker's public base URL as browsers and IdPs see
+	// it, e.g. https://aws.example.com. ACS URLs, entity IDs and the console
+	// Issuer derive from it. Must be https unless the host is loopback.
+	ExternalURL string `yaml:"external_url"`
+	// SessionLifetime is how long a portal sign-in lasts (default 8h).
+	SessionLifetime mapping.Duration `yaml:"session_lifetime"`
+	// SessionKeys sign and encrypt the session cookie: the first is used for
+	// new cookies, all are accepted (rotation). Secret references (env:, file:)
+	// to at least 32 random bytes, base64-encoded.
+	SessionKeys []Secret `yaml:"session_keys"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// TLSCertFile and TLSKeyFile serve HTTPS directly (else use a TLS proxy).
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MaxBodyBytes bounds request bodies (default 512 KiB; SAML responses
+	// for AWS are at most 100,000 base64 characters).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Store configures persistence.
+type Store struct {
+	// Driver is "sqlite" (default, embedded) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the SQLite file path or the PostgreSQL connection string
+	// (a secret reference is allowed: env:DATABASE_URL).
+	DSN Secret `yaml:"dsn"`
+	// EncryptionKeys encrypt secrets at rest (AES-256-GCM): the first
+	// encrypts, all decrypt. Secret references to 32 bytes, base64-encoded.
+	EncryptionKeys []Secret `yaml:"encryption_keys"`
+}
+
+// AWS configures the AWS endpoints the broker calls.
+type AWS struct {
+	// STSEndpoint overrides the STS endpoint for every partition (testing).
+	STSEndpoint string `yaml:"sts_endpoint"`
+	// FederationURL overrides the sign-in federation endpoint (testing).
+	FederationURL string `yaml:"federation_url"`
+	// STSRegions maps a partition to the STS region to call.
+	STSRegions map[string]string `yaml:"sts_regions"`
+	// Timeout bounds each call to AWS (default 10s).
+	Timeout mapping.Duration `yaml:"timeout"`
+}
+
+// Issuer configures the broker as an identity provider toward AWS.
+type Issuer struct {
+	SAML SAMLIssuer `yaml:"saml"`
+}
+
+// SAMLIssuer configures the broker's SAML IdP (broker-issued mode).
+type SAMLIssuer struct {
+	// ProviderName is the name of the IAM SAML provider that holds the
+	// broker's metadata in each account (default "broker").
+	ProviderName string `yaml:"provider_name"`
+	// EntityID defaults to EXTERNAL_URL/idp/saml/metadata.
+	EntityID string `yaml:"entity_id"`
+	// Key is the signing key (PEM), a secret reference.
+	Key Secret `yaml:"key"`
+	// Certificate is the signing certificate: a PEM file path or reference.
+	Certificate Secret `yaml:"certificate"`
+	// PreviousCertificates stay in the metadata during a key rotation.
+	PreviousCertificates []Secret `yaml:"previous_certificates"`
+	// AssertionLifetime bounds each minted assertion (default 5m).
+	AssertionLifetime mapping.Duration `yaml:"assertion_lifetime"`
+}
+
+// Portal configures what people see.
+type Portal struct {
+	Title string `yaml:"title"`
+	// AutoSelectSingleRole opens the console directly when a person has
+	// exactly one role (default true).
+	AutoSelectSingleRole *bool `yaml:"auto_select_single_role"`
+}
+
+// Defaults apply to grants that do not set a value.
+type Defaults struct {
+	Duration        mapping.Duration `yaml:"duration"`
+	ConsoleDuration mapping.Duration `yaml:"console_duration"`
+	Region          string           `yaml:"region"`
+	Destination     string           `yaml:"destination"`
+	Partition       string           `yaml:"partition"`
+}

@@ -1,0 +1,221 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/broker-dev/broker/issuer"
+)
+
+const goodKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
+
+// writeIssuerKeys writes a key pair next to the config and returns the dir.
+func writeIssuerKeys(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	kp, err := issuer.GenerateKeyPair("test", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "idp.key"), kp.KeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "idp.crt"), kp.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "md.xml"), []byte("<EntityDescriptor/>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const validYAML = `
+server:
+  external_url: https://aws.example.com/
+  session_keys: ["env:TEST_BROKER_SESSION_KEY"]
+store:
+  dsn: broker.db
+  encryption_keys: ["env:TEST_BROKER_STORE_KEY"]
+issuer:
+  saml:
+    key: file:idp.key
+    certificate: file:idp.crt
+providers:
+  - id: okta
+    type: saml
+    metadata_file: md.xml
+accounts:
+  - {id: "111122223333", alias: sandbox}
+rules:
+  - name: devs
+    when:
+      all:
+        - {attribute: groups, equals: dev}
+    grant:
+      account: sandbox
+      role: Developer
+`
+
+func parse(t *testing.T, dir, yml string) (*Config, Problems) {
+	t.Helper()
+	t.Setenv("TEST_BROKER_SESSION_KEY", goodKey)
+	t.Setenv("TEST_BROKER_STORE_KEY", goodKey)
+	path := filepath.Join(dir, "broker.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Load(path)
+}
+
+func TestLoadValid(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	cfg, probs := parse(t, dir, validYAML)
+	if len(probs) != 0 {
+		t.Fatalf("unexpected problems:\n%v", probs)
+	}
+	if cfg.Server.ExternalURL != "https://aws.example.com" {
+		t.Errorf("external_url not normalised: %q", cfg.Server.ExternalURL)
+	}
+	p := cfg.Providers[0]
+	if p.Mode != "broker-issued" || p.SAML.EntityID != "https://aws.example.com/saml/okta/metadata" || p.Label != "okta" {
+		t.Errorf("provider defaults: %+v", p)
+	}
+	if cfg.Issuer.SAML.EntityID != "https://aws.example.com/idp/saml/metadata" {
+		t.Errorf("issuer entity id default: %q", cfg.Issuer.SAML.EntityID)
+	}
+	if !*cfg.Portal.AutoSelectSingleRole || time.Duration(cfg.Server.SessionLifetime) != 8*time.Hour {
+		t.Errorf("defaults not applied")
+	}
+}
+
+func TestLoadProblemsHaveLocations(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	tests := []struct {
+		name     string
+		edit     func(string) string
+		wantPath string
+		wantLine int
+		wantMsg  string
+	}{
+		{"unknown key", func(s string) string {
+			return strings.Replace(s, "  dsn: broker.db", "  dsn: broker.db\n  dns: typo", 1)
+		}, "", 7, "field dns not found"},
+		{"http external url", func(s string) string {
+			return strings.Replace(s, "https://aws.example.com/", "http://aws.example.com", 1)
+		}, "server.external_url", 3, "must use https"},
+		{"missing session key env", func(s string) string { return strings.Replace(s, "TEST_BROKER_SESSION_KEY", "NOPE_UNSET_VAR", 1) }, "server.session_keys[0]", 4, "NOPE_UNSET_VAR is not set"},
+		{"duplicate provider", func(s string) string {
+			return strings.Replace(s, "accounts:", "  - id: okta\n    metadata_file: md.xml\naccounts:", 1)
+		}, "providers[1].id", 16, "duplicate provider id"},
+		{"two metadata sources", func(s string) string {
+			return strings.Replace(s, "    metadata_file: md.xml", "    metadata_file: md.xml\n    metadata_url: https://idp.example.com/md", 1)
+		}, "providers[0]", 13, "exactly one of"},
+		{"skew too large", func(s string) string {
+			return strings.Replace(s, "    metadata_file: md.xml", "    metadata_file: md.xml\n    clock_skew: 10m", 1)
+		}, "providers[0].clock_skew", 16, "between 0s and 180s"},
+		{"bad rule regex", func(s string) string {
+			return strings.Replace(s, "{attribute: groups, equals: dev}", "{attribute: groups, regex: '(unclosed'}", 1)
+		}, "rules[0].when.all[0].regex", 22, "devs"},
+		{"broker-issued without key", func(s string) string {
+			return strings.Replace(strings.Replace(s, "    key: file:idp.key\n", "", 1), "    certificate: file:idp.crt\n", "", 1)
+		}, "issuer.saml", 9, "signing key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, probs := parse(t, dir, tt.edit(validYAML))
+			errs := probs.Errors()
+			if len(errs) == 0 {
+				t.Fatal("no problem reported")
+			}
+			for _, p := range errs {
+				if p.Path == tt.wantPath && strings.Contains(p.Message, tt.wantMsg) {
+					if p.Pos.Line != tt.wantLine {
+						t.Errorf("%s at line %d, want %d", p.Path, p.Pos.Line, tt.wantLine)
+					}
+					if !strings.HasPrefix(p.String(), filepath.Join(dir, "broker.yaml")+":") {
+						t.Errorf("problem does not start with the file: %s", p)
+					}
+					return
+				}
+			}
+			t.Fatalf("no problem at %q containing %q; got:\n%v", tt.wantPath, tt.wantMsg, errs)
+		})
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	bad := strings.NewReplacer(
+		"https://aws.example.com/", "ftp://x",
+		"TEST_BROKER_STORE_KEY", "UNSET_STORE_KEY_VAR",
+		"id: okta", "id: OKTA!",
+	).Replace(validYAML)
+	_, probs := parse(t, dir, bad)
+	if n := len(probs.Errors()); n < 3 {
+		t.Fatalf("want at least 3 problems, got %d:\n%v", n, probs)
+	}
+}
+
+func TestInlineKeyWarnsAndNeverEchoesIt(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	yml := strings.Replace(validYAML, `["env:TEST_BROKER_SESSION_KEY"]`, `["`+goodKey+`"]`, 1)
+	_, probs := parse(t, dir, yml)
+	if len(probs.Errors()) != 0 {
+		t.Fatalf("inline key must be usable: %v", probs)
+	}
+	warned := false
+	for _, p := range probs {
+		if strings.Contains(p.String(), goodKey) {
+			t.Fatalf("problem echoes the secret: %s", p)
+		}
+		if p.Warning && p.Path == "server.session_keys[0]" {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Error("no warning for an inline key")
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("BROKER_SESSION_KEY", goodKey)
+	t.Setenv("BROKER_STORE_KEY", goodKey)
+	b, err := os.ReadFile("../deploy/broker.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd := writeIssuerKeys(t)
+	yml := strings.NewReplacer("file:/etc/broker/idp.key", "file:"+filepath.Join(kd, "idp.key"),
+		"file:/etc/broker/idp.crt", "file:"+filepath.Join(kd, "idp.crt")).Replace(string(b))
+	if err := os.WriteFile(filepath.Join(dir, "adfs-metadata.xml"), []byte("<x/>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "broker.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, probs := Load(path); len(probs.Errors()) != 0 {
+		t.Fatalf("deploy/broker.example.yaml has problems:\n%v", probs)
+	}
+}
+
+func TestLoadGarbage(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty":      "",
+		"not yaml":   "server: [unclosed",
+		"a list":     "- 1\n- 2\n",
+		"wrong type": "server:\n  max_body_bytes: lots\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, probs := parse(t, dir, content)
+			if len(probs.Errors()) == 0 {
+				t.Fatal("no problem reported")
+			}
+		})
+	}
+}

@@ -1,0 +1,10 @@
+// Package config reads and validates the broker's YAML configuration file.
+//
+//	file ──> yaml.Node (positions) ──> Config (KnownFields: typos are errors)
+//	     ──> Validate: every problem, each with its file:line:col and path
+//	     ──> secrets resolved from env:NAME / file:PATH references
+//
+// Load never stops at the first problem: `broker check` prints them all.
+// Secrets (keys, session keys) are never written inline in examples and are
+// never echoed back in problems.
+package config

@@ -1,0 +1,277 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/console"
+	"github.com/broker-dev/broker/mapping"
+)
+
+var (
+	providerIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	regionRe     = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+)
+
+func (c *Config) applyDefaults() {
+	if c.Server.Listen == "" {
+		c.Server.Listen = ":8080"
+	}
+	c.Server.ExternalURL = strings.TrimRight(c.Server.ExternalURL, "/")
+	if c.Server.SessionLifetime == 0 {
+		c.Server.SessionLifetime = mapping.Duration(8 * time.Hour)
+	}
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = 512 << 10
+	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = "sqlite"
+	}
+	if c.AWS.Timeout == 0 {
+		c.AWS.Timeout = mapping.Duration(10 * time.Second)
+	}
+	if c.Issuer.SAML.ProviderName == "" {
+		c.Issuer.SAML.ProviderName = "broker"
+	}
+	if c.Issuer.SAML.EntityID == "" && c.Server.ExternalURL != "" {
+		c.Issuer.SAML.EntityID = c.Server.ExternalURL + "/idp/saml/metadata"
+	}
+	if c.Issuer.SAML.AssertionLifetime == 0 {
+		c.Issuer.SAML.AssertionLifetime = mapping.Duration(5 * time.Minute)
+	}
+	if c.Portal.Title == "" {
+		c.Portal.Title = "AWS sign-in"
+	}
+	if c.Portal.AutoSelectSingleRole == nil {
+		t := true
+		c.Portal.AutoSelectSingleRole = &t
+	}
+	if c.Defaults.Partition == "" {
+		c.Defaults.Partition = "aws"
+	}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if p.Type == "" {
+			p.Type = ProviderSAML
+		}
+		if p.Mode == "" {
+			p.Mode = string(broker.ModeBrokerIssued)
+		}
+		if p.Label == "" {
+			p.Label = p.ID
+		}
+		if p.Type == ProviderSAML {
+			if p.SAML.EntityID == "" && c.Server.ExternalURL != "" {
+				p.SAML.EntityID = c.Server.ExternalURL + "/saml/" + p.ID + "/metadata"
+			}
+			if p.SAML.MetadataRefresh == 0 {
+				p.SAML.MetadataRefresh = mapping.Duration(time.Hour)
+			}
+			if p.SAML.ClockSkew == 0 {
+				p.SAML.ClockSkew = mapping.Duration(90 * time.Second)
+			}
+		}
+	}
+}
+
+// problems collects problems with their positions.
+type problems struct {
+	c   *Config
+	out Problems
+}
+
+func (p *problems) add(path, format string, args ...any) {
+	p.out = append(p.out, Problem{File: p.c.path, Pos: p.c.position(path), Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) warn(path, format string, args ...any) {
+	p.out = append(p.out, Problem{File: p.c.path, Pos: p.c.position(path), Path: path, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+func (c *Config) validate() Problems {
+	p := &problems{c: c}
+	c.validateServer(p)
+	c.validateStore(p)
+	c.validateAWS(p)
+	c.validateProviders(p)
+	c.validateIssuer(p)
+	c.validateRules(p)
+	return p.out
+}
+
+func (c *Config) validateServer(p *problems) {
+	s := c.Server
+	if s.ExternalURL == "" {
+		p.add("server.external_url", "required: the broker's public URL, e.g. https://aws.example.com")
+	} else if err := checkBaseURL(s.ExternalURL); err != nil {
+		p.add("server.external_url", "%v", err)
+	}
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		p.add("server.listen", "must be host:port, e.g. :8080 (%v)", err)
+	}
+	if d := time.Duration(s.SessionLifetime); d < 5*time.Minute || d > 7*24*time.Hour {
+		p.add("server.session_lifetime", "must be between 5m and 168h, got %s", d)
+	}
+	if len(s.SessionKeys) == 0 {
+		p.add("server.session_keys", "required: at least one key (e.g. env:BROKER_SESSION_KEY holding 32 random bytes, base64; generate with `openssl rand -base64 32`)")
+	}
+	for i, k := range s.SessionKeys {
+		c.checkKey(p, fmt.Sprintf("server.session_keys[%d]", i), k, 32)
+	}
+	for i, cidr := range s.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			p.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "not a CIDR: %v", err)
+		}
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		p.add("server.tls_cert_file", "tls_cert_file and tls_key_file go together")
+	}
+	if s.MaxBodyBytes < 64<<10 || s.MaxBodyBytes > 16<<20 {
+		p.add("server.max_body_bytes", "must be between 65536 and 16777216")
+	}
+}
+
+func (c *Config) checkKey(p *problems, path string, s Secret, min int) {
+	if s.Kind() == "inline" {
+		p.warn(path, "key is written inline in the config file; prefer env:NAME or file:PATH")
+	}
+	b, err := s.Resolve(c.Dir())
+	if err != nil {
+		p.add(path, "%v", err)
+		return
+	}
+	if _, err := DecodeKey(b, min); err != nil {
+		p.add(path, "%v (want %d random bytes, base64-encoded)", err, min)
+	}
+}
+
+func (c *Config) validateStore(p *problems) {
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		p.add("store.driver", "postgres is not supported by this version yet; use sqlite")
+	default:
+		p.add("store.driver", "must be sqlite or postgres, got %q", c.Store.Driver)
+	}
+	if !c.Store.DSN.IsSet() {
+		p.add("store.dsn", "required: the SQLite file, e.g. /var/lib/broker/broker.db")
+	}
+	if len(c.Store.EncryptionKeys) == 0 {
+		p.add("store.encryption_keys", "required: at least one 32-byte key (env:BROKER_STORE_KEY, base64)")
+	}
+	for i, k := range c.Store.EncryptionKeys {
+		c.checkKey(p, fmt.Sprintf("store.encryption_keys[%d]", i), k, 32)
+	}
+}
+
+func (c *Config) validateAWS(p *problems) {
+	for path, u := range map[string]string{"aws.sts_endpoint": c.AWS.STSEndpoint, "aws.federation_url": c.AWS.FederationURL} {
+		if u == "" {
+			continue
+		}
+		if err := checkBaseURL(u); err != nil {
+			p.add(path, "%v", err)
+		}
+	}
+	for part, region := range c.AWS.STSRegions {
+		if _, ok := broker.LookupPartition(part); !ok {
+			p.add("aws.sts_regions."+part, "unknown partition %q (aws, aws-us-gov, aws-cn)", part)
+		}
+		if !regionRe.MatchString(region) {
+			p.add("aws.sts_regions."+part, "%q is not a region name", region)
+		}
+	}
+	if d := time.Duration(c.AWS.Timeout); d < time.Second || d > 2*time.Minute {
+		p.add("aws.timeout", "must be between 1s and 2m")
+	}
+}
+
+// checkBaseURL accepts absolute http(s) URLs without query or fragment;
+// plain http only for loopback hosts.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q must not have a query, fragment or user info", s)
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return fmt.Errorf("%q must use https (plain http is allowed only on localhost)", s)
+	}
+	return nil
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Config) validateRules(p *problems) {
+	if d := c.Defaults.Destination; d != "" {
+		if err := console.ValidateDestination(c.Defaults.Partition, d); err != nil {
+			p.add("defaults.destination", "%s", broker.ErrorMessage(err))
+		}
+	}
+	if r := c.Defaults.Region; r != "" && !regionRe.MatchString(r) {
+		p.add("defaults.region", "%q is not a region name", r)
+	}
+	if _, ok := broker.LookupPartition(c.Defaults.Partition); !ok {
+		p.add("defaults.partition", "unknown partition %q", c.Defaults.Partition)
+	}
+	_, err := mapping.Compile(c.Rules, c.MappingOptions())
+	if err == nil {
+		return
+	}
+	var ces mapping.CompileErrors
+	if !errors.As(err, &ces) {
+		p.add("rules", "%v", err)
+		return
+	}
+	for _, ce := range ces {
+		path := fmt.Sprintf("rules[%d]", ce.Index)
+		if ce.Field != "" {
+			path += "." + ce.Field
+		}
+		name := ce.Rule
+		if name == "" {
+			name = fmt.Sprintf("#%d", ce.Index+1)
+		}
+		p.add(path, "rule %s: %s", name, ce.Reason)
+	}
+}
+
+// MappingOptions returns the rules engine options this config implies.
+func (c *Config) MappingOptions() mapping.Options {
+	modes := map[string]broker.Mode{}
+	for _, pr := range c.Providers {
+		modes[pr.ID] = broker.Mode(pr.Mode)
+	}
+	return mapping.Options{
+		Accounts: c.Accounts,
+		ProviderMode: func(provider string) broker.Mode {
+			if m, ok := modes[provider]; ok {
+				return m
+			}
+			return broker.ModeBrokerIssued
+		},
+		BrokerSAMLProviderName: c.Issuer.SAML.ProviderName,
+		DefaultPartition:       c.Defaults.Partition,
+		Defaults: mapping.GrantDefaults{
+			CredentialDuration: time.Duration(c.Defaults.Duration),
+			ConsoleDuration:    time.Duration(c.Defaults.ConsoleDuration),
+			Region:             c.Defaults.Region,
+			Destination:        c.Defaults.Destination,
+		},
+	}
+}

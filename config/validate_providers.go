@@ -1,0 +1,149 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/issuer"
+)
+
+func (c *Config) validateProviders(p *problems) {
+	if len(c.Providers) == 0 {
+		p.add("providers", "at least one identity provider is required")
+	}
+	seen := map[string]bool{}
+	for i := range c.Providers {
+		pr := &c.Providers[i]
+		base := fmt.Sprintf("providers[%d]", i)
+		if !providerIDRe.MatchString(pr.ID) {
+			p.add(base+".id", "must be 1..32 of [a-z0-9-] starting with a letter or digit (it is part of URLs), got %q", pr.ID)
+		} else if seen[pr.ID] {
+			p.add(base+".id", "duplicate provider id %q", pr.ID)
+		}
+		seen[pr.ID] = true
+		switch broker.Mode(pr.Mode) {
+		case broker.ModeBrokerIssued, broker.ModePassThrough:
+		default:
+			p.add(base+".mode", "must be broker-issued or pass-through, got %q", pr.Mode)
+		}
+		switch pr.Type {
+		case ProviderSAML:
+			c.validateSAMLProvider(p, base, pr)
+		case ProviderOIDC:
+			p.add(base+".type", "oidc providers are not supported by this version yet")
+		default:
+			p.add(base+".type", "must be saml or oidc, got %q", pr.Type)
+		}
+	}
+}
+
+func (c *Config) validateSAMLProvider(p *problems, base string, pr *Provider) {
+	s := pr.SAML
+	n := 0
+	for _, v := range []string{s.MetadataURL, s.MetadataFile, s.MetadataXML} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		p.add(base, "set exactly one of metadata_url, metadata_file, metadata_xml (the IdP's SAML metadata)")
+	}
+	if s.MetadataURL != "" {
+		u, err := url.Parse(s.MetadataURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname()))) {
+			p.add(base+".metadata_url", "must be an https URL (http only on localhost), got %q", s.MetadataURL)
+		}
+	}
+	if s.MetadataFile != "" {
+		if _, err := os.Stat(c.resolvePath(s.MetadataFile)); err != nil {
+			p.add(base+".metadata_file", "%v", err)
+		}
+	}
+	if d := time.Duration(s.MetadataRefresh); d < time.Minute || d > 7*24*time.Hour {
+		p.add(base+".metadata_refresh", "must be between 1m and 168h")
+	}
+	if d := time.Duration(s.ClockSkew); d < 0 || d > 180*time.Second {
+		p.add(base+".clock_skew", "must be between 0s and 180s, got %s", d)
+	}
+	if s.SPKey.IsSet() != s.SPCertificate.IsSet() {
+		p.add(base+".sp_key", "sp_key and sp_certificate go together")
+	}
+	if s.SignRequests && !s.SPKey.IsSet() {
+		p.add(base+".sign_requests", "signing AuthnRequests needs sp_key and sp_certificate")
+	}
+	if s.SPKey.IsSet() && s.SPCertificate.IsSet() {
+		if _, err := c.keyPair(s.SPKey, s.SPCertificate); err != nil {
+			p.add(base+".sp_key", "%v", err)
+		}
+	}
+}
+
+func (c *Config) validateIssuer(p *problems) {
+	is := c.Issuer.SAML
+	if is.Key.IsSet() != is.Certificate.IsSet() {
+		p.add("issuer.saml.key", "key and certificate go together")
+		return
+	}
+	if is.Key.IsSet() {
+		if is.Key.Kind() == "inline" {
+			p.warn("issuer.saml.key", "the signing key is written inline in the config file; prefer env:NAME or file:PATH")
+		}
+		if _, err := c.keyPair(is.Key, is.Certificate); err != nil {
+			p.add("issuer.saml.key", "%v", err)
+		}
+	} else if c.usesBrokerIssued() {
+		p.add("issuer.saml", "broker-issued roles need the broker's SAML signing key and certificate (issuer.saml.key, issuer.saml.certificate)")
+	}
+	if d := time.Duration(is.AssertionLifetime); d < time.Minute || d > time.Hour {
+		p.add("issuer.saml.assertion_lifetime", "must be between 1m and 1h")
+	}
+	for i, cert := range is.PreviousCertificates {
+		if _, err := cert.Resolve(c.Dir()); err != nil {
+			p.add(fmt.Sprintf("issuer.saml.previous_certificates[%d]", i), "%v", err)
+		}
+	}
+}
+
+func (c *Config) usesBrokerIssued() bool {
+	for _, pr := range c.Providers {
+		if broker.Mode(pr.Mode) == broker.ModeBrokerIssued {
+			return true
+		}
+	}
+	for _, r := range c.Rules {
+		if broker.Mode(r.Grant.Mode) == broker.ModeBrokerIssued {
+			return true
+		}
+	}
+	return false
+}
+
+// keyPair resolves and parses a key and certificate reference.
+func (c *Config) keyPair(key, cert Secret) (issuer.KeyPair, error) {
+	k, err := key.Resolve(c.Dir())
+	if err != nil {
+		return issuer.KeyPair{}, fmt.Errorf("key: %w", err)
+	}
+	crt, err := cert.Resolve(c.Dir())
+	if err != nil {
+		return issuer.KeyPair{}, fmt.Errorf("certificate: %w", err)
+	}
+	return issuer.ParseKeyPair(k, crt)
+}
+
+// KeyPair resolves a key/certificate pair from the config (for wiring).
+func (c *Config) KeyPair(key, cert Secret) (issuer.KeyPair, error) { return c.keyPair(key, cert) }
+
+func (c *Config) resolvePath(p string) string {
+	if filepath.IsAbs(p) || c.Dir() == "" {
+		return p
+	}
+	return filepath.Join(c.Dir(), p)
+}
+
+// ResolvePath resolves a path relative to the config file's directory.
+func (c *Config) ResolvePath(p string) string { return c.resolvePath(p) }
