@@ -1,0 +1,180 @@
+package devidp
+
+import (
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/broker-dev/broker"
+)
+
+// IssueOptions make a response without a browser: the seam the end-to-end
+// tests use for negative cases, signed with the IdP's real key.
+type IssueOptions struct {
+	SPEntityID   string
+	Username     string
+	InResponseTo string
+	Now          time.Time     // zero = now
+	Audience     string        // override
+	Recipient    string        // override
+	Lifetime     time.Duration // override
+}
+
+// IssueResponse signs a Response for a user and SP.
+func (p *IdP) IssueResponse(o IssueOptions) (string, error) {
+	sp, ok := p.sps[o.SPEntityID]
+	if !ok {
+		return "", fmt.Errorf("devidp: unknown service provider %q", o.SPEntityID)
+	}
+	u, ok := p.users[o.Username]
+	if !ok {
+		return "", fmt.Errorf("devidp: unknown user %q", o.Username)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = p.now()
+	}
+	return p.response(sp, u, o.InResponseTo, now, o.Audience, o.Recipient, o.Lifetime)
+}
+
+const (
+	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
+)
+
+func samlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// response builds and signs (Assertion, then Response) a Response for u.
+func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time.Time, audience, recipient string, lifetime time.Duration) (string, error) {
+	if lifetime == 0 {
+		lifetime = p.cfg.AssertionLifetime
+	}
+	if audience == "" {
+		audience = sp.EntityID
+		if sp.AWS {
+			audience = broker.AWSSAMLAudienceURN
+		}
+	}
+	if recipient == "" {
+		recipient = sp.ACSURL
+		if sp.AWS {
+			recipient = broker.AWSSAMLEndpoint
+		}
+	}
+	assertionID := "_" + randomID(20)
+	a := etree.NewElement("saml:Assertion")
+	a.CreateAttr("xmlns:saml", nsAssertion)
+	a.CreateAttr("ID", assertionID)
+	a.CreateAttr("Version", "2.0")
+	a.CreateAttr("IssueInstant", samlTime(now))
+	a.CreateElement("saml:Issuer").SetText(p.entityID)
+	subj := a.CreateElement("saml:Subject")
+	nameID := subj.CreateElement("saml:NameID")
+	nameID.CreateAttr("Format", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")
+	nameID.SetText(u.Username)
+	sc := subj.CreateElement("saml:SubjectConfirmation")
+	sc.CreateAttr("Method", "urn:oasis:names:tc:SAML:2.0:cm:bearer")
+	scd := sc.CreateElement("saml:SubjectConfirmationData")
+	scd.CreateAttr("NotOnOrAfter", samlTime(now.Add(lifetime)))
+	scd.CreateAttr("Recipient", recipient)
+	if inResponseTo != "" {
+		scd.CreateAttr("InResponseTo", inResponseTo)
+	}
+	cond := a.CreateElement("saml:Conditions")
+	cond.CreateAttr("NotBefore", samlTime(now.Add(-30*time.Second)))
+	cond.CreateAttr("NotOnOrAfter", samlTime(now.Add(lifetime)))
+	cond.CreateElement("saml:AudienceRestriction").CreateElement("saml:Audience").SetText(audience)
+	as := a.CreateElement("saml:AuthnStatement")
+	as.CreateAttr("AuthnInstant", samlTime(now))
+	as.CreateAttr("SessionIndex", "_"+randomID(10))
+	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").
+		SetText("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+
+	st := a.CreateElement("saml:AttributeStatement")
+	for _, at := range attributes(sp, u) {
+		el := st.CreateElement("saml:Attribute")
+		el.CreateAttr("Name", at.name)
+		el.CreateAttr("NameFormat", "urn:oasis:names:tc:SAML:2.0:attrname-format:uri")
+		for _, v := range at.values {
+			el.CreateElement("saml:AttributeValue").SetText(v)
+		}
+	}
+	signed, err := p.signer.Sign(a)
+	if err != nil {
+		return "", err
+	}
+
+	resp := etree.NewElement("samlp:Response")
+	resp.CreateAttr("xmlns:samlp", nsProtocol)
+	resp.CreateAttr("ID", "_"+randomID(20))
+	resp.CreateAttr("Version", "2.0")
+	resp.CreateAttr("IssueInstant", samlTime(now))
+	resp.CreateAttr("Destination", sp.ACSURL)
+	if inResponseTo != "" {
+		resp.CreateAttr("InResponseTo", inResponseTo)
+	}
+	iss := resp.CreateElement("saml:Issuer")
+	iss.CreateAttr("xmlns:saml", nsAssertion)
+	iss.SetText(p.entityID)
+	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
+	resp.AddChild(signed)
+	if resp, err = p.signer.Sign(resp); err != nil {
+		return "", err
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(resp)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+type attribute struct {
+	name   string
+	values []string
+}
+
+func attributes(sp ServiceProvider, u User) []attribute {
+	if sp.AWS {
+		var roles []string
+		for _, r := range u.AWSRoles {
+			roles = append(roles, r.String())
+		}
+		out := []attribute{{broker.SAMLAttrRole, roles}, {broker.SAMLAttrRoleSessionName, []string{sessionName(u)}}}
+		if sp.SessionDuration > 0 {
+			out = append(out, attribute{broker.SAMLAttrSessionDuration, []string{strconv.Itoa(int(sp.SessionDuration / time.Second))}})
+		}
+		return out
+	}
+	out := []attribute{{"username", []string{u.Username}}}
+	if u.Email != "" {
+		out = append(out, attribute{"email", []string{u.Email}})
+	}
+	if u.DisplayName != "" {
+		out = append(out, attribute{"displayName", []string{u.DisplayName}})
+	}
+	if len(u.Groups) > 0 {
+		out = append(out, attribute{"groups", u.Groups})
+	}
+	names := make([]string, 0, len(u.Attributes))
+	for n := range u.Attributes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, attribute{n, u.Attributes[n]})
+	}
+	return out
+}
+
+func sessionName(u User) string {
+	if u.Email != "" {
+		return broker.SanitizeRoleSessionName(u.Email)
+	}
+	return broker.SanitizeRoleSessionName(u.Username)
+}
