@@ -1,0 +1,131 @@
+package web
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+const (
+	sessionCookie = "broker_session"
+	// requestCookie tracks SAML requests this browser started. It must reach
+	// the ACS on the IdP's cross-site POST, so on https it is SameSite=None.
+	requestCookie = "broker_saml_requests"
+	maxPending    = 5
+	pendingTTL    = 10 * time.Minute
+)
+
+// cookieStores builds the gorilla stores: one codec pair per configured key,
+// each derived with HKDF so one secret gives separate MAC and AES keys.
+func cookieStores(keys [][]byte, secure bool, lifetime time.Duration) (sess, req *sessions.CookieStore, err error) {
+	var pairs [][]byte
+	for _, k := range keys {
+		hashKey, err := hkdf.Key(sha256.New, k, nil, "broker cookie mac", 32)
+		if err != nil {
+			return nil, nil, err
+		}
+		blockKey, err := hkdf.Key(sha256.New, k, nil, "broker cookie aes", 32)
+		if err != nil {
+			return nil, nil, err
+		}
+		pairs = append(pairs, hashKey, blockKey)
+	}
+	sess = sessions.NewCookieStore(pairs...)
+	sess.Options = &sessions.Options{Path: "/", MaxAge: int(lifetime.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	sess.MaxAge(sess.Options.MaxAge)
+	req = sessions.NewCookieStore(pairs...)
+	sameSite := http.SameSiteLaxMode
+	if secure {
+		sameSite = http.SameSiteNoneMode
+	}
+	req.Options = &sessions.Options{Path: "/saml/", MaxAge: int(pendingTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: sameSite}
+	req.MaxAge(req.Options.MaxAge)
+	return sess, req, nil
+}
+
+// pendingRequest is an AuthnRequest this browser started.
+type pendingRequest struct {
+	ID       string    `json:"id"`
+	Provider string    `json:"p"`
+	Relay    string    `json:"r"`
+	Expires  time.Time `json:"e"`
+	// Continue: what to do after sign-in (open this role, land here).
+	Grant       string `json:"g,omitempty"`
+	Destination string `json:"d,omitempty"`
+}
+
+func (s *Server) loadPending(r *http.Request) []pendingRequest {
+	sess, _ := s.reqStore.New(r, requestCookie)
+	raw, _ := sess.Values["p"].(string)
+	var list []pendingRequest
+	if raw != "" {
+		_ = json.Unmarshal([]byte(raw), &list)
+	}
+	now := s.now()
+	live := list[:0]
+	for _, p := range list {
+		if now.Before(p.Expires) {
+			live = append(live, p)
+		}
+	}
+	return live
+}
+
+func (s *Server) savePending(w http.ResponseWriter, r *http.Request, list []pendingRequest) error {
+	if len(list) > maxPending {
+		list = list[len(list)-maxPending:]
+	}
+	sess, _ := s.reqStore.New(r, requestCookie)
+	b, _ := json.Marshal(list)
+	sess.Values["p"] = string(b)
+	if len(list) == 0 {
+		sess.Options.MaxAge = -1
+	}
+	return sess.Save(r, w)
+}
+
+// browserSession is what the session cookie holds.
+type browserSession struct {
+	ID    string // server-side session id ("" = signed out)
+	CSRF  string
+	Flash string
+}
+
+func (s *Server) loadBrowser(r *http.Request) (*sessions.Session, browserSession) {
+	sess, _ := s.sessStore.New(r, sessionCookie)
+	var b browserSession
+	b.ID, _ = sess.Values["sid"].(string)
+	b.CSRF, _ = sess.Values["csrf"].(string)
+	b.Flash, _ = sess.Values["flash"].(string)
+	return sess, b
+}
+
+func (s *Server) saveBrowser(w http.ResponseWriter, r *http.Request, sess *sessions.Session, b browserSession) error {
+	sess.Values["sid"] = b.ID
+	sess.Values["csrf"] = b.CSRF
+	if b.Flash != "" {
+		sess.Values["flash"] = b.Flash
+	} else {
+		delete(sess.Values, "flash")
+	}
+	return sess.Save(r, w)
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("web: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tokensEqual(a, b string) bool {
+	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

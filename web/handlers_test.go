@@ -1,0 +1,225 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/broker-dev/broker"
+)
+
+func TestSecurityHeaders(t *testing.T) {
+	ev := newEnv(t, "https://aws.example.com")
+	rec := ev.do(t, http.MethodGet, "/", nil)
+	h := rec.Header()
+	for k, want := range map[string]string{
+		"Cache-Control":             "no-store",
+		"Referrer-Policy":           "no-referrer",
+		"X-Frame-Options":           "DENY",
+		"X-Content-Type-Options":    "nosniff",
+		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+	} {
+		if h.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), want)
+		}
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, part := range []string{"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "script-src 'self'"} {
+		if !strings.Contains(csp, part) {
+			t.Errorf("CSP %q lacks %q", csp, part)
+		}
+	}
+	if h.Get("X-Request-Id") == "" || !strings.Contains(rec.Body.String(), h.Get("X-Request-Id")) {
+		t.Error("request id missing from header or page")
+	}
+}
+
+func TestSignInPageAndLogin(t *testing.T) {
+	ev := newEnv(t, "https://aws.example.com")
+	page := ev.do(t, http.MethodGet, "/?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3", nil)
+	if page.Code != http.StatusOK || !strings.Contains(page.Body.String(), `href="/saml/okta/login?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3"`) {
+		t.Fatalf("sign-in page: %d\n%s", page.Code, page.Body)
+	}
+	rec := ev.do(t, http.MethodGet, "/saml/okta/login?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3", nil)
+	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), "https://idp.example.com/sso") {
+		t.Fatalf("login: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	if relay := loc.Query().Get("RelayState"); len(relay) < 20 || strings.Contains(relay, "console") {
+		t.Errorf("RelayState %q must be an opaque random token", relay)
+	}
+	var reqCookie *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == requestCookie {
+			reqCookie = c
+		}
+	}
+	if reqCookie == nil || !reqCookie.HttpOnly || !reqCookie.Secure || reqCookie.SameSite != http.SameSiteNoneMode {
+		t.Fatalf("request cookie %+v: want HttpOnly, Secure, SameSite=None (it must survive the IdP's cross-site POST)", reqCookie)
+	}
+
+	// The IdP answers that request: the ACS gets its id among the pending ones.
+	ev.sp.result.InResponseTo = "id-a"
+	rec = ev.do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}})
+	if got := ev.sp.lastIn.RequestIDs; len(got) != 1 || got[0] != "id-a" {
+		t.Errorf("ACS saw pending ids %v", got)
+	}
+	if ev.sp.lastIn.CurrentURL != "https://aws.example.com/saml/okta/acs" {
+		t.Errorf("CurrentURL %q", ev.sp.lastIn.CurrentURL)
+	}
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3" {
+		t.Fatalf("ACS redirect: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	var sess *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == sessionCookie {
+			sess = c
+		}
+	}
+	if sess == nil || !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v: want HttpOnly, Secure, SameSite=Lax", sess)
+	}
+}
+
+func TestUnknownProviderAndRoutes(t *testing.T) {
+	ev := newEnv(t, "http://localhost:8080")
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		reason       string
+	}{
+		{http.MethodGet, "/saml/nope/login", http.StatusNotFound, "provider_unknown"},
+		{http.MethodPost, "/saml/nope/acs", http.StatusNotFound, "provider_unknown"},
+		{http.MethodGet, "/no/such/page", http.StatusNotFound, "route_not_found"},
+		{http.MethodGet, "/idp/saml/metadata", http.StatusNotFound, "issuer_not_configured"},
+		{http.MethodPost, "/console", http.StatusForbidden, "csrf_token"},
+		{http.MethodPost, "/logout", http.StatusForbidden, "csrf_token"},
+	} {
+		rec := ev.do(t, tc.method, tc.path, url.Values{})
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.reason) {
+			t.Errorf("%s %s: %d, want %d with %s\n%s", tc.method, tc.path, rec.Code, tc.status, tc.reason, rec.Body)
+		}
+	}
+	rec := ev.do(t, http.MethodGet, "/saml/okta/metadata", nil)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/samlmetadata+xml" {
+		t.Errorf("SP metadata: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
+
+func TestACSFailureIsAuditedAndSafe(t *testing.T) {
+	ev := newEnv(t, "http://localhost:8080")
+	ev.sp.err = broker.Wrap(errString("digest mismatch in <ds:Reference URI=\"#_abc\">"), broker.EUNAUTHORIZED, "signature_invalid",
+		"Sign-in failed: the response from Okta could not be verified.")
+	rec := ev.do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}})
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d", rec.Code)
+	}
+	body := rec.Body.String()
+	if strings.Contains(body, "digest mismatch") || !strings.Contains(body, "could not be verified") {
+		t.Errorf("error page leaks the cause or lacks the message:\n%s", body)
+	}
+	if len(ev.audit.evs) != 1 || ev.audit.evs[0].Reason != "signature_invalid" || ev.audit.evs[0].Event != "signin" {
+		t.Fatalf("audit %+v", ev.audit.evs)
+	}
+	// JSON clients get JSON.
+	rec = ev.do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "Accept", "application/json")
+	var body2 map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body2); err != nil || body2["reason"] != "signature_invalid" || body2["request_id"] == "" {
+		t.Errorf("JSON error %q: %v", rec.Body, err)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func TestConsoleFlow(t *testing.T) {
+	ev := newEnv(t, "http://localhost:8080")
+	csrf, grants := ev.signIn(t)
+	if len(grants) != 2 {
+		t.Fatalf("grants %v", grants)
+	}
+	page := ev.do(t, http.MethodGet, "/", nil).Body.String()
+	if strings.Contains(page, "Alice <script>") || !strings.Contains(page, "Alice &lt;script&gt;") {
+		t.Error("display name not escaped")
+	}
+	var dev, adm string
+	for _, g := range grants {
+		switch {
+		case strings.HasPrefix(g, devRole):
+			dev = g
+		case strings.HasPrefix(g, admRole):
+			adm = g
+		}
+	}
+	rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {dev}})
+	if rec.Code != http.StatusFound || !strings.Contains(rec.Header().Get("Location"), "SigninToken=") {
+		t.Fatalf("console: %d %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	if rec.Header().Get("Cache-Control") != "no-store" || strings.Contains(rec.Body.String(), "SigninToken") {
+		t.Error("login URL must only travel in a non-cacheable Location header")
+	}
+	// Wrong token, other site.
+	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {"x" + csrf[1:]}, "grant": {dev}}); rec.Code != http.StatusForbidden {
+		t.Errorf("bad CSRF token: %d", rec.Code)
+	}
+	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {dev}}, "Origin", "https://evil.example.com"); rec.Code != http.StatusForbidden {
+		t.Errorf("foreign Origin: %d", rec.Code)
+	}
+	// Pass-through twice: the second needs a fresh assertion from the IdP.
+	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {adm}}); rec.Code != http.StatusFound {
+		t.Fatalf("pass-through: %d %s", rec.Code, rec.Body)
+	}
+	rec = ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {adm}})
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusSeeOther || loc.Path != "/saml/okta/login" || loc.Query().Get("grant") != adm {
+		t.Fatalf("re-authentication: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if ev.sts.n != 2 {
+		t.Errorf("STS called %d times, want 2", ev.sts.n)
+	}
+	// Sign out ends the server-side session.
+	if rec := ev.do(t, http.MethodPost, "/logout", url.Values{"csrf_token": {csrf}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", rec.Code)
+	}
+	if len(ev.sess.m) != 0 {
+		t.Errorf("server-side session survived logout")
+	}
+	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {dev}}); rec.Code == http.StatusFound {
+		t.Error("console still works after logout")
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	ev := newEnv(t, "http://localhost:8080")
+	rec := ev.do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {strings.Repeat("A", 70<<10)}})
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", rec.Code)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	ev := newEnv(t, "http://localhost:8080")
+	if rec := ev.do(t, http.MethodGet, "/healthz", nil); rec.Code != http.StatusOK {
+		t.Errorf("healthz %d", rec.Code)
+	}
+	rec := ev.do(t, http.MethodGet, "/readyz", nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"provider:okta":"ok"`) {
+		t.Errorf("readyz %d %s", rec.Code, rec.Body)
+	}
+	ev.sp.notReady = errString("metadata fetch failed")
+	rec = ev.do(t, http.MethodGet, "/readyz", nil)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "metadata unavailable") {
+		t.Errorf("readyz with the only IdP down: %d %s", rec.Code, rec.Body)
+	}
+	if rec := ev.do(t, http.MethodGet, "/saml/okta/login", nil); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("login with metadata down: %d", rec.Code)
+	}
+	ev.sp.notReady = nil
+	ev.sess.down = true
+	if rec := ev.do(t, http.MethodGet, "/readyz", nil); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("readyz with store down: %d", rec.Code)
+	}
+}
