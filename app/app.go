@@ -1,0 +1,228 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/console"
+	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/saml"
+	"github.com/broker-dev/broker/store/sqlstore"
+	"github.com/broker-dev/broker/sts"
+	"github.com/broker-dev/broker/web"
+)
+
+// Options are process-level dependencies.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// HTTPClient is used for outbound calls (IdP metadata, STS, sign-in);
+	// nil = a keep-alive client with sane timeouts.
+	HTTPClient *http.Client
+}
+
+// App is a wired broker.
+type App struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	Store     *sqlstore.DB
+	SAML      map[string]*saml.ServiceProvider
+	Issuer    *issuer.SAML
+	Access    *access.Service
+	Web       *web.Server
+	closeOnce sync.Once
+}
+
+// New builds the broker from cfg. The store must be reachable; IdPs need
+// not be (a provider whose metadata URL is down is reported on /readyz and
+// retried in the background).
+func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = newHTTPClient()
+	}
+	a := &App{cfg: cfg, log: log, SAML: map[string]*saml.ServiceProvider{}}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	storeKeys, err := resolveKeys(cfg, cfg.Store.EncryptionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("store.encryption_keys: %w", err)
+	}
+	dsn, err := cfg.Store.DSN.Resolve(cfg.Dir())
+	if err != nil {
+		return nil, fmt.Errorf("store.dsn: %w", err)
+	}
+	dsnStr := string(dsn)
+	if cfg.Store.Driver == "sqlite" && cfg.Store.DSN.Kind() == "inline" {
+		dsnStr = cfg.ResolvePath(dsnStr)
+	}
+	a.Store, err = sqlstore.Open(ctx, sqlstore.Config{Driver: cfg.Store.Driver, DSN: dsnStr, Keys: storeKeys, Now: now, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	if is := cfg.Issuer.SAML; is.Key.IsSet() {
+		kp, err := cfg.KeyPair(is.Key, is.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("issuer.saml: %w", err)
+		}
+		var prev []issuer.KeyPair
+		for i, ref := range is.PreviousCertificates {
+			pemBytes, err := ref.Resolve(cfg.Dir())
+			if err != nil {
+				return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
+			}
+			cert, err := parseCertificatePEM(pemBytes)
+			if err != nil {
+				return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
+			}
+			prev = append(prev, issuer.KeyPair{Certificate: cert})
+		}
+		a.Issuer, err = issuer.NewSAML(issuer.SAMLConfig{
+			EntityID: is.EntityID, SSOURL: cfg.Server.ExternalURL + "/idp/saml/sso",
+			Signing: kp, Previous: prev, AssertionLifetime: time.Duration(is.AssertionLifetime),
+			Now: now, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("issuer.saml: %w", err)
+		}
+	}
+
+	var providers []web.Provider
+	for _, p := range cfg.Providers {
+		sp, err := a.newSAMLProvider(ctx, p, hc, now)
+		if err != nil {
+			return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
+		}
+		a.SAML[p.ID] = sp
+		providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, SAML: sp})
+	}
+
+	engine, err := mapping.Compile(cfg.Rules, cfg.MappingOptions())
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	stsClient, err := sts.New(sts.Config{
+		Endpoint: cfg.AWS.STSEndpoint, Regions: cfg.AWS.STSRegions, HTTPClient: hc,
+		Timeout: time.Duration(cfg.AWS.Timeout), Logger: log, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sts: %w", err)
+	}
+	consoleClient, err := console.New(console.Config{
+		Issuer: cfg.Server.ExternalURL + "/", FederationURL: cfg.AWS.FederationURL, HTTPClient: hc,
+		Timeout: time.Duration(cfg.AWS.Timeout), Logger: log, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	acc := access.Config{
+		Rules: staticRules{engine}, STS: stsClient, Console: consoleClient, Audit: a.Store, Logger: log, Now: now,
+	}
+	if a.Issuer != nil {
+		acc.SAMLIssuer = a.Issuer
+	}
+	if a.Access, err = access.New(acc); err != nil {
+		return nil, err
+	}
+
+	sessionKeys, err := resolveKeys(cfg, cfg.Server.SessionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("server.session_keys: %w", err)
+	}
+	var proxies []*net.IPNet
+	for _, c := range cfg.Server.TrustedProxies {
+		_, n, err := net.ParseCIDR(c)
+		if err != nil {
+			return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+		}
+		proxies = append(proxies, n)
+	}
+	wc := web.Config{
+		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
+		Access: a.Access, Sessions: a.Store, SessionKeys: sessionKeys,
+		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
+		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
+		Logger:            log, Now: now,
+	}
+	if a.Issuer != nil {
+		wc.IDPMetadata = a.Issuer.Metadata
+	}
+	if a.Web, err = web.New(wc); err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+type staticRules struct{ e *mapping.Engine }
+
+func (s staticRules) Engine() *mapping.Engine { return s.e }
+
+func resolveKeys(cfg *config.Config, refs []config.Secret) ([][]byte, error) {
+	var keys [][]byte
+	for i, ref := range refs {
+		b, err := ref.Resolve(cfg.Dir())
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		k, err := config.DecodeKey(b, 32)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		keys = append(keys, k[:32])
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no key configured")
+	}
+	return keys, nil
+}
+
+// formActionOrigins lists where a form post may be redirected: the AWS
+// sign-in hosts of every partition, or the configured federation endpoint.
+func formActionOrigins(federationURL string) []string {
+	if federationURL != "" {
+		if o := originOf(federationURL); o != "" {
+			return []string{o}
+		}
+	}
+	var out []string
+	for _, id := range []string{"aws", "aws-us-gov", "aws-cn"} {
+		p, _ := broker.LookupPartition(id)
+		out = append(out, "https://"+p.SigninHost, "https://*."+p.SigninHost)
+	}
+	return out
+}
+
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	t.ResponseHeaderTimeout = 15 * time.Second
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}

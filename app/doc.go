@@ -1,0 +1,8 @@
+// Package app wires a validated configuration into a running broker: store,
+// SAML service providers, the broker's own IdP, STS and console clients, the
+// access use case and the web server, plus the background loops (metadata
+// refresh, expiry purge). cmd/broker and the end-to-end tests both use it.
+//
+//	config.Config ──> New ──> App{store, providers, issuer, sts, console, access, web}
+//	App.Serve(ctx, listener) ──> http.Server + refresh/purge loops ──> graceful shutdown
+package app

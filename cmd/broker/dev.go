@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/broker-dev/broker/devstack"
+)
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", stderr)
+	dataDir := fs.String("data-dir", "broker-dev-data", "directory for the SQLite file, keys and demo passwords")
+	host := fs.String("host", "127.0.0.1", "address to listen on (keep it on loopback)")
+	port := fs.Int("port", 8080, "broker port")
+	idpPort := fs.Int("idp-port", 8081, "demo SAML IdP port")
+	awsPort := fs.Int("aws-port", 8083, "local AWS stand-in port (STS, sign-in, console)")
+	logFormat := fs.String("log-format", "text", "log format: json or text")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: *dataDir, Host: *host, BrokerPort: *port, IDPPort: *idpPort, AWSPort: *awsPort, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, `
+  broker dev is running.
+
+    Portal        %s/
+    Demo IdP      %s/
+    Local AWS     %s/  (STS, sign-in federation endpoint, console page)
+    Config        %s
+
+  Demo users (passwords are kept in %s/keys/passwords.json):
+`, st.BrokerURL, st.IDPURL, st.AWSURL, st.ConfigPath, *dataDir)
+	for _, u := range st.Users {
+		fmt.Fprintf(stdout, "    %-6s %-14s groups: %v\n", u.Username, u.Password, u.Groups)
+	}
+	fmt.Fprintf(stdout, "\n  Open %s/ and sign in. Ctrl-C stops everything.\n\n", st.BrokerURL)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-st.Err():
+		return err
+	}
+}

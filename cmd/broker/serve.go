@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/broker-dev/broker/app"
+	"github.com/broker-dev/broker/config"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "broker serve: --config is required")
+		return usageError{"missing --config"}
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, probs := config.Load(*path)
+	for _, p := range probs {
+		if p.Warning {
+			log.Warn("config", "problem", p.String())
+		}
+	}
+	if errs := probs.Errors(); len(errs) > 0 {
+		fmt.Fprintln(stderr, errs.Error())
+		return fmt.Errorf("%s has %d problem(s); run `broker check --config %s`", *path, len(errs), *path)
+	}
+	start := time.Now()
+	a, err := app.New(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("broker started", "listen", ln.Addr().String(), "external_url", cfg.Server.ExternalURL,
+		"providers", len(cfg.Providers), "rules", len(cfg.Rules), "startup_ms", time.Since(start).Milliseconds())
+	return a.Serve(ctx, ln)
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "broker check: --config is required")
+		return usageError{"missing --config"}
+	}
+	cfg, probs := config.Load(*path)
+	for _, p := range probs {
+		fmt.Fprintln(stdout, p.String())
+	}
+	if errs := probs.Errors(); len(errs) > 0 {
+		return fmt.Errorf("%d error(s), %d warning(s)", len(errs), len(probs)-len(errs))
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d provider(s), %d rule(s), %d warning(s))\n", *path, len(cfg.Providers), len(cfg.Rules), len(probs))
+	return nil
+}

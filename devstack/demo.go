@@ -1,0 +1,167 @@
+package devstack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/localaws"
+)
+
+// Demo accounts.
+const (
+	SandboxAccount    = "111122223333"
+	ProductionAccount = "444455556666"
+	// DemoIdPProvider is the IAM SAML provider name of the demo IdP (pass-through).
+	DemoIdPProvider = "DemoIdP"
+	// BrokerProvider is the IAM SAML provider name of the broker (broker-issued).
+	BrokerProvider = "broker"
+)
+
+func roleARN(account, name string) string { return "arn:aws:iam::" + account + ":role/" + name }
+
+func providerARN(account, name string) string {
+	return "arn:aws:iam::" + account + ":saml-provider/" + name
+}
+
+// demoRoles are the roles of the local AWS, with their MaxSessionDuration.
+var demoRoles = []struct {
+	Account, Name string
+	Max           int
+}{
+	{SandboxAccount, "Admin", 3600},
+	{SandboxAccount, "Developer", 43200},
+	{SandboxAccount, "ReadOnly", 43200},
+	{ProductionAccount, "Admin", 3600},
+	{ProductionAccount, "ReadOnly", 43200},
+	{ProductionAccount, "Billing", 43200},
+}
+
+// demoUser describes a demo person (passwords are generated per data dir).
+type demoUser struct {
+	Username, Email, DisplayName string
+	Groups                       []string
+	AWSRoles                     []broker.RolePair
+}
+
+func demoUsers() []demoUser {
+	pass := func(account, role string) broker.RolePair {
+		return broker.RolePair{RoleARN: roleARN(account, role), ProviderARN: providerARN(account, DemoIdPProvider)}
+	}
+	return []demoUser{
+		{"alice", "alice@example.com", "Alice Admin", []string{"engineering", "aws-admins"},
+			[]broker.RolePair{pass(SandboxAccount, "Admin"), pass(ProductionAccount, "ReadOnly")}},
+		{"bob", "bob@example.com", "Bob Builder", []string{"engineering"},
+			[]broker.RolePair{pass(SandboxAccount, "Developer")}},
+		{"carol", "carol@example.com", "Carol Counter", []string{"finance", "aws-" + ProductionAccount + "-Billing"},
+			[]broker.RolePair{pass(ProductionAccount, "Billing")}},
+	}
+}
+
+// trustPolicy trusts the demo IdP and the broker for SAML federation, with
+// the audience condition AWS's own setup wizard writes.
+func trustPolicy(account string) string {
+	return fmt.Sprintf(`{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Principal": {"Federated": [%q, %q]},
+    "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"],
+    "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}
+  }]
+}`, providerARN(account, DemoIdPProvider), providerARN(account, BrokerProvider))
+}
+
+// registry is the local AWS's IAM: both SAML providers in both accounts.
+func registry(idpMetadata, brokerMetadata []byte) *localaws.Registry {
+	r := &localaws.Registry{}
+	for _, acct := range []string{SandboxAccount, ProductionAccount} {
+		r.SAMLProviders = append(r.SAMLProviders,
+			localaws.SAMLProvider{ARN: providerARN(acct, DemoIdPProvider), MetadataXML: string(idpMetadata)},
+			localaws.SAMLProvider{ARN: providerARN(acct, BrokerProvider), MetadataXML: string(brokerMetadata)},
+		)
+	}
+	for _, dr := range demoRoles {
+		r.Roles = append(r.Roles, localaws.Role{ARN: roleARN(dr.Account, dr.Name), MaxSessionDuration: dr.Max, TrustPolicy: trustPolicy(dr.Account)})
+	}
+	return r
+}
+
+// rulesYAML are the demo role mappings, written into the generated config.
+func rulesYAML() string {
+	return strings.TrimLeft(`
+accounts:
+  - {id: "`+SandboxAccount+`", alias: sandbox, label: Sandbox}
+  - {id: "`+ProductionAccount+`", alias: production, label: Production}
+
+defaults:
+  duration: 1h
+  console_duration: 1h
+  region: eu-west-1
+
+rules:
+  # Everyone in engineering can develop in the sandbox (broker-issued:
+  # the demo IdP knows nothing about this role).
+  - name: engineers-sandbox
+    description: Engineers develop in the sandbox account
+    providers: [demo]
+    when:
+      all:
+        - {attribute: groups, equals: engineering}
+    grant:
+      account: sandbox
+      role: Developer
+      label: Developer
+      console_duration: 8h
+      session_tags: {team: engineering}
+
+  # Administrators: sandbox Admin asks for 4 h, but the role allows 1 h,
+  # so the broker shortens it and says so.
+  - name: admins-sandbox
+    providers: [demo]
+    when:
+      all:
+        - {attribute: groups, equals: aws-admins}
+    grant:
+      account: sandbox
+      role: Admin
+      label: Administrator
+      duration: 4h
+      console_duration: 2h
+
+  - name: admins-production-readonly
+    providers: [demo]
+    when:
+      all:
+        - {attribute: groups, equals: aws-admins}
+    grant:
+      account: production
+      role: ReadOnly
+      label: Read-only
+      console_duration: 12h
+
+  # Okta-style group names: aws-ACCOUNT-ROLE grants that role.
+  - name: group-per-role
+    providers: [demo]
+    when:
+      all:
+        - attribute: groups
+          regex: '^aws-(?P<account>\d{12})-(?P<role>[A-Za-z]+)$'
+    grant:
+      account: '${account}'
+      role: '${role}'
+      label: '${role}'
+      console_duration: 4h
+
+  # The demo IdP's AWS app asserts roles itself: pass them through.
+  - name: aws-app-roles
+    providers: [demo-aws]
+    when:
+      all:
+        - {attribute: 'https://aws.amazon.com/SAML/Attributes/Role', exists: true}
+    grant:
+      mode: pass-through
+      role: '*'
+      console_duration: 3h
+`, "\n")
+}

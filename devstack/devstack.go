@@ -1,0 +1,227 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/broker-dev/broker/app"
+	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/devidp"
+	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/localaws"
+)
+
+// Options configure a dev stack. Port 0 picks a free port.
+type Options struct {
+	DataDir    string
+	Host       string // default 127.0.0.1
+	BrokerPort int
+	IDPPort    int
+	AWSPort    int
+	Logger     *slog.Logger
+}
+
+// User is a demo user with the password generated for this data directory.
+type User struct {
+	Username, Password, DisplayName string
+	Groups                          []string
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	BrokerURL, IDPURL, AWSURL string
+	ConfigPath                string
+	Users                     []User
+	App                       *app.App
+	IdP                       *devidp.IdP
+	AWS                       *localaws.Server
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+	srvs   []*http.Server
+}
+
+// Start starts the three servers and returns when all of them accept
+// connections. Call Close to stop them.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("devstack: DataDir is required")
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("devstack: data dir: %w", err)
+	}
+	lns := make([]net.Listener, 0, 3)
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}()
+	for _, port := range []int{o.BrokerPort, o.IDPPort, o.AWSPort} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("devstack: listen: %w", err)
+		}
+		lns = append(lns, ln)
+	}
+	urlOf := func(ln net.Listener) string { return "http://" + ln.Addr().String() }
+	s := &Stack{BrokerURL: urlOf(lns[0]), IDPURL: urlOf(lns[1]), AWSURL: urlOf(lns[2]), errs: make(chan error, 3)}
+
+	sec, err := loadSecrets(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	users := demoUsers()
+	var idpUsers []devidp.User
+	for _, u := range users {
+		pw := sec.Passwords[u.Username]
+		idpUsers = append(idpUsers, devidp.User{Username: u.Username, Password: pw, Email: u.Email,
+			DisplayName: u.DisplayName, Groups: u.Groups, AWSRoles: u.AWSRoles})
+		s.Users = append(s.Users, User{Username: u.Username, Password: pw, DisplayName: u.DisplayName, Groups: u.Groups})
+	}
+	s.IdP, err = devidp.New(devidp.Config{
+		BaseURL: s.IDPURL, Users: idpUsers, Signing: &sec.IdPKey, Logger: log.With("component", "devidp"),
+		ServiceProviders: []devidp.ServiceProvider{
+			{EntityID: s.BrokerURL + "/saml/demo/metadata", ACSURL: s.BrokerURL + "/saml/demo/acs"},
+			{EntityID: s.BrokerURL + "/saml/demo-aws/metadata", ACSURL: s.BrokerURL + "/saml/demo-aws/acs", AWS: true, SessionDuration: 4 * time.Hour},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: demo IdP: %w", err)
+	}
+	brokerIdP, err := issuer.NewSAML(issuer.SAMLConfig{
+		EntityID: s.BrokerURL + "/idp/saml/metadata", SSOURL: s.BrokerURL + "/idp/saml/sso", Signing: sec.IssuerKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	brokerMD, err := brokerIdP.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	s.AWS, err = localaws.New(localaws.Config{Registry: registry(s.IdP.Metadata(), brokerMD), BaseURL: s.AWSURL, Logger: log.With("component", "localaws")})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: local AWS: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.serve(lns[1], s.IdP)
+	s.serve(lns[2], s.AWS)
+	lns = lns[:1] // the others are owned by their servers now
+
+	s.ConfigPath = filepath.Join(o.DataDir, "broker.yaml")
+	if err := os.WriteFile(s.ConfigPath, []byte(configYAML(s)), 0o600); err != nil {
+		s.Close()
+		return nil, err
+	}
+	cfg, probs := config.Load(s.ConfigPath)
+	if errs := probs.Errors(); len(errs) > 0 {
+		s.Close()
+		return nil, fmt.Errorf("devstack: generated config is invalid:\n%w", errs)
+	}
+	s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker")})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	ln := lns[0]
+	lns = nil
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.App.Serve(runCtx, ln); err != nil {
+			s.errs <- err
+		}
+	}()
+	return s, nil
+}
+
+func (s *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.srvs = append(s.srvs, srv)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errs <- err
+		}
+	}()
+}
+
+// Err delivers the first server failure, if any.
+func (s *Stack) Err() <-chan error { return s.errs }
+
+// Close stops all servers and waits for them.
+func (s *Stack) Close() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, srv := range s.srvs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+	}
+	s.wg.Wait()
+	if s.App != nil {
+		s.App.Close()
+	}
+}
+
+func configYAML(s *Stack) string {
+	return fmt.Sprintf(`# Generated by "broker dev" at each start; edit a copy for "broker serve".
+server:
+  listen: %q
+  external_url: %q
+  session_keys: ["file:keys/session.key"]
+store:
+  driver: sqlite
+  dsn: broker.db
+  encryption_keys: ["file:keys/store.key"]
+aws:
+  # The local stand-in for AWS; remove both lines to talk to real AWS.
+  sts_endpoint: %q
+  federation_url: %q
+issuer:
+  saml:
+    provider_name: %s
+    key: file:keys/issuer.key
+    certificate: file:keys/issuer.crt
+portal:
+  title: AWS sign-in (dev)
+providers:
+  - id: demo
+    label: Demo IdP
+    type: saml
+    mode: broker-issued
+    metadata_url: %q
+    allow_idp_initiated: true
+  - id: demo-aws
+    label: Demo IdP (AWS app, pass-through)
+    type: saml
+    mode: pass-through
+    metadata_url: %q
+    allow_idp_initiated: true
+%s`, hostPort(s.BrokerURL), s.BrokerURL, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
+		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", rulesYAML())
+}
+
+func hostPort(u string) string { return u[len("http://"):] }
