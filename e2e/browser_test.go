@@ -98,10 +98,35 @@ func (b *browser) do(method, u string, form url.Values) *page {
 			}
 			p.doc = doc
 		}
+		// Like a browser, follow <meta http-equiv="refresh" content="0;url=...">.
+		if next := p.metaRefresh(); next != "" {
+			nu, err := req.URL.Parse(next)
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			b.hops = append(b.hops, hop{Method: method, URL: u, Status: resp.StatusCode, Location: "meta-refresh:" + nu.String()})
+			u, method, form = nu.String(), http.MethodGet, nil
+			continue
+		}
 		return p
 	}
 	b.t.Fatalf("too many redirects from %s", u)
 	return nil
+}
+
+// metaRefresh returns the URL of an immediate meta refresh, or "".
+func (p *page) metaRefresh() string {
+	var out string
+	walk(p.doc, func(n *html.Node) bool {
+		if n.Type == html.ElementNode && n.Data == "meta" && strings.EqualFold(attr(n, "http-equiv"), "refresh") {
+			if c := attr(n, "content"); strings.HasPrefix(c, "0;url=") {
+				out = strings.TrimPrefix(c, "0;url=")
+			}
+			return false
+		}
+		return true
+	})
+	return out
 }
 
 // form returns the action URL and the fields of the first form matching

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -102,6 +103,9 @@ func TestSAMLPassThroughSPInitiated(t *testing.T) {
 	portal = b.get(st.BrokerURL + "/")
 	action, form = roleForm(t, portal, sandboxAdmin)
 	p := b.post(action, form)
+	if !strings.Contains(fmt.Sprint(b.hops), "meta-refresh:"+st.BrokerURL+"/saml/demo-aws/login") {
+		t.Errorf("no silent re-authentication through the IdP: %+v", b.hops)
+	}
 	if p.Status == http.StatusOK && strings.HasPrefix(p.URL.String(), st.IDPURL) && strings.Contains(p.Body, `id="saml-post"`) {
 		p = postSAML(t, b, p) // the IdP's auto-post page, submitted by its script in a real browser
 	}

@@ -2,8 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -131,6 +133,8 @@ func TestACSFailureIsAuditedAndSafe(t *testing.T) {
 	}
 }
 
+var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]+)">`)
+
 type errString string
 
 func (e errString) Error() string { return string(e) }
@@ -162,7 +166,11 @@ func TestConsoleFlow(t *testing.T) {
 		t.Error("login URL must only travel in a non-cacheable Location header")
 	}
 	// Wrong token, other site.
-	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {"x" + csrf[1:]}, "grant": {dev}}); rec.Code != http.StatusForbidden {
+	wrong := "x" + csrf[1:]
+	if wrong == csrf {
+		wrong = "y" + csrf[1:]
+	}
+	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {wrong}, "grant": {dev}}); rec.Code != http.StatusForbidden {
 		t.Errorf("bad CSRF token: %d", rec.Code)
 	}
 	if rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {dev}}, "Origin", "https://evil.example.com"); rec.Code != http.StatusForbidden {
@@ -173,9 +181,13 @@ func TestConsoleFlow(t *testing.T) {
 		t.Fatalf("pass-through: %d %s", rec.Code, rec.Body)
 	}
 	rec = ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {adm}})
-	loc, _ := url.Parse(rec.Header().Get("Location"))
-	if rec.Code != http.StatusSeeOther || loc.Path != "/saml/okta/login" || loc.Query().Get("grant") != adm {
-		t.Fatalf("re-authentication: %d %q", rec.Code, rec.Header().Get("Location"))
+	m := metaRefresh.FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusOK || m == nil {
+		t.Fatalf("re-authentication page: %d\n%s", rec.Code, rec.Body)
+	}
+	loc, _ := url.Parse(html.UnescapeString(m[1]))
+	if loc.Path != "/saml/okta/login" || loc.Query().Get("grant") != adm || loc.Host != "" {
+		t.Fatalf("re-authentication goes to %q", m[1])
 	}
 	if ev.sts.n != 2 {
 		t.Errorf("STS called %d times, want 2", ev.sts.n)

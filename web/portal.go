@@ -203,7 +203,15 @@ func (s *Server) assume(c echo.Context, sid string, data *sessionData, b browser
 				if dest != "" {
 					q.Set("destination", dest)
 				}
-				return c.Redirect(http.StatusSeeOther, "/saml/"+url.PathEscape(p.ID)+"/login?"+q.Encode())
+				// A page that moves on by itself rather than a redirect: a
+				// redirect chain started by a form POST is bound by CSP
+				// form-action, which does not (and should not) list every
+				// IdP. With an IdP session this round trip is invisible.
+				pd := s.page(c, "Signing you in again")
+				pd.SignedIn, pd.User, pd.CSRF = true, displayName(&data.Identity), b.CSRF
+				pd.Refresh = "/saml/" + url.PathEscape(p.ID) + "/login?" + q.Encode()
+				pd.Message = "AWS accepts each sign-in from " + p.Label + " once, so the broker is getting a fresh one for this role."
+				return s.render(c, http.StatusOK, "reauth.html", pd)
 			}
 		}
 		return err

@@ -53,6 +53,7 @@ type pageData struct {
 	Accounts    []accountView
 	Destination string
 	Message     string
+	Refresh     string // same-site URL the page moves on to
 }
 
 type providerView struct {
