@@ -194,7 +194,7 @@ func (p *IdP) respond(w http.ResponseWriter, pa pendingAuthn, u User) {
 		return
 	}
 	nonce := randomID(16)
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+origin(sp.ACSURL)+"; base-uri 'none'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'; form-action "+origin(sp.ACSURL)+"; base-uri 'none'; frame-ancestors 'none'")
 	p.page(w, http.StatusOK, "post", map[string]any{"ACS": sp.ACSURL, "SAMLResponse": b64, "RelayState": pa.relayState, "Nonce": nonce})
 }
 

@@ -96,6 +96,9 @@ type browserSession struct {
 	ID    string // server-side session id ("" = signed out)
 	CSRF  string
 	Flash string
+	// Next is a role to open once the browser comes back to /continue:
+	// token, grant key and destination on three lines, single use.
+	Next string
 }
 
 func (s *Server) loadBrowser(r *http.Request) (*sessions.Session, browserSession) {
@@ -104,16 +107,19 @@ func (s *Server) loadBrowser(r *http.Request) (*sessions.Session, browserSession
 	b.ID, _ = sess.Values["sid"].(string)
 	b.CSRF, _ = sess.Values["csrf"].(string)
 	b.Flash, _ = sess.Values["flash"].(string)
+	b.Next, _ = sess.Values["next"].(string)
 	return sess, b
 }
 
 func (s *Server) saveBrowser(w http.ResponseWriter, r *http.Request, sess *sessions.Session, b browserSession) error {
 	sess.Values["sid"] = b.ID
 	sess.Values["csrf"] = b.CSRF
-	if b.Flash != "" {
-		sess.Values["flash"] = b.Flash
-	} else {
-		delete(sess.Values, "flash")
+	for k, v := range map[string]string{"flash": b.Flash, "next": b.Next} {
+		if v != "" {
+			sess.Values[k] = v
+		} else {
+			delete(sess.Values, k)
+		}
 	}
 	return sess.Save(r, w)
 }

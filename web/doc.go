@@ -7,6 +7,7 @@
 //	POST /saml/:p/acs           verify Response (saml) ─> server-side session (store) ─> portal
 //	GET  /saml/:p/metadata      SP metadata
 //	POST /console               chosen role ─> access.Assume ─> 302 to the AWS console login URL
+//	GET  /continue?t=           the role picked before sign-in (deep link, single role, re-authentication)
 //	POST /logout                end the session
 //	GET  /idp/saml/metadata     the broker's own IdP metadata (broker-issued mode)
 //	GET  /healthz, /readyz      liveness, readiness (store, IdP metadata)

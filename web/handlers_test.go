@@ -235,3 +235,32 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("readyz with store down: %d", rec.Code)
 	}
 }
+
+func TestContinueAfterSignIn(t *testing.T) {
+	ev := newEnv(t, "http://localhost:8080")
+	// Sign in with a role to open afterwards (as after a deep link).
+	rec := ev.do(t, http.MethodGet, "/saml/okta/login?grant="+url.QueryEscape(devRole+"|arn:aws:iam::111122223333:saml-provider/broker|saml"), nil)
+	if rec.Code != http.StatusFound {
+		t.Fatalf("login: %d", rec.Code)
+	}
+	ev.sp.result.InResponseTo = "id-a"
+	rec = ev.do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}})
+	m := metaRefresh.FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusOK || m == nil || rec.Header().Get("Location") != "" {
+		t.Fatalf("ACS must answer with its own page, not a redirect toward AWS: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	next := html.UnescapeString(m[1])
+	if rec := ev.do(t, http.MethodGet, "/continue?t=forged", nil); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/" {
+		t.Fatalf("forged token: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if ev.sts.n != 0 {
+		t.Fatal("a forged token assumed a role")
+	}
+	rec = ev.do(t, http.MethodGet, next, nil)
+	if rec.Code != http.StatusFound || !strings.Contains(rec.Header().Get("Location"), "SigninToken=") {
+		t.Fatalf("continue: %d %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	if rec := ev.do(t, http.MethodGet, next, nil); rec.Code != http.StatusSeeOther || ev.sts.n != 1 {
+		t.Fatalf("the continue token worked twice: %d, %d STS calls", rec.Code, ev.sts.n)
+	}
+}

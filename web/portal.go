@@ -50,12 +50,20 @@ func (s *Server) signIn(c echo.Context, id *broker.Identity, upstream string, co
 		grantKey = decision.Grants[0].Key()
 	}
 	if grantKey != "" {
-		// Saving the cookie first: the assumption below may fail and show
-		// an error page, and the person must still be signed in after it.
+		// Open the role from a page of our own rather than redirecting from
+		// the ACS: this request is the IdP page's form POST, and its CSP
+		// form-action would block a redirect chain ending at AWS. The page
+		// moves on to /continue with a single-use token.
+		token := randomToken(18)
+		b.Next = token + "\n" + grantKey + "\n" + cont.Destination
 		if err := s.saveBrowser(c.Response(), r, sess, b); err != nil {
 			return err
 		}
-		return s.assume(c, sid, data, b, grantKey, cont.Destination, false)
+		pd := s.page(c, "Opening the AWS console")
+		pd.SignedIn, pd.User, pd.CSRF = true, displayName(id), b.CSRF
+		pd.Refresh = "/continue?t=" + url.QueryEscape(token)
+		pd.Message = "You are signed in. Opening the AWS console…"
+		return s.render(c, http.StatusOK, "reauth.html", pd)
 	}
 	if err := s.saveBrowser(c.Response(), r, sess, b); err != nil {
 		return err
@@ -65,6 +73,26 @@ func (s *Server) signIn(c echo.Context, id *broker.Identity, upstream string, co
 		target += "?destination=" + url.QueryEscape(cont.Destination)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// continueTo opens the role remembered at sign-in (see signIn). The
+// single-use token in the URL ties this GET to that sign-in, so another
+// site cannot make the browser assume a role.
+func (s *Server) continueTo(c echo.Context) error {
+	sid, data, b, ok := s.current(c)
+	if !ok {
+		return broker.Errorf(broker.EUNAUTHORIZED, "not_signed_in", "Your portal session has ended. Sign in again.")
+	}
+	parts := strings.SplitN(b.Next, "\n", 3)
+	if len(parts) != 3 || !tokensEqual(parts[0], c.QueryParam("t")) {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	sess, _ := s.loadBrowser(c.Request())
+	b.Next = ""
+	if err := s.saveBrowser(c.Response(), c.Request(), sess, b); err != nil {
+		return err
+	}
+	return s.assume(c, sid, data, b, parts[1], parts[2], false)
 }
 
 // current loads the signed-in session, or returns ok=false.

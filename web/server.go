@@ -150,6 +150,7 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/", s.index)
 	e.POST("/console", s.console, s.requireCSRF)
+	e.GET("/continue", s.continueTo)
 	e.POST("/logout", s.logout, s.requireCSRF)
 
 	e.GET("/saml/:provider/metadata", s.samlMetadata)
