@@ -130,12 +130,7 @@ func (s *Server) index(c echo.Context) error {
 			}
 			pd.Providers = append(pd.Providers, providerView{ID: id, Label: p.Label, LoginURL: login, Ready: p.SAML.Ready() == nil})
 		}
-		if b.Flash != "" {
-			pd.Flash = b.Flash
-			sess, _ := s.loadBrowser(c.Request())
-			b.Flash = ""
-			_ = s.saveBrowser(c.Response(), c.Request(), sess, b)
-		}
+		pd.Flash = s.takeFlash(c, b)
 		return s.render(c, http.StatusOK, "signin.html", pd)
 	}
 
@@ -145,13 +140,20 @@ func (s *Server) index(c echo.Context) error {
 	pd.CSRF = b.CSRF
 	pd.Destination = dest
 	pd.Accounts = accountsView(s.cfg.Access.Decide(&data.Identity).Grants)
-	if b.Flash != "" {
-		pd.Flash = b.Flash
-		sess, _ := s.loadBrowser(c.Request())
-		b.Flash = ""
-		_ = s.saveBrowser(c.Response(), c.Request(), sess, b)
-	}
+	pd.Flash = s.takeFlash(c, b)
 	return s.render(c, http.StatusOK, "portal.html", pd)
+}
+
+// takeFlash returns the one-time message and clears it from the cookie.
+func (s *Server) takeFlash(c echo.Context, b browserSession) string {
+	if b.Flash == "" {
+		return ""
+	}
+	msg := b.Flash
+	sess, _ := s.loadBrowser(c.Request())
+	b.Flash = ""
+	_ = s.saveBrowser(c.Response(), c.Request(), sess, b)
+	return msg
 }
 
 func displayName(id *broker.Identity) string {
