@@ -73,7 +73,7 @@ func signInSP(t *testing.T, st *devstack.Stack, provider, user string) (*browser
 }
 
 // roleForm finds the portal form for a role ARN and returns its values.
-func roleForm(t *testing.T, portal *page, roleARN string) (string, url.Values) {
+func roleForm(t testing.TB, portal *page, roleARN string) (string, url.Values) {
 	t.Helper()
 	if portal.Status != http.StatusOK {
 		t.Fatalf("portal: status %d\n%s", portal.Status, clip(portal.Body))
