@@ -1,0 +1,192 @@
+package oidc
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/broker-dev/broker"
+)
+
+// Result is a verified sign-in or refresh.
+type Result struct {
+	Identity     broker.Identity
+	IDToken      string // raw, for pass-through AssumeRoleWithWebIdentity
+	Expires      time.Time
+	RefreshToken string // "" when the OP issued none
+}
+
+// Exchange redeems an authorization code and verifies the ID token.
+// Errors are *broker.Error (EUNAUTHORIZED with a precise reason, EEXPIRED,
+// EUPSTREAM when the OP cannot be reached, EUNAVAILABLE before discovery).
+func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (*Result, error) {
+	oc, err := p.discover(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if code == "" {
+		return nil, p.fail(broker.EINVALID, "code_missing", errors.New("no code in the callback"))
+	}
+	tok, err := oc.Exchange(p.httpContext(ctx), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, p.tokenError(err)
+	}
+	return p.verify(ctx, tok, nonce, "")
+}
+
+// Refresh uses a refresh token to get a fresh ID token for the same
+// subject. A refused refresh token is EEXPIRED: sign in again.
+func (p *Provider) Refresh(ctx context.Context, refreshToken, subject string) (*Result, error) {
+	oc, err := p.discover(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := oc.TokenSource(p.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken, Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return nil, p.fail(broker.EEXPIRED, "refresh_refused", err)
+		}
+		return nil, p.fail(broker.EUPSTREAM, "token_endpoint_unreachable", err)
+	}
+	res, err := p.verify(ctx, tok, "", subject)
+	if err != nil {
+		return nil, err
+	}
+	if res.RefreshToken == "" {
+		res.RefreshToken = refreshToken
+	}
+	return res, nil
+}
+
+func (p *Provider) tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.ErrorCode == "invalid_client" {
+			return p.fail(broker.EUPSTREAM, "client_authentication_failed", err)
+		}
+		return p.fail(broker.EUNAUTHORIZED, "code_rejected", err)
+	}
+	return p.fail(broker.EUPSTREAM, "token_endpoint_unreachable", err)
+}
+
+// idClaims are the claims the checks below need.
+type idClaims struct {
+	IssuedAt *int64          `json:"iat"`
+	Azp      string          `json:"azp"`
+	AuthTime *int64          `json:"auth_time"`
+	Aud      json.RawMessage `json:"aud"`
+}
+
+func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub string) (*Result, error) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_missing", errors.New("the token response has no id_token"))
+	}
+	p.mu.Lock()
+	v, op := p.verifier, p.op
+	p.mu.Unlock()
+	idt, err := v.Verify(p.httpContext(ctx), raw)
+	if err != nil {
+		return nil, p.verifyError(err)
+	}
+	now, skew := p.cfg.Now(), p.cfg.ClockSkew
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
+	}
+	switch {
+	case idt.Subject == "":
+		return nil, p.fail(broker.EUNAUTHORIZED, "sub_missing", errors.New("the ID token has no sub"))
+	case c.IssuedAt == nil:
+		return nil, p.fail(broker.EUNAUTHORIZED, "iat_missing", errors.New("the ID token has no iat"))
+	case idt.IssuedAt.After(now.Add(skew)):
+		return nil, p.fail(broker.EUNAUTHORIZED, "issued_in_future", fmt.Errorf("iat %s is in the future", idt.IssuedAt))
+	case !now.Before(idt.Expiry.Add(skew)):
+		return nil, p.fail(broker.EEXPIRED, "token_expired", fmt.Errorf("the ID token expired at %s", idt.Expiry))
+	case len(idt.Audience) > 1 && c.Azp != p.cfg.ClientID:
+		return nil, p.fail(broker.EUNAUTHORIZED, "azp_mismatch", fmt.Errorf("several audiences %v and azp %q is not our client id", idt.Audience, c.Azp))
+	case c.Azp != "" && c.Azp != p.cfg.ClientID:
+		return nil, p.fail(broker.EUNAUTHORIZED, "azp_mismatch", fmt.Errorf("azp %q is not our client id", c.Azp))
+	case nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1:
+		return nil, p.fail(broker.EUNAUTHORIZED, "nonce_mismatch", errors.New("the ID token's nonce is not the one this browser sent"))
+	case nonce == "" && wantSub == "":
+		return nil, p.fail(broker.EUNAUTHORIZED, "nonce_missing", errors.New("no nonce to check"))
+	case wantSub != "" && idt.Subject != wantSub:
+		return nil, p.fail(broker.EUNAUTHORIZED, "sub_changed", fmt.Errorf("refreshed token is for %q, not %q", idt.Subject, wantSub))
+	}
+	claims := map[string]any{}
+	if err := idt.Claims(&claims); err != nil {
+		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
+	}
+	if p.cfg.UseUserinfo {
+		ui, err := op.UserInfo(p.httpContext(ctx), oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return nil, p.fail(broker.EUPSTREAM, "userinfo_failed", err)
+		}
+		if ui.Subject != idt.Subject {
+			return nil, p.fail(broker.EUNAUTHORIZED, "userinfo_sub_mismatch", fmt.Errorf("userinfo sub %q is not the ID token's %q", ui.Subject, idt.Subject))
+		}
+		extra := map[string]any{}
+		if err := ui.Claims(&extra); err == nil {
+			for k, v := range extra {
+				if _, ok := claims[k]; !ok {
+					claims[k] = v
+				}
+			}
+		}
+	}
+	id := broker.Identity{
+		Provider: p.cfg.ID, Protocol: broker.ProtocolOIDC, Issuer: idt.Issuer, Subject: idt.Subject,
+		Expires: idt.Expiry, AuthnInstant: idt.IssuedAt, Attributes: Flatten(claims),
+	}
+	if c.AuthTime != nil {
+		id.AuthnInstant = time.Unix(*c.AuthTime, 0)
+	}
+	id.Attributes[broker.AttrProvider] = []string{p.cfg.ID}
+	for _, name := range p.cfg.SessionNameClaims {
+		if n := broker.SanitizeRoleSessionName(id.First(name)); n != "" {
+			id.RoleSessionName = n
+			break
+		}
+	}
+	return &Result{Identity: id, IDToken: raw, Expires: idt.Expiry, RefreshToken: tok.RefreshToken}, nil
+}
+
+func (p *Provider) verifyError(err error) error {
+	m := err.Error()
+	switch {
+	case strings.Contains(m, "issued by a different provider"):
+		return p.fail(broker.EUNAUTHORIZED, "issuer_mismatch", err)
+	case strings.Contains(m, "expected audience"):
+		return p.fail(broker.EUNAUTHORIZED, "audience_mismatch", err)
+	case strings.Contains(m, "unsupported algorithm"), strings.Contains(m, "signing algorithm"), strings.Contains(m, "unexpected signature algorithm"):
+		return p.fail(broker.EUNAUTHORIZED, "algorithm_not_allowed", err)
+	case strings.Contains(m, "failed to verify signature"), strings.Contains(m, "malformed"):
+		return p.fail(broker.EUNAUTHORIZED, "signature_invalid", err)
+	case strings.Contains(m, "fetching keys"), strings.Contains(m, "get keys"):
+		return p.fail(broker.EUPSTREAM, "jwks_unavailable", err)
+	}
+	return p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
+}
+
+func (p *Provider) fail(code, reason string, cause error) error {
+	var msg string
+	switch code {
+	case broker.EEXPIRED:
+		msg = "Your sign-in with your identity provider has expired: sign in again."
+	case broker.EUPSTREAM:
+		msg = "Your identity provider could not complete the sign-in; try again in a minute. If it keeps failing, contact your administrator."
+	case broker.EINVALID:
+		msg = "The sign-in did not come back from your identity provider as expected. Start again from the portal."
+	default:
+		msg = "Sign-in failed: the answer from your identity provider could not be verified. Sign in again; if it keeps failing, contact your administrator."
+	}
+	return &broker.Error{Code: code, Reason: reason, Message: msg, Err: fmt.Errorf("oidc: %s: %w", p.cfg.ID, cause)}
+}
