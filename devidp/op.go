@@ -30,15 +30,15 @@ type Client struct {
 
 // OPConfig configures the demo OpenID Provider.
 type OPConfig struct {
-	BaseURL          string // the issuer, e.g. http://localhost:8082
-	Users            []User
-	Clients          []Client
-	Signing          *rsa.PrivateKey // nil = generate
-	IDTokenLifetime  time.Duration   // default 1h
-	RefreshTokens    bool            // issue refresh tokens for scope offline_access
-	SessionLifetime  time.Duration   // default 8h
-	Now              func() time.Time
-	Logger           *slog.Logger
+	BaseURL         string // the issuer, e.g. http://localhost:8082
+	Users           []User
+	Clients         []Client
+	Signing         *rsa.PrivateKey // nil = generate
+	IDTokenLifetime time.Duration   // default 1h
+	RefreshTokens   bool            // issue refresh tokens for scope offline_access
+	SessionLifetime time.Duration   // default 8h
+	Now             func() time.Time
+	Logger          *slog.Logger
 }
 
 // OP is a small, strict OpenID Provider: discovery, JWKS, authorization
@@ -67,16 +67,16 @@ type OP struct {
 // authzRequest is an authorization request waiting for the login form.
 type authzRequest struct {
 	client, redirectURI, state, nonce, challenge, scope string
-	expires                                              time.Time
+	expires                                             time.Time
 }
 
 // grant is what a code, access token or refresh token stands for.
 type grant struct {
 	family                                             string // the code every token of this grant descends from
 	client, user, nonce, scope, challenge, redirectURI string
-	authTime                                          time.Time
-	expires                                           time.Time
-	used                                              bool
+	authTime                                           time.Time
+	expires                                            time.Time
+	used                                               bool
 }
 
 // NewOP builds the provider.

@@ -194,4 +194,3 @@ func (o *OP) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, o.claims(o.users[g.user]))
 }
-
