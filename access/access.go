@@ -27,9 +27,15 @@ type SAMLIssuer interface {
 	Issue(ctx context.Context, req issuer.SAMLRequest) (issuer.IssuedSAML, error)
 }
 
+// OIDCIssuer mints the broker's own ID tokens (issuer.OIDC).
+type OIDCIssuer interface {
+	Mint(ctx context.Context, req issuer.OIDCRequest) (issuer.IssuedToken, error)
+}
+
 // STS assumes roles (sts.Client).
 type STS interface {
 	AssumeRoleWithSAML(ctx context.Context, in sts.SAMLInput) (*sts.Result, error)
+	AssumeRoleWithWebIdentity(ctx context.Context, in sts.WebIdentityInput) (*sts.Result, error)
 }
 
 // Console builds console sign-in URLs (console.Client).
@@ -46,6 +52,7 @@ type AuditLog interface {
 type Config struct {
 	Rules      Rules
 	SAMLIssuer SAMLIssuer // nil: broker-issued SAML grants fail with a clear error
+	OIDCIssuer OIDCIssuer // nil: broker-issued web-identity grants fail with a clear error
 	STS        STS
 	Console    Console
 	Audit      AuditLog
@@ -97,6 +104,11 @@ type Upstream struct {
 	// Used is true once the Response was presented to STS: AWS refuses an
 	// assertion it has already seen, so a second pass-through needs a fresh one.
 	Used bool
+	// IDToken is the upstream OP's raw ID token (OIDC sign-in) and
+	// IDTokenExpires its exp. Unlike a SAML assertion, AWS accepts it
+	// until it expires.
+	IDToken        string
+	IDTokenExpires time.Time
 }
 
 // AssumeInput asks for a console session for one of the identity's grants.
@@ -125,12 +137,12 @@ type Outcome struct {
 
 // Reasons access itself reports (other reasons come from sts, console, issuer).
 const (
-	ReasonRoleNotGranted   = "role_not_granted"
-	ReasonUpstreamUsed     = "upstream_credential_used"
-	ReasonUpstreamExpired  = "upstream_credential_expired"
-	ReasonUpstreamMissing  = "upstream_credential_missing"
-	ReasonIssuerDisabled   = "issuer_not_configured"
-	ReasonDownstreamNotYet = "downstream_not_supported"
+	ReasonRoleNotGranted       = "role_not_granted"
+	ReasonUpstreamUsed         = "upstream_credential_used"
+	ReasonUpstreamExpired      = "upstream_credential_expired"
+	ReasonUpstreamMissing      = "upstream_credential_missing"
+	ReasonIssuerDisabled       = "issuer_not_configured"
+	ReasonUpstreamTokenExpired = "upstream_token_expired"
 )
 
 // Assume assumes the chosen role and builds the console login URL. Errors
@@ -203,18 +215,21 @@ func (s *Service) assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 		}
 		out.Grant.Destination = in.Destination
 	}
+	var res *sts.Result
+	var err error
 	switch grant.Downstream {
 	case broker.DownstreamSAML, "":
-		res, err := s.assumeSAML(ctx, in, out)
-		if err != nil {
-			return out, err
-		}
-		out.Credentials = res.Credentials
-		out.Notices = res.Notices
+		res, err = s.assumeSAML(ctx, in, out)
+	case broker.DownstreamWebIdentity:
+		res, err = s.assumeWebIdentity(ctx, in, out)
 	default:
-		return out, broker.Errorf(broker.EINVALID, ReasonDownstreamNotYet,
-			"This role is configured for %s, which this broker cannot assume yet.", grant.Downstream)
+		err = broker.Errorf(broker.EINVALID, "downstream_unknown", "This role has an unknown sign-in method %q. Contact your administrator.", grant.Downstream)
 	}
+	if err != nil {
+		return out, err
+	}
+	out.Credentials = res.Credentials
+	out.Notices = res.Notices
 	cr, err := s.cfg.Console.LoginURL(ctx, console.Request{
 		Credentials:     out.Credentials,
 		RoleARN:         out.Grant.RoleARN,

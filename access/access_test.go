@@ -26,9 +26,10 @@ const (
 )
 
 type fakeSTS struct {
-	mu    sync.Mutex
-	calls []sts.SAMLInput
-	err   error
+	mu     sync.Mutex
+	calls  []sts.SAMLInput
+	wcalls []sts.WebIdentityInput
+	err    error
 }
 
 func (f *fakeSTS) AssumeRoleWithSAML(_ context.Context, in sts.SAMLInput) (*sts.Result, error) {
@@ -39,6 +40,23 @@ func (f *fakeSTS) AssumeRoleWithSAML(_ context.Context, in sts.SAMLInput) (*sts.
 		return nil, f.err
 	}
 	return &sts.Result{Credentials: broker.Credentials{AccessKeyID: "ASIAFAKEFAKEFAKE1234", SecretAccessKey: "s3cr3t", SessionToken: "t0k3n", Expiration: time.Now().Add(time.Hour)}}, nil
+}
+
+func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in sts.WebIdentityInput) (*sts.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wcalls = append(f.wcalls, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sts.Result{Credentials: broker.Credentials{AccessKeyID: "ASIAFAKEFAKEFAKE1234", SecretAccessKey: "s3cr3t", SessionToken: "t0k3n", Expiration: time.Now().Add(time.Hour)}}, nil
+}
+
+type fakeOIDCIssuer struct{ reqs []issuer.OIDCRequest }
+
+func (f *fakeOIDCIssuer) Mint(_ context.Context, r issuer.OIDCRequest) (issuer.IssuedToken, error) {
+	f.reqs = append(f.reqs, r)
+	return issuer.IssuedToken{Token: "minted.jwt.token", Expires: time.Now().Add(5 * time.Minute)}, nil
 }
 
 type fakeConsole struct{ reqs []console.Request }
@@ -231,5 +249,60 @@ func TestSessionName(t *testing.T) {
 func TestNewRequiresDependencies(t *testing.T) {
 	if _, err := New(Config{}); err == nil || errors.Is(err, context.Canceled) {
 		t.Fatal("New accepted a config without dependencies")
+	}
+}
+
+func webIdentityService(t *testing.T) (*Service, *fakeSTS, *fakeOIDCIssuer) {
+	t.Helper()
+	e, err := mapping.Compile([]mapping.Rule{
+		{Name: "wi-pass", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
+			Grant: mapping.GrantSpec{Account: acct, Role: "WebDev", Mode: string(broker.ModePassThrough), Downstream: string(broker.DownstreamWebIdentity)}},
+		{Name: "wi-issued", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
+			Grant: mapping.GrantSpec{Account: acct, Role: "WebAdmin", Mode: string(broker.ModeBrokerIssued), Downstream: string(broker.DownstreamWebIdentity),
+				SessionTags: map[string]string{"team": "dev"}}},
+	}, mapping.Options{DefaultAudience: "sts.amazonaws.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, oi := &fakeSTS{}, &fakeOIDCIssuer{}
+	s, err := New(Config{Rules: rules{e}, STS: st, OIDCIssuer: oi, Console: &fakeConsole{}, Audit: &memAudit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st, oi
+}
+
+func TestAssumeWebIdentity(t *testing.T) {
+	s, st, oi := webIdentityService(t)
+	id := &broker.Identity{Provider: "keycloak", Protocol: broker.ProtocolOIDC, Subject: "bob", RoleSessionName: "bob@example.com",
+		Attributes: map[string][]string{"groups": {"dev"}, "email": {"bob@example.com"}}}
+	up := Upstream{IDToken: "upstream.id.token", IDTokenExpires: time.Now().Add(time.Hour)}
+	key := func(role string) string { return grantKey(t, s, id, "arn:aws:iam::"+acct+":role/"+role) }
+
+	if _, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebDev"), Upstream: up}); err != nil {
+		t.Fatal(err)
+	}
+	if in := st.wcalls[0]; in.Token != "upstream.id.token" || in.RoleSessionName != "bob@example.com" {
+		t.Errorf("pass-through input %+v", in)
+	}
+	if _, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebAdmin"), Upstream: up}); err != nil {
+		t.Fatal(err)
+	}
+	if r := oi.reqs[0]; r.Subject != "keycloak:bob" || r.Audience != "sts.amazonaws.com" || r.PrincipalTags["team"] != "dev" {
+		t.Errorf("minted %+v", r)
+	}
+	if in := st.wcalls[1]; in.Token != "minted.jwt.token" || in.RoleSessionName != "bob@example.com" {
+		t.Errorf("broker-issued input %+v", in)
+	}
+	// An expired upstream token asks for a fresh one; STS is not called.
+	up.IDTokenExpires = time.Now().Add(-time.Second)
+	_, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebDev"), Upstream: up})
+	if broker.ErrorCode(err) != broker.EEXPIRED || broker.ErrorReason(err) != ReasonUpstreamTokenExpired || len(st.wcalls) != 2 {
+		t.Fatalf("expired upstream token: %v, %d calls", err, len(st.wcalls))
+	}
+	// A SAML sign-in (no ID token) cannot use a pass-through web identity role.
+	_, err = s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebDev")})
+	if broker.ErrorReason(err) != ReasonUpstreamMissing {
+		t.Fatalf("no upstream token: %v", err)
 	}
 }

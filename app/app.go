@@ -17,6 +17,7 @@ import (
 	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store/sqlstore"
 	"github.com/broker-dev/broker/sts"
@@ -34,14 +35,16 @@ type Options struct {
 
 // App is a wired broker.
 type App struct {
-	cfg       *config.Config
-	log       *slog.Logger
-	Store     *sqlstore.DB
-	SAML      map[string]*saml.ServiceProvider
-	Issuer    *issuer.SAML
-	Access    *access.Service
-	Web       *web.Server
-	closeOnce sync.Once
+	cfg        *config.Config
+	log        *slog.Logger
+	Store      *sqlstore.DB
+	SAML       map[string]*saml.ServiceProvider
+	OIDC       map[string]*oidc.Provider
+	Issuer     *issuer.SAML
+	OIDCIssuer *issuer.OIDC
+	Access     *access.Service
+	Web        *web.Server
+	closeOnce  sync.Once
 }
 
 // New builds the broker from cfg. The store must be reachable; IdPs need
@@ -60,7 +63,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if hc == nil {
 		hc = newHTTPClient()
 	}
-	a := &App{cfg: cfg, log: log, SAML: map[string]*saml.ServiceProvider{}}
+	a := &App{cfg: cfg, log: log, SAML: map[string]*saml.ServiceProvider{}, OIDC: map[string]*oidc.Provider{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -112,8 +115,20 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		}
 	}
 
+	if err := a.newOIDCIssuer(now); err != nil {
+		return nil, err
+	}
 	var providers []web.Provider
 	for _, p := range cfg.Providers {
+		if p.Type == config.ProviderOIDC {
+			op, err := a.newOIDCProvider(p, hc, now)
+			if err != nil {
+				return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
+			}
+			a.OIDC[p.ID] = op
+			providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, OIDC: op})
+			continue
+		}
 		sp, err := a.newSAMLProvider(ctx, p, hc, now)
 		if err != nil {
 			return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
@@ -146,6 +161,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if a.Issuer != nil {
 		acc.SAMLIssuer = a.Issuer
 	}
+	if a.OIDCIssuer != nil {
+		acc.OIDCIssuer = a.OIDCIssuer
+	}
 	if a.Access, err = access.New(acc); err != nil {
 		return nil, err
 	}
@@ -168,10 +186,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
+		Replay:            a.Store,
 		Logger:            log, Now: now,
 	}
 	if a.Issuer != nil {
 		wc.IDPMetadata = a.Issuer.Metadata
+	}
+	if a.OIDCIssuer != nil {
+		wc.OIDCDiscovery, wc.OIDCJWKS = a.OIDCIssuer.Discovery, a.OIDCIssuer.JWKS
 	}
 	if a.Web, err = web.New(wc); err != nil {
 		return nil, err

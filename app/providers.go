@@ -2,15 +2,20 @@ package app
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/saml"
 )
 
@@ -34,7 +39,7 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 		MetadataRefresh:     time.Duration(s.MetadataRefresh),
 		AllowIDPInitiated:   s.AllowIDPInitiated,
 		SignRequests:        s.SignRequests,
-		ClockSkew:           time.Duration(s.ClockSkew),
+		ClockSkew:           time.Duration(p.ClockSkew),
 		SignatureAlgorithms: s.SignatureAlgorithms,
 		DigestAlgorithms:    s.DigestAlgorithms,
 		NameIDFormat:        s.NameIDFormat,
@@ -81,4 +86,61 @@ func originOf(s string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+func (a *App) newOIDCProvider(p config.Provider, hc *http.Client, now func() time.Time) (*oidc.Provider, error) {
+	o := p.OIDC
+	var secret string
+	if o.ClientSecret.IsSet() {
+		b, err := o.ClientSecret.Resolve(a.cfg.Dir())
+		if err != nil {
+			return nil, fmt.Errorf("client_secret: %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	return oidc.New(oidc.Config{
+		ID: p.ID, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret, AuthMethod: o.ClientAuth,
+		RedirectURL: a.cfg.Server.ExternalURL + "/oidc/" + p.ID + "/callback", Scopes: o.Scopes,
+		OfflineAccess: o.RefreshTokens, UseUserinfo: o.Userinfo, SessionNameClaims: o.SessionNameClaims,
+		SigningAlgorithms: o.IDTokenAlgorithms, ClockSkew: time.Duration(p.ClockSkew),
+		HTTPClient: hc, Logger: a.log.With("provider", p.ID), Now: now,
+	})
+}
+
+// newOIDCIssuer builds the broker's OIDC issuer when a key is available:
+// issuer.oidc.key, or else the SAML issuer's key.
+func (a *App) newOIDCIssuer(now func() time.Time) error {
+	cfg := a.cfg
+	var key *rsa.PrivateKey
+	switch {
+	case cfg.Issuer.OIDC.Key.IsSet():
+		k, err := cfg.RSAKey(cfg.Issuer.OIDC.Key)
+		if err != nil {
+			return fmt.Errorf("issuer.oidc.key: %w", err)
+		}
+		key = k
+	case cfg.Issuer.SAML.Key.IsSet():
+		k, err := cfg.RSAKey(cfg.Issuer.SAML.Key)
+		if err != nil {
+			return fmt.Errorf("issuer.saml.key: %w", err)
+		}
+		key = k
+	default:
+		return nil
+	}
+	var prev []issuer.RetiredKey
+	for i, ref := range cfg.Issuer.OIDC.PreviousKeys {
+		pub, err := cfg.RSAPublicKey(ref)
+		if err != nil {
+			return fmt.Errorf("issuer.oidc.previous_keys[%d]: %w", i, err)
+		}
+		prev = append(prev, issuer.RetiredKey{Public: pub})
+	}
+	o, err := issuer.NewOIDC(issuer.OIDCConfig{Issuer: cfg.Server.ExternalURL, Signing: key, Previous: prev,
+		TokenLifetime: time.Duration(cfg.Issuer.OIDC.TokenLifetime), Now: now, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("issuer.oidc: %w", err)
+	}
+	a.OIDCIssuer = o
+	return nil
 }

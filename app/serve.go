@@ -20,6 +20,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); sp.Run(ctx) }()
 	}
+	for _, op := range a.OIDC {
+		wg.Add(1)
+		go func() { defer wg.Done(); op.Run(ctx) }()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); a.purgeLoop(ctx, 5*time.Minute) }()
 

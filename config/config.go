@@ -73,6 +73,20 @@ type AWS struct {
 // Issuer configures the broker as an identity provider toward AWS.
 type Issuer struct {
 	SAML SAMLIssuer `yaml:"saml"`
+	OIDC OIDCIssuer `yaml:"oidc"`
+}
+
+// OIDCIssuer configures the broker's OpenID Connect issuer (broker-issued
+// web identity). Its issuer URL is server.external_url; register it in IAM
+// as an OIDC provider with Audience as its client id.
+type OIDCIssuer struct {
+	// Key signs ID tokens (RSA PEM); default: the SAML issuer's key.
+	Key Secret `yaml:"key"`
+	// PreviousKeys stay in the JWKS until their tokens have expired.
+	PreviousKeys []Secret `yaml:"previous_keys"`
+	// Audience is the default aud of minted tokens (default sts.amazonaws.com).
+	Audience      string           `yaml:"audience"`
+	TokenLifetime mapping.Duration `yaml:"token_lifetime"`
 }
 
 // SAMLIssuer configures the broker's SAML IdP (broker-issued mode).

@@ -17,8 +17,34 @@ type Provider struct {
 	// Mode is the default downstream mode for this provider's grants:
 	// "broker-issued" (default) or "pass-through".
 	Mode string `yaml:"mode"`
+	// ClockSkew is the tolerated clock difference with the IdP (default 90s
+	// for SAML, 60s for OIDC; at most 180s).
+	ClockSkew mapping.Duration `yaml:"clock_skew"`
 
 	SAML SAMLProvider `yaml:",inline"`
+	OIDC OIDCProvider `yaml:",inline"`
+}
+
+// OIDCProvider holds the settings of an OpenID Connect provider.
+type OIDCProvider struct {
+	// Issuer must equal the issuer in the OP's discovery document.
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	// ClientAuth: client_secret_basic (default with a secret),
+	// client_secret_post, or none (public client, PKCE only).
+	ClientAuth string   `yaml:"client_auth"`
+	Scopes     []string `yaml:"scopes"`
+	// RefreshTokens asks for offline_access and keeps the refresh token
+	// server-side (encrypted) to renew the ID token for pass-through roles.
+	RefreshTokens bool `yaml:"refresh_tokens"`
+	// Userinfo merges the userinfo endpoint's claims.
+	Userinfo bool `yaml:"userinfo"`
+	// SessionNameClaims are tried in order for the RoleSessionName of
+	// pass-through web identity (default email, preferred_username, sub).
+	SessionNameClaims []string `yaml:"session_name_claims"`
+	// IDTokenAlgorithms is the ID token signature allow-list.
+	IDTokenAlgorithms []string `yaml:"id_token_algorithms"`
 }
 
 // SAMLProvider holds the settings of a SAML provider.
@@ -34,9 +60,8 @@ type SAMLProvider struct {
 	AllowIDPInitiated bool   `yaml:"allow_idp_initiated"`
 	SignRequests      bool   `yaml:"sign_requests"`
 	// SPKey and SPCertificate sign AuthnRequests and decrypt assertions.
-	SPKey         Secret           `yaml:"sp_key"`
-	SPCertificate Secret           `yaml:"sp_certificate"`
-	ClockSkew     mapping.Duration `yaml:"clock_skew"`
+	SPKey         Secret `yaml:"sp_key"`
+	SPCertificate Secret `yaml:"sp_certificate"`
 	// Algorithm allow-lists (XML-DSig URIs); defaults: SHA-256 and up.
 	SignatureAlgorithms []string `yaml:"signature_algorithms"`
 	DigestAlgorithms    []string `yaml:"digest_algorithms"`

@@ -45,6 +45,12 @@ func (c *Config) applyDefaults() {
 	if c.Issuer.SAML.AssertionLifetime == 0 {
 		c.Issuer.SAML.AssertionLifetime = mapping.Duration(5 * time.Minute)
 	}
+	if c.Issuer.OIDC.Audience == "" {
+		c.Issuer.OIDC.Audience = "sts.amazonaws.com"
+	}
+	if c.Issuer.OIDC.TokenLifetime == 0 {
+		c.Issuer.OIDC.TokenLifetime = mapping.Duration(5 * time.Minute)
+	}
 	if c.Portal.Title == "" {
 		c.Portal.Title = "AWS sign-in"
 	}
@@ -73,9 +79,12 @@ func (c *Config) applyDefaults() {
 			if p.SAML.MetadataRefresh == 0 {
 				p.SAML.MetadataRefresh = mapping.Duration(time.Hour)
 			}
-			if p.SAML.ClockSkew == 0 {
-				p.SAML.ClockSkew = mapping.Duration(90 * time.Second)
+			if p.ClockSkew == 0 {
+				p.ClockSkew = mapping.Duration(90 * time.Second)
 			}
+		}
+		if p.Type == ProviderOIDC && p.ClockSkew == 0 {
+			p.ClockSkew = mapping.Duration(60 * time.Second)
 		}
 	}
 }
@@ -266,6 +275,7 @@ func (c *Config) MappingOptions() mapping.Options {
 			return broker.ModeBrokerIssued
 		},
 		BrokerSAMLProviderName: c.Issuer.SAML.ProviderName,
+		DefaultAudience:        c.Issuer.OIDC.Audience,
 		DefaultPartition:       c.Defaults.Partition,
 		Defaults: mapping.GrantDefaults{
 			CredentialDuration: time.Duration(c.Defaults.Duration),

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"crypto/rsa"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/broker-dev/broker"
@@ -30,11 +32,14 @@ func (c *Config) validateProviders(p *problems) {
 		default:
 			p.add(base+".mode", "must be broker-issued or pass-through, got %q", pr.Mode)
 		}
+		if d := time.Duration(pr.ClockSkew); d < 0 || d > 180*time.Second {
+			p.add(base+".clock_skew", "must be between 0s and 180s, got %s", d)
+		}
 		switch pr.Type {
 		case ProviderSAML:
 			c.validateSAMLProvider(p, base, pr)
 		case ProviderOIDC:
-			p.add(base+".type", "oidc providers are not supported by this version yet")
+			c.validateOIDCProvider(p, base, pr)
 		default:
 			p.add(base+".type", "must be saml or oidc, got %q", pr.Type)
 		}
@@ -66,9 +71,6 @@ func (c *Config) validateSAMLProvider(p *problems, base string, pr *Provider) {
 	if d := time.Duration(s.MetadataRefresh); d < time.Minute || d > 7*24*time.Hour {
 		p.add(base+".metadata_refresh", "must be between 1m and 168h")
 	}
-	if d := time.Duration(s.ClockSkew); d < 0 || d > 180*time.Second {
-		p.add(base+".clock_skew", "must be between 0s and 180s, got %s", d)
-	}
 	if s.SPKey.IsSet() != s.SPCertificate.IsSet() {
 		p.add(base+".sp_key", "sp_key and sp_certificate go together")
 	}
@@ -79,6 +81,46 @@ func (c *Config) validateSAMLProvider(p *problems, base string, pr *Provider) {
 		if _, err := c.keyPair(s.SPKey, s.SPCertificate); err != nil {
 			p.add(base+".sp_key", "%v", err)
 		}
+	}
+}
+
+func (c *Config) validateOIDCProvider(p *problems, base string, pr *Provider) {
+	o := pr.OIDC
+	if o.Issuer == "" {
+		p.add(base+".issuer", "required: the OpenID Provider's issuer URL, e.g. https://example.okta.com")
+	} else if u, err := url.Parse(o.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname()))) {
+		p.add(base+".issuer", "must be an https URL (http only on localhost), got %q", o.Issuer)
+	}
+	if o.ClientID == "" {
+		p.add(base+".client_id", "required: the client id registered at the provider")
+	}
+	switch o.ClientAuth {
+	case "", "client_secret_basic", "client_secret_post":
+		if o.ClientAuth != "" && !o.ClientSecret.IsSet() {
+			p.add(base+".client_secret", "%s needs a client_secret", o.ClientAuth)
+		}
+	case "none":
+		if o.ClientSecret.IsSet() {
+			p.add(base+".client_secret", "a public client (client_auth: none) has no secret")
+		}
+	default:
+		p.add(base+".client_auth", "must be client_secret_basic, client_secret_post or none, got %q", o.ClientAuth)
+	}
+	if o.ClientSecret.IsSet() {
+		if o.ClientSecret.Kind() == "inline" {
+			p.warn(base+".client_secret", "the client secret is written inline in the config file; prefer env:NAME or file:PATH")
+		}
+		if _, err := o.ClientSecret.Resolve(c.Dir()); err != nil {
+			p.add(base+".client_secret", "%v", err)
+		}
+	}
+	for i, alg := range o.IDTokenAlgorithms {
+		if alg == "none" || strings.HasPrefix(alg, "HS") {
+			p.add(fmt.Sprintf("%s.id_token_algorithms[%d]", base, i), "%q is not allowed: ID tokens must be signed with the provider's private key", alg)
+		}
+	}
+	if pr.SAML.MetadataURL != "" || pr.SAML.MetadataFile != "" || pr.SAML.MetadataXML != "" {
+		p.add(base, "metadata_* settings belong to SAML providers")
 	}
 }
 
@@ -95,11 +137,24 @@ func (c *Config) validateIssuer(p *problems) {
 		if _, err := c.keyPair(is.Key, is.Certificate); err != nil {
 			p.add("issuer.saml.key", "%v", err)
 		}
-	} else if c.usesBrokerIssued() {
-		p.add("issuer.saml", "broker-issued roles need the broker's SAML signing key and certificate (issuer.saml.key, issuer.saml.certificate)")
+	} else if c.usesBrokerIssued() && !c.Issuer.OIDC.Key.IsSet() {
+		p.add("issuer.saml", "broker-issued roles need the broker's signing key (issuer.saml.key and certificate, or issuer.oidc.key for web identity only)")
 	}
 	if d := time.Duration(is.AssertionLifetime); d < time.Minute || d > time.Hour {
 		p.add("issuer.saml.assertion_lifetime", "must be between 1m and 1h")
+	}
+	if d := time.Duration(c.Issuer.OIDC.TokenLifetime); d < time.Minute || d > time.Hour {
+		p.add("issuer.oidc.token_lifetime", "must be between 1m and 1h")
+	}
+	if c.Issuer.OIDC.Key.IsSet() {
+		if _, err := c.RSAKey(c.Issuer.OIDC.Key); err != nil {
+			p.add("issuer.oidc.key", "%v", err)
+		}
+	}
+	for i, k := range c.Issuer.OIDC.PreviousKeys {
+		if _, err := c.RSAPublicKey(k); err != nil {
+			p.add(fmt.Sprintf("issuer.oidc.previous_keys[%d]", i), "%v", err)
+		}
 	}
 	for i, cert := range is.PreviousCertificates {
 		if _, err := cert.Resolve(c.Dir()); err != nil {
@@ -133,6 +188,25 @@ func (c *Config) keyPair(key, cert Secret) (issuer.KeyPair, error) {
 		return issuer.KeyPair{}, fmt.Errorf("certificate: %w", err)
 	}
 	return issuer.ParseKeyPair(k, crt)
+}
+
+// RSAKey resolves an RSA private key (PEM, PKCS#1 or PKCS#8, >= 2048 bits).
+func (c *Config) RSAKey(ref Secret) (*rsa.PrivateKey, error) {
+	b, err := ref.Resolve(c.Dir())
+	if err != nil {
+		return nil, err
+	}
+	return issuer.ParseRSAKey(b)
+}
+
+// RSAPublicKey resolves an RSA public key: a PEM public key, certificate or
+// private key.
+func (c *Config) RSAPublicKey(ref Secret) (*rsa.PublicKey, error) {
+	b, err := ref.Resolve(c.Dir())
+	if err != nil {
+		return nil, err
+	}
+	return issuer.ParseRSAPublicKey(b)
 }
 
 // KeyPair resolves a key/certificate pair from the config (for wiring).

@@ -142,3 +142,43 @@ func (k KeyPair) KeyPEM() []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
+
+// ParseRSAKey parses a PEM RSA private key (PKCS#1 or PKCS#8) of at least
+// 2048 bits.
+func ParseRSAKey(keyPEM []byte) (*rsa.PrivateKey, error) { return parseRSAKey(keyPEM) }
+
+// ParseRSAPublicKey reads an RSA public key from PEM: a PUBLIC KEY, a
+// CERTIFICATE or a private key.
+func ParseRSAPublicKey(b []byte) (*rsa.PublicKey, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("issuer: the key is not PEM")
+	}
+	switch blk.Type {
+	case "PUBLIC KEY":
+		k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("issuer: parse public key: %w", err)
+		}
+		pub, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("issuer: the public key is %T, not RSA", k)
+		}
+		return pub, nil
+	case "CERTIFICATE":
+		c, err := parseCert(b)
+		if err != nil {
+			return nil, err
+		}
+		pub, ok := c.PublicKey.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("issuer: the certificate's key is not RSA")
+		}
+		return pub, nil
+	}
+	k, err := parseRSAKey(b)
+	if err != nil {
+		return nil, err
+	}
+	return &k.PublicKey, nil
+}

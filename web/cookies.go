@@ -14,6 +14,7 @@ import (
 )
 
 const (
+	oidcCookie    = "broker_oidc_requests"
 	sessionCookie = "broker_session"
 	// requestCookie tracks SAML requests this browser started. It must reach
 	// the ACS on the IdP's cross-site POST, so on https it is SameSite=None.
@@ -24,16 +25,16 @@ const (
 
 // cookieStores builds the gorilla stores: one codec pair per configured key,
 // each derived with HKDF so one secret gives separate MAC and AES keys.
-func cookieStores(keys [][]byte, secure bool, lifetime time.Duration) (sess, req *sessions.CookieStore, err error) {
+func cookieStores(keys [][]byte, secure bool, lifetime time.Duration) (sess, req, oidcReq *sessions.CookieStore, err error) {
 	var pairs [][]byte
 	for _, k := range keys {
 		hashKey, err := hkdf.Key(sha256.New, k, nil, "broker cookie mac", 32)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		blockKey, err := hkdf.Key(sha256.New, k, nil, "broker cookie aes", 32)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		pairs = append(pairs, hashKey, blockKey)
 	}
@@ -47,12 +48,21 @@ func cookieStores(keys [][]byte, secure bool, lifetime time.Duration) (sess, req
 	}
 	req.Options = &sessions.Options{Path: "/saml/", MaxAge: int(pendingTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: sameSite}
 	req.MaxAge(req.Options.MaxAge)
-	return sess, req, nil
+	// The OIDC callback is a top-level GET: SameSite=Lax cookies arrive.
+	oidcReq = sessions.NewCookieStore(pairs...)
+	oidcReq.Options = &sessions.Options{Path: "/oidc/", MaxAge: int(pendingTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	oidcReq.MaxAge(oidcReq.Options.MaxAge)
+	return sess, req, oidcReq, nil
 }
 
-// pendingRequest is an AuthnRequest this browser started.
+// pendingRequest is a sign-in this browser started: a SAML AuthnRequest
+// (ID) or an OIDC authorization request (ID = state, with nonce and PKCE
+// verifier).
 type pendingRequest struct {
 	ID       string    `json:"id"`
+	Nonce    string    `json:"n,omitempty"`
+	Verifier string    `json:"v,omitempty"`
+	Silent   bool      `json:"s,omitempty"`
 	Provider string    `json:"p"`
 	Relay    string    `json:"r"`
 	Expires  time.Time `json:"e"`
@@ -62,7 +72,15 @@ type pendingRequest struct {
 }
 
 func (s *Server) loadPending(r *http.Request) []pendingRequest {
-	sess, _ := s.reqStore.New(r, requestCookie)
+	return s.loadPendingFrom(r, s.reqStore, requestCookie)
+}
+
+func (s *Server) savePending(w http.ResponseWriter, r *http.Request, list []pendingRequest) error {
+	return s.savePendingTo(w, r, s.reqStore, requestCookie, list)
+}
+
+func (s *Server) loadPendingFrom(r *http.Request, store *sessions.CookieStore, name string) []pendingRequest {
+	sess, _ := store.New(r, name)
 	raw, _ := sess.Values["p"].(string)
 	var list []pendingRequest
 	if raw != "" {
@@ -78,11 +96,11 @@ func (s *Server) loadPending(r *http.Request) []pendingRequest {
 	return live
 }
 
-func (s *Server) savePending(w http.ResponseWriter, r *http.Request, list []pendingRequest) error {
+func (s *Server) savePendingTo(w http.ResponseWriter, r *http.Request, store *sessions.CookieStore, name string, list []pendingRequest) error {
 	if len(list) > maxPending {
 		list = list[len(list)-maxPending:]
 	}
-	sess, _ := s.reqStore.New(r, requestCookie)
+	sess, _ := store.New(r, name)
 	b, _ := json.Marshal(list)
 	sess.Values["p"] = string(b)
 	if len(list) == 0 {

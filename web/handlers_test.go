@@ -223,7 +223,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	ev.sp.notReady = errString("metadata fetch failed")
 	rec = ev.do(t, http.MethodGet, "/readyz", nil)
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "metadata unavailable") {
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"provider:okta":"unavailable"`) {
 		t.Errorf("readyz with the only IdP down: %d %s", rec.Code, rec.Body)
 	}
 	if rec := ev.do(t, http.MethodGet, "/saml/okta/login", nil); rec.Code != http.StatusServiceUnavailable {

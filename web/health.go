@@ -33,8 +33,8 @@ func (s *Server) readyz(c echo.Context) error {
 	usable := 0
 	for _, id := range s.order {
 		p := s.providers[id]
-		if err := p.SAML.Ready(); err != nil {
-			checks["provider:"+id] = "metadata unavailable"
+		if err := p.Ready(); err != nil {
+			checks["provider:"+id] = "unavailable"
 		} else {
 			checks["provider:"+id] = "ok"
 			usable++
@@ -49,6 +49,29 @@ func (s *Server) readyz(c echo.Context) error {
 		status, state = http.StatusServiceUnavailable, "not ready"
 	}
 	return c.JSON(status, map[string]any{"status": state, "checks": checks})
+}
+
+func (s *Server) oidcDiscovery(c echo.Context) error {
+	return s.publish(c, s.cfg.OIDCDiscovery)
+}
+
+func (s *Server) oidcJWKS(c echo.Context) error {
+	return s.publish(c, s.cfg.OIDCJWKS)
+}
+
+// publish serves the broker's OIDC issuer documents: public, cacheable
+// for a few minutes (AWS fetches them on every new signing key).
+func (s *Server) publish(c echo.Context, doc func() ([]byte, error)) error {
+	if doc == nil {
+		return broker.Errorf(broker.ENOTFOUND, "issuer_not_configured", "This broker does not act as an OpenID Connect issuer.")
+	}
+	b, err := doc()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	c.Response().Header().Del("Pragma")
+	return c.Blob(http.StatusOK, "application/json", b)
 }
 
 func (s *Server) idpMetadata(c echo.Context) error {

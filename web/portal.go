@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -20,14 +21,14 @@ func encodeResponse(xml []byte) string { return base64.StdEncoding.EncodeToStrin
 
 // signIn starts a fresh session for a verified identity (a new id every
 // time: no session fixation), then continues where the person was going.
-func (s *Server) signIn(c echo.Context, id *broker.Identity, upstream string, cont pendingRequest) error {
+func (s *Server) signIn(c echo.Context, data *sessionData, cont pendingRequest) error {
+	id := &data.Identity
 	r := c.Request()
 	ctx := r.Context()
 	sess, old := s.loadBrowser(r)
 	if old.ID != "" {
 		_ = s.cfg.Sessions.DeleteSession(ctx, old.ID)
 	}
-	data := &sessionData{Identity: *id, SAMLResponse: upstream}
 	sid := randomToken(32)
 	if err := s.cfg.Sessions.CreateSession(ctx, &store.Session{
 		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data.marshal(),
@@ -124,11 +125,11 @@ func (s *Server) index(c echo.Context) error {
 		pd.Destination = dest
 		for _, id := range s.order {
 			p := s.providers[id]
-			login := "/saml/" + url.PathEscape(id) + "/login"
+			login := p.loginPath()
 			if dest != "" {
 				login += "?destination=" + url.QueryEscape(dest)
 			}
-			pd.Providers = append(pd.Providers, providerView{ID: id, Label: p.Label, LoginURL: login, Ready: p.SAML.Ready() == nil})
+			pd.Providers = append(pd.Providers, providerView{ID: id, Label: p.Label, LoginURL: login, Ready: p.Ready() == nil})
 		}
 		pd.Flash = s.takeFlash(c, b)
 		return s.render(c, http.StatusOK, "signin.html", pd)
@@ -205,44 +206,23 @@ func (s *Server) console(c echo.Context) error {
 	return s.assume(c, sid, data, b, boundedParam(r.PostFormValue("grant"), 600), boundedParam(r.PostFormValue("destination"), 2000), true)
 }
 
-// assume runs access.Assume and answers with a 302 to the console login URL.
-// When pass-through needs a fresh assertion and mayReauth is set, the browser
-// goes through the IdP again (silently, if it still has a session there) and
-// comes back to this role.
+// assume runs access.Assume and answers with a 302 to the console login
+// URL. When the upstream credential is used up or expired, it renews an
+// OIDC ID token with the refresh token if it has one; otherwise, if
+// mayReauth, the browser goes through the IdP again (silently, if it still
+// has a session there) and comes back to this role.
 func (s *Server) assume(c echo.Context, sid string, data *sessionData, b browserSession, grantKey, dest string, mayReauth bool) error {
-	r := c.Request()
-	ctx := r.Context()
-	out, err := s.cfg.Access.Assume(ctx, access.AssumeInput{
-		Identity: &data.Identity, GrantKey: grantKey, Destination: dest,
-		Upstream: access.Upstream{SAMLResponse: data.SAMLResponse, Used: data.Used},
-		Meta:     access.Meta{RequestID: requestIDOf(c), RemoteAddr: c.RealIP(), UserAgent: r.UserAgent()},
-	})
-	if out != nil && out.UsedUpstream && (err == nil || broker.ErrorCode(err) != broker.EINVALID) {
-		// Presented to AWS: it will not take it again, whatever the outcome.
-		data.Used = true
-		st, gerr := s.cfg.Sessions.GetSession(ctx, sid)
-		if gerr == nil {
-			_ = s.cfg.Sessions.UpdateSession(ctx, sid, data.marshal(), st.ExpiresAt)
+	out, err := s.runAssume(c, sid, data, grantKey, dest)
+	if err != nil && s.canRefresh(data, err) {
+		if rerr := s.refreshUpstream(c, sid, data); rerr == nil {
+			out, err = s.runAssume(c, sid, data, grantKey, dest)
+		} else {
+			s.log.InfoContext(c.Request().Context(), "refresh failed, signing in again", "request_id", requestIDOf(c), "err", rerr)
 		}
 	}
 	if err != nil {
-		reason := broker.ErrorReason(err)
-		if mayReauth && broker.ErrorCode(err) == broker.EEXPIRED && reauthReason(reason) {
-			if p, ok := s.providers[data.Identity.Provider]; ok && p.SAML != nil {
-				q := url.Values{"grant": {grantKey}}
-				if dest != "" {
-					q.Set("destination", dest)
-				}
-				// A page that moves on by itself rather than a redirect: a
-				// redirect chain started by a form POST is bound by CSP
-				// form-action, which does not (and should not) list every
-				// IdP. With an IdP session this round trip is invisible.
-				pd := s.page(c, "Signing you in again")
-				pd.SignedIn, pd.User, pd.CSRF = true, displayName(&data.Identity), b.CSRF
-				pd.Refresh = "/saml/" + url.PathEscape(p.ID) + "/login?" + q.Encode()
-				pd.Message = "AWS accepts each sign-in from " + p.Label + " once, so the broker is getting a fresh one for this role."
-				return s.render(c, http.StatusOK, "reauth.html", pd)
-			}
+		if p, ok := s.reauthProvider(data, err); ok && mayReauth {
+			return s.reauthPage(c, data, b, p, grantKey, dest)
 		}
 		return err
 	}
@@ -251,6 +231,7 @@ func (s *Server) assume(c echo.Context, sid string, data *sessionData, b browser
 		for _, n := range out.Notices {
 			msgs = append(msgs, n.Message)
 		}
+		r := c.Request()
 		sess, _ := s.loadBrowser(r)
 		b.Flash = strings.Join(msgs, " ")
 		_ = s.saveBrowser(c.Response(), r, sess, b)
@@ -258,12 +239,99 @@ func (s *Server) assume(c echo.Context, sid string, data *sessionData, b browser
 	return c.Redirect(http.StatusFound, out.ConsoleURL)
 }
 
-func reauthReason(reason string) bool {
-	switch reason {
-	case access.ReasonUpstreamUsed, access.ReasonUpstreamExpired, access.ReasonUpstreamMissing, "sts_expired_token":
-		return true
+func (s *Server) runAssume(c echo.Context, sid string, data *sessionData, grantKey, dest string) (*access.Outcome, error) {
+	r := c.Request()
+	out, err := s.cfg.Access.Assume(r.Context(), access.AssumeInput{
+		Identity: &data.Identity, GrantKey: grantKey, Destination: dest,
+		Upstream: access.Upstream{SAMLResponse: data.SAMLResponse, Used: data.Used, IDToken: data.IDToken, IDTokenExpires: data.IDTokenExpires},
+		Meta:     access.Meta{RequestID: requestIDOf(c), RemoteAddr: c.RealIP(), UserAgent: r.UserAgent()},
+	})
+	if out != nil && out.UsedUpstream && (err == nil || broker.ErrorCode(err) != broker.EINVALID) {
+		// Presented to AWS: it will not take it again, whatever the outcome.
+		data.Used = true
+		s.saveData(r.Context(), sid, data)
 	}
-	return false
+	return out, err
+}
+
+// saveData writes the server-side session back, keeping its expiry.
+func (s *Server) saveData(ctx context.Context, sid string, data *sessionData) {
+	st, err := s.cfg.Sessions.GetSession(ctx, sid)
+	if err == nil {
+		err = s.cfg.Sessions.UpdateSession(ctx, sid, data.marshal(), st.ExpiresAt)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "update session", "err", err)
+	}
+}
+
+func (s *Server) canRefresh(data *sessionData, err error) bool {
+	if data.Identity.Protocol != broker.ProtocolOIDC || data.RefreshToken == "" || broker.ErrorCode(err) != broker.EEXPIRED {
+		return false
+	}
+	r := broker.ErrorReason(err)
+	return r == access.ReasonUpstreamTokenExpired || r == "sts_expired_token"
+}
+
+// refreshUpstream gets a fresh ID token with the refresh token kept
+// server-side and stores both (the refresh token may have rotated).
+func (s *Server) refreshUpstream(c echo.Context, sid string, data *sessionData) error {
+	p, ok := s.providers[data.Identity.Provider]
+	if !ok || p.OIDC == nil {
+		return broker.Errorf(broker.ENOTFOUND, "provider_unknown", "")
+	}
+	ctx := c.Request().Context()
+	res, err := p.OIDC.Refresh(ctx, data.RefreshToken, data.Identity.Subject)
+	if err != nil {
+		data.RefreshToken = ""
+		s.saveData(ctx, sid, data)
+		return err
+	}
+	data.IDToken, data.IDTokenExpires, data.RefreshToken = res.IDToken, res.Expires, res.RefreshToken
+	data.Identity.Expires = res.Expires
+	s.saveData(ctx, sid, data)
+	s.log.InfoContext(ctx, "refreshed upstream ID token", "request_id", requestIDOf(c), "provider", p.ID, "subject", data.Identity.Subject)
+	return nil
+}
+
+// reauthProvider says whether signing in again with the person's IdP can
+// fix err, and with which provider.
+func (s *Server) reauthProvider(data *sessionData, err error) (Provider, bool) {
+	if broker.ErrorCode(err) != broker.EEXPIRED {
+		return Provider{}, false
+	}
+	p, ok := s.providers[data.Identity.Provider]
+	if !ok {
+		return Provider{}, false
+	}
+	switch broker.ErrorReason(err) {
+	case access.ReasonUpstreamUsed, access.ReasonUpstreamExpired, access.ReasonUpstreamMissing, "sts_expired_token":
+		return p, p.SAML != nil && data.Identity.Protocol == broker.ProtocolSAML
+	case access.ReasonUpstreamTokenExpired:
+		return p, p.OIDC != nil && data.Identity.Protocol == broker.ProtocolOIDC
+	}
+	return Provider{}, false
+}
+
+// reauthPage is a page that moves on by itself rather than a redirect: a
+// redirect chain started by a form POST is bound by CSP form-action, which
+// does not (and should not) list every IdP. With an IdP session the round
+// trip is invisible.
+func (s *Server) reauthPage(c echo.Context, data *sessionData, b browserSession, p Provider, grantKey, dest string) error {
+	q := url.Values{"grant": {grantKey}}
+	if dest != "" {
+		q.Set("destination", dest)
+	}
+	pd := s.page(c, "Signing you in again")
+	pd.SignedIn, pd.User, pd.CSRF = true, displayName(&data.Identity), b.CSRF
+	if p.OIDC != nil {
+		q.Set("prompt", "none")
+		pd.Message = "Your sign-in with " + p.Label + " has expired, so the broker is renewing it for this role."
+	} else {
+		pd.Message = "AWS accepts each sign-in from " + p.Label + " once, so the broker is getting a fresh one for this role."
+	}
+	pd.Refresh = p.loginPath() + "?" + q.Encode()
+	return s.render(c, http.StatusOK, "reauth.html", pd)
 }
 
 func (s *Server) logout(c echo.Context) error {

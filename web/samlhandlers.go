@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -118,7 +119,7 @@ func (s *Server) samlACS(c echo.Context) error {
 	if len(res.Identity.Roles) > 0 {
 		upstream = encodeResponse(res.ResponseXML)
 	}
-	return s.signIn(c, &res.Identity, upstream, cont)
+	return s.signIn(c, &sessionData{Identity: res.Identity, SAMLResponse: upstream}, cont)
 }
 
 // signInFailed audits a failed sign-in and shows the error.
@@ -137,6 +138,11 @@ type sessionData struct {
 	// SAMLResponse is the upstream Response (base64) for pass-through roles.
 	SAMLResponse string `json:"saml_response,omitempty"`
 	Used         bool   `json:"used,omitempty"`
+	// IDToken and RefreshToken come from an OIDC sign-in: the ID token for
+	// pass-through web identity, the refresh token to renew it.
+	IDToken        string    `json:"id_token,omitempty"`
+	IDTokenExpires time.Time `json:"id_token_expires,omitzero"`
+	RefreshToken   string    `json:"refresh_token,omitempty"`
 }
 
 func (d *sessionData) marshal() []byte {

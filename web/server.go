@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
 )
@@ -28,11 +29,37 @@ type SAMLProvider interface {
 	Ready() error
 }
 
-// Provider is one upstream IdP as the portal lists it.
+// OIDCProvider is what the web layer needs of an OpenID Connect relying
+// party (oidc.Provider).
+type OIDCProvider interface {
+	Ready() error
+	AuthURL(ctx context.Context, state, nonce, verifier, prompt string) (string, error)
+	Exchange(ctx context.Context, code, verifier, nonce string) (*oidc.Result, error)
+	Refresh(ctx context.Context, refreshToken, subject string) (*oidc.Result, error)
+}
+
+// Provider is one upstream IdP as the portal lists it: SAML or OIDC.
 type Provider struct {
 	ID    string
 	Label string
 	SAML  SAMLProvider
+	OIDC  OIDCProvider
+}
+
+// Ready reports whether the provider can be used now.
+func (p Provider) Ready() error {
+	if p.OIDC != nil {
+		return p.OIDC.Ready()
+	}
+	return p.SAML.Ready()
+}
+
+// loginPath is where sign-in with this provider starts.
+func (p Provider) loginPath() string {
+	if p.OIDC != nil {
+		return "/oidc/" + url.PathEscape(p.ID) + "/login"
+	}
+	return "/saml/" + url.PathEscape(p.ID) + "/login"
 }
 
 // Sessions is the server-side session storage (store.Store).
@@ -42,6 +69,11 @@ type Sessions interface {
 	UpdateSession(ctx context.Context, id string, data []byte, expires time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 	Ping(ctx context.Context) error
+}
+
+// Replay is the store's replay cache (store.Store).
+type Replay interface {
+	Remember(ctx context.Context, namespace, key string, expires time.Time) error
 }
 
 // Config configures the web server.
@@ -54,6 +86,11 @@ type Config struct {
 	Sessions    Sessions
 	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
 	IDPMetadata func() ([]byte, error)
+	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
+	OIDCDiscovery func() ([]byte, error)
+	OIDCJWKS      func() ([]byte, error)
+	// Replay makes OIDC state values single use across instances.
+	Replay Replay
 	// SessionKeys sign and encrypt cookies (first signs, all verify).
 	SessionKeys     [][]byte
 	SessionLifetime time.Duration
@@ -78,6 +115,7 @@ type Server struct {
 	order     []string
 	sessStore *sessions.CookieStore
 	reqStore  *sessions.CookieStore
+	oidcStore *sessions.CookieStore
 	tmpl      *template.Template
 	log       *slog.Logger
 	now       func() time.Time
@@ -120,7 +158,10 @@ func New(cfg Config) (*Server, error) {
 		s.order = append(s.order, p.ID)
 	}
 	sort.SliceStable(s.order, func(i, j int) bool { return s.providers[s.order[i]].Label < s.providers[s.order[j]].Label })
-	if s.sessStore, s.reqStore, err = cookieStores(cfg.SessionKeys, s.secure, cfg.SessionLifetime); err != nil {
+	if cfg.Replay == nil {
+		return nil, errors.New("web: Replay is required")
+	}
+	if s.sessStore, s.reqStore, s.oidcStore, err = cookieStores(cfg.SessionKeys, s.secure, cfg.SessionLifetime); err != nil {
 		return nil, err
 	}
 	if s.tmpl, err = parseTemplates(); err != nil {
@@ -157,6 +198,10 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/saml/:provider/login", s.samlLogin)
 	e.POST("/saml/:provider/acs", s.samlACS)
 	e.GET("/idp/saml/metadata", s.idpMetadata)
+	e.GET("/oidc/:provider/login", s.oidcLogin)
+	e.GET("/oidc/:provider/callback", s.oidcCallback)
+	e.GET("/.well-known/openid-configuration", s.oidcDiscovery)
+	e.GET("/idp/oidc/jwks", s.oidcJWKS)
 	return e
 }
 

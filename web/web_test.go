@@ -103,6 +103,11 @@ func (f *fakeSTS) AssumeRoleWithSAML(_ context.Context, in sts.SAMLInput) (*sts.
 	return &sts.Result{Credentials: broker.Credentials{AccessKeyID: "ASIAFAKE", SecretAccessKey: "s", SessionToken: "t", Expiration: time.Now().Add(time.Hour)}}, nil
 }
 
+func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in sts.WebIdentityInput) (*sts.Result, error) {
+	f.n++
+	return &sts.Result{Credentials: broker.Credentials{AccessKeyID: "ASIAFAKE", SecretAccessKey: "s", SessionToken: "t", Expiration: time.Now().Add(time.Hour)}}, nil
+}
+
 type fakeConsole struct{}
 
 func (fakeConsole) LoginURL(_ context.Context, r console.Request) (*console.Result, error) {
@@ -124,6 +129,21 @@ func (a *audit) AppendAudit(_ context.Context, e *store.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.evs = append(a.evs, *e)
+	return nil
+}
+
+type replay struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (r *replay) Remember(_ context.Context, ns, key string, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[ns+key] {
+		return broker.Errorf(broker.EREPLAY, "replay", "used")
+	}
+	r.m[ns+key] = true
 	return nil
 }
 
@@ -165,7 +185,7 @@ func newEnv(t *testing.T, base string) *env {
 	ev.srv, err = New(Config{
 		ExternalURL: base, Providers: []Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
 		Access: acc, Sessions: ev.sess, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
-		MaxBodyBytes: 64 << 10,
+		MaxBodyBytes: 64 << 10, Replay: &replay{m: map[string]bool{}},
 	})
 	if err != nil {
 		t.Fatal(err)
