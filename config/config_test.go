@@ -219,3 +219,53 @@ func TestLoadGarbage(t *testing.T) {
 		})
 	}
 }
+
+func TestOIDCProviderValidation(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	t.Setenv("TEST_OIDC_SECRET", "s3cret")
+	base := strings.Replace(validYAML, "accounts:", `  - id: kc
+    type: oidc
+    issuer: https://keycloak.example.com/realms/corp
+    client_id: broker
+    client_secret: env:TEST_OIDC_SECRET
+    refresh_tokens: true
+accounts:`, 1)
+	cfg, probs := parse(t, dir, base)
+	if len(probs.Errors()) != 0 {
+		t.Fatalf("valid OIDC provider refused:\n%v", probs)
+	}
+	if p := cfg.Providers[1]; p.Type != ProviderOIDC || time.Duration(p.ClockSkew) != time.Minute || cfg.Issuer.OIDC.Audience != "sts.amazonaws.com" {
+		t.Errorf("OIDC defaults: %+v %+v", p, cfg.Issuer.OIDC)
+	}
+	for name, tc := range map[string]struct{ edit, path, msg string }{
+		"http issuer":        {"issuer: http://keycloak.example.com", "providers[1].issuer", "https"},
+		"no client id":       {"client_id: ''", "providers[1].client_id", "required"},
+		"unset secret":       {"client_secret: env:NOPE_UNSET", "providers[1].client_secret", "NOPE_UNSET is not set"},
+		"public with secret": {"client_auth: none\n    client_secret: env:TEST_OIDC_SECRET", "providers[1].client_secret", "public client"},
+		"hmac algorithm":     {"id_token_algorithms: [HS256]", "providers[1].id_token_algorithms[0]", "not allowed"},
+		"metadata on oidc":   {"metadata_url: https://x.example.com/md", "providers[1]", "SAML providers"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var yml string
+			switch {
+			case strings.HasPrefix(tc.edit, "issuer:"):
+				yml = strings.Replace(base, "issuer: https://keycloak.example.com/realms/corp", tc.edit, 1)
+			case strings.HasPrefix(tc.edit, "client_id:"):
+				yml = strings.Replace(base, "client_id: broker", tc.edit, 1)
+			case strings.HasPrefix(tc.edit, "client_secret:"):
+				yml = strings.Replace(base, "client_secret: env:TEST_OIDC_SECRET", tc.edit, 1)
+			case strings.HasPrefix(tc.edit, "client_auth:"):
+				yml = strings.Replace(base, "client_secret: env:TEST_OIDC_SECRET", tc.edit, 1)
+			default:
+				yml = strings.Replace(base, "refresh_tokens: true", "refresh_tokens: true\n    "+tc.edit, 1)
+			}
+			_, probs := parse(t, dir, yml)
+			for _, p := range probs.Errors() {
+				if p.Path == tc.path && strings.Contains(p.Message, tc.msg) {
+					return
+				}
+			}
+			t.Fatalf("no problem at %s containing %q:\n%v", tc.path, tc.msg, probs)
+		})
+	}
+}

@@ -178,10 +178,7 @@ func newEnv(t *testing.T, base string) *env {
 		Roles:      []broker.RolePair{{RoleARN: admRole, ProviderARN: idpProv}},
 		Expires:    time.Now().Add(5 * time.Minute), RoleSessionName: "alice",
 	}, ResponseXML: []byte("<Response/>"), AssertionID: "_a"}
-	acc, err := access.New(access.Config{Rules: rulesOf{eng}, STS: ev.sts, Console: fakeConsole{}, Audit: ev.audit, SAMLIssuer: fakeIssuer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := newAccess(t, eng, ev)
 	ev.srv, err = New(Config{
 		ExternalURL: base, Providers: []Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
 		Access: acc, Sessions: ev.sess, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
@@ -192,6 +189,17 @@ func newEnv(t *testing.T, base string) *env {
 	}
 	return ev
 }
+
+func newAccess(t *testing.T, eng *mapping.Engine, ev *env) *access.Service {
+	t.Helper()
+	acc, err := access.New(access.Config{Rules: rulesOf{eng}, STS: ev.sts, Console: fakeConsole{}, Audit: ev.audit, SAMLIssuer: fakeIssuer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
+type httpResponse = httptest.ResponseRecorder
 
 // do sends a request through echo (middleware and error handler included),
 // keeping cookies like a browser.
