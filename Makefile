@@ -1,7 +1,7 @@
 # The commands the README gives. CI (.ci/run) calls `make ci`.
 GO ?= go
 
-.PHONY: run test ci bench check fmt vet build
+.PHONY: run test ci bench check fmt vet build deps
 
 run:            ## the whole product on this machine: broker + demo IdP + local AWS
 	$(GO) run ./cmd/broker dev
@@ -9,8 +9,12 @@ run:            ## the whole product on this machine: broker + demo IdP + local 
 build:
 	$(GO) build -o bin/broker ./cmd/broker
 
-test: vet       ## every test, with the race detector
+test: vet deps  ## every test, with the race detector
 	$(GO) test -race -count=1 ./...
+
+deps:           ## node packages of the interop test (panva's oidc-provider), when npm is there
+	@if [ ! -d interop/oidc-provider/node_modules ] && command -v npm >/dev/null; then \
+	  npm ci --prefix interop/oidc-provider --no-audit --no-fund; fi
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
