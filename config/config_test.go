@@ -184,6 +184,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("BROKER_SESSION_KEY", goodKey)
 	t.Setenv("BROKER_STORE_KEY", goodKey)
+	t.Setenv("KEYCLOAK_CLIENT_SECRET", "s3cret")
 	b, err := os.ReadFile("../deploy/broker.example.yaml")
 	if err != nil {
 		t.Fatal(err)
