@@ -8,8 +8,9 @@
 //     providers, roles with MaxSessionDuration and a trust policy), loaded
 //     from YAML or JSON and validated as IAM would;
 //   - the STS Query API (POST /), wire-compatible with aws-sdk-go-v2's
-//     service/sts client: AssumeRoleWithSAML verifies the assertion the way
-//     AWS does and answers with AWS's XML shapes, error codes and statuses;
+//     service/sts client: AssumeRoleWithSAML and AssumeRoleWithWebIdentity
+//     verify the assertion or ID token the way AWS does and answer with
+//     AWS's XML shapes, error codes and statuses;
 //   - the sign-in federation endpoint (/federation: getSigninToken, login)
 //     and a console page (/console) that shows the signed-in session, so
 //     tests can see which role, session name and expiry reached "AWS".
@@ -31,6 +32,24 @@
 //	  ──> replay check (assertion ID)                 [InvalidIdentityToken]
 //	  ──> role trust policy (policy.go)               [AccessDenied]
 //	  ──> credentials issued and remembered; assertion ID recorded as used
+//
+// AssumeRoleWithWebIdentity:
+//
+//	params ──> RoleArn exists, DurationSeconds ≤ MaxSessionDuration  [ValidationError, AccessDenied]
+//	  ──> JWS with an asymmetric algorithm (never none/HMAC)           [InvalidIdentityToken]
+//	  ──> iss is a registered OIDC provider of the role's account,
+//	      aud one of its client ids                                    [InvalidIdentityToken]
+//	  ──> discovery + JWKS from the issuer (cached 5 min, refetched
+//	      once for an unknown kid), signature                          [IDPCommunicationError,
+//	                                                                    InvalidIdentityToken]
+//	  ──> exp, iat, nbf, sub; the https://aws.amazon.com/tags and
+//	      source_identity claims                                       [ExpiredTokenException, ...]
+//	  ──> trust policy: ISSUER:aud, :sub, :amr, :azp, request tags     [AccessDenied]
+//	  ──> credentials issued and remembered (no replay rule: a token
+//	      may be used until it expires, as with AWS)
+//
+// Issuers are https without a port, as IAM requires, except http on
+// loopback with a port, for the broker and demo OP on the same machine.
 //
 // The console sign-in:
 //

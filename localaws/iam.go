@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -29,9 +30,10 @@ var thumbprintRe = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
 // iam is the compiled registry the server answers from.
 type iam struct {
-	samlProviders map[string]*samlProvider // by ARN
-	oidcProviders map[string]*oidcProvider // by ARN
-	roles         map[string]*role         // by ARN
+	samlProviders map[string]*samlProvider   // by ARN
+	oidcProviders map[string]*oidcProvider   // by ARN
+	oidcByURL     map[string][]*oidcProvider // by host+path of the issuer URL (one per account)
+	roles         map[string]*role           // by ARN
 }
 
 type samlProvider struct {
@@ -42,7 +44,8 @@ type samlProvider struct {
 
 type oidcProvider struct {
 	arn         broker.ARN
-	issuer      string
+	issuer      string // the URL as registered, e.g. https://accounts.example.com
+	hostPath    string // the issuer without scheme: IAM's name for it in condition keys
 	clientIDs   []string
 	thumbprints []string
 }
@@ -60,7 +63,7 @@ func compileRegistry(r *Registry) (*iam, problems) {
 	if r == nil {
 		return nil, problems{"the registry is missing"}
 	}
-	out := &iam{samlProviders: map[string]*samlProvider{}, oidcProviders: map[string]*oidcProvider{}, roles: map[string]*role{}}
+	out := &iam{samlProviders: map[string]*samlProvider{}, oidcProviders: map[string]*oidcProvider{}, oidcByURL: map[string][]*oidcProvider{}, roles: map[string]*role{}}
 	var probs problems
 	for i, p := range r.SAMLProviders {
 		entry := fmt.Sprintf("saml_providers[%d] (%s)", i, p.ARN)
@@ -84,6 +87,7 @@ func compileRegistry(r *Registry) (*iam, problems) {
 			probs.addf(entry, "duplicate provider ARN")
 		default:
 			out.oidcProviders[op.arn.String()] = op
+			out.oidcByURL[op.hostPath] = append(out.oidcByURL[op.hostPath], op)
 		}
 	}
 	for i, rl := range r.Roles {
@@ -155,11 +159,15 @@ func compileOIDCProvider(p OIDCProvider) (*oidcProvider, error) {
 		return nil, err
 	}
 	u, err := url.Parse(p.URL)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.Port() != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("url %q must be an https URL without port, query or fragment", p.URL)
+	// IAM takes https issuers without a port. A local issuer (the broker or
+	// a demo OP on this machine) may be http with a port on loopback.
+	local := err == nil && u.Scheme == "http" && isLoopback(u.Hostname())
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (!local && (u.Scheme != "https" || u.Port() != "")) {
+		return nil, fmt.Errorf("url %q must be an https URL without port, query or fragment (http with a port only on loopback)", p.URL)
 	}
-	if want := strings.TrimSuffix(strings.TrimPrefix(p.URL, "https://"), "/"); a.Name() != want {
-		return nil, fmt.Errorf("ARN must end in oidc-provider/%s to match url", want)
+	hp := issuerHostPath(p.URL)
+	if a.Name() != hp {
+		return nil, fmt.Errorf("ARN must end in oidc-provider/%s to match url", hp)
 	}
 	if len(p.ClientIDs) == 0 || len(p.ClientIDs) > maxOIDCClientIDs {
 		return nil, fmt.Errorf("client_ids must hold 1..%d client ids", maxOIDCClientIDs)
@@ -177,7 +185,22 @@ func compileOIDCProvider(p OIDCProvider) (*oidcProvider, error) {
 			return nil, fmt.Errorf("thumbprint %q must be 40 hex characters (a SHA-1 fingerprint)", t)
 		}
 	}
-	return &oidcProvider{arn: a, issuer: strings.TrimSuffix(p.URL, "/"), clientIDs: p.ClientIDs, thumbprints: p.Thumbprints}, nil
+	return &oidcProvider{arn: a, issuer: strings.TrimSuffix(p.URL, "/"), hostPath: hp, clientIDs: p.ClientIDs, thumbprints: p.Thumbprints}, nil
+}
+
+// issuerHostPath is an issuer URL without its scheme or trailing slash:
+// IAM's name for the provider (ARN suffix, condition key prefix).
+func issuerHostPath(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	return strings.TrimSuffix(u, "/")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (m *iam) compileRole(r Role) (*role, error) {

@@ -117,8 +117,8 @@ func samlRequestContext(a *samlAssertion, prov *samlProvider, c awsClaims) map[s
 // authorize evaluates the role's trust policy for every action the call
 // needs: AssumeRoleWithSAML, plus TagSession with session tags and
 // SetSourceIdentity with a source identity.
-func authorize(r *role, prov *samlProvider, ctx map[string][]string, c awsClaims) *stsError {
-	actions := []string{actionAssumeRoleWithSAML}
+func authorize(r *role, principal, action string, ctx map[string][]string, c awsClaims) *stsError {
+	actions := []string{action}
 	if len(c.tags) > 0 {
 		actions = append(actions, actionTagSession)
 	}
@@ -126,7 +126,7 @@ func authorize(r *role, prov *samlProvider, ctx map[string][]string, c awsClaims
 		actions = append(actions, actionSetSourceIdentity)
 	}
 	for _, act := range actions {
-		switch r.trust.evaluate(authzRequest{principalType: "federated", principal: prov.arn.String(), action: act, context: ctx}) {
+		switch r.trust.evaluate(authzRequest{principalType: "federated", principal: principal, action: act, context: ctx}) {
 		case explicitDeny:
 			return errAccessDenied("trust_policy_explicit_deny", act)
 		case implicitDeny:

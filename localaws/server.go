@@ -49,6 +49,7 @@ type Server struct {
 	creds    *ttlMap[*issuedSession]  // issued credentials by access key id
 	tokens   *ttlMap[*signinToken]    // sign-in tokens
 	consoles *ttlMap[*consoleSession] // console sessions by cookie value
+	oidcKeys keyCache                 // OIDC issuers' JWKS
 }
 
 // New validates cfg (the registry as Registry.Validate does, BaseURL as an

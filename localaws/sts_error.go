@@ -11,6 +11,7 @@ const (
 	codeAccessDenied      = "AccessDenied"
 	codeExpiredToken      = "ExpiredTokenException" // types.ExpiredTokenException
 	codeIDPRejectedClaim  = "IDPRejectedClaim"      // types.IDPRejectedClaimException
+	codeIDPCommunication  = "IDPCommunicationError" // types.IDPCommunicationErrorException
 	codeInvalidIdentity   = "InvalidIdentityToken"  // types.InvalidIdentityTokenException
 	codeMalformedPolicy   = "MalformedPolicyDocument"
 	codePackedPolicyLarge = "PackedPolicyTooLarge"

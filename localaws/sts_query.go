@@ -25,7 +25,8 @@ type stsAction func(ctx context.Context, p url.Values) (any, *stsError, []slog.A
 // the OIDC provider support; an Action not listed is InvalidAction.
 func (s *Server) stsActions() map[string]stsAction {
 	return map[string]stsAction{
-		"AssumeRoleWithSAML": s.assumeRoleWithSAML,
+		"AssumeRoleWithSAML":        s.assumeRoleWithSAML,
+		"AssumeRoleWithWebIdentity": s.assumeRoleWithWebIdentity,
 	}
 }
 

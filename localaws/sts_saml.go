@@ -140,7 +140,7 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 			s.replay.delete(replayKey)
 		}
 	}()
-	if e := authorize(rl, prov, samlRequestContext(a, prov, claims), claims); e != nil {
+	if e := authorize(rl, prov.arn.String(), actionAssumeRoleWithSAML, samlRequestContext(a, prov, claims), claims); e != nil {
 		return nil, nil, e
 	}
 	cs, err := s.issue(rl, claims, now.Add(dur), p.minTokenSize)
