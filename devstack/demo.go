@@ -28,13 +28,49 @@ func providerARN(account, name string) string {
 var demoRoles = []struct {
 	Account, Name string
 	Max           int
+	WebIdentity   bool // trusts the OIDC providers instead of the SAML ones
 }{
-	{SandboxAccount, "Admin", 3600},
-	{SandboxAccount, "Developer", 43200},
-	{SandboxAccount, "ReadOnly", 43200},
-	{ProductionAccount, "Admin", 3600},
-	{ProductionAccount, "ReadOnly", 43200},
-	{ProductionAccount, "Billing", 43200},
+	{SandboxAccount, "Admin", 3600, false},
+	{SandboxAccount, "Developer", 43200, false},
+	{SandboxAccount, "ReadOnly", 43200, false},
+	{ProductionAccount, "Admin", 3600, false},
+	{ProductionAccount, "ReadOnly", 43200, false},
+	{ProductionAccount, "Billing", 43200, false},
+	{SandboxAccount, "WebDeveloper", 43200, true},
+	{ProductionAccount, "WebReadOnly", 43200, true},
+}
+
+// OIDC client the broker is at the demo OP, and the audience of the
+// broker's own ID tokens.
+const (
+	OIDCClientID   = "broker"
+	BrokerAudience = "sts.amazonaws.com"
+)
+
+func oidcProviderARN(account, issuerURL string) string {
+	return "arn:aws:iam::" + account + ":oidc-provider/" + hostPath(issuerURL)
+}
+
+func hostPath(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	return strings.TrimSuffix(u, "/")
+}
+
+// webTrustPolicy trusts the demo OP (for its client "broker") and the
+// broker's own issuer (audience sts.amazonaws.com) for web identity.
+func webTrustPolicy(account, opURL, brokerURL string) string {
+	return fmt.Sprintf(`{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Principal": {"Federated": %q},
+     "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:SetSourceIdentity"],
+     "Condition": {"StringEquals": {%q: %q}}},
+    {"Effect": "Allow", "Principal": {"Federated": %q},
+     "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:SetSourceIdentity"],
+     "Condition": {"StringEquals": {%q: %q}}}
+  ]
+}`, oidcProviderARN(account, opURL), hostPath(opURL)+":aud", OIDCClientID,
+		oidcProviderARN(account, brokerURL), hostPath(brokerURL)+":aud", BrokerAudience)
 }
 
 // demoUser describes a demo person (passwords are generated per data dir).
@@ -72,17 +108,26 @@ func trustPolicy(account string) string {
 }`, providerARN(account, DemoIdPProvider), providerARN(account, BrokerProvider))
 }
 
-// registry is the local AWS's IAM: both SAML providers in both accounts.
-func registry(idpMetadata, brokerMetadata []byte) *localaws.Registry {
+// registry is the local AWS's IAM: the SAML providers (demo IdP, broker)
+// and the OIDC providers (demo OP, broker) in both accounts.
+func registry(idpMetadata, brokerMetadata []byte, opURL, brokerURL string) *localaws.Registry {
 	r := &localaws.Registry{}
 	for _, acct := range []string{SandboxAccount, ProductionAccount} {
 		r.SAMLProviders = append(r.SAMLProviders,
 			localaws.SAMLProvider{ARN: providerARN(acct, DemoIdPProvider), MetadataXML: string(idpMetadata)},
 			localaws.SAMLProvider{ARN: providerARN(acct, BrokerProvider), MetadataXML: string(brokerMetadata)},
 		)
+		r.OIDCProviders = append(r.OIDCProviders,
+			localaws.OIDCProvider{ARN: oidcProviderARN(acct, opURL), URL: opURL, ClientIDs: []string{OIDCClientID}},
+			localaws.OIDCProvider{ARN: oidcProviderARN(acct, brokerURL), URL: brokerURL, ClientIDs: []string{BrokerAudience}},
+		)
 	}
 	for _, dr := range demoRoles {
-		r.Roles = append(r.Roles, localaws.Role{ARN: roleARN(dr.Account, dr.Name), MaxSessionDuration: dr.Max, TrustPolicy: trustPolicy(dr.Account)})
+		policy := trustPolicy(dr.Account)
+		if dr.WebIdentity {
+			policy = webTrustPolicy(dr.Account, opURL, brokerURL)
+		}
+		r.Roles = append(r.Roles, localaws.Role{ARN: roleARN(dr.Account, dr.Name), MaxSessionDuration: dr.Max, TrustPolicy: policy})
 	}
 	return r
 }
@@ -104,7 +149,7 @@ rules:
   # the demo IdP knows nothing about this role).
   - name: engineers-sandbox
     description: Engineers develop in the sandbox account
-    providers: [demo]
+    providers: [demo, demo-oidc]
     when:
       all:
         - {attribute: groups, equals: engineering}
@@ -152,6 +197,37 @@ rules:
       role: '${role}'
       label: '${role}'
       console_duration: 4h
+
+  # OIDC sign-in: the demo OP's own ID token goes to
+  # AssumeRoleWithWebIdentity unchanged (pass-through web identity).
+  - name: oidc-engineers-web
+    providers: [demo-oidc]
+    when:
+      all:
+        - {attribute: groups, equals: engineering}
+    grant:
+      account: sandbox
+      role: WebDeveloper
+      label: Developer (web identity)
+      mode: pass-through
+      downstream: web-identity
+      console_duration: 2h
+
+  # Any sign-in of an administrator, SAML or OIDC, reaches a web identity
+  # role through an ID token the broker mints itself.
+  - name: admins-production-web
+    providers: [demo, demo-oidc]
+    when:
+      all:
+        - {attribute: groups, equals: aws-admins}
+    grant:
+      account: production
+      role: WebReadOnly
+      label: Read-only (web identity)
+      mode: broker-issued
+      downstream: web-identity
+      console_duration: 1h
+      session_tags: {team: admins}
 
   # The demo IdP's AWS app asserts roles itself: pass them through.
   - name: aws-app-roles

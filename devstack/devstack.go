@@ -28,8 +28,15 @@ type Options struct {
 	Host       string // default 127.0.0.1
 	BrokerPort int
 	IDPPort    int
+	OIDCPort   int
 	AWSPort    int
 	Logger     *slog.Logger
+	// Now is the clock of the broker, the demo IdPs and the local AWS
+	// (tests move it forward to expire tokens); nil = time.Now.
+	Now func() time.Time
+	// NoRefreshTokens makes the broker ask the demo OP for no refresh
+	// token, so an expired ID token needs a silent re-authentication.
+	NoRefreshTokens bool
 }
 
 // User is a demo user with the password generated for this data directory.
@@ -40,12 +47,13 @@ type User struct {
 
 // Stack is a running dev stack.
 type Stack struct {
-	BrokerURL, IDPURL, AWSURL string
-	ConfigPath                string
-	Users                     []User
-	App                       *app.App
-	IdP                       *devidp.IdP
-	AWS                       *localaws.Server
+	BrokerURL, IDPURL, OPURL, AWSURL string
+	ConfigPath                       string
+	Users                            []User
+	App                              *app.App
+	IdP                              *devidp.IdP
+	OP                               *devidp.OP
+	AWS                              *localaws.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -77,7 +85,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			}
 		}
 	}()
-	for _, port := range []int{o.BrokerPort, o.IDPPort, o.AWSPort} {
+	for _, port := range []int{o.BrokerPort, o.IDPPort, o.AWSPort, o.OIDCPort} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(port)))
 		if err != nil {
 			return nil, fmt.Errorf("devstack: listen: %w", err)
@@ -94,7 +102,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		return "http://" + net.JoinHostPort(host, port)
 	}
-	s := &Stack{BrokerURL: urlOf(lns[0]), IDPURL: urlOf(lns[1]), AWSURL: urlOf(lns[2]), errs: make(chan error, 3)}
+	s := &Stack{BrokerURL: urlOf(lns[0]), IDPURL: urlOf(lns[1]), AWSURL: urlOf(lns[2]), OPURL: urlOf(lns[3]), errs: make(chan error, 4)}
 
 	sec, err := loadSecrets(o.DataDir)
 	if err != nil {
@@ -109,7 +117,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.Users = append(s.Users, User{Username: u.Username, Password: pw, DisplayName: u.DisplayName, Groups: u.Groups})
 	}
 	s.IdP, err = devidp.New(devidp.Config{
-		BaseURL: s.IDPURL, Users: idpUsers, Signing: &sec.IdPKey, Logger: log.With("component", "devidp"),
+		BaseURL: s.IDPURL, Users: idpUsers, Signing: &sec.IdPKey, Logger: log.With("component", "devidp"), Now: o.Now,
 		ServiceProviders: []devidp.ServiceProvider{
 			{EntityID: s.BrokerURL + "/saml/demo/metadata", ACSURL: s.BrokerURL + "/saml/demo/acs"},
 			{EntityID: s.BrokerURL + "/saml/demo-aws/metadata", ACSURL: s.BrokerURL + "/saml/demo-aws/acs", AWS: true, SessionDuration: 4 * time.Hour},
@@ -118,8 +126,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: demo IdP: %w", err)
 	}
+	s.OP, err = devidp.NewOP(devidp.OPConfig{
+		BaseURL: s.OPURL, Users: idpUsers, Signing: sec.OPKey.Key, RefreshTokens: true, Logger: log.With("component", "devop"), Now: o.Now,
+		Clients: []devidp.Client{{ID: OIDCClientID, Secret: sec.OIDCSecret, RedirectURIs: []string{s.BrokerURL + "/oidc/demo-oidc/callback"}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: demo OP: %w", err)
+	}
 	brokerIdP, err := issuer.NewSAML(issuer.SAMLConfig{
-		EntityID: s.BrokerURL + "/idp/saml/metadata", SSOURL: s.BrokerURL + "/idp/saml/sso", Signing: sec.IssuerKey,
+		EntityID: s.BrokerURL + "/idp/saml/metadata", SSOURL: s.BrokerURL + "/idp/saml/sso", Signing: sec.IssuerKey, Now: o.Now,
 	})
 	if err != nil {
 		return nil, err
@@ -131,7 +146,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	// The local AWS's IAM (SAML providers, roles, trust policies) goes to a
 	// file, as a real registry would, and is loaded from it.
 	regPath := filepath.Join(o.DataDir, "aws-registry.yaml")
-	regYAML, err := yaml.Marshal(registry(s.IdP.Metadata(), brokerMD))
+	regYAML, err := yaml.Marshal(registry(s.IdP.Metadata(), brokerMD, s.OPURL, s.BrokerURL))
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +157,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: local AWS registry: %w", err)
 	}
-	s.AWS, err = localaws.New(localaws.Config{Registry: reg, BaseURL: s.AWSURL, Logger: log.With("component", "localaws")})
+	s.AWS, err = localaws.New(localaws.Config{Registry: reg, BaseURL: s.AWSURL, Logger: log.With("component", "localaws"), Now: o.Now})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: local AWS: %w", err)
 	}
@@ -151,10 +166,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.cancel = cancel
 	s.serve(lns[1], s.IdP)
 	s.serve(lns[2], s.AWS)
+	s.serve(lns[3], s.OP)
 	lns = lns[:1] // the others are owned by their servers now
 
 	s.ConfigPath = filepath.Join(o.DataDir, "broker.yaml")
-	if err := os.WriteFile(s.ConfigPath, []byte(configYAML(s, o.Host)), 0o600); err != nil {
+	if err := os.WriteFile(s.ConfigPath, []byte(configYAML(s, o.Host, !o.NoRefreshTokens)), 0o600); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -163,7 +179,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.Close()
 		return nil, fmt.Errorf("devstack: generated config is invalid:\n%w", errs)
 	}
-	s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker")})
+	s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker"), Now: o.Now})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -211,7 +227,7 @@ func (s *Stack) Close() {
 	}
 }
 
-func configYAML(s *Stack, host string) string {
+func configYAML(s *Stack, host string, refreshTokens bool) string {
 	return fmt.Sprintf(`# Generated by "broker dev" at each start; edit a copy for "broker serve".
 server:
   listen: %q
@@ -245,8 +261,17 @@ providers:
     mode: pass-through
     metadata_url: %q
     allow_idp_initiated: true
+  - id: demo-oidc
+    label: Demo OpenID Provider
+    type: oidc
+    mode: broker-issued
+    issuer: %q
+    client_id: %s
+    client_secret: file:keys/oidc-client.secret
+    refresh_tokens: %t
+    userinfo: true
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
-		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", rulesYAML())
+		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens, rulesYAML())
 }
 
 // listenAddr is where the broker listens: the configured host, the port of

@@ -9,15 +9,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/broker-dev/broker/issuer"
 )
 
 type secrets struct {
-	Passwords map[string]string
-	IdPKey    issuer.KeyPair
-	IssuerKey issuer.KeyPair
+	Passwords  map[string]string
+	IdPKey     issuer.KeyPair
+	IssuerKey  issuer.KeyPair
+	OPKey      issuer.KeyPair
+	OIDCSecret string
 }
 
 // loadSecrets reads the dev keys and passwords from dir/keys, creating
@@ -44,6 +47,22 @@ func loadSecrets(dir string) (*secrets, error) {
 	if s.IdPKey, err = ensureKeyPair(kd, "demo-idp", "demo IdP"); err != nil {
 		return nil, err
 	}
+	if s.OPKey, err = ensureKeyPair(kd, "demo-op", "demo OP"); err != nil {
+		return nil, err
+	}
+	secretFile := filepath.Join(kd, "oidc-client.secret")
+	if err := ensureFile(secretFile, func() ([]byte, error) {
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		return []byte(base64.RawURLEncoding.EncodeToString(b)), nil
+	}); err != nil {
+		return nil, err
+	}
+	sb, err := os.ReadFile(secretFile)
+	if err != nil {
+		return nil, err
+	}
+	s.OIDCSecret = strings.TrimSpace(string(sb))
 	pwFile := filepath.Join(kd, "passwords.json")
 	if err := ensureFile(pwFile, func() ([]byte, error) {
 		pw := map[string]string{}

@@ -17,9 +17,15 @@ import (
 
 func startStack(t *testing.T) *devstack.Stack {
 	t.Helper()
+	return startStackWith(t, devstack.Options{})
+}
+
+func startStackWith(t *testing.T, o devstack.Options) *devstack.Stack {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
+	o.DataDir = t.TempDir()
+	st, err := devstack.Start(ctx, o)
 	if err != nil {
 		t.Fatalf("start dev stack: %v", err)
 	}

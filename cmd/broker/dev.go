@@ -14,6 +14,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	host := fs.String("host", "127.0.0.1", "address to listen on (keep it on loopback)")
 	port := fs.Int("port", 8080, "broker port")
 	idpPort := fs.Int("idp-port", 8081, "demo SAML IdP port")
+	oidcPort := fs.Int("oidc-port", 8082, "demo OpenID Provider port")
 	awsPort := fs.Int("aws-port", 8083, "local AWS stand-in port (STS, sign-in, console)")
 	logFormat := fs.String("log-format", "text", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -24,7 +25,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: *dataDir, Host: *host, BrokerPort: *port, IDPPort: *idpPort, AWSPort: *awsPort, Logger: log})
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: *dataDir, Host: *host, BrokerPort: *port, IDPPort: *idpPort, OIDCPort: *oidcPort, AWSPort: *awsPort, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -33,12 +34,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   broker dev is running.
 
     Portal        %s/
-    Demo IdP      %s/
+    Demo IdP      %s/  (SAML)
+    Demo OP       %s/  (OpenID Connect)
     Local AWS     %s/  (STS, sign-in federation endpoint, console page)
     Config        %s
 
   Demo users (passwords are kept in %s/keys/passwords.json):
-`, st.BrokerURL, st.IDPURL, st.AWSURL, st.ConfigPath, *dataDir)
+`, st.BrokerURL, st.IDPURL, st.OPURL, st.AWSURL, st.ConfigPath, *dataDir)
 	for _, u := range st.Users {
 		fmt.Fprintf(stdout, "    %-6s %-14s groups: %v\n", u.Username, u.Password, u.Groups)
 	}

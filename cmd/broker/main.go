@@ -1,6 +1,6 @@
 // Command broker is a self-hosted federation identity broker for AWS.
 //
-//	broker dev   [--data-dir DIR] [--port 8080] [--idp-port 8081] [--aws-port 8083]
+//	broker dev   [--data-dir DIR] [--port 8080] [--idp-port 8081] [--oidc-port 8082] [--aws-port 8083]
 //	broker serve --config FILE
 //	broker check --config FILE
 //	broker version
@@ -41,10 +41,12 @@ func (e usageError) Error() string { return e.msg }
 const usage = `broker: a federation identity broker for AWS
 
 Usage:
-  broker dev   [--data-dir DIR] [--port N] [--idp-port N] [--aws-port N]
+  broker dev   [--data-dir DIR] [--port N] [--idp-port N] [--oidc-port N] [--aws-port N]
                run the broker with a demo IdP and a local stand-in for AWS
   broker serve --config FILE      run the broker
   broker check --config FILE      validate a config file and print every problem
+  broker loadtest [--concurrency 50] [--duration 30s]
+               whole SAML logins against an in-process dev stack, with a report
   broker version
 `
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "broker", version)
 		return nil

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/broker-dev/broker/devidp"
+	"github.com/broker-dev/broker/devstack"
+)
+
+// runLoadtest drives whole SAML logins (ACS post, portal, role pick, 302 to
+// the console URL) against an in-process dev stack and prints a report:
+// latency percentiles, throughput, errors, memory before and after.
+func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("loadtest", stderr)
+	concurrency := fs.Int("concurrency", 50, "concurrent logins")
+	duration := fs.Duration("duration", 30*time.Second, "how long to run (10m for a soak)")
+	dataDir := fs.String("data-dir", "", "data directory (default: a temporary one)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir := *dataDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "broker-loadtest-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: dir})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "broker loadtest: %d concurrent SAML logins for %s against %s\n", *concurrency, *duration, st.BrokerURL)
+
+	runtime.GC()
+	before := memory()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      = map[string]int{}
+		done      atomic.Int64
+	)
+	stop := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	for i := 0; i < *concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) && ctx.Err() == nil {
+				d, err := oneLogin(st)
+				mu.Lock()
+				if err != nil {
+					errs[err.Error()]++
+				} else {
+					latencies = append(latencies, d)
+				}
+				mu.Unlock()
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.GC()
+	after := memory()
+
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
+	}
+	fmt.Fprintf(stdout, "\n  logins        %d ok, %d failed, %.1f/s\n", len(latencies), int(done.Load())-len(latencies), float64(len(latencies))/duration.Seconds())
+	fmt.Fprintf(stdout, "  latency       p50 %s  p90 %s  p99 %s  max %s\n", pct(.50).Round(time.Microsecond*100), pct(.90).Round(time.Microsecond*100), pct(.99).Round(time.Microsecond*100), pct(1).Round(time.Microsecond*100))
+	fmt.Fprintf(stdout, "  memory        RSS %s -> %s, Go heap in use %s -> %s, goroutines %d -> %d\n",
+		mib(before.rss), mib(after.rss), mib(before.heap), mib(after.heap), before.goroutines, after.goroutines)
+	fmt.Fprintf(stdout, "  (one process: broker, demo IdP and local AWS; the IdP's signing is outside the timed part,\n   the local AWS's STS and sign-in work is inside it)\n")
+	for e, n := range errs {
+		fmt.Fprintf(stdout, "  error x%d: %s\n", n, e)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d logins failed", int(done.Load())-len(latencies))
+	}
+	return nil
+}
+
+var grantRe = regexp.MustCompile(`name="grant" value="([^"]+)"`)
+var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// oneLogin signs alice in with a fresh IdP response and opens one role;
+// it returns the time the broker (and local AWS) took.
+func oneLogin(st *devstack.Stack) (time.Duration, error) {
+	resp, err := st.IdP.IssueResponse(devidp.IssueOptions{SPEntityID: st.BrokerURL + "/saml/demo/metadata", Username: "alice"})
+	if err != nil {
+		return 0, err
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		if !strings.HasPrefix(r.URL.String(), st.BrokerURL) {
+			return http.ErrUseLastResponse // stop at the console URL
+		}
+		return nil
+	}}
+	start := time.Now()
+	portal, err := fetch(c, http.MethodPost, st.BrokerURL+"/saml/demo/acs", url.Values{"SAMLResponse": {resp}})
+	if err != nil {
+		return 0, err
+	}
+	g, t := grantRe.FindStringSubmatch(portal), csrfRe.FindStringSubmatch(portal)
+	if g == nil || t == nil {
+		return 0, fmt.Errorf("no role on the portal")
+	}
+	r, err := c.PostForm(st.BrokerURL+"/console", url.Values{"grant": {unescape(g[1])}, "csrf_token": {t[1]}})
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusFound || !strings.Contains(r.Header.Get("Location"), "SigninToken=") {
+		return 0, fmt.Errorf("console: status %d", r.StatusCode)
+	}
+	return time.Since(start), nil
+}
+
+func fetch(c *http.Client, method, u string, form url.Values) (string, error) {
+	r, err := c.PostForm(u, form)
+	if err != nil {
+		return "", err
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if r.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s %s: status %d", method, u, r.StatusCode)
+	}
+	return string(b), err
+}
+
+func unescape(s string) string {
+	return strings.NewReplacer("&#43;", "+", "&amp;", "&", "&#34;", `"`, "&#39;", "'").Replace(s)
+}
+
+type mem struct {
+	rss, heap  uint64
+	goroutines int
+}
+
+func memory() mem {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := mem{heap: ms.HeapInuse, goroutines: runtime.NumGoroutine()}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseUint(f[1], 10, 64)
+				m.rss = kb * 1024
+			}
+		}
+	}
+	return m
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
