@@ -147,6 +147,18 @@ func (o *OP) serveHome(w http.ResponseWriter, r *http.Request) {
 	o.page(w, http.StatusOK, "login", map[string]any{})
 }
 
+// page renders a page. Its CSP lets the login form's POST end in a
+// redirect to a registered client: browsers hold the whole redirect chain
+// of a form submission to form-action.
 func (o *OP) page(w http.ResponseWriter, status int, name string, data map[string]any) {
+	actions := []string{"'self'"}
+	for _, c := range o.cfg.Clients {
+		for _, r := range c.RedirectURIs {
+			if or := origin(r); !slices.Contains(actions, or) {
+				actions = append(actions, or)
+			}
+		}
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+strings.Join(actions, " ")+"; base-uri 'none'; frame-ancestors 'none'")
 	(&IdP{pages: o.pages, log: o.log}).page(w, status, name, data)
 }
