@@ -33,6 +33,10 @@ type Store interface {
 	// ListAudit returns events matching f, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 
+	RuleStore
+	TokenStore
+	SignInStore
+
 	// Purge deletes expired replay entries and sessions and says how many.
 	Purge(ctx context.Context) (int64, error)
 	// Ping checks the database answers.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -14,7 +15,7 @@ import (
 // once: the version row is inserted in the same transaction as the schema
 // change, and a concurrent duplicate makes that transaction fail and retry.
 func (s *DB) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+	if err := s.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	dir := "migrations/" + s.d.name()
@@ -40,12 +41,40 @@ func (s *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+func (s *DB) createMigrationsTable(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.lockMigrations(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// lockMigrations makes instances starting together on one PostgreSQL take
+// turns (SQLite's immediate transactions already serialize writers).
+func (s *DB) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if s.d.name() != "postgres" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7253211)`)
+	return err
+}
+
 func (s *DB) apply(ctx context.Context, version int, name, body string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
 	}
 	defer tx.Rollback()
+	if err := s.lockMigrations(ctx, tx); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", name, err)

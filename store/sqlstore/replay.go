@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/store"
 )
 
 // Remember implements store.Store: one upsert that only replaces an expired
@@ -32,8 +33,12 @@ func (s *DB) Remember(ctx context.Context, namespace, key string, expires time.T
 func (s *DB) Purge(ctx context.Context) (int64, error) {
 	now := ns(s.now())
 	var total int64
-	for _, q := range []string{`DELETE FROM replay WHERE expires_at <= ?`, `DELETE FROM sessions WHERE expires_at <= ?`} {
-		res, err := s.db.ExecContext(ctx, s.d.rebind(q), now)
+	signinCutoff := ns(s.now().Add(-store.SignInRetention))
+	for _, q := range []struct {
+		sql string
+		arg int64
+	}{{`DELETE FROM replay WHERE expires_at <= ?`, now}, {`DELETE FROM sessions WHERE expires_at <= ?`, now}, {`DELETE FROM signins WHERE time <= ?`, signinCutoff}} {
+		res, err := s.db.ExecContext(ctx, s.d.rebind(q.sql), q.arg)
 		if err != nil {
 			return total, s.fail(err, "purge")
 		}

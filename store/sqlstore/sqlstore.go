@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for PostgreSQL
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver, pure Go
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
@@ -19,10 +20,10 @@ import (
 
 // Config configures Open.
 type Config struct {
-	// Driver is "sqlite"; "postgres" is not supported yet.
+	// Driver is "sqlite" (default) or "postgres".
 	Driver string
 	// DSN is the SQLite file path (its directory is created, 0700; the file
-	// is 0600), or ":memory:" for tests.
+	// is 0600) or ":memory:", or a PostgreSQL URL or key=value string.
 	DSN string
 	// Keys encrypt session data at rest (AES-256-GCM, 32 bytes each):
 	// Keys[0] encrypts, all decrypt.
@@ -64,7 +65,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, err
 		}
 	case "postgres":
-		return nil, errors.New("sqlstore: the postgres driver is not supported yet")
+		s.d = postgresDialect{}
+		if s.db, err = openPostgres(cfg.DSN); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q", cfg.Driver)
 	}
@@ -73,6 +77,20 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func openPostgres(dsn string) (*sql.DB, error) {
+	if dsn == "" {
+		return nil, errors.New("sqlstore: the PostgreSQL DSN is empty")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
 }
 
 func openSQLite(path string) (*sql.DB, error) {
@@ -138,3 +156,16 @@ func (s *DB) fail(err error, op string) error {
 func ns(t time.Time) int64 { return t.UTC().UnixNano() }
 
 func fromNS(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// WithSearchPath returns a PostgreSQL DSN (URL or key=value form) that
+// uses schema, for running several brokers, or tests, in one database.
+func WithSearchPath(dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		return dsn + sep + "search_path=" + schema
+	}
+	return dsn + " search_path=" + schema
+}

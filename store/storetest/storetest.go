@@ -53,6 +53,12 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"Audit", testAudit},
 		{"AuditFilters", testAuditFilters},
 		{"Purge", testPurge},
+		{"RulesVersioned", testRulesVersioned},
+		{"RulesConcurrentSaves", testRulesConcurrentSaves},
+		{"RulesOrder", testRulesOrder},
+		{"Accounts", testAccounts},
+		{"APITokens", testAPITokens},
+		{"SignIns", testSignIns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

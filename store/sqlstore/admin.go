@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/store"
+)
+
+// CreateAPIToken implements store.TokenStore.
+func (s *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
+	if t.ID == "" || len(t.Hash) != 32 {
+		return broker.Errorf(broker.EINVALID, "api_token_invalid", "")
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO api_tokens (id, name, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?)`),
+		t.ID, t.Name, t.Hash, t.CreatedBy, ns(t.CreatedAt))
+	if s.d.isUniqueViolation(err) {
+		return broker.Errorf(broker.ECONFLICT, "api_token_exists", "")
+	}
+	if err != nil {
+		return s.fail(err, "create api token")
+	}
+	return nil
+}
+
+// APITokens implements store.TokenStore.
+func (s *DB) APITokens(ctx context.Context) ([]store.APIToken, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_by, created_at, last_used_at FROM api_tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, s.fail(err, "list api tokens")
+	}
+	defer rows.Close()
+	var out []store.APIToken
+	for rows.Next() {
+		var t store.APIToken
+		var created, used int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedBy, &created, &used); err != nil {
+			return nil, s.fail(err, "list api tokens")
+		}
+		t.CreatedAt = fromNS(created)
+		if used > 0 {
+			t.LastUsedAt = fromNS(used)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list api tokens")
+	}
+	return out, nil
+}
+
+// APITokenByHash implements store.TokenStore.
+func (s *DB) APITokenByHash(ctx context.Context, hash []byte) (*store.APIToken, error) {
+	var t store.APIToken
+	var created, used int64
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT id, name, created_by, created_at, last_used_at FROM api_tokens WHERE hash = ?`), hash).
+		Scan(&t.ID, &t.Name, &t.CreatedBy, &created, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, broker.Errorf(broker.ENOTFOUND, "api_token_unknown", "The API token is not valid.")
+	}
+	if err != nil {
+		return nil, s.fail(err, "find api token")
+	}
+	t.CreatedAt = fromNS(created)
+	now := s.now()
+	t.LastUsedAt = now
+	// Record use at most once a minute: no write per API call.
+	if now.Sub(fromNS(used)) > 60e9 {
+		if _, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), ns(now), t.ID); err != nil {
+			return nil, s.fail(err, "find api token")
+		}
+	}
+	return &t, nil
+}
+
+// DeleteAPIToken implements store.TokenStore.
+func (s *DB) DeleteAPIToken(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, s.d.rebind(`DELETE FROM api_tokens WHERE id = ?`), id); err != nil {
+		return s.fail(err, "delete api token")
+	}
+	return nil
+}
+
+func signInAAD(provider, subject string) string {
+	return "broker signin\x00" + provider + "\x00" + subject
+}
+
+// RecordSignIn implements store.SignInStore.
+func (s *DB) RecordSignIn(ctx context.Context, in *store.SignIn) error {
+	if in.Time.IsZero() {
+		in.Time = s.now()
+	}
+	blob := s.seal.seal(in.Identity, signInAAD(in.Provider, in.Subject))
+	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE signins SET time = ?, identity = ? WHERE provider = ? AND subject = ?`),
+		ns(in.Time), blob, in.Provider, in.Subject)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			_, err = s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO signins (provider, subject, time, identity) VALUES (?, ?, ?, ?)`),
+				in.Provider, in.Subject, ns(in.Time), blob)
+			if s.d.isUniqueViolation(err) { // a concurrent first sign-in won
+				_, err = s.db.ExecContext(ctx, s.d.rebind(`UPDATE signins SET time = ?, identity = ? WHERE provider = ? AND subject = ?`),
+					ns(in.Time), blob, in.Provider, in.Subject)
+			}
+		}
+	}
+	if err != nil {
+		return s.fail(err, "record sign-in")
+	}
+	return nil
+}
+
+// RecentSignIns implements store.SignInStore. Rows that do not decrypt
+// (a rotated-out key) are skipped.
+func (s *DB) RecentSignIns(ctx context.Context, limit int) ([]store.SignIn, error) {
+	if limit <= 0 || limit > 5000 {
+		limit = 5000
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT provider, subject, time, identity FROM signins ORDER BY time DESC, provider, subject LIMIT ?`), limit)
+	if err != nil {
+		return nil, s.fail(err, "recent sign-ins")
+	}
+	defer rows.Close()
+	var out []store.SignIn
+	for rows.Next() {
+		var in store.SignIn
+		var t int64
+		var blob []byte
+		if err := rows.Scan(&in.Provider, &in.Subject, &t, &blob); err != nil {
+			return nil, s.fail(err, "recent sign-ins")
+		}
+		in.Time = fromNS(t)
+		if in.Identity, err = s.seal.open(blob, signInAAD(in.Provider, in.Subject)); err != nil {
+			continue
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "recent sign-ins")
+	}
+	return out, nil
+}
