@@ -370,3 +370,44 @@ func TestDurationFormats(t *testing.T) {
 		t.Error("bad duration accepted")
 	}
 }
+
+func TestMatcher(t *testing.T) {
+	m, err := CompileMatcher("admin", Group{Any: []Condition{
+		{Attribute: "groups", Equals: "broker-admins"},
+		{Attribute: "email", Suffix: "@ops.example.com", IgnoreCase: true},
+	}}, []string{"okta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		provider string
+		attrs    map[string][]string
+		want     bool
+	}{
+		{"okta", map[string][]string{"groups": {"dev", "broker-admins"}}, true},
+		{"okta", map[string][]string{"email": {"Ann@OPS.example.com"}}, true},
+		{"okta", map[string][]string{"groups": {"broker-admins-not"}}, false},
+		{"okta", nil, false},
+		{"entra", map[string][]string{"groups": {"broker-admins"}}, false},
+	} {
+		got, why := m.Match(&broker.Identity{Provider: tc.provider, Attributes: tc.attrs})
+		if got != tc.want {
+			t.Errorf("%s %v: got %v (%s), want %v", tc.provider, tc.attrs, got, why, tc.want)
+		}
+		if !got && why == "" {
+			t.Errorf("%s %v: no reason given", tc.provider, tc.attrs)
+		}
+	}
+	var nilM *Matcher
+	if ok, _ := nilM.Match(&broker.Identity{}); ok {
+		t.Fatal("a nil matcher matched")
+	}
+	if _, err := CompileMatcher("admin", Group{}, nil); err == nil {
+		t.Fatal("an empty admin condition compiled")
+	}
+	_, err = CompileMatcher("admin", Group{All: []Condition{{Attribute: "groups", Regex: "("}}}, nil)
+	var ce CompileErrors
+	if !errors.As(err, &ce) || ce[0].Field != "when.all[0].regex" {
+		t.Fatalf("bad regex: %v", err)
+	}
+}
