@@ -15,6 +15,7 @@ type Config struct {
 	Accounts  []mapping.Account `yaml:"accounts"`
 	Defaults  Defaults          `yaml:"defaults"`
 	Rules     []mapping.Rule    `yaml:"rules"`
+	Admin     Admin             `yaml:"admin"`
 
 	// path is the file the config was read from (for relative paths).
 	path string
@@ -45,6 +46,17 @@ type Server struct {
 	// for AWS are at most 100,000 base64 characters).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
+
+// Admin decides who may use the admin UI and API: people whose verified
+// sign-in satisfies When (the rules' condition syntax), optionally only
+// from Providers. Without it the admin UI is closed to everyone.
+type Admin struct {
+	When      mapping.Group `yaml:"when"`
+	Providers []string      `yaml:"providers"`
+}
+
+// Enabled reports whether an admin condition is configured.
+func (a Admin) Enabled() bool { return len(a.When.All) > 0 || len(a.When.Any) > 0 }
 
 // Store configures persistence.
 type Store struct {

@@ -119,6 +119,15 @@ func TestLoadProblemsHaveLocations(t *testing.T) {
 		{"bad rule regex", func(s string) string {
 			return strings.Replace(s, "{attribute: groups, equals: dev}", "{attribute: groups, regex: '(unclosed'}", 1)
 		}, "rules[0].when.all[0].regex", 22, "devs"},
+		{"bad admin condition", func(s string) string {
+			return s + "admin:\n  when:\n    any:\n      - {attribute: groups, glob: '[oops'}\n"
+		}, "admin.when.any[0].glob", 29, "glob"},
+		{"admin provider unknown", func(s string) string {
+			return s + "admin:\n  when: {any: [{attribute: groups, equals: broker-admins}]}\n  providers: [entra]\n"
+		}, "admin.providers[0]", 28, "unknown provider"},
+		{"postgres without dsn", func(s string) string {
+			return strings.Replace(s, "  dsn: broker.db", "  driver: postgres", 1)
+		}, "store.dsn", 5, "PostgreSQL connection string"},
 		{"broker-issued without key", func(s string) string {
 			return strings.Replace(strings.Replace(s, "    key: file:idp.key\n", "", 1), "    certificate: file:idp.crt\n", "", 1)
 		}, "issuer.saml", 9, "signing key"},
@@ -143,6 +152,25 @@ func TestLoadProblemsHaveLocations(t *testing.T) {
 			}
 			t.Fatalf("no problem at %q containing %q; got:\n%v", tt.wantPath, tt.wantMsg, errs)
 		})
+	}
+}
+
+func TestAdminAndPostgresConfig(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	t.Setenv("TEST_DATABASE_URL", "postgres://broker@db.internal/broker")
+	yml := strings.Replace(validYAML, "  dsn: broker.db", "  driver: postgres\n  dsn: env:TEST_DATABASE_URL", 1) +
+		"admin:\n  when: {any: [{attribute: groups, equals: broker-admins}]}\n  providers: [okta]\n"
+	c, probs := parse(t, dir, yml)
+	if errs := probs.Errors(); len(errs) > 0 {
+		t.Fatalf("problems: %v", errs)
+	}
+	m, err := c.AdminMatcher()
+	if err != nil || m == nil {
+		t.Fatalf("AdminMatcher: %v %v", m, err)
+	}
+	c2, _ := parse(t, dir, validYAML)
+	if m, err := c2.AdminMatcher(); m != nil || err != nil {
+		t.Fatal("no admin section must mean no admins")
 	}
 }
 

@@ -111,6 +111,7 @@ func (c *Config) validate() Problems {
 	c.validateProviders(p)
 	c.validateIssuer(p)
 	c.validateRules(p)
+	c.validateAdmin(p)
 	return p.out
 }
 
@@ -164,12 +165,15 @@ func (c *Config) validateStore(p *problems) {
 	switch c.Store.Driver {
 	case "sqlite":
 	case "postgres":
-		p.add("store.driver", "postgres is not supported by this version yet; use sqlite")
 	default:
 		p.add("store.driver", "must be sqlite or postgres, got %q", c.Store.Driver)
 	}
 	if !c.Store.DSN.IsSet() {
-		p.add("store.dsn", "required: the SQLite file, e.g. /var/lib/broker/broker.db")
+		if c.Store.Driver == "postgres" {
+			p.add("store.dsn", "required: the PostgreSQL connection string, e.g. env:DATABASE_URL")
+		} else {
+			p.add("store.dsn", "required: the SQLite file, e.g. /var/lib/broker/broker.db")
+		}
 	}
 	if len(c.Store.EncryptionKeys) == 0 {
 		p.add("store.encryption_keys", "required: at least one 32-byte key (env:BROKER_STORE_KEY, base64)")
@@ -258,6 +262,42 @@ func (c *Config) validateRules(p *problems) {
 		}
 		p.add(path, "rule %s: %s", name, ce.Reason)
 	}
+}
+
+func (c *Config) validateAdmin(p *problems) {
+	if !c.Admin.Enabled() {
+		if len(c.Admin.Providers) > 0 {
+			p.add("admin.when", "required when admin.providers is set: the condition that makes someone an admin")
+		}
+		return
+	}
+	known := map[string]bool{}
+	for _, pr := range c.Providers {
+		known[pr.ID] = true
+	}
+	for i, id := range c.Admin.Providers {
+		if !known[id] {
+			p.add(fmt.Sprintf("admin.providers[%d]", i), "unknown provider %q", id)
+		}
+	}
+	if _, err := c.AdminMatcher(); err != nil {
+		var ces mapping.CompileErrors
+		if !errors.As(err, &ces) {
+			p.add("admin", "%v", err)
+			return
+		}
+		for _, ce := range ces {
+			p.add("admin."+ce.Field, "%s", ce.Reason)
+		}
+	}
+}
+
+// AdminMatcher compiles the admin condition (nil, nil when there is none).
+func (c *Config) AdminMatcher() (*mapping.Matcher, error) {
+	if !c.Admin.Enabled() {
+		return nil, nil
+	}
+	return mapping.CompileMatcher("admin", c.Admin.When, c.Admin.Providers)
 }
 
 // MappingOptions returns the rules engine options this config implies.
