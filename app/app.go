@@ -18,6 +18,7 @@ import (
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store/sqlstore"
 	"github.com/broker-dev/broker/sts"
@@ -42,6 +43,7 @@ type App struct {
 	OIDC       map[string]*oidc.Provider
 	Issuer     *issuer.SAML
 	OIDCIssuer *issuer.OIDC
+	Rules      *ruleset.Source
 	Access     *access.Service
 	Web        *web.Server
 	closeOnce  sync.Once
@@ -137,9 +139,27 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, SAML: sp})
 	}
 
-	engine, err := mapping.Compile(cfg.Rules, cfg.MappingOptions())
-	if err != nil {
+	// The store holds the rules; the config file's rules and accounts seed
+	// an empty store once (see README, "Rules in the store").
+	if _, err := mapping.Compile(cfg.Rules, cfg.MappingOptions()); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
+	}
+	if seeded, err := ruleset.Seed(ctx, a.Store, cfg.Rules, cfg.Accounts, "config"); err != nil {
+		return nil, fmt.Errorf("seed rules: %w", err)
+	} else if seeded {
+		log.Info("seeded the store with the config file's rules", "rules", len(cfg.Rules), "accounts", len(cfg.Accounts))
+	}
+	a.Rules, err = ruleset.New(ctx, ruleset.Config{Store: a.Store, Options: cfg.MappingOptions(), Logger: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	if st := a.Rules.State(); len(cfg.Rules) > 0 && st.Revision > 0 && !sameRules(cfg.Rules, st.Rules) {
+		log.Warn("the config file's rules differ from the store's; the store's are in force (edit them in the admin UI or with broker rules apply)",
+			"config_rules", len(cfg.Rules), "store_rules", len(st.Rules), "revision", st.Revision)
+	}
+	adminMatcher, err := cfg.AdminMatcher()
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
 	}
 	stsClient, err := sts.New(sts.Config{
 		Endpoint: cfg.AWS.STSEndpoint, Regions: cfg.AWS.STSRegions, HTTPClient: hc,
@@ -156,7 +176,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	acc := access.Config{
-		Rules: staticRules{engine}, STS: stsClient, Console: consoleClient, Audit: a.Store, Logger: log, Now: now,
+		Rules: a.Rules, STS: stsClient, Console: consoleClient, Audit: a.Store, Logger: log, Now: now,
 	}
 	if a.Issuer != nil {
 		acc.SAMLIssuer = a.Issuer
@@ -187,6 +207,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
 		Replay:            a.Store,
+		Admin:             &web.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
+		SignIns:           a.Store,
 		Logger:            log, Now: now,
 	}
 	if a.Issuer != nil {
@@ -202,9 +224,18 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	return a, nil
 }
 
-type staticRules struct{ e *mapping.Engine }
-
-func (s staticRules) Engine() *mapping.Engine { return s.e }
+// sameRules reports whether the config's rules equal the stored ones.
+func sameRules(cfg []mapping.Rule, stored []ruleset.Rule) bool {
+	if len(cfg) != len(stored) {
+		return false
+	}
+	for i := range cfg {
+		if string(ruleset.Encode(cfg[i])) != string(ruleset.Encode(stored[i].Rule)) {
+			return false
+		}
+	}
+	return true
+}
 
 func resolveKeys(cfg *config.Config, refs []config.Secret) ([][]byte, error) {
 	var keys [][]byte

@@ -26,6 +26,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); a.purgeLoop(ctx, 5*time.Minute) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.Rules.Run(ctx, RulesPollInterval) }()
 
 	srv := a.HTTPServer()
 	errc := make(chan error, 1)
@@ -54,6 +56,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	return err
 }
+
+// RulesPollInterval is how often each instance checks the store for rule
+// changes made on another instance (one single-row query).
+const RulesPollInterval = 500 * time.Millisecond
 
 // HTTPServer returns an http.Server for the broker with conservative
 // timeouts (slow clients cannot hold connections open).

@@ -35,6 +35,7 @@ func (s *Server) signIn(c echo.Context, data *sessionData, cont pendingRequest) 
 		return err
 	}
 	b := browserSession{ID: sid, CSRF: randomToken(32)}
+	s.recordSignIn(c, id)
 	decision := s.cfg.Access.Decide(id)
 	s.cfg.Access.Audit(ctx, &store.AuditEvent{
 		RequestID: requestIDOf(c), Event: "signin", Result: store.ResultSuccess,
@@ -72,6 +73,22 @@ func (s *Server) signIn(c echo.Context, data *sessionData, cont pendingRequest) 
 		target += "?destination=" + url.QueryEscape(cont.Destination)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// recordSignIn keeps the person's verified attributes (no credentials: the
+// Identity holds none) for the rule simulator and the impact preview. A
+// failure is logged, never fatal to the sign-in.
+func (s *Server) recordSignIn(c echo.Context, id *broker.Identity) {
+	if s.cfg.SignIns == nil {
+		return
+	}
+	b, err := json.Marshal(id)
+	if err == nil {
+		err = s.cfg.SignIns.RecordSignIn(c.Request().Context(), &store.SignIn{Provider: id.Provider, Subject: id.Subject, Identity: b})
+	}
+	if err != nil {
+		s.log.WarnContext(c.Request().Context(), "record sign-in for the simulator", "request_id", requestIDOf(c), "err", err)
+	}
 }
 
 // current loads the signed-in session, or returns ok=false.
@@ -119,6 +136,7 @@ func (s *Server) index(c echo.Context) error {
 	pd.CSRF = b.CSRF
 	pd.Destination = dest
 	pd.Accounts = accountsView(s.cfg.Access.Decide(&data.Identity).Grants)
+	pd.IsAdmin = s.isAdmin(&data.Identity)
 	pd.Flash = s.takeFlash(c, b)
 	return s.render(c, http.StatusOK, "portal.html", pd)
 }

@@ -46,6 +46,7 @@ type pageData struct {
 	RequestID   string
 	SignInAgain bool
 	SignedIn    bool
+	IsAdmin     bool
 	User        string
 	CSRF        string
 	Flash       string

@@ -101,8 +101,13 @@ type Config struct {
 	// FormActionOrigins are origins a form post may redirect to (the AWS
 	// sign-in endpoints): CSP form-action covers redirects after a POST.
 	FormActionOrigins []string
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// Admin enables the admin UI and API; nil = off (every admin request 403).
+	Admin *AdminConfig
+	// SignIns records each sign-in's verified attributes for the simulator
+	// and impact preview; nil = not recorded.
+	SignIns store.SignInStore
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server serves the broker's web UI and protocol endpoints.
@@ -158,6 +163,9 @@ func New(cfg Config) (*Server, error) {
 		s.order = append(s.order, p.ID)
 	}
 	sort.SliceStable(s.order, func(i, j int) bool { return s.providers[s.order[i]].Label < s.providers[s.order[j]].Label })
+	if a := cfg.Admin; a != nil && (a.Rules == nil || a.Store == nil) {
+		return nil, errors.New("web: Admin needs Rules and Store")
+	}
 	if cfg.Replay == nil {
 		return nil, errors.New("web: Replay is required")
 	}
@@ -202,6 +210,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/oidc/:provider/callback", s.oidcCallback)
 	e.GET("/.well-known/openid-configuration", s.oidcDiscovery)
 	e.GET("/idp/oidc/jwks", s.oidcJWKS)
+	s.adminRoutes(e)
 	return e
 }
 

@@ -1,0 +1,312 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/saml"
+	"github.com/broker-dev/broker/store"
+)
+
+type simulatePage struct {
+	Source    string // signin | saml | claims
+	SignIn    string
+	SAML      string
+	Claims    string
+	Provider  string
+	Providers []string
+	SignIns   []signInOpt
+	Result    *simResult
+	Problem   string
+}
+
+func (s *Server) providerIDs() []string {
+	ids := append([]string(nil), s.order...)
+	sort.Strings(ids)
+	return ids
+}
+
+// simulateInput resolves the simulator's identity from one of its sources.
+func (s *Server) simulateInput(c echo.Context, source, signIn, samlText, claims, provider string) (*broker.Identity, bool, error) {
+	switch source {
+	case "signin", "":
+		id, err := s.signInIdentity(c, signIn)
+		return id, false, err
+	case "saml":
+		id, err := saml.ParseUnverified(provider, samlText)
+		return id, true, err
+	case "claims":
+		id, err := identityFromClaims(provider, claims)
+		return id, true, err
+	}
+	return nil, false, broker.Errorf(broker.EINVALID, "simulate_source", "Pick a recent sign-in, a SAML response or claims JSON.")
+}
+
+func (s *Server) adminSimulate(c echo.Context) error {
+	p := simulatePage{Source: "signin", Providers: s.providerIDs(), SignIns: s.signInOptions(c)}
+	if len(p.Providers) > 0 {
+		p.Provider = p.Providers[0]
+	}
+	status := http.StatusOK
+	if c.Request().Method == http.MethodPost {
+		r := c.Request()
+		p.Source, p.SignIn, p.SAML, p.Claims = r.PostFormValue("source"), r.PostFormValue("signin"), r.PostFormValue("saml"), r.PostFormValue("claims")
+		if v := r.PostFormValue("provider"); v != "" {
+			p.Provider = v
+		}
+		id, unverified, err := s.simulateInput(c, p.Source, p.SignIn, p.SAML, p.Claims, p.Provider)
+		if err != nil {
+			p.Problem = broker.ErrorMessage(err)
+			status = statusOf(broker.ErrorCode(err))
+			s.log.InfoContext(r.Context(), "simulation input refused", "request_id", requestIDOf(c), "reason", broker.ErrorReason(err), "err", err)
+		} else {
+			res := simulate(s.cfg.Admin.Rules.Engine(), id)
+			res.Unverified = unverified
+			p.Result = &res
+		}
+		p.SAML = "" // never echo a pasted assertion back into the page
+	}
+	return s.renderAdmin(c, status, "admin_simulate.html", s.adminPage(c, "Simulator", "simulate", p))
+}
+
+type auditPage struct {
+	F      auditForm
+	Events []store.AuditEvent
+	Query  string
+	More   int64
+}
+
+type auditForm struct {
+	Subject, Role, Result, Event, Since, Until string
+	Limit                                      int
+	Before                                     int64
+}
+
+func auditFilter(c echo.Context) (auditForm, store.AuditFilter, error) {
+	q := c.QueryParams()
+	f := auditForm{Subject: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
+	f.Limit, _ = strconv.Atoi(q.Get("limit"))
+	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	sf := store.AuditFilter{Subject: f.Subject, RoleARN: f.Role, Result: f.Result, Event: f.Event, Limit: f.Limit, Before: f.Before}
+	if sf.Limit <= 0 {
+		sf.Limit = 100
+	}
+	switch f.Result {
+	case "", store.ResultSuccess, store.ResultFailure:
+	default:
+		return f, sf, broker.Errorf(broker.EINVALID, "audit_result", "result is success or failure.")
+	}
+	for _, t := range []struct {
+		in  string
+		out *time.Time
+	}{{f.Since, &sf.Since}, {f.Until, &sf.Until}} {
+		if t.in == "" {
+			continue
+		}
+		v, err := parseTimeParam(t.in)
+		if err != nil {
+			return f, sf, broker.Errorf(broker.EINVALID, "audit_time", "%q is not a time: use 2026-11-22, 2026-11-22T10:00 or RFC 3339.", t.in)
+		}
+		*t.out = v
+	}
+	return f, sf, nil
+}
+
+func parseTimeParam(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad time %q", s)
+}
+
+func (s *Server) adminAudit(c echo.Context) error {
+	f, sf, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	if c.QueryParam("format") == "csv" {
+		return s.auditCSV(c, sf)
+	}
+	evs, err := s.cfg.Admin.Store.ListAudit(c.Request().Context(), sf)
+	if err != nil {
+		return err
+	}
+	p := auditPage{F: f, Events: evs, Query: c.Request().URL.RawQuery}
+	if len(evs) == sf.Limit {
+		p.More = evs[len(evs)-1].ID
+	}
+	return s.renderAdmin(c, http.StatusOK, "admin_audit.html", s.adminPage(c, "Audit log", "audit", p))
+}
+
+// auditCSV streams every matching event (keyset pages of 1000).
+func (s *Server) auditCSV(c echo.Context, sf store.AuditFilter) error {
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="broker-audit.csv"`)
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"id", "time", "event", "result", "reason", "provider", "subject", "role_arn", "session_name", "remote_addr", "user_agent", "request_id", "message"})
+	sf.Limit = 1000
+	for rows := 0; rows < 1_000_000; {
+		evs, err := s.cfg.Admin.Store.ListAudit(c.Request().Context(), sf)
+		if err != nil {
+			s.log.ErrorContext(c.Request().Context(), "audit export", "request_id", requestIDOf(c), "err", err)
+			_ = cw.Write([]string{"", "", "export_failed", "failure", broker.ErrorReason(err)})
+			break
+		}
+		for _, e := range evs {
+			_ = cw.Write([]string{strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Event, e.Result, e.Reason, e.Provider,
+				csvSafe(e.Subject), e.RoleARN, csvSafe(e.SessionName), e.RemoteAddr, csvSafe(e.UserAgent), e.RequestID, csvSafe(e.Message)})
+		}
+		rows += len(evs)
+		if len(evs) < sf.Limit {
+			break
+		}
+		sf.Before = evs[len(evs)-1].ID
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe defuses spreadsheet formula injection in user-controlled cells.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+type accountsPage struct {
+	Accounts []mapping.Account
+	Flash    string
+	Problem  string
+	Form     mapping.Account
+}
+
+func (s *Server) adminAccounts(c echo.Context) error {
+	p := accountsPage{Accounts: s.liveAccounts(), Flash: s.adminFlash(c)}
+	return s.renderAdmin(c, http.StatusOK, "admin_accounts.html", s.adminPage(c, "AWS accounts", "accounts", p))
+}
+
+// checkAccounts compiles the current rules against a changed account list.
+func (s *Server) checkAccounts(accounts []mapping.Account) error {
+	st := s.cfg.Admin.Rules.State()
+	fe := fieldErrors{}
+	if s.compileFor(ruleset.Plain(st.Rules), accounts, "", fe) == nil {
+		var msgs []string
+		for _, m := range fe {
+			msgs = append(msgs, m...)
+		}
+		return broker.Errorf(broker.EINVALID, "accounts_break_rules", "The rules would no longer work with this change: %s", strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+func (s *Server) adminAccountSave(c echo.Context) error {
+	r := c.Request()
+	a := mapping.Account{ID: strings.TrimSpace(r.PostFormValue("id")), Alias: strings.TrimSpace(r.PostFormValue("alias")), Label: strings.TrimSpace(r.PostFormValue("label"))}
+	next := []mapping.Account{}
+	for _, x := range s.liveAccounts() {
+		if x.ID != a.ID {
+			next = append(next, x)
+		}
+	}
+	next = append(next, a)
+	err := s.checkAccounts(next)
+	if err == nil {
+		err = s.cfg.Admin.Store.PutAccount(r.Context(), store.Account{ID: a.ID, Alias: a.Alias, Label: a.Label}, adminOf(c).Actor)
+	}
+	if err != nil {
+		code := broker.ErrorCode(err)
+		if code != broker.EINVALID && code != broker.ECONFLICT {
+			return err
+		}
+		p := accountsPage{Accounts: s.liveAccounts(), Problem: broker.ErrorMessage(err), Form: a}
+		return s.renderAdmin(c, statusOf(code), "admin_accounts.html", s.adminPage(c, "AWS accounts", "accounts", p))
+	}
+	s.afterRuleChange(c, "account_saved", "", "account "+a.ID+" alias "+a.Alias)
+	return s.flashRedirect(c, "Saved account "+a.ID+".", "/admin/accounts")
+}
+
+func (s *Server) adminAccountDelete(c echo.Context) error {
+	id := c.Param("id")
+	var next []mapping.Account
+	for _, x := range s.liveAccounts() {
+		if x.ID != id {
+			next = append(next, x)
+		}
+	}
+	if err := s.checkAccounts(next); err != nil {
+		return err
+	}
+	if err := s.cfg.Admin.Store.DeleteAccount(c.Request().Context(), id, adminOf(c).Actor); err != nil {
+		return err
+	}
+	s.afterRuleChange(c, "account_deleted", "", "account "+id)
+	return s.flashRedirect(c, "Removed account "+id+".", "/admin/accounts")
+}
+
+type tokensPage struct {
+	Tokens []store.APIToken
+	New    string // the token just created, shown once
+	Flash  string
+}
+
+const apiTokenPrefix = "brk_"
+
+func (s *Server) adminTokens(c echo.Context) error {
+	toks, err := s.cfg.Admin.Store.APITokens(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := tokensPage{Tokens: toks, Flash: s.adminFlash(c)}
+	return s.renderAdmin(c, http.StatusOK, "admin_tokens.html", s.adminPage(c, "API tokens", "tokens", p))
+}
+
+func (s *Server) adminTokenCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	name := strings.TrimSpace(c.Request().PostFormValue("name"))
+	if name == "" || len(name) > 100 {
+		return broker.Errorf(broker.EINVALID, "token_name", "Give the token a name of up to 100 characters (what it is for).")
+	}
+	secret := apiTokenPrefix + randomToken(32)
+	sum := sha256.Sum256([]byte(secret))
+	t := &store.APIToken{ID: randomToken(9), Name: name, Hash: sum[:], CreatedBy: adminOf(c).Actor}
+	if err := s.cfg.Admin.Store.CreateAPIToken(ctx, t); err != nil {
+		return err
+	}
+	s.cfg.Access.Audit(ctx, &store.AuditEvent{RequestID: requestIDOf(c), Event: "api_token_created", Result: store.ResultSuccess,
+		Subject: adminOf(c).Actor, Message: "token " + t.ID + " " + name, RemoteAddr: c.RealIP()})
+	toks, err := s.cfg.Admin.Store.APITokens(ctx)
+	if err != nil {
+		return err
+	}
+	// Shown once, in this response only (no redirect: it would have to
+	// carry the secret in a URL or a cookie).
+	p := tokensPage{Tokens: toks, New: secret}
+	return s.renderAdmin(c, http.StatusCreated, "admin_tokens.html", s.adminPage(c, "API tokens", "tokens", p))
+}
+
+func (s *Server) adminTokenDelete(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	if err := s.cfg.Admin.Store.DeleteAPIToken(ctx, id); err != nil {
+		return err
+	}
+	s.cfg.Access.Audit(ctx, &store.AuditEvent{RequestID: requestIDOf(c), Event: "api_token_revoked", Result: store.ResultSuccess,
+		Subject: adminOf(c).Actor, Message: "token " + id, RemoteAddr: c.RealIP()})
+	return s.flashRedirect(c, "Revoked the token.", "/admin/tokens")
+}

@@ -1,0 +1,548 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/store"
+)
+
+type ruleRow struct {
+	Pos                       int
+	Name, Description, Effect string
+	Enabled                   bool
+	When, Grant               string
+	Version                   int64
+	UpdatedBy, UpdatedAgo     string
+	UpdatedAt                 time.Time
+	First, Last               bool
+}
+
+type rulesPage struct {
+	Q          string
+	Rows       []ruleRow
+	Total      int
+	Revision   int64
+	CompileErr string
+	Flash      string
+}
+
+// whenSummary is a one-line rendering of a rule's conditions.
+func whenSummary(r mapping.Rule) string {
+	if r.Always {
+		return "everyone"
+	}
+	var parts []string
+	for _, c := range r.When.All {
+		parts = append(parts, condSummary(c))
+	}
+	if len(r.When.Any) > 0 {
+		var any []string
+		for _, c := range r.When.Any {
+			any = append(any, condSummary(c))
+		}
+		parts = append(parts, "any of ("+strings.Join(any, "; ")+")")
+	}
+	s := strings.Join(parts, " and ")
+	if len(r.Providers) > 0 {
+		s += " [from " + strings.Join(r.Providers, ", ") + "]"
+	}
+	return s
+}
+
+func condSummary(c mapping.Condition) string {
+	if len(c.All) > 0 || len(c.Any) > 0 {
+		return whenSummary(mapping.Rule{When: mapping.Group{All: c.All, Any: c.Any}})
+	}
+	op, v := "", ""
+	switch {
+	case c.Equals != "":
+		op, v = "=", c.Equals
+	case c.NotEquals != "":
+		op, v = "≠", c.NotEquals
+	case c.Glob != "":
+		op, v = "glob", c.Glob
+	case c.Regex != "":
+		op, v = "regex", c.Regex
+	case c.Prefix != "":
+		op, v = "prefix", c.Prefix
+	case c.Suffix != "":
+		op, v = "suffix", c.Suffix
+	case c.Exists:
+		op = "exists"
+	case c.Absent:
+		op = "absent"
+	}
+	s := c.Attribute + " " + op
+	if v != "" {
+		s += " " + strconv.Quote(v)
+	}
+	if c.IgnoreCase {
+		s += " (any case)"
+	}
+	return s
+}
+
+func grantSummary(r mapping.Rule) string {
+	g := r.Grant
+	if r.Effect == "deny" {
+		if g.Account == "" && g.Role == "" {
+			return "deny every role"
+		}
+		return "deny " + orStar(g.Account) + " / " + orStar(g.Role)
+	}
+	s := orStar(g.Account) + " / " + orStar(g.Role)
+	if g.Mode != "" {
+		s += " (" + g.Mode + ")"
+	}
+	return s
+}
+
+func orStar(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return s
+}
+
+func (s *Server) adminRules(c echo.Context) error {
+	st := s.cfg.Admin.Rules.State()
+	q := boundedParam(c.QueryParam("q"), 200)
+	lq := strings.ToLower(q)
+	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: s.adminFlash(c)}
+	if st.CompileErr != nil {
+		p.CompileErr = st.CompileErr.Error()
+	}
+	now := s.now()
+	for i, r := range st.Rules {
+		row := ruleRow{Pos: i + 1, Name: r.Name, Description: r.Description, Effect: r.Effect, Enabled: !r.Disabled,
+			When: whenSummary(r.Rule), Grant: grantSummary(r.Rule), Version: r.Version, UpdatedBy: r.UpdatedBy,
+			UpdatedAt: r.UpdatedAt, UpdatedAgo: ago(r.UpdatedAt, now), First: i == 0, Last: i == len(st.Rules)-1}
+		if row.Effect == "" {
+			row.Effect = "allow"
+		}
+		if lq != "" && !strings.Contains(strings.ToLower(strings.Join([]string{row.Name, row.Description, row.When, row.Grant, r.Grant.Label}, "\n")), lq) {
+			continue
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return s.renderAdmin(c, http.StatusOK, "admin_rules.html", s.adminPage(c, "Role mapping rules", "rules", p))
+}
+
+type signInOpt struct {
+	Key, Label string
+}
+
+type editPage struct {
+	New      bool
+	Form     ruleForm
+	Errors   fieldErrors
+	Problem  string // a message for the whole form (conflict, store error)
+	Impact   *impactReport
+	Sim      *simResult
+	SignIns  []signInOpt
+	SignIn   string
+	Accounts []mapping.Account
+	Saved    bool
+}
+
+func (p editPage) Err(field string) []string { return p.Errors[field] }
+
+func (s *Server) signInOptions(c echo.Context) []signInOpt {
+	ins, err := s.cfg.Admin.Store.RecentSignIns(c.Request().Context(), 200)
+	if err != nil {
+		s.log.WarnContext(c.Request().Context(), "list recent sign-ins", "err", err)
+		return nil
+	}
+	now := s.now()
+	var out []signInOpt
+	for _, in := range ins {
+		label := in.Provider + "/" + in.Subject
+		if id, err := decodeIdentity(in.Identity); err == nil {
+			if n := displayName(id); n != in.Subject {
+				label = n + " (" + label + ")"
+			}
+		}
+		out = append(out, signInOpt{Key: in.Provider + "\n" + in.Subject, Label: label + " · " + ago(in.Time, now)})
+	}
+	return out
+}
+
+// signInIdentity finds a recent sign-in by its option key.
+func (s *Server) signInIdentity(c echo.Context, key string) (*broker.Identity, error) {
+	provider, subject, ok := strings.Cut(key, "\n")
+	if !ok {
+		return nil, broker.Errorf(broker.EINVALID, "signin_unknown", "Pick a recent sign-in.")
+	}
+	ins, err := s.cfg.Admin.Store.RecentSignIns(c.Request().Context(), 5000)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		if in.Provider == provider && in.Subject == subject {
+			return decodeIdentity(in.Identity)
+		}
+	}
+	return nil, broker.Errorf(broker.ENOTFOUND, "signin_unknown", "That sign-in is no longer in the recent list.")
+}
+
+func (s *Server) findRule(name string) (ruleset.Rule, bool) {
+	for _, r := range s.cfg.Admin.Rules.State().Rules {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return ruleset.Rule{}, false
+}
+
+func errRuleNotFound(name string) error {
+	return broker.Errorf(broker.ENOTFOUND, "rule_not_found", "There is no rule named %q (it may have just been deleted).", name)
+}
+
+func (s *Server) adminRuleNew(c echo.Context) error {
+	p := editPage{New: true, Form: ruleForm{When: "all:\n  - attribute: groups\n    equals: \n"}, SignIns: s.signInOptions(c), Accounts: s.liveAccounts()}
+	return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, "New rule", "rules", p))
+}
+
+func (s *Server) adminRuleEdit(c echo.Context) error {
+	name := c.Param("name")
+	r, ok := s.findRule(name)
+	if !ok {
+		return errRuleNotFound(name)
+	}
+	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: s.signInOptions(c), Accounts: s.liveAccounts()}
+	return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, "Edit rule "+name, "rules", p))
+}
+
+// adminRuleSubmit handles the editor's three buttons: simulate, preview
+// impact, save. Nothing is stored until save, and save re-checks the whole
+// rule set and the version the admin started from.
+func (s *Server) adminRuleSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := parseForm(c.Request()); err != nil {
+		return err
+	}
+	existing := c.Param("name") // "" when creating
+	f := formFromRequest(c.Request())
+	isNew := existing == ""
+	if !isNew {
+		f.Name = existing // renaming is delete + create
+	}
+	op := c.Request().PostFormValue("op")
+	p := editPage{New: isNew, Form: f, SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), SignIn: c.Request().PostFormValue("signin")}
+	title := "New rule"
+	if !isNew {
+		title = "Edit rule " + existing
+	}
+	rule, fe := f.toRule()
+	p.Errors = fe
+	if isNew {
+		if !ruleNameRe.MatchString(f.Name) {
+			fe.add("name", "A name is 1 to 64 letters, digits, '_', '.' or '-'.")
+		} else if _, dup := s.findRule(f.Name); dup {
+			fe.add("name", fmt.Sprintf("A rule named %q already exists.", f.Name))
+		}
+	}
+	st := s.cfg.Admin.Rules.State()
+	var eng *mapping.Engine
+	if len(fe) == 0 {
+		eng = s.compileFor(candidate(st.Rules, existing, &rule), st.Accounts, rule.Name, fe)
+	}
+	if len(fe) > 0 {
+		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+	}
+	switch op {
+	case "simulate":
+		id, err := s.signInIdentity(c, p.SignIn)
+		if err != nil {
+			p.Problem = broker.ErrorMessage(err)
+			return s.renderAdmin(c, statusOf(broker.ErrorCode(err)), "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		}
+		res := simulate(eng, id)
+		p.Sim = &res
+		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+	case "preview":
+		rep, err := s.impact(ctx, st.Engine, eng)
+		if err != nil {
+			return err
+		}
+		p.Impact = &rep
+		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+	case "save":
+	default:
+		return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
+	}
+	a := adminOf(c)
+	action := "update"
+	if isNew {
+		action, f.Version = "create", 0
+	}
+	saved, err := s.cfg.Admin.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.Actor, action)
+	if err != nil {
+		if broker.ErrorCode(err) == broker.ECONFLICT || broker.ErrorCode(err) == broker.ENOTFOUND {
+			p.Problem = broker.ErrorMessage(err)
+			s.log.InfoContext(ctx, "rule save refused", "request_id", requestIDOf(c), "rule", rule.Name, "actor", a.Actor, "reason", broker.ErrorReason(err))
+			return s.renderAdmin(c, statusOf(broker.ErrorCode(err)), "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		}
+		return err
+	}
+	s.afterRuleChange(c, "rule_saved", rule.Name, fmt.Sprintf("%s version %d", action, saved.Version))
+	return s.flashRedirect(c, fmt.Sprintf("Saved rule %s (version %d).", rule.Name, saved.Version), "/admin/rules")
+}
+
+// afterRuleChange reloads this instance's engine at once (others poll) and
+// audits the change.
+func (s *Server) afterRuleChange(c echo.Context, event, name, msg string) {
+	ctx := c.Request().Context()
+	if err := s.cfg.Admin.Rules.Refresh(ctx); err != nil {
+		s.log.WarnContext(ctx, "reload rules after a change", "err", err)
+	}
+	a := adminOf(c)
+	s.cfg.Access.Audit(ctx, &store.AuditEvent{
+		RequestID: requestIDOf(c), Event: event, Result: store.ResultSuccess, Message: msg,
+		Subject: a.Actor, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
+		Details: map[string]string{"rule": name},
+	})
+	s.log.InfoContext(ctx, "rules changed", "request_id", requestIDOf(c), "event", event, "rule", name, "actor", a.Actor, "change", msg)
+}
+
+func formVersion(c echo.Context) int64 {
+	v, _ := strconv.ParseInt(c.Request().PostFormValue("version"), 10, 64)
+	return v
+}
+
+func (s *Server) adminRuleToggle(c echo.Context) error {
+	name := c.Param("name")
+	r, ok := s.findRule(name)
+	if !ok {
+		return errRuleNotFound(name)
+	}
+	rule := r.Rule
+	rule.Disabled = !rule.Disabled
+	action := "enable"
+	if rule.Disabled {
+		action = "disable"
+	}
+	saved, err := s.cfg.Admin.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminOf(c).Actor, action)
+	if err != nil {
+		return err
+	}
+	s.afterRuleChange(c, "rule_saved", name, fmt.Sprintf("%s version %d", action, saved.Version))
+	return s.flashRedirect(c, fmt.Sprintf("Rule %s %sd.", name, action), "/admin/rules")
+}
+
+func (s *Server) adminRuleDelete(c echo.Context) error {
+	name := c.Param("name")
+	if err := s.cfg.Admin.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminOf(c).Actor); err != nil {
+		return err
+	}
+	s.afterRuleChange(c, "rule_deleted", name, "delete")
+	return s.flashRedirect(c, fmt.Sprintf("Deleted rule %s. Its history keeps every version: open it to restore one.", name), "/admin/rules/"+name+"/history")
+}
+
+func (s *Server) adminRuleMove(c echo.Context) error {
+	name := c.Param("name")
+	st := s.cfg.Admin.Rules.State()
+	names := make([]string, len(st.Rules))
+	at := -1
+	for i, r := range st.Rules {
+		names[i] = r.Name
+		if r.Name == name {
+			at = i
+		}
+	}
+	if at < 0 {
+		return errRuleNotFound(name)
+	}
+	to := at
+	switch c.Request().PostFormValue("dir") {
+	case "up":
+		to = at - 1
+	case "down":
+		to = at + 1
+	case "top":
+		to = 0
+	case "bottom":
+		to = len(names) - 1
+	}
+	if to < 0 || to >= len(names) || to == at {
+		return c.Redirect(http.StatusSeeOther, "/admin/rules")
+	}
+	moved := names[at]
+	names = append(names[:at], names[at+1:]...)
+	names = append(names[:to], append([]string{moved}, names[to:]...)...)
+	rev, _ := strconv.ParseInt(c.Request().PostFormValue("revision"), 10, 64)
+	if err := s.cfg.Admin.Store.ReorderRules(c.Request().Context(), names, rev, adminOf(c).Actor); err != nil {
+		return err
+	}
+	s.afterRuleChange(c, "rules_reordered", name, fmt.Sprintf("moved to position %d", to+1))
+	return s.flashRedirect(c, fmt.Sprintf("Moved rule %s to position %d.", name, to+1), "/admin/rules#rule-"+name)
+}
+
+type historyEntry struct {
+	store.RuleChange
+	Ago    string
+	YAML   string
+	Diff   []diffLine
+	Latest bool
+}
+
+type historyPage struct {
+	Name    string
+	Current int64 // current version, 0 if deleted
+	Entries []historyEntry
+	Flash   string
+}
+
+func ruleYAML(b []byte) string {
+	if b == nil {
+		return ""
+	}
+	r, err := ruleset.Decode(b)
+	if err != nil {
+		return string(b)
+	}
+	y, _ := yaml.Marshal(r)
+	return string(y)
+}
+
+func (s *Server) adminRuleHistory(c echo.Context) error {
+	name := c.Param("name")
+	h, err := s.cfg.Admin.Store.RuleHistory(c.Request().Context(), name)
+	if err != nil {
+		return err
+	}
+	if len(h) == 0 {
+		return errRuleNotFound(name)
+	}
+	p := historyPage{Name: name, Flash: s.adminFlash(c)}
+	if r, ok := s.findRule(name); ok {
+		p.Current = r.Version
+	}
+	now := s.now()
+	for i, ch := range h {
+		e := historyEntry{RuleChange: ch, Ago: ago(ch.Time, now), YAML: ruleYAML(ch.Rule), Latest: i == 0}
+		prev := ""
+		if i+1 < len(h) {
+			prev = ruleYAML(h[i+1].Rule)
+		}
+		e.Diff = lineDiff(prev, e.YAML)
+		p.Entries = append(p.Entries, e)
+	}
+	return s.renderAdmin(c, http.StatusOK, "admin_history.html", s.adminPage(c, "History of "+name, "rules", p))
+}
+
+func (s *Server) adminRuleRevert(c echo.Context) error {
+	ctx := c.Request().Context()
+	name := c.Param("name")
+	changeID, _ := strconv.ParseInt(c.Request().PostFormValue("change"), 10, 64)
+	h, err := s.cfg.Admin.Store.RuleHistory(ctx, name)
+	if err != nil {
+		return err
+	}
+	var target *store.RuleChange
+	for i := range h {
+		if h[i].ID == changeID {
+			target = &h[i]
+		}
+	}
+	if target == nil || target.Rule == nil {
+		return broker.Errorf(broker.ENOTFOUND, "change_not_found", "That version is not in the rule's history.")
+	}
+	rule, err := ruleset.Decode(target.Rule)
+	if err != nil {
+		return broker.Wrap(err, broker.EINVALID, "rule_undecodable", "That version cannot be read.")
+	}
+	rule.Name = name
+	st := s.cfg.Admin.Rules.State()
+	fe := fieldErrors{}
+	if s.compileFor(candidate(st.Rules, name, &rule), st.Accounts, name, fe) == nil {
+		var msgs []string
+		for _, m := range fe {
+			msgs = append(msgs, m...)
+		}
+		return broker.Errorf(broker.EINVALID, "revert_invalid", "That version no longer fits the current rules and accounts: %s", strings.Join(msgs, "; "))
+	}
+	expected := formVersion(c) // 0 restores a deleted rule
+	saved, err := s.cfg.Admin.Store.PutRule(ctx, name, ruleset.Encode(rule), expected, adminOf(c).Actor, fmt.Sprintf("revert to %d", target.Version))
+	if err != nil {
+		return err
+	}
+	s.afterRuleChange(c, "rule_saved", name, fmt.Sprintf("revert to version %d as version %d", target.Version, saved.Version))
+	return s.flashRedirect(c, fmt.Sprintf("Rule %s is back to version %d (saved as version %d).", name, target.Version, saved.Version), "/admin/rules/"+name+"/history")
+}
+
+// diffLine is one line of a unified line diff.
+type diffLine struct {
+	Op   string // " ", "+", "-"
+	Text string
+}
+
+// lineDiff is a longest-common-subsequence line diff (rules are short).
+func lineDiff(a, b string) []diffLine {
+	al, bl := splitLines(a), splitLines(b)
+	if len(al)*len(bl) > 250000 {
+		var out []diffLine
+		for _, l := range al {
+			out = append(out, diffLine{"-", l})
+		}
+		for _, l := range bl {
+			out = append(out, diffLine{"+", l})
+		}
+		return out
+	}
+	n, m := len(al), len(bl)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if al[i] == bl[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out []diffLine
+	i, j := 0, 0
+	for i < n && j < m {
+		switch {
+		case al[i] == bl[j]:
+			out = append(out, diffLine{" ", al[i]})
+			i, j = i+1, j+1
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			out = append(out, diffLine{"-", al[i]})
+			i++
+		default:
+			out = append(out, diffLine{"+", bl[j]})
+			j++
+		}
+	}
+	for ; i < n; i++ {
+		out = append(out, diffLine{"-", al[i]})
+	}
+	for ; j < m; j++ {
+		out = append(out, diffLine{"+", bl[j]})
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
