@@ -73,21 +73,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		}
 	}()
 
-	storeKeys, err := resolveKeys(cfg, cfg.Store.EncryptionKeys)
-	if err != nil {
-		return nil, fmt.Errorf("store.encryption_keys: %w", err)
-	}
-	dsn, err := cfg.Store.DSN.Resolve(cfg.Dir())
-	if err != nil {
-		return nil, fmt.Errorf("store.dsn: %w", err)
-	}
-	dsnStr := string(dsn)
-	if cfg.Store.Driver == "sqlite" && cfg.Store.DSN.Kind() == "inline" {
-		dsnStr = cfg.ResolvePath(dsnStr)
-	}
-	a.Store, err = sqlstore.Open(ctx, sqlstore.Config{Driver: cfg.Store.Driver, DSN: dsnStr, Keys: storeKeys, Now: now, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	var err error
+	if a.Store, err = OpenStore(ctx, cfg, log, now); err != nil {
+		return nil, err
 	}
 
 	if is := cfg.Issuer.SAML; is.Key.IsSet() {
@@ -222,6 +210,27 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// OpenStore opens (and migrates) the store cfg names.
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time) (*sqlstore.DB, error) {
+	storeKeys, err := resolveKeys(cfg, cfg.Store.EncryptionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("store.encryption_keys: %w", err)
+	}
+	dsn, err := cfg.Store.DSN.Resolve(cfg.Dir())
+	if err != nil {
+		return nil, fmt.Errorf("store.dsn: %w", err)
+	}
+	dsnStr := string(dsn)
+	if cfg.Store.Driver == "sqlite" && cfg.Store.DSN.Kind() == "inline" {
+		dsnStr = cfg.ResolvePath(dsnStr)
+	}
+	db, err := sqlstore.Open(ctx, sqlstore.Config{Driver: cfg.Store.Driver, DSN: dsnStr, Keys: storeKeys, Now: now, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return db, nil
 }
 
 // sameRules reports whether the config's rules equal the stored ones.

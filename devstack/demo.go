@@ -85,7 +85,7 @@ func demoUsers() []demoUser {
 		return broker.RolePair{RoleARN: roleARN(account, role), ProviderARN: providerARN(account, DemoIdPProvider)}
 	}
 	return []demoUser{
-		{"alice", "alice@example.com", "Alice Admin", []string{"engineering", "aws-admins"},
+		{"alice", "alice@example.com", "Alice Admin", []string{"engineering", "aws-admins", "broker-admins"},
 			[]broker.RolePair{pass(SandboxAccount, "Admin"), pass(ProductionAccount, "ReadOnly")}},
 		{"bob", "bob@example.com", "Bob Builder", []string{"engineering"},
 			[]broker.RolePair{pass(SandboxAccount, "Developer")}},
@@ -135,6 +135,12 @@ func registry(idpMetadata, brokerMetadata []byte, opURL, brokerURL string) *loca
 // rulesYAML are the demo role mappings, written into the generated config.
 func rulesYAML() string {
 	return strings.TrimLeft(`
+# Who may use the admin UI (/admin) and API (/api/v1): checked on every request.
+admin:
+  when:
+    all:
+      - {attribute: groups, equals: broker-admins}
+
 accounts:
   - {id: "`+SandboxAccount+`", alias: sandbox, label: Sandbox}
   - {id: "`+ProductionAccount+`", alias: production, label: Production}
