@@ -1,7 +1,7 @@
 # The commands the README gives. CI (.ci/run) calls `make ci`.
 GO ?= go
 
-.PHONY: run test ci bench check fmt vet build deps
+.PHONY: run test ci bench check fmt vet build deps services
 
 run:            ## the whole product on this machine: broker + demo IdP + local AWS
 	$(GO) run ./cmd/broker dev
@@ -12,9 +12,13 @@ build:
 test: vet deps  ## every test, with the race detector
 	$(GO) test -race -count=1 ./...
 
-deps:           ## node packages of the interop test (panva's oidc-provider), when npm is there
-	@if [ ! -d interop/oidc-provider/node_modules ] && command -v npm >/dev/null; then \
-	  npm ci --prefix interop/oidc-provider --no-audit --no-fund; fi
+deps:           ## node packages of the interop and browser tests, when npm is there
+	@for d in interop/oidc-provider e2e/browser; do \
+	  if [ ! -d $$d/node_modules ] && command -v npm >/dev/null; then \
+	    npm ci --prefix $$d --no-audit --no-fund; fi; done
+
+services:       ## chromium + PostgreSQL from Debian, PostgreSQL started on loopback (root/sudo); prints the DSN
+	@.ci/system
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

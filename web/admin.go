@@ -126,7 +126,9 @@ func (s *Server) checkAdminCSRF(c echo.Context, b browserSession) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 		return broker.Errorf(broker.EFORBIDDEN, "csrf_cross_site", "This request was sent from another site.")
 	}
-	if o := r.Header.Get("Origin"); o != "" && o != s.origin() {
+	// Origin is "null" for forms under Referrer-Policy: no-referrer; the
+	// token and Sec-Fetch-Site still decide.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != s.origin() {
 		return broker.Errorf(broker.EFORBIDDEN, "csrf_origin", "This request was sent from another site.")
 	}
 	tok := r.Header.Get("X-CSRF-Token")

@@ -222,7 +222,7 @@ func TestAdminCreateSimulatePreviewSave(t *testing.T) {
 	}
 
 	form.Set("when", "all:\n  - {attribute: groups, equals: ops}\n")
-	form.Set("signin", "okta\nbob")
+	form.Set("signin", "okta/bob")
 	form.Set("op", "simulate")
 	rec = ev.do(t, "POST", "/admin/rules/new", form)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "arn:aws:iam::"+acct+":role/Operator") {
@@ -454,7 +454,7 @@ func TestAdminSimulatorAndAudit(t *testing.T) {
 	ev := newAdminEnv(t)
 	ev.as(t, "bob", "dev")
 	csrf := ev.as(t, "ann", adminGroup)
-	rec := ev.do(t, "POST", "/admin/simulate", url.Values{"csrf_token": {csrf}, "source": {"signin"}, "signin": {"okta\nbob"}})
+	rec := ev.do(t, "POST", "/admin/simulate", url.Values{"csrf_token": {csrf}, "source": {"signin"}, "signin": {"okta/bob"}})
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "role/Developer") || !strings.Contains(rec.Body.String(), `id="sim-trace"`) {
 		t.Fatalf("simulate sign-in: %d\n%s", rec.Code, rec.Body)
 	}

@@ -172,14 +172,14 @@ func (s *Server) signInOptions(c echo.Context) []signInOpt {
 				label = n + " (" + label + ")"
 			}
 		}
-		out = append(out, signInOpt{Key: in.Provider + "\n" + in.Subject, Label: label + " · " + ago(in.Time, now)})
+		out = append(out, signInOpt{Key: in.Provider + "/" + in.Subject, Label: label + " · " + ago(in.Time, now)})
 	}
 	return out
 }
 
 // signInIdentity finds a recent sign-in by its option key.
 func (s *Server) signInIdentity(c echo.Context, key string) (*broker.Identity, error) {
-	provider, subject, ok := strings.Cut(key, "\n")
+	provider, subject, ok := strings.Cut(key, "/") // provider ids have no "/"
 	if !ok {
 		return nil, broker.Errorf(broker.EINVALID, "signin_unknown", "Pick a recent sign-in.")
 	}

@@ -244,7 +244,7 @@ func (s *Server) apiSimulate(c echo.Context) error {
 		id = &broker.Identity{Provider: in.Provider, Subject: in.Subject, Attributes: in.Attributes}
 	case in.Subject != "":
 		unverified = false
-		id, err = s.signInIdentity(c, in.Provider+"\n"+in.Subject)
+		id, err = s.signInIdentity(c, in.Provider+"/"+in.Subject)
 	default:
 		err = broker.Errorf(broker.EINVALID, "simulate_input", "Send provider and subject (a recent sign-in), saml_response, claims or attributes.")
 	}
