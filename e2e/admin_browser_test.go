@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker/devstack"
+	"github.com/broker-dev/broker/store/sqlstore/sqltest"
 )
 
 // browserDeps finds node, chromium and the npm packages of e2e/browser, or
@@ -49,7 +50,7 @@ func browserDeps(t *testing.T) (node, chromium string) {
 // new role. Runs on PostgreSQL when BROKER_TEST_POSTGRES_DSN is set.
 func TestAdminCreatesRuleInBrowser(t *testing.T) {
 	node, chromium := browserDeps(t)
-	st := startStackWith(t, devstack.Options{PostgresDSN: postgresSchema(t)})
+	st := startStackWith(t, devstack.Options{PostgresDSN: sqltest.PostgresSchema(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "admin.mjs")

@@ -2,58 +2,22 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/broker-dev/broker/app"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/devstack"
 	"github.com/broker-dev/broker/store"
-	"github.com/broker-dev/broker/store/sqlstore"
+	"github.com/broker-dev/broker/store/sqlstore/sqltest"
 )
-
-// postgresSchema returns a DSN for a fresh schema on the test PostgreSQL,
-// or "" when none is configured (BROKER_REQUIRE_POSTGRES=1 makes that fail).
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("BROKER_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("BROKER_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("BROKER_REQUIRE_POSTGRES=1 but BROKER_TEST_POSTGRES_DSN is not set")
-		}
-		return ""
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "brokere2e_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", dsn); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	return sqlstore.WithSearchPath(dsn, schema)
-}
 
 // startSecondInstance runs another broker from the stack's config file
 // (the same store) on its own port and returns its URL.
@@ -102,7 +66,7 @@ func apiCall(t *testing.T, method, url, token, body string) (int, string) {
 // other without a restart. On SQLite they share a file; with
 // BROKER_TEST_POSTGRES_DSN they share a PostgreSQL schema, as a fleet would.
 func TestRuleSavedOnOneInstanceIsUsedByAnother(t *testing.T) {
-	st := startStackWith(t, devstack.Options{PostgresDSN: postgresSchema(t)})
+	st := startStackWith(t, devstack.Options{PostgresDSN: sqltest.PostgresSchema(t)})
 	other := startSecondInstance(t, st)
 
 	token := "brk_e2e-" + hex.EncodeToString([]byte(t.Name()))[:16]

@@ -156,16 +156,3 @@ func (s *DB) fail(err error, op string) error {
 func ns(t time.Time) int64 { return t.UTC().UnixNano() }
 
 func fromNS(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-// WithSearchPath returns a PostgreSQL DSN (URL or key=value form) that
-// uses schema, for running several brokers, or tests, in one database.
-func WithSearchPath(dsn, schema string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		return dsn + sep + "search_path=" + schema
-	}
-	return dsn + " search_path=" + schema
-}
