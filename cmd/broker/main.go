@@ -45,6 +45,7 @@ Usage:
                run the broker with a demo IdP and a local stand-in for AWS
   broker serve --config FILE      run the broker
   broker check --config FILE      validate a config file and print every problem
+  broker migrate --config FILE    apply the store's migrations and exit
   broker rules export --config FILE [-o OUT]
   broker rules apply  --config FILE -f RULES [--dry-run]
                keep the role mapping rules in git: export them, apply a file
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(args[1:], stdout, stderr)
 	case "rules":
 		return runRules(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

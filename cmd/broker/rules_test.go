@@ -77,3 +77,20 @@ func TestRulesExportApply(t *testing.T) {
 		t.Fatal("rules without a subcommand succeeded")
 	}
 }
+
+func TestMigrate(t *testing.T) {
+	cfg := writeConfig(t, goodConfig)
+	var out, errb bytes.Buffer
+	for i := 0; i < 2; i++ { // twice: idempotent
+		out.Reset()
+		if err := run(context.Background(), []string{"migrate", "--config", cfg}, &out, &errb); err != nil {
+			t.Fatalf("migrate: %v\n%s", err, errb.String())
+		}
+		if !strings.Contains(out.String(), "sqlite store migrated: schema version 2") {
+			t.Fatalf("migrate said %q", out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"migrate"}, &out, &errb); err == nil {
+		t.Fatal("migrate without --config succeeded")
+	}
+}

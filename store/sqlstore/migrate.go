@@ -99,3 +99,12 @@ func (s *DB) apply(ctx context.Context, version int, name, body string) error {
 	s.log.Info("applied migration", "name", name)
 	return nil
 }
+
+// SchemaVersion returns the newest applied migration.
+func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, s.fail(err, "schema version")
+	}
+	return int(v.Int64), nil
+}
