@@ -488,3 +488,37 @@ func TestCSVSafe(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminSaveWithoutChangeKeepsVersion(t *testing.T) {
+	ev := newAdminEnv(t)
+	csrf := ev.as(t, "ann", adminGroup)
+	r, _ := findRuleIn(ev.rules, "devs")
+	form := url.Values{"csrf_token": {csrf}, "op": {"save"}}
+	for k, v := range map[string]string{"name": "devs", "when": "all:\n  - {attribute: groups, equals: dev}\n", "grant.account": "sandbox", "grant.role": "Developer", "grant.label": "Developer", "version": "1"} {
+		form.Set(k, v)
+	}
+	rec := ev.do(t, "POST", "/admin/rules/devs", form)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", rec.Code, rec.Body)
+	}
+	if r2, _ := findRuleIn(ev.rules, "devs"); r2.Version != r.Version {
+		t.Fatalf("an unchanged save made version %d", r2.Version)
+	}
+	if !strings.Contains(ev.do(t, "GET", "/admin/rules", nil).Body.String(), "unchanged") {
+		t.Fatal("no message for an unchanged save")
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	got := lineDiff("a\nb\nc\n", "a\nc\nd\n")
+	var s []string
+	for _, l := range got {
+		s = append(s, l.Op+l.Text)
+	}
+	if strings.Join(s, ",") != " a,-b, c,+d" {
+		t.Fatalf("diff %v", s)
+	}
+	if changed(lineDiff("x\n", "x\n")) {
+		t.Fatal("identical texts differ")
+	}
+}

@@ -84,7 +84,7 @@ func condSummary(c mapping.Condition) string {
 	}
 	s := c.Attribute + " " + op
 	if v != "" {
-		s += " " + strconv.Quote(v)
+		s += ` "` + v + `"` // as typed: no Go escaping of regex backslashes
 	}
 	if c.IgnoreCase {
 		s += " (any case)"
@@ -286,6 +286,8 @@ func (s *Server) adminRuleSubmit(c echo.Context) error {
 	action := "update"
 	if isNew {
 		action, f.Version = "create", 0
+	} else if cur, ok := s.findRule(existing); ok && cur.Version == f.Version && string(ruleset.Encode(cur.Rule)) == string(ruleset.Encode(rule)) {
+		return s.flashRedirect(c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", rule.Name), "/admin/rules")
 	}
 	saved, err := s.cfg.Admin.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.Actor, action)
 	if err != nil {
@@ -437,6 +439,9 @@ func (s *Server) adminRuleHistory(c echo.Context) error {
 			prev = ruleYAML(h[i+1].Rule)
 		}
 		e.Diff = lineDiff(prev, e.YAML)
+		if !changed(e.Diff) {
+			e.Diff = nil // a reorder, or a restore of the same content
+		}
 		p.Entries = append(p.Entries, e)
 	}
 	return s.renderAdmin(c, http.StatusOK, "admin_history.html", s.adminPage(c, "History of "+name, "rules", p))
@@ -537,6 +542,15 @@ func lineDiff(a, b string) []diffLine {
 		out = append(out, diffLine{"+", bl[j]})
 	}
 	return out
+}
+
+func changed(d []diffLine) bool {
+	for _, l := range d {
+		if l.Op != " " {
+			return true
+		}
+	}
+	return false
 }
 
 func splitLines(s string) []string {
