@@ -118,6 +118,29 @@ var adminRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/simulate"}, {"GET", "/api/v1/audit"}, {"GET", "/api/v1/accounts"},
 }
 
+// Every admin route the server registers is in adminRoutes, so a new
+// route cannot escape the refusal tests below.
+func TestAdminRoutesListIsComplete(t *testing.T) {
+	ev := newAdminEnv(t)
+	listed := map[string]bool{}
+	for _, r := range adminRoutes {
+		listed[r.method+" "+strings.SplitN(r.path, "?", 2)[0]] = true
+	}
+	param := strings.NewReplacer(":name", "devs", ":id", "x")
+	for _, r := range ev.srv.Echo().Routes() {
+		if (!strings.HasPrefix(r.Path, "/admin") && !strings.HasPrefix(r.Path, "/api/")) || r.Method == "echo_route_not_found" {
+			continue // the groups' catch-alls answer 404 only after requireAdmin
+		}
+		p := param.Replace(r.Path)
+		if strings.HasPrefix(r.Path, "/admin/accounts/:id") {
+			p = strings.Replace(r.Path, ":id", acct, 1)
+		}
+		if !listed[r.Method+" "+p] {
+			t.Errorf("route %s %s is not in adminRoutes", r.Method, r.Path)
+		}
+	}
+}
+
 func TestAdminRoutesRefuseNonAdmins(t *testing.T) {
 	ev := newAdminEnv(t)
 	// Anonymous: pages redirect to sign in (GET) or 401; nothing changes.
