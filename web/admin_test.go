@@ -154,6 +154,9 @@ func TestAdminRoutesRefuseNonAdmins(t *testing.T) {
 			t.Errorf("anonymous %s %s: %d, want %d", r.method, r.path, rec.Code, want)
 		}
 	}
+	if rec := ev.do(t, "GET", "/?admin=1", nil); !strings.Contains(rec.Body.String(), "Sign in to use the admin pages") {
+		t.Error("the sign-in page does not say why the admin was sent there")
+	}
 	// Signed in, not an admin: 403 on every route, with or without CSRF.
 	csrf := ev.as(t, "bob", "dev")
 	for _, r := range adminRoutes {

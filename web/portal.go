@@ -127,6 +127,9 @@ func (s *Server) index(c echo.Context) error {
 			pd.Providers = append(pd.Providers, providerView{ID: id, Label: p.Label, LoginURL: login, Ready: p.Ready() == nil})
 		}
 		pd.Flash = s.takeFlash(c, b)
+		if pd.Flash == "" && c.QueryParam("admin") == "1" {
+			pd.Flash = "Sign in to use the admin pages; then follow Admin at the top of the page."
+		}
 		return s.render(c, http.StatusOK, "signin.html", pd)
 	}
 
