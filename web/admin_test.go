@@ -360,14 +360,24 @@ func TestAdminReorderToggleDeleteAccounts(t *testing.T) {
 	if st := ev.rules.State(); st.Rules[0].Name != "second" {
 		t.Fatalf("order %v", st.Rules)
 	}
-	if rec := ev.do(t, "POST", "/admin/rules/devs/toggle", url.Values{"csrf_token": {csrf}, "version": {"1"}}); rec.Code != http.StatusSeeOther {
+	// Disabling first shows who would lose what, and changes nothing.
+	ev.as(t, "bob", "dev")
+	csrf = ev.as(t, "ann", adminGroup)
+	rec := ev.do(t, "POST", "/admin/rules/devs/toggle", url.Values{"csrf_token": {csrf}, "version": {"1"}})
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, `data-subject="bob"`) || !strings.Contains(body, "role/Developer") {
+		t.Fatalf("toggle preview: %d\n%s", rec.Code, body)
+	}
+	if r, _ := findRuleIn(ev.rules, "devs"); r.Disabled || r.Version != 1 {
+		t.Fatal("the preview changed the rule")
+	}
+	if rec := ev.do(t, "POST", "/admin/rules/devs/toggle", url.Values{"csrf_token": {csrf}, "version": {"1"}, "confirm": {"1"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("toggle: %d", rec.Code)
 	}
 	if r, _ := findRuleIn(ev.rules, "devs"); !r.Disabled {
 		t.Fatal("not disabled")
 	}
 	// The account alias is used by rules: removing it is refused.
-	rec := ev.do(t, "POST", "/admin/accounts/"+acct+"/delete", url.Values{"csrf_token": {csrf}})
+	rec = ev.do(t, "POST", "/admin/accounts/"+acct+"/delete", url.Values{"csrf_token": {csrf}})
 	if rec.Code != http.StatusBadRequest || !strings.Contains(html.UnescapeString(rec.Body.String()), "sandbox") {
 		t.Fatalf("delete used account: %d %s", rec.Code, rec.Body)
 	}
@@ -379,7 +389,13 @@ func TestAdminReorderToggleDeleteAccounts(t *testing.T) {
 	if rec.Code != http.StatusConflict && rec.Code != http.StatusBadRequest {
 		t.Fatalf("duplicate alias: %d", rec.Code)
 	}
-	if rec := ev.do(t, "POST", "/admin/rules/devs/delete", url.Values{"csrf_token": {csrf}, "version": {"2"}}); rec.Code != http.StatusSeeOther {
+	if rec := ev.do(t, "POST", "/admin/rules/devs/delete", url.Values{"csrf_token": {csrf}, "version": {"2"}}); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `id="confirm"`) {
+		t.Fatalf("delete preview: %d", rec.Code)
+	}
+	if _, ok := findRuleIn(ev.rules, "devs"); !ok {
+		t.Fatal("the delete preview deleted the rule")
+	}
+	if rec := ev.do(t, "POST", "/admin/rules/devs/delete", url.Values{"csrf_token": {csrf}, "version": {"2"}, "confirm": {"1"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
 	}
 	if _, ok := findRuleIn(ev.rules, "devs"); ok {

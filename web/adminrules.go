@@ -323,6 +323,29 @@ func formVersion(c echo.Context) int64 {
 	return v
 }
 
+type confirmPage struct {
+	Action, Verb, Name, Question string
+	Version                      int64
+	Impact                       impactReport
+	Danger                       bool
+}
+
+// confirmChange shows who gains or loses which role if a rule is disabled,
+// enabled or deleted, and asks to confirm; nothing changes until then.
+func (s *Server) confirmChange(c echo.Context, p confirmPage, after []mapping.Rule) error {
+	st := s.cfg.Admin.Rules.State()
+	eng, err := mapping.Compile(after, s.cfg.Admin.Rules.Options(st.Accounts))
+	if err != nil {
+		return broker.Wrap(err, broker.EINVALID, "change_invalid", "The rules would not compile after this change: "+err.Error())
+	}
+	if p.Impact, err = s.impact(c.Request().Context(), st.Engine, eng); err != nil {
+		return err
+	}
+	return s.renderAdmin(c, http.StatusOK, "admin_confirm.html", s.adminPage(c, p.Verb+" rule "+p.Name, "rules", p))
+}
+
+func confirmed(c echo.Context) bool { return c.Request().PostFormValue("confirm") == "1" }
+
 func (s *Server) adminRuleToggle(c echo.Context) error {
 	name := c.Param("name")
 	r, ok := s.findRule(name)
@@ -331,9 +354,13 @@ func (s *Server) adminRuleToggle(c echo.Context) error {
 	}
 	rule := r.Rule
 	rule.Disabled = !rule.Disabled
-	action := "enable"
+	action, verb := "enable", "Enable"
 	if rule.Disabled {
-		action = "disable"
+		action, verb = "disable", "Disable"
+	}
+	if !confirmed(c) {
+		return s.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/toggle", Verb: verb, Name: name, Version: formVersion(c),
+			Question: verb + " rule " + name + "?"}, candidate(s.cfg.Admin.Rules.State().Rules, name, &rule))
 	}
 	saved, err := s.cfg.Admin.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminOf(c).Actor, action)
 	if err != nil {
@@ -345,6 +372,13 @@ func (s *Server) adminRuleToggle(c echo.Context) error {
 
 func (s *Server) adminRuleDelete(c echo.Context) error {
 	name := c.Param("name")
+	if !confirmed(c) {
+		if _, ok := s.findRule(name); !ok {
+			return errRuleNotFound(name)
+		}
+		return s.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/delete", Verb: "Delete", Name: name, Version: formVersion(c), Danger: true,
+			Question: "Delete rule " + name + "? Its history is kept: any version can be restored."}, candidate(s.cfg.Admin.Rules.State().Rules, name, nil))
+	}
 	if err := s.cfg.Admin.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminOf(c).Actor); err != nil {
 		return err
 	}
