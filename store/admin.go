@@ -35,6 +35,9 @@ type RuleStore interface {
 	ReplaceRules(ctx context.Context, rules []NamedRule, expectedRevision int64, actor string) (RuleSet, error)
 	// RuleHistory returns a rule's changes, newest first.
 	RuleHistory(ctx context.Context, name string) ([]RuleChange, error)
+	// DeletedRules returns the deletions of rules that do not exist now
+	// (newest first, at most 200), so they can be found and restored.
+	DeletedRules(ctx context.Context) ([]RuleChange, error)
 
 	// Accounts returns the account aliases and labels.
 	Accounts(ctx context.Context) ([]Account, error)

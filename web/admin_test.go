@@ -401,6 +401,9 @@ func TestAdminReorderToggleDeleteAccounts(t *testing.T) {
 	if _, ok := findRuleIn(ev.rules, "devs"); ok {
 		t.Fatal("not deleted")
 	}
+	if !strings.Contains(ev.do(t, "GET", "/admin/rules", nil).Body.String(), `<a href="/admin/rules/devs/history">devs</a>`) {
+		t.Fatal("the deleted rule is not listed for restoring")
+	}
 }
 
 func TestAdminAPIWithTokens(t *testing.T) {

@@ -28,6 +28,7 @@ type ruleRow struct {
 }
 
 type rulesPage struct {
+	Deleted    []store.RuleChange
 	Q          string
 	Rows       []ruleRow
 	Total      int
@@ -119,6 +120,11 @@ func (s *Server) adminRules(c echo.Context) error {
 	q := boundedParam(c.QueryParam("q"), 200)
 	lq := strings.ToLower(q)
 	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: s.adminFlash(c)}
+	del, err := s.cfg.Admin.Store.DeletedRules(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p.Deleted = del
 	if st.CompileErr != nil {
 		p.CompileErr = st.CompileErr.Error()
 	}

@@ -349,6 +349,32 @@ func (s *DB) RuleHistory(ctx context.Context, name string) ([]store.RuleChange, 
 	return out, nil
 }
 
+// DeletedRules implements store.RuleStore.
+func (s *DB) DeletedRules(ctx context.Context) ([]store.RuleChange, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, version, action, actor, time FROM rule_changes
+		WHERE id IN (SELECT MAX(id) FROM rule_changes GROUP BY name)
+		  AND action = 'delete' AND name NOT LIKE 'account:%' AND name NOT IN (SELECT name FROM rules)
+		ORDER BY id DESC LIMIT 200`)
+	if err != nil {
+		return nil, s.fail(err, "deleted rules")
+	}
+	defer rows.Close()
+	var out []store.RuleChange
+	for rows.Next() {
+		var c store.RuleChange
+		var t int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.Version, &c.Action, &c.Actor, &t); err != nil {
+			return nil, s.fail(err, "deleted rules")
+		}
+		c.Time = fromNS(t)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "deleted rules")
+	}
+	return out, nil
+}
+
 // Accounts implements store.RuleStore.
 func (s *DB) Accounts(ctx context.Context) ([]store.Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, alias, label FROM accounts ORDER BY id`)

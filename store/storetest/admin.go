@@ -97,9 +97,20 @@ func testRulesVersioned(t *testing.T, s store.Store, clock *Clock) {
 	if len(h) != 4 || h[0].Action != "delete" || h[0].Rule != nil {
 		t.Fatalf("history after delete %+v", h)
 	}
-	// The deleted rule can be restored from its history.
+	del, err := s.DeletedRules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(del) != 1 || del[0].Name != "admins" || del[0].Actor != "bob" {
+		t.Fatalf("deleted rules %+v", del)
+	}
+	// The deleted rule can be restored from its history, and is then no
+	// longer listed as deleted.
 	if _, err := s.PutRule(ctx, "admins", h[1].Rule, 0, "bob", "restore"); err != nil {
 		t.Fatal(err)
+	}
+	if del, _ := s.DeletedRules(ctx); len(del) != 0 {
+		t.Fatalf("restored rule still listed as deleted: %+v", del)
 	}
 	if rev, _ := s.RulesRevision(ctx); rev != 5 {
 		t.Fatalf("revision %d, want 5", rev)
