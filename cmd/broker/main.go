@@ -46,8 +46,8 @@ Usage:
   broker serve --config FILE      run the broker
   broker check --config FILE      validate a config file and print every problem
   broker migrate --config FILE    apply the store's migrations and exit
-  broker rules export --config FILE [-o OUT]
-  broker rules apply  --config FILE -f RULES [--dry-run]
+  broker rules export (--config FILE | --url URL) [-o OUT]
+  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run]
                keep the role mapping rules in git: export them, apply a file
   broker loadtest [--concurrency 50] [--duration 30s]
                whole SAML logins against an in-process dev stack, with a report

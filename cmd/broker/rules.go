@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"os/user"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -15,6 +20,7 @@ import (
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/store/sqlstore"
 )
 
 // rulesFile is what `broker rules export` writes and `apply` reads: the
@@ -25,10 +31,26 @@ type rulesFile struct {
 }
 
 const rulesUsage = `Usage:
-  broker rules export --config FILE [-o OUT]          write the store's accounts and rules as YAML
-  broker rules apply  --config FILE -f RULES [--dry-run]
-               make the store's rules (and accounts, if the file has them) exactly RULES
+  broker rules export (--config FILE | --url URL) [-o OUT]
+               write the rules (and accounts) in force as YAML
+  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run]
+               make the rules exactly RULES (and the accounts, with --config, if the file has them)
+  --config works on the store directly; --url goes through a running broker's
+  /api/v1 with the admin API token in $BROKER_TOKEN.
 `
+
+// rulesTarget is where `broker rules` reads and writes: the store named by
+// a config file, or a running broker's API.
+type rulesTarget interface {
+	// current returns the revision, rules and accounts in force.
+	current(ctx context.Context) (int64, []mapping.Rule, []mapping.Account, error)
+	// check compiles rules with accounts (nil: the current ones) and
+	// returns every problem; it changes nothing.
+	check(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) error
+	// apply makes the rules (and accounts, if not nil) exactly these.
+	apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error)
+	close()
+}
 
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "export" && args[0] != "apply") {
@@ -37,41 +59,39 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sub := args[0]
 	fs := newFlagSet("rules "+sub, stderr)
-	path := fs.String("config", "", "config file (YAML): where the store is")
+	path := fs.String("config", "", "config file (YAML): work on its store directly")
+	url := fs.String("url", "", "a running broker's URL: work through its API (token in $BROKER_TOKEN)")
 	out := fs.String("o", "", "export: write to this file instead of stdout")
 	in := fs.String("f", "", "apply: the rules file (- for stdin)")
-	dry := fs.Bool("dry-run", false, "apply: show what would change and change nothing")
+	dry := fs.Bool("dry-run", false, "apply: check and show what would change, change nothing")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if *path == "" {
-		fmt.Fprintf(stderr, "broker rules %s: --config is required\n", sub)
-		return usageError{"missing --config"}
+	if (*path == "") == (*url == "") {
+		fmt.Fprintf(stderr, "broker rules %s: give exactly one of --config or --url\n", sub)
+		return usageError{"need --config or --url"}
 	}
-	cfg, probs := config.Load(*path)
-	if errs := probs.Errors(); len(errs) > 0 {
-		fmt.Fprintln(stderr, errs.Error())
-		return fmt.Errorf("%s has %d problem(s)", *path, len(errs))
+	var target rulesTarget
+	var err error
+	if *path != "" {
+		target, err = openStoreTarget(ctx, *path, stderr)
+	} else {
+		target, err = newAPITarget(*url, os.Getenv("BROKER_TOKEN"))
 	}
-	db, err := app.OpenStore(ctx, cfg, nil, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if _, err := ruleset.Seed(ctx, db, cfg.Rules, cfg.Accounts, "config"); err != nil {
-		return err
-	}
-	src, err := ruleset.New(ctx, ruleset.Config{Store: db, Options: cfg.MappingOptions()})
+	defer target.close()
+	rev, curRules, curAccounts, err := target.current(ctx)
 	if err != nil {
 		return err
 	}
-	st := src.State()
 	if sub == "export" {
-		b, err := yaml.Marshal(rulesFile{Accounts: st.Accounts, Rules: ruleset.Plain(st.Rules)})
+		b, err := yaml.Marshal(rulesFile{Accounts: curAccounts, Rules: curRules})
 		if err != nil {
 			return err
 		}
-		header := fmt.Sprintf("# broker rules export: revision %d, %d rule(s)\n", st.Revision, len(st.Rules))
+		header := fmt.Sprintf("# broker rules export: revision %d, %d rule(s)\n", rev, len(curRules))
 		if *out == "" {
 			_, err = io.WriteString(stdout, header+string(b))
 			return err
@@ -79,7 +99,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := os.WriteFile(*out, []byte(header+string(b)), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "wrote %d rule(s), revision %d, to %s\n", len(st.Rules), st.Revision, *out)
+		fmt.Fprintf(stderr, "wrote %d rule(s), revision %d, to %s\n", len(curRules), rev, *out)
 		return nil
 	}
 
@@ -102,14 +122,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	accounts := f.Accounts // nil: keep the store's accounts
-	opts := cfg.MappingOptions()
-	if accounts != nil {
-		opts.Accounts = accounts
-	} else {
-		opts.Accounts = st.Accounts
-	}
-	if _, err := mapping.Compile(f.Rules, opts); err != nil {
+	if err := target.check(ctx, f.Rules, f.Accounts); err != nil {
 		var ces mapping.CompileErrors
 		if errors.As(err, &ces) {
 			for _, ce := range ces {
@@ -119,7 +132,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	summary := diffRules(st.Rules, f.Rules)
+	summary := diffRules(curRules, f.Rules)
 	for _, l := range summary {
 		fmt.Fprintln(stdout, l)
 	}
@@ -130,18 +143,188 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout, "dry run: nothing applied")
 		return nil
 	}
-	rev, err := ruleset.Apply(ctx, db, cfg.MappingOptions(), f.Rules, accounts, "cli:"+actor())
+	newRev, err := target.apply(ctx, rev, f.Rules, f.Accounts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "applied %d rule(s); revision %d (running brokers pick it up within a second)\n", len(f.Rules), rev)
+	fmt.Fprintf(stdout, "applied %d rule(s); revision %d (running brokers pick it up within a second)\n", len(f.Rules), newRev)
 	return nil
 }
 
+// storeTarget works on the store directly.
+type storeTarget struct {
+	db   *sqlstore.DB
+	opts mapping.Options
+	cur  []mapping.Account
+}
+
+func openStoreTarget(ctx context.Context, path string, stderr io.Writer) (*storeTarget, error) {
+	cfg, probs := config.Load(path)
+	if errs := probs.Errors(); len(errs) > 0 {
+		fmt.Fprintln(stderr, errs.Error())
+		return nil, fmt.Errorf("%s has %d problem(s)", path, len(errs))
+	}
+	db, err := app.OpenStore(ctx, cfg, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ruleset.Seed(ctx, db, cfg.Rules, cfg.Accounts, "config"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &storeTarget{db: db, opts: cfg.MappingOptions()}, nil
+}
+
+func (t *storeTarget) current(ctx context.Context) (int64, []mapping.Rule, []mapping.Account, error) {
+	src, err := ruleset.New(ctx, ruleset.Config{Store: t.db, Options: t.opts})
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	st := src.State()
+	t.cur = st.Accounts
+	return st.Revision, ruleset.Plain(st.Rules), st.Accounts, nil
+}
+
+func (t *storeTarget) check(_ context.Context, rules []mapping.Rule, accounts []mapping.Account) error {
+	opts := t.opts
+	opts.Accounts = t.cur
+	if accounts != nil {
+		opts.Accounts = accounts
+	}
+	_, err := mapping.Compile(rules, opts)
+	return err
+}
+
+func (t *storeTarget) apply(ctx context.Context, _ int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
+	return ruleset.Apply(ctx, t.db, t.opts, rules, accounts, "cli:"+actor())
+}
+
+func (t *storeTarget) close() { t.db.Close() }
+
+// apiTarget works through a running broker's /api/v1 with an admin token.
+type apiTarget struct {
+	base, token string
+	hc          *http.Client
+}
+
+func newAPITarget(base, token string) (*apiTarget, error) {
+	if token == "" {
+		return nil, errors.New("--url needs an admin API token in $BROKER_TOKEN (create one under Admin → API tokens)")
+	}
+	u, err := neturl.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("--url %q is not an http(s) URL", base)
+	}
+	if u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
+		return nil, errors.New("--url must use https: the token would travel in the clear")
+	}
+	return &apiTarget{base: strings.TrimRight(base, "/"), token: token, hc: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+func (t *apiTarget) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode == http.StatusUnprocessableEntity {
+		var e struct {
+			Problems []struct {
+				Rule   string `json:"rule"`
+				Index  int    `json:"index"`
+				Field  string `json:"field"`
+				Reason string `json:"reason"`
+			} `json:"problems"`
+		}
+		if json.Unmarshal(raw, &e) == nil && len(e.Problems) > 0 {
+			var ces mapping.CompileErrors
+			for _, p := range e.Problems {
+				ces = append(ces, &mapping.CompileError{Rule: p.Rule, Index: p.Index, Field: p.Field, Reason: p.Reason})
+			}
+			return ces
+		}
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Message, Reason string }
+		_ = json.Unmarshal(raw, &e)
+		return fmt.Errorf("%s %s: %s: %s (%s)", method, path, resp.Status, e.Message, e.Reason)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+type apiRules struct {
+	Revision int64             `json:"revision"`
+	Rules    []mapping.Rule    `json:"rules"`
+	Accounts []mapping.Account `json:"accounts"`
+}
+
+func (t *apiTarget) current(ctx context.Context) (int64, []mapping.Rule, []mapping.Account, error) {
+	var r apiRules
+	if err := t.call(ctx, "GET", "/api/v1/rules", nil, &r); err != nil {
+		return 0, nil, nil, err
+	}
+	return r.Revision, r.Rules, r.Accounts, nil
+}
+
+func (t *apiTarget) check(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) error {
+	if accounts != nil {
+		_, _, cur, err := t.current(ctx)
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(cur) != fmt.Sprint(accounts) {
+			return errors.New("the file's accounts differ from the broker's: change accounts under Admin → Accounts, or apply with --config")
+		}
+	}
+	if rules == nil {
+		rules = []mapping.Rule{}
+	}
+	// Simulating with candidate rules compiles them on the broker, which
+	// answers every problem (422) and changes nothing.
+	return t.call(ctx, "POST", "/api/v1/simulate", map[string]any{"provider": "-", "attributes": map[string][]string{}, "rules": rules}, nil)
+}
+
+func (t *apiTarget) apply(ctx context.Context, revision int64, rules []mapping.Rule, _ []mapping.Account) (int64, error) {
+	if rules == nil {
+		rules = []mapping.Rule{}
+	}
+	var r apiRules
+	if err := t.call(ctx, "PUT", "/api/v1/rules", map[string]any{"revision": revision, "rules": rules}, &r); err != nil {
+		return 0, err
+	}
+	return r.Revision, nil
+}
+
+func (t *apiTarget) close() {}
+
 // diffRules describes what applying next over cur changes.
-func diffRules(cur []ruleset.Rule, next []mapping.Rule) []string {
+func diffRules(cur []mapping.Rule, next []mapping.Rule) []string {
 	var out []string
-	have := map[string]ruleset.Rule{}
+	have := map[string]mapping.Rule{}
 	for _, r := range cur {
 		have[r.Name] = r
 	}
@@ -152,7 +335,7 @@ func diffRules(cur []ruleset.Rule, next []mapping.Rule) []string {
 		switch {
 		case !ok:
 			out = append(out, "+ create "+r.Name)
-		case string(ruleset.Encode(old.Rule)) != string(ruleset.Encode(r)):
+		case string(ruleset.Encode(old)) != string(ruleset.Encode(r)):
 			out = append(out, "~ update "+r.Name)
 		case i >= len(cur) || cur[i].Name != r.Name:
 			out = append(out, "↕ move   "+r.Name)

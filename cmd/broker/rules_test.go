@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/broker-dev/broker/devstack"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
 )
 
 func TestRulesExportApply(t *testing.T) {
@@ -92,5 +99,73 @@ func TestMigrate(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"migrate"}, &out, &errb); err == nil {
 		t.Fatal("migrate without --config succeeded")
+	}
+}
+
+// The same commands through a running broker's API, with an admin token.
+func TestRulesThroughAPI(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	token := "brk_cli-test-token-0123456789"
+	sum := sha256.Sum256([]byte(token))
+	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"rules", "export", "--url", st.BrokerURL}, &out, &errb); err == nil || !strings.Contains(err.Error(), "BROKER_TOKEN") {
+		t.Fatalf("no token: %v", err)
+	}
+	t.Setenv("BROKER_TOKEN", token)
+	if err := run(ctx, []string{"rules", "export", "--url", "http://broker.example.com"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("plain http to a remote host: %v", err)
+	}
+	if err := run(ctx, []string{"rules", "export", "--url", st.BrokerURL}, &out, &errb); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	exported := out.String()
+	if !strings.Contains(exported, "name: engineers-sandbox") || !strings.Contains(exported, "alias: production") {
+		t.Fatalf("export:\n%s", exported)
+	}
+	// Edit the exported file: drop the accounts (they stay as they are),
+	// change one rule; apply checks on the broker first.
+	var f rulesFile
+	if err := yaml.Unmarshal([]byte(exported), &f); err != nil {
+		t.Fatal(err)
+	}
+	f.Accounts = nil
+	f.Rules[0].Grant.Role = "ReadOnly"
+	bad := f
+	bad.Rules = append(append([]mapping.Rule(nil), f.Rules...), mapping.Rule{Name: "bad", When: mapping.Group{All: []mapping.Condition{{Attribute: "g", Regex: "("}}}, Grant: mapping.GrantSpec{Account: "sandbox", Role: "X"}})
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	write := func(v rulesFile) {
+		b, _ := yaml.Marshal(v)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(bad)
+	errb.Reset()
+	if err := run(ctx, []string{"rules", "apply", "--url", st.BrokerURL, "-f", path}, &out, &errb); err == nil || !strings.Contains(errb.String(), "when.all[0].regex") {
+		t.Fatalf("bad rules through the API: %v\n%s", err, errb.String())
+	}
+	write(f)
+	out.Reset()
+	if err := run(ctx, []string{"rules", "apply", "--url", st.BrokerURL, "-f", path}, &out, &errb); err != nil {
+		t.Fatalf("apply: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "~ update "+f.Rules[0].Name) || !strings.Contains(out.String(), "applied") {
+		t.Fatalf("apply said:\n%s", out.String())
+	}
+	set, _ := st.App.Store.Rules(ctx)
+	if !strings.Contains(string(set.Rules[0].Rule), `"role":"ReadOnly"`) {
+		t.Fatalf("the store has %s", set.Rules[0].Rule)
+	}
+	h, _ := st.App.Store.RuleHistory(ctx, f.Rules[0].Name)
+	if h[0].Actor != "token:cli" {
+		t.Fatalf("change recorded as %q", h[0].Actor)
 	}
 }
