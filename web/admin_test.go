@@ -404,6 +404,18 @@ func TestAdminReorderToggleDeleteAccounts(t *testing.T) {
 	if !strings.Contains(ev.do(t, "GET", "/admin/rules", nil).Body.String(), `<a href="/admin/rules/devs/history">devs</a>`) {
 		t.Fatal("the deleted rule is not listed for restoring")
 	}
+	// Restore it from its history page.
+	hist := ev.do(t, "GET", "/admin/rules/devs/history", nil).Body.String()
+	if !strings.Contains(hist, "Restore this version") {
+		t.Fatalf("history of a deleted rule offers no restore:\n%s", hist)
+	}
+	h, _ := ev.db.RuleHistory(context.Background(), "devs")
+	if rec := ev.do(t, "POST", "/admin/rules/devs/revert", url.Values{"csrf_token": {csrf}, "change": {fmtInt(h[2].ID)}, "version": {"0"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("restore: %d %s", rec.Code, rec.Body)
+	}
+	if r, ok := findRuleIn(ev.rules, "devs"); !ok || r.Disabled || r.Grant.Role != "Developer" {
+		t.Fatalf("restored %+v %v", r, ok)
+	}
 }
 
 func TestAdminAPIWithTokens(t *testing.T) {
