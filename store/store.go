@@ -82,7 +82,10 @@ type AuditEvent struct {
 // AuditFilter selects audit events. Empty fields match everything.
 type AuditFilter struct {
 	Subject, Event, Result, RoleARN, Provider string
-	Since, Until                              time.Time
-	Limit                                     int   // default 100, at most 1000
-	Before                                    int64 // only IDs below this (keyset pagination)
+	// SubjectContains and RoleContains match a case-insensitive substring
+	// (the admin UI's search boxes).
+	SubjectContains, RoleContains string
+	Since, Until                  time.Time
+	Limit                         int   // default 100, at most 1000
+	Before                        int64 // only IDs below this (keyset pagination)
 }

@@ -98,7 +98,7 @@ func auditFilter(c echo.Context) (auditForm, store.AuditFilter, error) {
 	f := auditForm{Subject: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
 	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	sf := store.AuditFilter{Subject: f.Subject, RoleARN: f.Role, Result: f.Result, Event: f.Event, Limit: f.Limit, Before: f.Before}
+	sf := store.AuditFilter{SubjectContains: f.Subject, RoleContains: f.Role, Result: f.Result, Event: f.Event, Limit: f.Limit, Before: f.Before}
 	if sf.Limit <= 0 {
 		sf.Limit = 100
 	}

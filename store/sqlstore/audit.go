@@ -29,6 +29,11 @@ func (s *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	return nil
 }
 
+// likeEscape makes % and _ literal in a LIKE pattern (escape character \).
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
 func clip(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
@@ -47,6 +52,11 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	for _, c := range [...]struct{ col, v string }{{"subject", f.Subject}, {"event", f.Event}, {"result", f.Result}, {"role_arn", f.RoleARN}, {"provider", f.Provider}} {
 		if c.v != "" {
 			add(c.col+" = ?", c.v)
+		}
+	}
+	for _, c := range [...]struct{ col, v string }{{"subject", f.SubjectContains}, {"role_arn", f.RoleContains}} {
+		if c.v != "" {
+			add("LOWER("+c.col+") LIKE ? ESCAPE '\\'", "%"+likeEscape(strings.ToLower(c.v))+"%")
 		}
 	}
 	if !f.Since.IsZero() {

@@ -72,11 +72,29 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q", cfg.Driver)
 	}
-	if err := s.Migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateRetrying migrates, retrying while SQLite reports the file busy: a
+// connection that switches a fresh file to WAL while another process opens
+// it gets SQLITE_BUSY at once, without waiting out busy_timeout.
+func (s *DB) migrateRetrying(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := s.Migrate(ctx)
+		if err == nil || s.d.name() != "sqlite" || attempt == 50 || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		s.log.Debug("store busy while migrating; retrying", "attempt", attempt+1)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(20+attempt*10) * time.Millisecond):
+		}
+	}
 }
 
 func openPostgres(dsn string) (*sql.DB, error) {

@@ -236,15 +236,20 @@ func testAuditFilters(t *testing.T, s store.Store, clock *Clock) {
 		f    store.AuditFilter
 		want int
 	}{
-		"subject":  {store.AuditFilter{Subject: "user1"}, 10},
-		"event":    {store.AuditFilter{Event: "role_assumed"}, 6},
-		"result":   {store.AuditFilter{Result: store.ResultFailure}, 6},
-		"role":     {store.AuditFilter{RoleARN: "arn:aws:iam::111122223333:role/R"}, 6},
-		"provider": {store.AuditFilter{Provider: "nope"}, 0},
-		"since":    {store.AuditFilter{Since: start.Add(20 * time.Minute)}, 10},
-		"until":    {store.AuditFilter{Until: start.Add(5 * time.Minute)}, 5},
-		"combined": {store.AuditFilter{Subject: "user0", Event: "role_assumed"}, 2},
-		"limit":    {store.AuditFilter{Limit: 7}, 7},
+		"subject":              {store.AuditFilter{Subject: "user1"}, 10},
+		"event":                {store.AuditFilter{Event: "role_assumed"}, 6},
+		"result":               {store.AuditFilter{Result: store.ResultFailure}, 6},
+		"role":                 {store.AuditFilter{RoleARN: "arn:aws:iam::111122223333:role/R"}, 6},
+		"provider":             {store.AuditFilter{Provider: "nope"}, 0},
+		"since":                {store.AuditFilter{Since: start.Add(20 * time.Minute)}, 10},
+		"until":                {store.AuditFilter{Until: start.Add(5 * time.Minute)}, 5},
+		"combined":             {store.AuditFilter{Subject: "user0", Event: "role_assumed"}, 2},
+		"limit":                {store.AuditFilter{Limit: 7}, 7},
+		"subject contains":     {store.AuditFilter{SubjectContains: "USER"}, 30},
+		"subject contains one": {store.AuditFilter{SubjectContains: "er2"}, 10},
+		"role contains":        {store.AuditFilter{RoleContains: "role/r"}, 6},
+		"like is literal":      {store.AuditFilter{SubjectContains: "user_"}, 0},
+		"like percent":         {store.AuditFilter{SubjectContains: "%"}, 0},
 	} {
 		if got := len(count(tc.f)); got != tc.want {
 			t.Errorf("%s: %d events, want %d", name, got, tc.want)
