@@ -60,3 +60,27 @@ func TestParseUnverifiedRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseUnverified: whatever an admin pastes, the simulator's parser
+// answers with an identity or an *broker.Error, never a panic.
+func FuzzParseUnverified(f *testing.F) {
+	for _, name := range []string{"/aws-google-auth/valid-response.xml", "/aws-google-auth/too-many-commas.xml", "/crewjam-saml/TestXswPermutationOneIsRejected_response"} {
+		if b, err := os.ReadFile(fixtures + name); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Add("<Response><Assertion></Assertion></Response>")
+	f.Add("PD94bWw=")
+	f.Fuzz(func(t *testing.T, in string) {
+		id, err := ParseUnverified("p", in)
+		if err != nil {
+			if broker.ErrorCode(err) == broker.EINTERNAL || broker.ErrorMessage(err) == "" {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		if id == nil || id.Provider != "p" {
+			t.Fatalf("identity %+v", id)
+		}
+	})
+}
