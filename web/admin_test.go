@@ -579,3 +579,75 @@ func TestLineDiff(t *testing.T) {
 		t.Fatal("identical texts differ")
 	}
 }
+
+func TestAdminConditionRows(t *testing.T) {
+	ev := newAdminEnv(t)
+	csrf := ev.as(t, "ann", adminGroup)
+	// The seeded rule is flat: its edit page shows rows, not YAML.
+	page := ev.do(t, "GET", "/admin/rules/devs", nil).Body.String()
+	if !strings.Contains(page, `id="cond-0-attribute" name="cond.attribute" value="groups"`) || !strings.Contains(page, `id="cond-0-value" name="cond.value" value="dev"`) || strings.Contains(page, `id="when"`) {
+		t.Fatalf("edit page of a flat rule:\n%s", page)
+	}
+	base := func(op string) url.Values {
+		return url.Values{"csrf_token": {csrf}, "name": {"ops"}, "when_mode": {"rows"}, "match": {"any"}, "op": {op},
+			"cond.attribute": {"groups", "", "email"}, "cond.op": {"regex", "equals", "suffix"},
+			"cond.value": {"(ops", "", "@ops.example.com"}, "cond.case": {"", "", "ignore"},
+			"grant.account": {"sandbox"}, "grant.role": {"Operator"}}
+	}
+	// An error in the first row is shown on that row.
+	rec := ev.do(t, "POST", "/admin/rules/new", base("save"))
+	body := rec.Body.String()
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="cond-0-err"`) || !strings.Contains(body, `aria-describedby="cond-0-err"`) {
+		t.Fatalf("row error: %d\n%s", rec.Code, body)
+	}
+	// The blank middle row is dropped; the third row becomes the second and
+	// an error in it would be reported there.
+	form := base("save")
+	form["cond.value"][0] = "^ops$"
+	form["cond.op"][2] = "regex"
+	form["cond.value"][2] = "[unclosed"
+	rec = ev.do(t, "POST", "/admin/rules/new", form)
+	if body := rec.Body.String(); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="cond-1-err"`) || strings.Contains(body, `id="cond-0-err"`) {
+		t.Fatalf("second-row error: %d\n%s", rec.Code, body)
+	}
+	form = base("save")
+	form["cond.value"][0] = "^ops$"
+	if rec := ev.do(t, "POST", "/admin/rules/new", form); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", rec.Code, rec.Body)
+	}
+	r, _ := findRuleIn(ev.rules, "ops")
+	if len(r.When.Any) != 2 || r.When.Any[0].Regex != "^ops$" || r.When.Any[1].Suffix != "@ops.example.com" || !r.When.Any[1].IgnoreCase || len(r.When.All) != 0 {
+		t.Fatalf("saved conditions %+v", r.When)
+	}
+	// Add a row; switch to YAML and back.
+	rec = ev.do(t, "POST", "/admin/rules/ops", base("add-row"))
+	if !strings.Contains(rec.Body.String(), `id="cond-3-attribute"`) {
+		t.Fatalf("add row: %d", rec.Code)
+	}
+	rec = ev.do(t, "POST", "/admin/rules/ops", base("to-yaml"))
+	if body := html.UnescapeString(rec.Body.String()); rec.Code != 200 || !strings.Contains(body, "any:") || !strings.Contains(body, "regex: (ops") || !strings.Contains(body, `name="when_mode" value="yaml"`) {
+		t.Fatalf("to yaml: %d\n%s", rec.Code, body)
+	}
+	nested := url.Values{"csrf_token": {csrf}, "when_mode": {"yaml"}, "op": {"to-rows"}, "grant.account": {"sandbox"}, "grant.role": {"Operator"},
+		"when": {"all:\n  - any:\n      - {attribute: groups, equals: a}\n      - {attribute: groups, equals: b}\n"}}
+	if rec := ev.do(t, "POST", "/admin/rules/ops", nested); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "only YAML") {
+		t.Fatalf("nested to rows: %d", rec.Code)
+	}
+	nested.Set("op", "save")
+	nested.Set("version", "1")
+	if rec := ev.do(t, "POST", "/admin/rules/ops", nested); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save nested: %d %s", rec.Code, rec.Body)
+	}
+	// A nested rule opens in YAML.
+	if page := ev.do(t, "GET", "/admin/rules/ops", nil).Body.String(); !strings.Contains(page, `id="when"`) || strings.Contains(page, `id="cond-0-attribute"`) {
+		t.Fatal("a nested rule does not open in YAML")
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{4 * time.Hour: "4h", 90 * time.Minute: "1h30m", 15 * time.Minute: "15m", 61 * time.Second: "1m1s"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

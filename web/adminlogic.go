@@ -28,6 +28,12 @@ type ruleForm struct {
 	Label, GrantDescription, SessionName, SourceIdentity      string
 	SessionTags, TransitiveTagKeys, SessionPolicy, PolicyARNs string
 	Version                                                   int64
+
+	// WhenMode is how the conditions are edited: "rows" (Match and Rows)
+	// or "yaml" (When).
+	WhenMode, Match string
+	Rows            []condRow
+	rowIdx          []int // form row of each condition toRule built
 }
 
 func formFromRequest(r *http.Request) ruleForm {
@@ -43,6 +49,16 @@ func formFromRequest(r *http.Request) ruleForm {
 		TransitiveTagKeys: v("grant.transitive_tag_keys"), SessionPolicy: v("grant.session_policy"), PolicyARNs: v("grant.policy_arns"),
 	}
 	fmt.Sscan(v("version"), &f.Version)
+	f.WhenMode, f.Match, f.Rows = v("when_mode"), v("match"), rowsFromRequest(r)
+	if f.WhenMode != "rows" && f.WhenMode != "yaml" {
+		f.WhenMode = "rows"
+		if strings.TrimSpace(f.When) != "" {
+			f.WhenMode = "yaml" // API-style clients and older forms send YAML
+		}
+	}
+	if f.Match != "any" {
+		f.Match = "all"
+	}
 	return f
 }
 
@@ -58,14 +74,15 @@ func formFromRule(r mapping.Rule, version int64) ruleForm {
 		PolicyARNs: strings.Join(r.Grant.PolicyARNs, "\n"),
 	}
 	if r.Grant.Duration != 0 {
-		f.Duration = r.Grant.Duration.String()
+		f.Duration = shortDuration(time.Duration(r.Grant.Duration))
 	}
 	if r.Grant.ConsoleDuration != 0 {
-		f.ConsoleDuration = r.Grant.ConsoleDuration.String()
+		f.ConsoleDuration = shortDuration(time.Duration(r.Grant.ConsoleDuration))
 	}
-	if len(r.When.All) > 0 || len(r.When.Any) > 0 {
-		b, _ := yaml.Marshal(r.When)
-		f.When = string(b)
+	if rows, match, ok := rowsOf(r.When); ok {
+		f.WhenMode, f.Match, f.Rows = "rows", match, withBlankRow(rows)
+	} else {
+		f.WhenMode, f.Match, f.Rows, f.When = "yaml", "all", withBlankRow(nil), whenYAML(r.When)
 	}
 	if len(r.Grant.SessionTags) > 0 {
 		b, _ := yaml.Marshal(r.Grant.SessionTags)
@@ -114,7 +131,7 @@ func formField(path string) string {
 }
 
 // toRule parses the form; errors are per field.
-func (f ruleForm) toRule() (mapping.Rule, fieldErrors) {
+func (f *ruleForm) toRule() (mapping.Rule, fieldErrors) {
 	fe := fieldErrors{}
 	r := mapping.Rule{
 		Name: f.Name, Description: f.Description, Effect: f.Effect, Disabled: f.Disabled, Always: f.Always,
@@ -129,7 +146,9 @@ func (f ruleForm) toRule() (mapping.Rule, fieldErrors) {
 	if r.Effect == "allow" {
 		r.Effect = ""
 	}
-	if strings.TrimSpace(f.When) != "" {
+	if f.WhenMode == "rows" {
+		r.When, f.rowIdx = groupOf(f.Rows, f.Match)
+	} else if strings.TrimSpace(f.When) != "" {
 		if err := strictYAML(f.When, &r.When); err != nil {
 			fe.add("when", "Conditions are not valid YAML: "+err.Error())
 		}
@@ -188,7 +207,7 @@ func candidate(cur []ruleset.Rule, replace string, rule *mapping.Rule) []mapping
 // compileFor compiles rules against the live options and reports the
 // problems of the rule named name as form field errors (problems of other
 // rules under "name").
-func (s *Server) compileFor(rules []mapping.Rule, accounts []mapping.Account, name string, fe fieldErrors) *mapping.Engine {
+func (s *Server) compileFor(rules []mapping.Rule, accounts []mapping.Account, name string, fe fieldErrors, rowIdx ...int) *mapping.Engine {
 	eng, err := mapping.Compile(rules, s.cfg.Admin.Rules.Options(accounts))
 	if err == nil {
 		return eng
@@ -200,6 +219,10 @@ func (s *Server) compileFor(rules []mapping.Rule, accounts []mapping.Account, na
 	}
 	for _, ce := range ces {
 		if ce.Rule == name || (ce.Rule == "" && ce.Field == "name") {
+			if field, ok := rowField(ce.Field, rowIdx); ok {
+				fe.add(field, ce.Reason)
+				continue
+			}
 			fe.add(formField(ce.Field), ce.Reason)
 		} else {
 			fe.add("name", ce.Error())
@@ -312,10 +335,10 @@ func simulate(e *mapping.Engine, id *broker.Identity) simResult {
 	for _, g := range d.Grants {
 		sg := simGrant{RoleARN: g.RoleARN, Account: g.AccountID, Label: g.Label, Mode: string(g.Mode), Rule: g.Rule}
 		if g.CredentialDuration > 0 {
-			sg.Duration = g.CredentialDuration.String()
+			sg.Duration = shortDuration(g.CredentialDuration)
 		}
 		if g.ConsoleDuration > 0 {
-			sg.ConsoleDuration = g.ConsoleDuration.String()
+			sg.ConsoleDuration = shortDuration(g.ConsoleDuration)
 		}
 		res.Roles = append(res.Roles, sg)
 	}
@@ -364,4 +387,16 @@ func ago(t time.Time, now time.Time) string {
 	default:
 		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 	}
+}
+
+// shortDuration writes 4h, 90m or 1h30m rather than 4h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

@@ -159,6 +159,7 @@ type editPage struct {
 	SignIn   string
 	Accounts []mapping.Account
 	Saved    bool
+	Ops      []struct{ Value, Label string }
 }
 
 func (p editPage) Err(field string) []string { return p.Errors[field] }
@@ -215,7 +216,7 @@ func errRuleNotFound(name string) error {
 }
 
 func (s *Server) adminRuleNew(c echo.Context) error {
-	p := editPage{New: true, Form: ruleForm{When: "all:\n  - attribute: groups\n    equals: \n"}, SignIns: s.signInOptions(c), Accounts: s.liveAccounts()}
+	p := editPage{New: true, Form: ruleForm{WhenMode: "rows", Match: "all", Rows: []condRow{{Attribute: "groups", Op: "equals"}}}, SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), Ops: condOps}
 	return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, "New rule", "rules", p))
 }
 
@@ -225,7 +226,7 @@ func (s *Server) adminRuleEdit(c echo.Context) error {
 	if !ok {
 		return errRuleNotFound(name)
 	}
-	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: s.signInOptions(c), Accounts: s.liveAccounts()}
+	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), Ops: condOps}
 	return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, "Edit rule "+name, "rules", p))
 }
 
@@ -244,12 +245,41 @@ func (s *Server) adminRuleSubmit(c echo.Context) error {
 		f.Name = existing // renaming is delete + create
 	}
 	op := c.Request().PostFormValue("op")
-	p := editPage{New: isNew, Form: f, SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), SignIn: c.Request().PostFormValue("signin")}
+	p := editPage{New: isNew, SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
 	title := "New rule"
 	if !isNew {
 		title = "Edit rule " + existing
 	}
 	rule, fe := f.toRule()
+	// Switching the conditions editor or adding a row changes nothing and
+	// checks nothing yet.
+	switch op {
+	case "add-row":
+		f.Rows = append(withBlankRow(f.Rows), condRow{Op: "equals"})
+		p.Form = f
+		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+	case "to-yaml":
+		f.WhenMode, f.When = "yaml", whenYAML(rule.When)
+		p.Form = f
+		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+	case "to-rows":
+		if len(fe["when"]) == 0 {
+			if rows, match, ok := rowsOf(rule.When); ok {
+				f.WhenMode, f.Match, f.Rows, f.When = "rows", match, withBlankRow(rows), ""
+				p.Form = f
+				return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+			}
+			fe.add("when", "These conditions nest groups (or mix all and any), which only YAML can show.")
+		}
+		p.Form, p.Errors = f, fe
+		return s.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+	}
+	if f.WhenMode == "rows" {
+		f.Rows = withBlankRow(f.Rows)
+		// withBlankRow drops blank rows: recompute the row of each condition.
+		_, f.rowIdx = groupOf(f.Rows, f.Match)
+	}
+	p.Form = f
 	p.Errors = fe
 	if isNew {
 		if !ruleNameRe.MatchString(f.Name) {
@@ -261,7 +291,7 @@ func (s *Server) adminRuleSubmit(c echo.Context) error {
 	st := s.cfg.Admin.Rules.State()
 	var eng *mapping.Engine
 	if len(fe) == 0 {
-		eng = s.compileFor(candidate(st.Rules, existing, &rule), st.Accounts, rule.Name, fe)
+		eng = s.compileFor(candidate(st.Rules, existing, &rule), st.Accounts, rule.Name, fe, f.rowIdx...)
 	}
 	if len(fe) > 0 {
 		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."

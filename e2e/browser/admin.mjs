@@ -66,10 +66,15 @@ try {
   await admin.click("#new-rule");
   await admin.waitForURL(BROKER + "/admin/rules/new");
   assert.deepEqual(await unlabelled(admin), [], "unlabelled form controls");
+  const editOverflow = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(editOverflow <= 1, `the rule editor is ${editOverflow}px wider than a phone screen`);
 
   await admin.fill("#name", "finance-readonly");
   await admin.fill("#description", "Finance can read production");
-  await admin.fill("#when", "all:\n  - attribute: groups\n    equals: finance\n");
+  // Conditions as rows: groups equals finance.
+  await admin.fill("#cond-0-attribute", "groups");
+  await admin.selectOption("#cond-0-op", "equals");
+  await admin.fill("#cond-0-value", "finance");
   await admin.fill("#grant-account", "production");
   await admin.fill("#grant-role", "ReadOnly");
   await admin.fill("#grant-duration", "1h");
