@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -169,5 +168,3 @@ func whenYAML(g mapping.Group) string {
 	b, _ := yaml.Marshal(g)
 	return string(b)
 }
-
-func (r condRow) label() string { return fmt.Sprintf("%s %s %s", r.Attribute, r.Op, r.Value) }
