@@ -48,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log.Info("broker started", "listen", ln.Addr().String(), "external_url", cfg.Server.ExternalURL,
-		"providers", len(cfg.Providers), "rules", len(cfg.Rules), "startup_ms", time.Since(start).Milliseconds())
+		"providers", len(cfg.Providers), "rules", len(a.Rules.State().Rules), "rules_revision", a.Rules.State().Revision, "startup_ms", time.Since(start).Milliseconds())
 	return a.Serve(ctx, ln)
 }
 
