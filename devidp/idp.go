@@ -139,13 +139,19 @@ func New(cfg Config) (*IdP, error) {
 
 // ServeHTTP implements http.Handler.
 func (p *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
-	p.mux.ServeHTTP(w, r)
+	serveHardened(w, r, p.mux, 256<<10)
+}
+
+// serveHardened bounds the body and sets the headers every page of the
+// demo IdP and OP carries, then serves r with h.
+func serveHardened(w http.ResponseWriter, r *http.Request, h http.Handler, maxBody int64) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	h.ServeHTTP(w, r)
 }
 
 // EntityID is the IdP's entity ID.

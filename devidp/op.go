@@ -146,13 +146,7 @@ func (o *OP) Issuer() string { return o.issuer }
 
 // ServeHTTP implements http.Handler.
 func (o *OP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
-	o.mux.ServeHTTP(w, r)
+	serveHardened(w, r, o.mux, 64<<10)
 }
 
 func (o *OP) serveDiscovery(w http.ResponseWriter, r *http.Request) {

@@ -204,7 +204,42 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			s.errs <- err
 		}
 	}()
+	// The broker loads the demo IdPs' metadata and discovery in the
+	// background; the stack is started when every provider is ready, so the
+	// sign-in page offers them all from the first request.
+	if err := s.waitReady(ctx, 15*time.Second); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+func (s *Stack) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		var notReady error
+		for id, sp := range s.App.SAML {
+			if err := sp.Ready(); err != nil {
+				notReady = fmt.Errorf("provider %s: %w", id, err)
+			}
+		}
+		for id, op := range s.App.OIDC {
+			if err := op.Ready(); err != nil {
+				notReady = fmt.Errorf("provider %s: %w", id, err)
+			}
+		}
+		if notReady == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devstack: not ready after %v: %w", limit, notReady)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devstack: %w (%v)", ctx.Err(), notReady)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func TestRuleSavedOnOneInstanceIsUsedByAnother(t *testing.T) {
 	_, body := apiCall(t, "GET", other+"/api/v1/rules/sre-readonly", token, "")
 	var r struct{ Version int64 }
 	_ = json.Unmarshal([]byte(body), &r)
-	if code, body := apiCall(t, "DELETE", other+"/api/v1/rules/sre-readonly?version="+itoa(r.Version), token, ""); code != http.StatusNoContent {
+	if code, body := apiCall(t, "DELETE", other+"/api/v1/rules/sre-readonly?version="+strconv.FormatInt(r.Version, 10), token, ""); code != http.StatusNoContent {
 		t.Fatalf("delete on B: %d %s", code, body)
 	}
 	for {
@@ -121,5 +122,3 @@ func TestRuleSavedOnOneInstanceIsUsedByAnother(t *testing.T) {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
-
-func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }

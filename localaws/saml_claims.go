@@ -140,3 +140,22 @@ func sessionDuration(requested time.Duration, c awsClaims, a *samlAssertion, now
 	}
 	return d, nil
 }
+
+// addToContext adds the request-context keys the session tags, transitive
+// tag keys and source identity give a trust policy, as both STS calls do.
+func (c awsClaims) addToContext(ctx map[string][]string) {
+	if len(c.tags) > 0 {
+		keys := make([]string, 0, len(c.tags))
+		for _, t := range c.tags {
+			ctx["aws:requesttag/"+strings.ToLower(t.key)] = []string{t.value}
+			keys = append(keys, t.key)
+		}
+		ctx["aws:tagkeys"] = keys
+	}
+	if len(c.transitive) > 0 {
+		ctx["sts:transitivetagkeys"] = c.transitive
+	}
+	if c.sourceIdentity != "" {
+		ctx["sts:sourceidentity"] = []string{c.sourceIdentity}
+	}
+}

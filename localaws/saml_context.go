@@ -3,7 +3,6 @@ package localaws
 import (
 	"crypto/sha1" // IAM defines saml:namequalifier with SHA-1; not used for security here
 	"encoding/base64"
-	"strings"
 )
 
 // Actions a SAML role assumption is authorized for.
@@ -97,20 +96,7 @@ func samlRequestContext(a *samlAssertion, prov *samlProvider, c awsClaims) map[s
 			ctx[k] = a.attrs[name]
 		}
 	}
-	if len(c.tags) > 0 {
-		keys := make([]string, 0, len(c.tags))
-		for _, t := range c.tags {
-			ctx["aws:requesttag/"+strings.ToLower(t.key)] = []string{t.value}
-			keys = append(keys, t.key)
-		}
-		ctx["aws:tagkeys"] = keys
-	}
-	if len(c.transitive) > 0 {
-		ctx["sts:transitivetagkeys"] = c.transitive
-	}
-	if c.sourceIdentity != "" {
-		ctx["sts:sourceidentity"] = []string{c.sourceIdentity}
-	}
+	c.addToContext(ctx)
 	return ctx
 }
 

@@ -79,19 +79,9 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 	if prov == nil {
 		return nil, nil, errInvalidToken("provider_not_found", nil, "Specified provider doesn't exist: %s is not a registered SAML provider.", provARN)
 	}
-	rl := s.iam.roles[roleARN.String()]
-	if rl == nil {
-		return nil, nil, errAccessDenied("role_not_found", actionAssumeRoleWithSAML)
-	}
-	if e := checkPolicyARNs(p.policyARNs, roleARN.Partition); e != nil {
+	rl, requested, e := s.roleRequest(roleARN, actionAssumeRoleWithSAML, p.policyARNs, p.duration)
+	if e != nil {
 		return nil, nil, e
-	}
-	requested := time.Duration(p.duration) * time.Second
-	if p.duration == 0 {
-		requested = defaultCredSeconds * time.Second
-	}
-	if requested > rl.maxSession {
-		return nil, nil, errValidation("duration_exceeds_role_max", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 
 	doc, e := decodeSAMLResponse(p.assertion)
@@ -196,4 +186,25 @@ func (s *Server) issue(rl *role, c awsClaims, expires time.Time, minTokenSize in
 		assumedRoleID:  rl.id + ":" + c.sessionName,
 		sessionName:    c.sessionName, sourceIdentity: c.sourceIdentity,
 	}, nil
+}
+
+// roleRequest finds the role and checks what both STS calls check before
+// the credential: the policy ARNs and the requested duration against the
+// role's maximum (0 seconds: the 1 h default).
+func (s *Server) roleRequest(roleARN broker.ARN, action string, policyARNs []string, durationSeconds int) (*role, time.Duration, *stsError) {
+	rl := s.iam.roles[roleARN.String()]
+	if rl == nil {
+		return nil, 0, errAccessDenied("role_not_found", action)
+	}
+	if e := checkPolicyARNs(policyARNs, roleARN.Partition); e != nil {
+		return nil, 0, e
+	}
+	requested := time.Duration(durationSeconds) * time.Second
+	if durationSeconds == 0 {
+		requested = defaultCredSeconds * time.Second
+	}
+	if requested > rl.maxSession {
+		return nil, 0, errValidation("duration_exceeds_role_max", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	return rl, requested, nil
 }

@@ -96,19 +96,9 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, q url.Values) (a
 			return nil, newSTSError(codeMalformedPolicy, "session_policy_malformed", err, "%s", err.Error()), attrs
 		}
 	}
-	rl := s.iam.roles[roleARN.String()]
-	if rl == nil {
-		return nil, errAccessDenied("role_not_found", actionAssumeRoleWithWebIdentity), attrs
-	}
-	if e := checkPolicyARNs(p.policyARNs, roleARN.Partition); e != nil {
+	rl, requested, e := s.roleRequest(roleARN, actionAssumeRoleWithWebIdentity, p.policyARNs, p.duration)
+	if e != nil {
 		return nil, e, attrs
-	}
-	requested := time.Duration(p.duration) * time.Second
-	if p.duration == 0 {
-		requested = defaultCredSeconds * time.Second
-	}
-	if requested > rl.maxSession {
-		return nil, errValidation("duration_exceeds_role_max", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."), attrs
 	}
 	tok, prov, e := s.verifyWebToken(ctx, p.token, roleARN.AccountID, now)
 	if e != nil {

@@ -206,19 +206,6 @@ func webRequestContext(tok *webToken, prov *oidcProvider, c awsClaims) map[strin
 	if email, ok := tok.claims["email"].(string); ok && email != "" {
 		ctx[p+":email"] = []string{email}
 	}
-	if len(c.tags) > 0 {
-		keys := make([]string, 0, len(c.tags))
-		for _, t := range c.tags {
-			ctx["aws:requesttag/"+strings.ToLower(t.key)] = []string{t.value}
-			keys = append(keys, t.key)
-		}
-		ctx["aws:tagkeys"] = keys
-	}
-	if len(c.transitive) > 0 {
-		ctx["sts:transitivetagkeys"] = c.transitive
-	}
-	if c.sourceIdentity != "" {
-		ctx["sts:sourceidentity"] = []string{c.sourceIdentity}
-	}
+	c.addToContext(ctx)
 	return ctx
 }

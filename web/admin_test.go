@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,15 +93,7 @@ func (ev *adminEnv) api(t *testing.T, method, target, body string, hdr ...string
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	for _, c := range ev.jar {
-		req.AddCookie(c)
-	}
-	rec := httptest.NewRecorder()
-	ev.srv.ServeHTTP(rec, req)
-	return rec
+	return ev.send(req, hdr...)
 }
 
 // adminRoutes lists every admin route with a request that would succeed
@@ -325,7 +318,7 @@ func TestAdminConcurrentEditIsRefused(t *testing.T) {
 		t.Fatalf("history has no diff:\n%s", hist)
 	}
 	h, _ := ev.db.RuleHistory(context.Background(), "devs")
-	rec = ev.do(t, "POST", "/admin/rules/devs/revert", url.Values{"csrf_token": {csrf}, "change": {itoa(h[1].ID)}, "version": {"2"}})
+	rec = ev.do(t, "POST", "/admin/rules/devs/revert", url.Values{"csrf_token": {csrf}, "change": {fmtInt(h[1].ID)}, "version": {"2"}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("revert: %d %s", rec.Code, rec.Body)
 	}
@@ -334,12 +327,7 @@ func TestAdminConcurrentEditIsRefused(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { return fmtInt(n) }
-
-func fmtInt(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestAdminReorderToggleDeleteAccounts(t *testing.T) {
 	ev := newAdminEnv(t)

@@ -28,6 +28,30 @@ var condOps = []struct{ Value, Label string }{
 	{"prefix", "starts with"}, {"suffix", "ends with"}, {"exists", "exists"}, {"absent", "is absent"},
 }
 
+// condOp returns a condition's operator (a condOps value) and its
+// operand; op is "" when the condition has none (a group).
+func condOp(c mapping.Condition) (op, value string) {
+	switch {
+	case c.Equals != "":
+		return "equals", c.Equals
+	case c.NotEquals != "":
+		return "not_equals", c.NotEquals
+	case c.Glob != "":
+		return "glob", c.Glob
+	case c.Regex != "":
+		return "regex", c.Regex
+	case c.Prefix != "":
+		return "prefix", c.Prefix
+	case c.Suffix != "":
+		return "suffix", c.Suffix
+	case c.Exists:
+		return "exists", ""
+	case c.Absent:
+		return "absent", ""
+	}
+	return "", ""
+}
+
 // rowsOf returns the rows of a flat group, or ok=false when it nests.
 func rowsOf(g mapping.Group) (rows []condRow, match string, ok bool) {
 	list, match := g.All, "all"
@@ -41,27 +65,11 @@ func rowsOf(g mapping.Group) (rows []condRow, match string, ok bool) {
 		if len(c.All) > 0 || len(c.Any) > 0 {
 			return nil, "", false
 		}
-		r := condRow{Attribute: c.Attribute, IgnoreCase: c.IgnoreCase}
-		switch {
-		case c.Equals != "":
-			r.Op, r.Value = "equals", c.Equals
-		case c.NotEquals != "":
-			r.Op, r.Value = "not_equals", c.NotEquals
-		case c.Glob != "":
-			r.Op, r.Value = "glob", c.Glob
-		case c.Regex != "":
-			r.Op, r.Value = "regex", c.Regex
-		case c.Prefix != "":
-			r.Op, r.Value = "prefix", c.Prefix
-		case c.Suffix != "":
-			r.Op, r.Value = "suffix", c.Suffix
-		case c.Exists:
-			r.Op = "exists"
-		case c.Absent:
-			r.Op = "absent"
-		default:
+		op, value := condOp(c)
+		if op == "" {
 			return nil, "", false // no operator: let YAML show it as it is
 		}
+		r := condRow{Attribute: c.Attribute, Op: op, Value: value, IgnoreCase: c.IgnoreCase}
 		rows = append(rows, r)
 	}
 	return rows, match, true

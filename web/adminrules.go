@@ -64,24 +64,12 @@ func condSummary(c mapping.Condition) string {
 	if len(c.All) > 0 || len(c.Any) > 0 {
 		return whenSummary(mapping.Rule{When: mapping.Group{All: c.All, Any: c.Any}})
 	}
-	op, v := "", ""
-	switch {
-	case c.Equals != "":
-		op, v = "=", c.Equals
-	case c.NotEquals != "":
-		op, v = "≠", c.NotEquals
-	case c.Glob != "":
-		op, v = "glob", c.Glob
-	case c.Regex != "":
-		op, v = "regex", c.Regex
-	case c.Prefix != "":
-		op, v = "prefix", c.Prefix
-	case c.Suffix != "":
-		op, v = "suffix", c.Suffix
-	case c.Exists:
-		op = "exists"
-	case c.Absent:
-		op = "absent"
+	op, v := condOp(c)
+	switch op {
+	case "equals":
+		op = "="
+	case "not_equals":
+		op = "≠"
 	}
 	s := c.Attribute + " " + op
 	if v != "" {

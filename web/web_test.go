@@ -212,6 +212,12 @@ func (ev *env) do(t *testing.T, method, target string, form url.Values, hdr ...s
 	} else {
 		req = httptest.NewRequest(method, target, nil)
 	}
+	return ev.send(req, hdr...)
+}
+
+// send adds the headers (name, value pairs) and the jar's cookies, serves
+// the request and keeps the cookies the response sets.
+func (ev *env) send(req *http.Request, hdr ...string) *httptest.ResponseRecorder {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

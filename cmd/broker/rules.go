@@ -159,10 +159,9 @@ type storeTarget struct {
 }
 
 func openStoreTarget(ctx context.Context, path string, stderr io.Writer) (*storeTarget, error) {
-	cfg, probs := config.Load(path)
-	if errs := probs.Errors(); len(errs) > 0 {
-		fmt.Fprintln(stderr, errs.Error())
-		return nil, fmt.Errorf("%s has %d problem(s)", path, len(errs))
+	cfg, _, err := loadConfig(path, stderr)
+	if err != nil {
+		return nil, err
 	}
 	db, err := app.OpenStore(ctx, cfg, nil, nil)
 	if err != nil {
@@ -369,10 +368,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "broker migrate: --config is required")
 		return usageError{"missing --config"}
 	}
-	cfg, probs := config.Load(*path)
-	if errs := probs.Errors(); len(errs) > 0 {
-		fmt.Fprintln(stderr, errs.Error())
-		return fmt.Errorf("%s has %d problem(s)", *path, len(errs))
+	cfg, _, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
 	}
 	db, err := app.OpenStore(ctx, cfg, nil, nil)
 	if err != nil {

@@ -27,15 +27,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cfg, probs := config.Load(*path)
+	cfg, probs, err := loadConfig(*path, stderr)
 	for _, p := range probs {
 		if p.Warning {
 			log.Warn("config", "problem", p.String())
 		}
 	}
-	if errs := probs.Errors(); len(errs) > 0 {
-		fmt.Fprintln(stderr, errs.Error())
-		return fmt.Errorf("%s has %d problem(s); run `broker check --config %s`", *path, len(errs), *path)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	a, err := app.New(ctx, cfg, app.Options{Logger: log})
@@ -50,6 +49,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("broker started", "listen", ln.Addr().String(), "external_url", cfg.Server.ExternalURL,
 		"providers", len(cfg.Providers), "rules", len(a.Rules.State().Rules), "rules_revision", a.Rules.State().Revision, "startup_ms", time.Since(start).Milliseconds())
 	return a.Serve(ctx, ln)
+}
+
+// loadConfig loads and validates a config file; its errors go to stderr,
+// one per line with file:line:col, and make err non-nil.
+func loadConfig(path string, stderr io.Writer) (*config.Config, config.Problems, error) {
+	cfg, probs := config.Load(path)
+	if errs := probs.Errors(); len(errs) > 0 {
+		fmt.Fprintln(stderr, errs.Error())
+		return nil, probs, fmt.Errorf("%s has %d problem(s); run `broker check --config %s`", path, len(errs), path)
+	}
+	return cfg, probs, nil
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
