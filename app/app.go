@@ -23,6 +23,7 @@ import (
 	"github.com/broker-dev/broker/store/sqlstore"
 	"github.com/broker-dev/broker/sts"
 	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/site"
 )
 
 // Options are process-level dependencies.
@@ -45,7 +46,7 @@ type App struct {
 	OIDCIssuer *issuer.OIDC
 	Rules      *ruleset.Source
 	Access     *access.Service
-	Web        *web.Server
+	Web        *site.Site
 	closeOnce  sync.Once
 }
 
@@ -188,14 +189,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		}
 		proxies = append(proxies, n)
 	}
-	wc := web.Config{
+	wc := site.Config{
 		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
 		Access: a.Access, Sessions: a.Store, SessionKeys: sessionKeys,
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
 		Replay:            a.Store,
-		Admin:             &web.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
+		Admin:             &site.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
 		SignIns:           a.Store,
 		Logger:            log, Now: now,
 	}
@@ -205,7 +206,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if a.OIDCIssuer != nil {
 		wc.OIDCDiscovery, wc.OIDCJWKS = a.OIDCIssuer.Discovery, a.OIDCIssuer.JWKS
 	}
-	if a.Web, err = web.New(wc); err != nil {
+	if a.Web, err = site.New(wc); err != nil {
 		return nil, err
 	}
 	ok = true

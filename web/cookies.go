@@ -6,143 +6,111 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/gorilla/sessions"
 )
 
-const (
-	oidcCookie    = "broker_oidc_requests"
-	sessionCookie = "broker_session"
-	// requestCookie tracks SAML requests this browser started. It must reach
-	// the ACS on the IdP's cross-site POST, so on https it is SameSite=None.
-	requestCookie = "broker_saml_requests"
-	maxPending    = 5
-	pendingTTL    = 10 * time.Minute
-)
+// sessionCookie is the browser session: a random server-side session id,
+// the CSRF token, a one-time message and the post-sign-in continuation.
+const sessionCookie = "broker_session"
 
-// cookieStores builds the gorilla stores: one codec pair per configured key,
+// CookieOptions describe one signed, encrypted cookie.
+type CookieOptions struct {
+	Name     string
+	Path     string
+	MaxAge   time.Duration
+	SameSite http.SameSite
+}
+
+// Cookie is a signed and encrypted cookie of string values (gorilla/sessions
+// with keys derived from the session keys).
+type Cookie struct {
+	store *sessions.CookieStore
+	name  string
+}
+
+// NewCookieStore builds a cookie codec: one codec pair per configured key,
 // each derived with HKDF so one secret gives separate MAC and AES keys.
-func cookieStores(keys [][]byte, secure bool, lifetime time.Duration) (sess, req, oidcReq *sessions.CookieStore, err error) {
+func (f *Frame) NewCookieStore(o CookieOptions) (*Cookie, error) {
 	var pairs [][]byte
-	for _, k := range keys {
+	for _, k := range f.keys {
 		hashKey, err := hkdf.Key(sha256.New, k, nil, "broker cookie mac", 32)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		blockKey, err := hkdf.Key(sha256.New, k, nil, "broker cookie aes", 32)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		pairs = append(pairs, hashKey, blockKey)
 	}
-	sess = sessions.NewCookieStore(pairs...)
-	sess.Options = &sessions.Options{Path: "/", MaxAge: int(lifetime.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-	sess.MaxAge(sess.Options.MaxAge)
-	req = sessions.NewCookieStore(pairs...)
-	sameSite := http.SameSiteLaxMode
-	if secure {
-		sameSite = http.SameSiteNoneMode
+	st := sessions.NewCookieStore(pairs...)
+	st.Options = &sessions.Options{Path: o.Path, MaxAge: int(o.MaxAge.Seconds()), HttpOnly: true, Secure: f.secure, SameSite: o.SameSite}
+	st.MaxAge(st.Options.MaxAge)
+	name := o.Name
+	if name == "" {
+		name = sessionCookie
 	}
-	req.Options = &sessions.Options{Path: "/saml/", MaxAge: int(pendingTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: sameSite}
-	req.MaxAge(req.Options.MaxAge)
-	// The OIDC callback is a top-level GET: SameSite=Lax cookies arrive.
-	oidcReq = sessions.NewCookieStore(pairs...)
-	oidcReq.Options = &sessions.Options{Path: "/oidc/", MaxAge: int(pendingTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-	oidcReq.MaxAge(oidcReq.Options.MaxAge)
-	return sess, req, oidcReq, nil
+	return &Cookie{store: st, name: name}, nil
 }
 
-// pendingRequest is a sign-in this browser started: a SAML AuthnRequest
-// (ID) or an OIDC authorization request (ID = state, with nonce and PKCE
-// verifier).
-type pendingRequest struct {
-	ID       string    `json:"id"`
-	Nonce    string    `json:"n,omitempty"`
-	Verifier string    `json:"v,omitempty"`
-	Silent   bool      `json:"s,omitempty"`
-	Provider string    `json:"p"`
-	Relay    string    `json:"r"`
-	Expires  time.Time `json:"e"`
-	// Continue: what to do after sign-in (open this role, land here).
-	Grant       string `json:"g,omitempty"`
-	Destination string `json:"d,omitempty"`
-}
-
-func (s *Server) loadPending(r *http.Request) []pendingRequest {
-	return s.loadPendingFrom(r, s.reqStore, requestCookie)
-}
-
-func (s *Server) savePending(w http.ResponseWriter, r *http.Request, list []pendingRequest) error {
-	return s.savePendingTo(w, r, s.reqStore, requestCookie, list)
-}
-
-func (s *Server) loadPendingFrom(r *http.Request, store *sessions.CookieStore, name string) []pendingRequest {
-	sess, _ := store.New(r, name)
-	raw, _ := sess.Values["p"].(string)
-	var list []pendingRequest
-	if raw != "" {
-		_ = json.Unmarshal([]byte(raw), &list)
-	}
-	now := s.now()
-	live := list[:0]
-	for _, p := range list {
-		if now.Before(p.Expires) {
-			live = append(live, p)
+// Get returns the cookie's values; a missing or undecodable cookie has none.
+func (c *Cookie) Get(r *http.Request) map[string]string {
+	sess, _ := c.store.New(r, c.name)
+	out := map[string]string{}
+	for k, v := range sess.Values {
+		ks, ok1 := k.(string)
+		vs, ok2 := v.(string)
+		if ok1 && ok2 {
+			out[ks] = vs
 		}
 	}
-	return live
+	return out
 }
 
-func (s *Server) savePendingTo(w http.ResponseWriter, r *http.Request, store *sessions.CookieStore, name string, list []pendingRequest) error {
-	if len(list) > maxPending {
-		list = list[len(list)-maxPending:]
+// Put replaces the cookie's values; empty values are left out, and a cookie
+// with no values left is deleted.
+func (c *Cookie) Put(w http.ResponseWriter, r *http.Request, values map[string]string) error {
+	sess, _ := c.store.New(r, c.name)
+	for k := range sess.Values {
+		delete(sess.Values, k)
 	}
-	sess, _ := store.New(r, name)
-	b, _ := json.Marshal(list)
-	sess.Values["p"] = string(b)
-	if len(list) == 0 {
+	for k, v := range values {
+		if v != "" {
+			sess.Values[k] = v
+		}
+	}
+	if len(sess.Values) == 0 {
 		sess.Options.MaxAge = -1
 	}
 	return sess.Save(r, w)
 }
 
-// browserSession is what the session cookie holds.
-type browserSession struct {
+// Browser is what the session cookie holds.
+type Browser struct {
 	ID    string // server-side session id ("" = signed out)
 	CSRF  string
 	Flash string
-	// Next is a role to open once the browser comes back to /continue:
-	// token, grant key and destination on three lines, single use.
+	// Next is the role to open once the browser comes back to /continue
+	// (single use); its encoding belongs to the portal.
 	Next string
 }
 
-func (s *Server) loadBrowser(r *http.Request) (*sessions.Session, browserSession) {
-	sess, _ := s.sessStore.New(r, sessionCookie)
-	var b browserSession
-	b.ID, _ = sess.Values["sid"].(string)
-	b.CSRF, _ = sess.Values["csrf"].(string)
-	b.Flash, _ = sess.Values["flash"].(string)
-	b.Next, _ = sess.Values["next"].(string)
-	return sess, b
+// LoadBrowser reads the session cookie.
+func (f *Frame) LoadBrowser(r *http.Request) Browser {
+	v := f.sessStore.Get(r)
+	return Browser{ID: v["sid"], CSRF: v["csrf"], Flash: v["flash"], Next: v["next"]}
 }
 
-func (s *Server) saveBrowser(w http.ResponseWriter, r *http.Request, sess *sessions.Session, b browserSession) error {
-	sess.Values["sid"] = b.ID
-	sess.Values["csrf"] = b.CSRF
-	for k, v := range map[string]string{"flash": b.Flash, "next": b.Next} {
-		if v != "" {
-			sess.Values[k] = v
-		} else {
-			delete(sess.Values, k)
-		}
-	}
-	return sess.Save(r, w)
+// SaveBrowser writes the session cookie.
+func (f *Frame) SaveBrowser(w http.ResponseWriter, r *http.Request, b Browser) error {
+	return f.sessStore.Put(w, r, map[string]string{"sid": b.ID, "csrf": b.CSRF, "flash": b.Flash, "next": b.Next})
 }
 
-func randomToken(n int) string {
+// RandomToken returns n random bytes, base64url encoded.
+func RandomToken(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic("web: crypto/rand failed: " + err.Error())
@@ -150,6 +118,7 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func tokensEqual(a, b string) bool {
+// TokensEqual compares two secrets in constant time; empty never matches.
+func TokensEqual(a, b string) bool {
 	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

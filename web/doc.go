@@ -1,18 +1,26 @@
-// Package web is the broker's HTTP face, on echo: the sign-in page, the
-// portal, the SAML endpoints, the IdP metadata and health checks. It is the
-// only package that imports echo and gorilla/sessions.
+// Package web is the frame the broker's web surface runs in: what the
+// portal, the admin pages, the JSON API and the protocol endpoints share.
+// Each audience lives in its own sub-package with its own handler type and
+// embeds a *Frame; web/site mounts them all on one echo instance.
 //
-//	GET  /                      sign-in page (no session) or portal (roles by account)
-//	GET  /saml/:p/login         SP-initiated: AuthnRequest (HTTP-Redirect), request id kept in a cookie
-//	POST /saml/:p/acs           verify Response (saml) ─> server-side session (store) ─> portal
-//	GET  /saml/:p/metadata      SP metadata
-//	POST /console               chosen role ─> access.Assume ─> 302 to the AWS console login URL
-//	GET  /continue?t=           the role picked before sign-in (deep link, single role, re-authentication)
-//	POST /logout                end the session
-//	GET  /idp/saml/metadata     the broker's own IdP metadata (broker-issued mode)
-//	GET  /healthz, /readyz      liveness, readiness (store, IdP metadata)
+//	web            the frame: external URL, the browser-session cookie and the
+//	               server-side session it points to (Current), CSRF
+//	               (RequireCSRF), templates and static files (embedded), the
+//	               error page, middleware (recovery, request id, access log,
+//	               security headers, body limit), upstream IdP list (Providers)
+//	web/portal     people: sign-in page, portal, SAML and OIDC sign-in flows,
+//	               role assumption and the console redirect
+//	web/meta       machines: SP metadata, the broker's IdP metadata, OIDC
+//	               discovery and JWKS, health and readiness
+//	web/adminauth  who is an admin: API tokens or a session that meets the
+//	               admin condition now; admin CSRF
+//	web/admin      admins in a browser: /admin pages
+//	web/api        admins and tools: /api/v1 (JSON)
+//	web/site       wiring: one frame, every audience mounted
 //
-// The browser holds only a signed, encrypted cookie with a random session id,
-// the CSRF token and pending SAML request ids. The identity and the raw SAML
-// Response (for pass-through) live server-side, encrypted at rest.
+// The browser holds only a signed, encrypted cookie with a random session
+// id, the CSRF token, a one-time message and the role to open after
+// sign-in. The identity and the upstream credential live server-side,
+// encrypted at rest. Only web and its sub-packages import echo; only web
+// imports gorilla/sessions.
 package web

@@ -10,8 +10,8 @@ import (
 	"github.com/broker-dev/broker"
 )
 
-// statusOf maps an error code to the HTTP status.
-func statusOf(code string) int {
+// StatusOf maps an error code to the HTTP status.
+func StatusOf(code string) int {
 	switch code {
 	case broker.EINVALID:
 		return http.StatusBadRequest
@@ -36,7 +36,7 @@ func statusOf(code string) int {
 
 // handleError is echo's error handler: the user sees a safe message and the
 // request id; the log gets the private cause.
-func (s *Server) handleError(err error, c echo.Context) {
+func (f *Frame) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
@@ -45,11 +45,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		err = fromHTTPError(he)
 	}
 	code := broker.ErrorCode(err)
-	status := statusOf(code)
-	rid := requestIDOf(c)
-	level := s.log.Warn
+	status := StatusOf(code)
+	rid := RequestID(c)
+	level := f.log.Warn
 	if status >= 500 {
-		level = s.log.Error
+		level = f.log.Error
 	}
 	level("request failed", "request_id", rid, "path", c.Request().URL.Path, "status", status,
 		"code", code, "reason", broker.ErrorReason(err), "err", err)
@@ -58,7 +58,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.JSON(status, map[string]string{"error": code, "reason": broker.ErrorReason(err), "message": broker.ErrorMessage(err), "request_id": rid})
 		return
 	}
-	data := s.page(c, "Something went wrong")
+	data := f.Page(c, "Something went wrong")
 	data.Status = status
 	data.Error = broker.ErrorMessage(err)
 	data.Reason = broker.ErrorReason(err)
@@ -76,7 +76,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	_ = s.render(c, status, "error.html", data)
+	_ = f.Render(c, status, "error.html", data)
 }
 
 func fromHTTPError(he *echo.HTTPError) error {
@@ -86,7 +86,7 @@ func fromHTTPError(he *echo.HTTPError) error {
 	case http.StatusMethodNotAllowed:
 		return broker.Errorf(broker.EINVALID, "method_not_allowed", "This address does not accept that kind of request.")
 	case http.StatusRequestEntityTooLarge:
-		return errBodyTooLarge
+		return ErrBodyTooLarge
 	}
 	if he.Code >= 400 && he.Code < 500 {
 		return broker.Errorf(broker.EINVALID, "bad_request", "The request could not be understood.")

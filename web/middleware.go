@@ -17,7 +17,7 @@ import (
 
 const ctxRequestID = "request_id"
 
-func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+func (f *Frame) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		b := make([]byte, 8)
 		_, _ = rand.Read(b)
@@ -28,37 +28,38 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func requestIDOf(c echo.Context) string {
+// RequestID is the id of the request, in its logs, audit records and pages.
+func RequestID(c echo.Context) string {
 	id, _ := c.Get(ctxRequestID).(string)
 	return id
 }
 
 // accessLog writes one structured line per request: never the query string
 // (it may carry a SAMLRequest) nor any body.
-func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+func (f *Frame) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		start := s.now()
+		start := f.now()
 		err := next(c)
 		if err != nil {
 			c.Error(err)
 		}
 		r := c.Request()
-		s.log.InfoContext(r.Context(), "http request",
-			"request_id", requestIDOf(c), "method", r.Method, "path", r.URL.Path,
+		f.log.InfoContext(r.Context(), "http request",
+			"request_id", RequestID(c), "method", r.Method, "path", r.URL.Path,
 			"status", c.Response().Status, "bytes", c.Response().Size,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", c.RealIP())
 		return nil
 	}
 }
 
-func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
+func (f *Frame) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic in handler", "request_id", requestIDOf(c), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				f.log.Error("panic in handler", "request_id", RequestID(c), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				err = broker.Wrap(fmt.Errorf("panic: %v", v), broker.EINTERNAL, "panic", "")
 			}
 		}()
@@ -75,15 +76,15 @@ func contentSecurityPolicy(formActions []string) string {
 		"form-action " + fa + "; frame-ancestors 'none'; base-uri 'none'"
 }
 
-func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (f *Frame) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", s.csp)
+		h.Set("Content-Security-Policy", f.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if s.secure {
+		if f.secure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
@@ -98,13 +99,13 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // bodyLimit refuses bodies over MaxBodyBytes with 413, whether or not the
 // client declared a Content-Length.
-func (s *Server) bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+func (f *Frame) bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		if r.ContentLength > f.cfg.MaxBodyBytes {
 			return broker.Errorf(broker.ETOOLARGE, "body_too_large", "The request is too large.")
 		}
-		r.Body = &limitedBody{rc: r.Body, left: s.cfg.MaxBodyBytes}
+		r.Body = &limitedBody{rc: r.Body, left: f.cfg.MaxBodyBytes}
 		return next(c)
 	}
 }
@@ -119,7 +120,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		// One byte more than allowed proves the body is too large.
 		var one [1]byte
 		if n, _ := l.rc.Read(one[:]); n > 0 {
-			return 0, errBodyTooLarge
+			return 0, ErrBodyTooLarge
 		}
 		return 0, io.EOF
 	}
@@ -133,40 +134,39 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 
 func (l *limitedBody) Close() error { return l.rc.Close() }
 
-var errBodyTooLarge = broker.Errorf(broker.ETOOLARGE, "body_too_large", "The request is too large.")
+// ErrBodyTooLarge is the error for a request body over the limit.
+var ErrBodyTooLarge = broker.Errorf(broker.ETOOLARGE, "body_too_large", "The request is too large.")
 
-// requireCSRF checks the form's csrf_token against the session's token and,
+// RequireCSRF checks the form's csrf_token against the session's token and,
 // when the browser sends them, Origin / Sec-Fetch-Site.
-func (s *Server) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+func (f *Frame) RequireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" {
 			return broker.Errorf(broker.EFORBIDDEN, "csrf_cross_site", "This form was sent from another site. Go back to the portal and try again.")
 		}
-		if o := r.Header.Get("Origin"); o != "" && o != "null" && o != s.origin() {
+		if o := r.Header.Get("Origin"); o != "" && o != "null" && o != f.Origin() {
 			return broker.Errorf(broker.EFORBIDDEN, "csrf_origin", "This form was sent from another site. Go back to the portal and try again.")
 		}
-		_, b := s.loadBrowser(r)
-		if err := parseForm(r); err != nil {
+		b := f.LoadBrowser(r)
+		if err := ParseForm(r); err != nil {
 			return err
 		}
-		if !tokensEqual(b.CSRF, r.PostFormValue("csrf_token")) {
+		if !TokensEqual(b.CSRF, r.PostFormValue("csrf_token")) {
 			return broker.Errorf(broker.EFORBIDDEN, "csrf_token", "Your form expired or was not sent from this portal. Reload the page and try again.")
 		}
 		return next(c)
 	}
 }
 
-func (s *Server) origin() string { return s.base.Scheme + "://" + s.base.Host }
-
-// parseForm parses a POST form and turns a body over the limit into 413.
-func parseForm(r *http.Request) error {
+// ParseForm parses a POST form and turns a body over the limit into 413.
+func ParseForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		if broker.ErrorCode(err) == broker.ETOOLARGE {
-			return errBodyTooLarge
+			return ErrBodyTooLarge
 		}
 		if strings.Contains(err.Error(), "too large") {
-			return errBodyTooLarge
+			return ErrBodyTooLarge
 		}
 		return broker.Wrap(err, broker.EINVALID, "form_invalid", "The form could not be read.")
 	}

@@ -17,7 +17,7 @@ var assets embed.FS
 
 func parseTemplates() (*template.Template, error) {
 	funcs := template.FuncMap{
-		"duration": humanDuration,
+		"duration": HumanDuration,
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"inc":      func(i int) int { return i + 1 },
 	}
@@ -37,8 +37,9 @@ func staticHandler() echo.HandlerFunc {
 	}
 }
 
-// pageData is what every template receives.
-type pageData struct {
+// Page is what the layout of every page needs; audiences embed it in their
+// own page types.
+type Page struct {
 	Title       string
 	AppTitle    string
 	Status      int
@@ -51,43 +52,28 @@ type pageData struct {
 	User        string
 	CSRF        string
 	Flash       string
-	Providers   []providerView
-	Accounts    []accountView
 	Destination string
 	Message     string
 	Refresh     string // same-site URL the page moves on to
 }
 
-type providerView struct {
-	ID, Label, LoginURL string
-	Ready               bool
+// Page starts the data of a page.
+func (f *Frame) Page(c echo.Context, title string) Page {
+	return Page{Title: title, AppTitle: f.cfg.Title, RequestID: RequestID(c)}
 }
 
-type accountView struct {
-	ID, Label string
-	Roles     []roleView
-}
-
-type roleView struct {
-	Key, Label, Description, RoleName, RoleARN, Mode string
-	Duration, ConsoleDuration                        time.Duration
-}
-
-func (s *Server) page(c echo.Context, title string) pageData {
-	return pageData{Title: title, AppTitle: s.cfg.Title, RequestID: requestIDOf(c)}
-}
-
-// render executes a template into a buffer first, so a template error
+// Render executes a template into a buffer first, so a template error
 // becomes a clean 500 instead of half a page.
-func (s *Server) render(c echo.Context, status int, name string, data pageData) error {
+func (f *Frame) Render(c echo.Context, status int, name string, data any) error {
 	var buf bytes.Buffer
-	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := f.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-func humanDuration(d time.Duration) string {
+// HumanDuration writes d as "1 h 30 min".
+func HumanDuration(d time.Duration) string {
 	if d <= 0 {
 		return ""
 	}

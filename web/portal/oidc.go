@@ -1,4 +1,4 @@
-package web
+package portal
 
 import (
 	"crypto/rand"
@@ -9,21 +9,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/web"
 )
-
-func (s *Server) oidcProvider(c echo.Context) (Provider, error) {
-	p, ok := s.providers[c.Param("provider")]
-	if !ok || p.OIDC == nil {
-		return Provider{}, broker.Errorf(broker.ENOTFOUND, "provider_unknown", "There is no identity provider with this name.")
-	}
-	return p, nil
-}
 
 // oidcLogin starts the authorization code flow. State, nonce and the PKCE
 // verifier are random, kept in an encrypted cookie bound to this browser,
 // and used once. ?prompt=none asks for a silent sign-in.
-func (s *Server) oidcLogin(c echo.Context) error {
-	p, err := s.oidcProvider(c)
+func (h *Handler) oidcLogin(c echo.Context) error {
+	p, err := h.provider(c, false)
 	if err != nil {
 		return err
 	}
@@ -31,16 +24,16 @@ func (s *Server) oidcLogin(c echo.Context) error {
 	if c.QueryParam("prompt") == "none" {
 		prompt = "none"
 	}
-	state, nonce, verifier := randomToken(24), randomToken(24), oidcVerifier()
+	state, nonce, verifier := web.RandomToken(24), web.RandomToken(24), oidcVerifier()
 	authURL, err := p.OIDC.AuthURL(c.Request().Context(), state, nonce, verifier, prompt)
 	if err != nil {
 		return err
 	}
-	pending := append(s.loadPendingFrom(c.Request(), s.oidcStore, oidcCookie), pendingRequest{
-		ID: state, Nonce: nonce, Verifier: verifier, Provider: p.ID, Expires: s.now().Add(pendingTTL), Silent: prompt == "none",
-		Grant: boundedParam(c.QueryParam("grant"), 600), Destination: boundedParam(c.QueryParam("destination"), 2000),
+	pending := append(h.loadPending(c.Request(), h.oidcCookie), pendingRequest{
+		ID: state, Nonce: nonce, Verifier: verifier, Provider: p.ID, Expires: h.Now().Add(pendingTTL), Silent: prompt == "none",
+		Grant: web.BoundedParam(c.QueryParam("grant"), 600), Destination: web.BoundedParam(c.QueryParam("destination"), 2000),
 	})
-	if err := s.savePendingTo(c.Response(), c.Request(), s.oidcStore, oidcCookie, pending); err != nil {
+	if err := h.savePending(c.Response(), c.Request(), h.oidcCookie, pending); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusFound, authURL)
@@ -55,51 +48,51 @@ func oidcVerifier() string {
 // oidcCallback finishes the code flow: the state must be one this browser
 // started and is burned (cookie and replay cache) before the code is
 // redeemed, so neither a state nor a code can be played twice.
-func (s *Server) oidcCallback(c echo.Context) error {
-	p, err := s.oidcProvider(c)
+func (h *Handler) oidcCallback(c echo.Context) error {
+	p, err := h.provider(c, false)
 	if err != nil {
 		return err
 	}
 	r := c.Request()
 	state := c.QueryParam("state")
-	pending := s.loadPendingFrom(r, s.oidcStore, oidcCookie)
+	pending := h.loadPending(r, h.oidcCookie)
 	var req pendingRequest
 	found := false
 	rest := pending[:0]
 	for _, pr := range pending {
-		if !found && pr.Provider == p.ID && tokensEqual(pr.ID, state) {
+		if !found && pr.Provider == p.ID && web.TokensEqual(pr.ID, state) {
 			req, found = pr, true
 			continue
 		}
 		rest = append(rest, pr)
 	}
-	if err := s.savePendingTo(c.Response(), r, s.oidcStore, oidcCookie, rest); err != nil {
+	if err := h.savePending(c.Response(), r, h.oidcCookie, rest); err != nil {
 		return err
 	}
 	if !found {
-		return s.signInFailed(c, p.ID, broker.Errorf(broker.EUNAUTHORIZED, "state_mismatch",
+		return h.signInFailed(c, p.ID, broker.Errorf(broker.EUNAUTHORIZED, "state_mismatch",
 			"Sign-in failed: this answer from your identity provider does not belong to a sign-in started in this browser, or was already used. Start again from the portal."))
 	}
-	if err := s.cfg.Replay.Remember(r.Context(), "oidc-state:"+p.ID, state, req.Expires); err != nil {
+	if err := h.cfg.Replay.Remember(r.Context(), "oidc-state:"+p.ID, state, req.Expires); err != nil {
 		if broker.ErrorCode(err) == broker.EREPLAY {
-			return s.signInFailed(c, p.ID, broker.Errorf(broker.EREPLAY, "state_replay", "Sign-in failed: this answer from your identity provider was already used. Start again from the portal."))
+			return h.signInFailed(c, p.ID, broker.Errorf(broker.EREPLAY, "state_replay", "Sign-in failed: this answer from your identity provider was already used. Start again from the portal."))
 		}
 		return err
 	}
 	if e := c.QueryParam("error"); e != "" {
-		return s.oidcError(c, p, req, e)
+		return h.oidcError(c, p, req, e)
 	}
 	res, err := p.OIDC.Exchange(r.Context(), c.QueryParam("code"), req.Verifier, req.Nonce)
 	if err != nil {
-		return s.signInFailed(c, p.ID, err)
+		return h.signInFailed(c, p.ID, err)
 	}
-	data := &sessionData{Identity: res.Identity, IDToken: res.IDToken, IDTokenExpires: res.Expires, RefreshToken: res.RefreshToken}
-	return s.signIn(c, data, req)
+	data := &web.SessionData{Identity: res.Identity, IDToken: res.IDToken, IDTokenExpires: res.Expires, RefreshToken: res.RefreshToken}
+	return h.signIn(c, data, req)
 }
 
 // oidcError handles ?error= from the OP. A silent sign-in the OP could not
 // do without the person falls back to the interactive one, same role.
-func (s *Server) oidcError(c echo.Context, p Provider, req pendingRequest, code string) error {
+func (h *Handler) oidcError(c echo.Context, p web.Provider, req pendingRequest, code string) error {
 	switch code {
 	case "login_required", "interaction_required", "consent_required", "account_selection_required":
 		if req.Silent {
@@ -110,16 +103,16 @@ func (s *Server) oidcError(c echo.Context, p Provider, req pendingRequest, code 
 			if req.Destination != "" {
 				q.Set("destination", req.Destination)
 			}
-			target := p.loginPath()
+			target := p.LoginPath()
 			if len(q) > 0 {
 				target += "?" + q.Encode()
 			}
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 	case "access_denied":
-		return s.signInFailed(c, p.ID, broker.Errorf(broker.EFORBIDDEN, "access_denied", "Your identity provider did not sign you in (access denied)."))
+		return h.signInFailed(c, p.ID, broker.Errorf(broker.EFORBIDDEN, "access_denied", "Your identity provider did not sign you in (access denied)."))
 	}
-	return s.signInFailed(c, p.ID, broker.Errorf(broker.EUNAUTHORIZED, "op_error", "Your identity provider could not sign you in (%s). Try again; if it keeps failing, contact your administrator.", clipParam(code)))
+	return h.signInFailed(c, p.ID, broker.Errorf(broker.EUNAUTHORIZED, "op_error", "Your identity provider could not sign you in (%s). Try again; if it keeps failing, contact your administrator.", clipParam(code)))
 }
 
 func clipParam(s string) string {

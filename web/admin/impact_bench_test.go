@@ -1,4 +1,4 @@
-package web
+package admin
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"github.com/broker-dev/broker/store"
 )
 
-// signInsOnly is an AdminStore that only lists sign-ins.
+// signInsOnly is a Store that only lists sign-ins.
 type signInsOnly struct {
-	AdminStore
+	Store
 	ins []store.SignIn
 }
 
@@ -47,7 +47,7 @@ func BenchmarkImpactPreview(b *testing.B) {
 		id, _ := json.Marshal(broker.Identity{Provider: "okta", Subject: fmt.Sprint("user", u), Attributes: map[string][]string{"groups": groups}})
 		ins = append(ins, store.SignIn{Provider: "okta", Subject: fmt.Sprint("user", u), Identity: id})
 	}
-	s := &Server{cfg: Config{Admin: &AdminConfig{Store: signInsOnly{ins: ins}}}}
+	s := &Handler{cfg: Config{Store: signInsOnly{ins: ins}}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rep, err := s.impact(context.Background(), before, after)

@@ -1,4 +1,4 @@
-package web
+package site
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore"
+	"github.com/broker-dev/broker/web"
 )
 
 // adminEnv is a server with the admin UI on a real (in-memory SQLite)
@@ -63,7 +64,7 @@ func newAdminEnv(t *testing.T) *adminEnv {
 		t.Fatal(err)
 	}
 	ev.srv, err = New(Config{
-		ExternalURL: "https://aws.example.com", Providers: []Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
+		ExternalURL: "https://aws.example.com", Providers: []web.Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
 		Access: acc, Sessions: ev.sess, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
 		MaxBodyBytes: 64 << 10, Replay: &replay{m: map[string]bool{}},
 		Admin: &AdminConfig{Matcher: m, Rules: src, Store: db}, SignIns: db,
@@ -526,14 +527,6 @@ func TestAdminSimulatorAndAudit(t *testing.T) {
 	}
 }
 
-func TestCSVSafe(t *testing.T) {
-	for in, want := range map[string]string{"=cmd()": "'=cmd()", "+1": "'+1", "alice": "alice", "": ""} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q", in, got)
-		}
-	}
-}
-
 func TestAdminSaveWithoutChangeKeepsVersion(t *testing.T) {
 	ev := newAdminEnv(t)
 	csrf := ev.as(t, "ann", adminGroup)
@@ -551,20 +544,6 @@ func TestAdminSaveWithoutChangeKeepsVersion(t *testing.T) {
 	}
 	if !strings.Contains(ev.do(t, "GET", "/admin/rules", nil).Body.String(), "unchanged") {
 		t.Fatal("no message for an unchanged save")
-	}
-}
-
-func TestLineDiff(t *testing.T) {
-	got := lineDiff("a\nb\nc\n", "a\nc\nd\n")
-	var s []string
-	for _, l := range got {
-		s = append(s, l.Op+l.Text)
-	}
-	if strings.Join(s, ",") != " a,-b, c,+d" {
-		t.Fatalf("diff %v", s)
-	}
-	if changed(lineDiff("x\n", "x\n")) {
-		t.Fatal("identical texts differ")
 	}
 }
 
@@ -629,13 +608,5 @@ func TestAdminConditionRows(t *testing.T) {
 	// A nested rule opens in YAML.
 	if page := ev.do(t, "GET", "/admin/rules/ops", nil).Body.String(); !strings.Contains(page, `id="when"`) || strings.Contains(page, `id="cond-0-attribute"`) {
 		t.Fatal("a nested rule does not open in YAML")
-	}
-}
-
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{4 * time.Hour: "4h", 90 * time.Minute: "1h30m", 15 * time.Minute: "15m", 61 * time.Second: "1m1s"} {
-		if got := shortDuration(d); got != want {
-			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package web
+package admin
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/web"
 )
 
 // ruleForm is the rule editor's form, field by field.
@@ -185,7 +186,7 @@ func strictYAML(s string, out any) error {
 
 // candidate returns the current rules with rule put in place of the rule
 // named replace (appended when replace is ""), or removed when rule is nil.
-func candidate(cur []ruleset.Rule, replace string, rule *mapping.Rule) []mapping.Rule {
+func Candidate(cur []ruleset.Rule, replace string, rule *mapping.Rule) []mapping.Rule {
 	out := make([]mapping.Rule, 0, len(cur)+1)
 	done := false
 	for _, r := range cur {
@@ -207,8 +208,8 @@ func candidate(cur []ruleset.Rule, replace string, rule *mapping.Rule) []mapping
 // compileFor compiles rules against the live options and reports the
 // problems of the rule named name as form field errors (problems of other
 // rules under "name").
-func (s *Server) compileFor(rules []mapping.Rule, accounts []mapping.Account, name string, fe fieldErrors, rowIdx ...int) *mapping.Engine {
-	eng, err := mapping.Compile(rules, s.cfg.Admin.Rules.Options(accounts))
+func (h *Handler) compileFor(rules []mapping.Rule, accounts []mapping.Account, name string, fe fieldErrors, rowIdx ...int) *mapping.Engine {
+	eng, err := mapping.Compile(rules, h.cfg.Rules.Options(accounts))
 	if err == nil {
 		return eng
 	}
@@ -248,9 +249,9 @@ type impactReport struct {
 
 const impactSignIns = 1000
 
-func (s *Server) impact(ctx context.Context, before, after *mapping.Engine) (impactReport, error) {
+func (h *Handler) impact(ctx context.Context, before, after *mapping.Engine) (impactReport, error) {
 	var rep impactReport
-	ins, err := s.cfg.Admin.Store.RecentSignIns(ctx, impactSignIns)
+	ins, err := h.cfg.Store.RecentSignIns(ctx, impactSignIns)
 	if err != nil {
 		return rep, err
 	}
@@ -261,7 +262,7 @@ func (s *Server) impact(ctx context.Context, before, after *mapping.Engine) (imp
 		}
 		rep.Checked++
 		was, now := grantSet(before.Evaluate(id)), grantSet(after.Evaluate(id))
-		row := impactRow{Who: displayName(id), Provider: in.Provider, Subject: in.Subject}
+		row := impactRow{Who: web.DisplayName(id), Provider: in.Provider, Subject: in.Subject}
 		for k, label := range now {
 			if _, ok := was[k]; !ok {
 				row.Gained = append(row.Gained, label)
@@ -309,17 +310,17 @@ func decodeIdentity(b []byte) (*broker.Identity, error) {
 	return &id, nil
 }
 
-// simResult is what the simulator shows for one identity.
-type simResult struct {
+// SimResult is what the simulator shows for one identity.
+type SimResult struct {
 	Provider   string              `json:"provider"`
 	Subject    string              `json:"subject"`
 	Attributes map[string][]string `json:"attributes"`
-	Roles      []simGrant          `json:"roles"`
+	Roles      []SimGrant          `json:"roles"`
 	Trace      []mapping.RuleTrace `json:"trace"`
 	Unverified bool                `json:"unverified,omitempty"`
 }
 
-type simGrant struct {
+type SimGrant struct {
 	RoleARN         string `json:"role_arn"`
 	Account         string `json:"account"`
 	Label           string `json:"label,omitempty"`
@@ -329,11 +330,11 @@ type simGrant struct {
 	Rule            string `json:"rule,omitempty"`
 }
 
-func simulate(e *mapping.Engine, id *broker.Identity) simResult {
+func Simulate(e *mapping.Engine, id *broker.Identity) SimResult {
 	d := e.Evaluate(id)
-	res := simResult{Provider: id.Provider, Subject: id.Subject, Attributes: id.Attributes, Trace: d.Trace()}
+	res := SimResult{Provider: id.Provider, Subject: id.Subject, Attributes: id.Attributes, Trace: d.Trace()}
 	for _, g := range d.Grants {
-		sg := simGrant{RoleARN: g.RoleARN, Account: g.AccountID, Label: g.Label, Mode: string(g.Mode), Rule: g.Rule}
+		sg := SimGrant{RoleARN: g.RoleARN, Account: g.AccountID, Label: g.Label, Mode: string(g.Mode), Rule: g.Rule}
 		if g.CredentialDuration > 0 {
 			sg.Duration = shortDuration(g.CredentialDuration)
 		}
@@ -347,7 +348,7 @@ func simulate(e *mapping.Engine, id *broker.Identity) simResult {
 
 // identityFromClaims builds an identity from a pasted claims JSON object
 // (an ID token's payload or flattened attributes).
-func identityFromClaims(provider, s string) (*broker.Identity, error) {
+func IdentityFromClaims(provider, s string) (*broker.Identity, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > 256<<10 {
 		return nil, broker.Errorf(broker.ETOOLARGE, "claims_too_large", "The claims JSON is too large.")
@@ -373,7 +374,7 @@ func identityFromClaims(provider, s string) (*broker.Identity, error) {
 var ruleNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // accountsOf converts the live accounts.
-func (s *Server) liveAccounts() []mapping.Account { return s.cfg.Admin.Rules.State().Accounts }
+func (h *Handler) LiveAccounts() []mapping.Account { return h.cfg.Rules.State().Accounts }
 
 func ago(t time.Time, now time.Time) string {
 	d := now.Sub(t)

@@ -1,4 +1,4 @@
-package web
+package site
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/sts"
+	"github.com/broker-dev/broker/web"
 )
 
 const (
@@ -152,7 +153,7 @@ type rulesOf struct{ e *mapping.Engine }
 func (r rulesOf) Engine() *mapping.Engine { return r.e }
 
 type env struct {
-	srv   *Server
+	srv   *Site
 	sp    *fakeSP
 	sess  *memSessions
 	audit *audit
@@ -180,7 +181,7 @@ func newEnv(t *testing.T, base string) *env {
 	}, ResponseXML: []byte("<Response/>"), AssertionID: "_a"}
 	acc := newAccess(t, eng, ev)
 	ev.srv, err = New(Config{
-		ExternalURL: base, Providers: []Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
+		ExternalURL: base, Providers: []web.Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
 		Access: acc, Sessions: ev.sess, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
 		MaxBodyBytes: 64 << 10, Replay: &replay{m: map[string]bool{}},
 	})

@@ -1,4 +1,4 @@
-package web
+package admin
 
 import (
 	"fmt"
@@ -14,6 +14,8 @@ import (
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/adminauth"
 )
 
 type ruleRow struct {
@@ -103,12 +105,12 @@ func orStar(s string) string {
 	return s
 }
 
-func (s *Server) adminRules(c echo.Context) error {
-	st := s.cfg.Admin.Rules.State()
-	q := boundedParam(c.QueryParam("q"), 200)
+func (h *Handler) adminRules(c echo.Context) error {
+	st := h.cfg.Rules.State()
+	q := web.BoundedParam(c.QueryParam("q"), 200)
 	lq := strings.ToLower(q)
-	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: s.adminFlash(c)}
-	del, err := s.cfg.Admin.Store.DeletedRules(c.Request().Context())
+	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: h.adminFlash(c)}
+	del, err := h.cfg.Store.DeletedRules(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func (s *Server) adminRules(c echo.Context) error {
 	if st.CompileErr != nil {
 		p.CompileErr = st.CompileErr.Error()
 	}
-	now := s.now()
+	now := h.Now()
 	for i, r := range st.Rules {
 		row := ruleRow{Pos: i + 1, Name: r.Name, Description: r.Description, Effect: r.Effect, Enabled: !r.Disabled,
 			When: whenSummary(r.Rule), Grant: grantSummary(r.Rule), Version: r.Version, UpdatedBy: r.UpdatedBy,
@@ -129,7 +131,7 @@ func (s *Server) adminRules(c echo.Context) error {
 		}
 		p.Rows = append(p.Rows, row)
 	}
-	return s.renderAdmin(c, http.StatusOK, "admin_rules.html", s.adminPage(c, "Role mapping rules", "rules", p))
+	return h.renderAdmin(c, http.StatusOK, "admin_rules.html", h.adminPage(c, "Role mapping rules", "rules", p))
 }
 
 type signInOpt struct {
@@ -142,7 +144,7 @@ type editPage struct {
 	Errors   fieldErrors
 	Problem  string // a message for the whole form (conflict, store error)
 	Impact   *impactReport
-	Sim      *simResult
+	Sim      *SimResult
 	SignIns  []signInOpt
 	SignIn   string
 	Accounts []mapping.Account
@@ -152,18 +154,18 @@ type editPage struct {
 
 func (p editPage) Err(field string) []string { return p.Errors[field] }
 
-func (s *Server) signInOptions(c echo.Context) []signInOpt {
-	ins, err := s.cfg.Admin.Store.RecentSignIns(c.Request().Context(), 200)
+func (h *Handler) signInOptions(c echo.Context) []signInOpt {
+	ins, err := h.cfg.Store.RecentSignIns(c.Request().Context(), 200)
 	if err != nil {
-		s.log.WarnContext(c.Request().Context(), "list recent sign-ins", "err", err)
+		h.Log().WarnContext(c.Request().Context(), "list recent sign-ins", "err", err)
 		return nil
 	}
-	now := s.now()
+	now := h.Now()
 	var out []signInOpt
 	for _, in := range ins {
 		label := in.Provider + "/" + in.Subject
 		if id, err := decodeIdentity(in.Identity); err == nil {
-			if n := displayName(id); n != in.Subject {
+			if n := web.DisplayName(id); n != in.Subject {
 				label = n + " (" + label + ")"
 			}
 		}
@@ -173,12 +175,12 @@ func (s *Server) signInOptions(c echo.Context) []signInOpt {
 }
 
 // signInIdentity finds a recent sign-in by its option key.
-func (s *Server) signInIdentity(c echo.Context, key string) (*broker.Identity, error) {
+func (h *Handler) SignInIdentity(c echo.Context, key string) (*broker.Identity, error) {
 	provider, subject, ok := strings.Cut(key, "/") // provider ids have no "/"
 	if !ok {
 		return nil, broker.Errorf(broker.EINVALID, "signin_unknown", "Pick a recent sign-in.")
 	}
-	ins, err := s.cfg.Admin.Store.RecentSignIns(c.Request().Context(), 5000)
+	ins, err := h.cfg.Store.RecentSignIns(c.Request().Context(), 5000)
 	if err != nil {
 		return nil, err
 	}
@@ -190,8 +192,8 @@ func (s *Server) signInIdentity(c echo.Context, key string) (*broker.Identity, e
 	return nil, broker.Errorf(broker.ENOTFOUND, "signin_unknown", "That sign-in is no longer in the recent list.")
 }
 
-func (s *Server) findRule(name string) (ruleset.Rule, bool) {
-	for _, r := range s.cfg.Admin.Rules.State().Rules {
+func (h *Handler) FindRule(name string) (ruleset.Rule, bool) {
+	for _, r := range h.cfg.Rules.State().Rules {
 		if r.Name == name {
 			return r, true
 		}
@@ -199,31 +201,31 @@ func (s *Server) findRule(name string) (ruleset.Rule, bool) {
 	return ruleset.Rule{}, false
 }
 
-func errRuleNotFound(name string) error {
+func ErrRuleNotFound(name string) error {
 	return broker.Errorf(broker.ENOTFOUND, "rule_not_found", "There is no rule named %q (it may have just been deleted).", name)
 }
 
-func (s *Server) adminRuleNew(c echo.Context) error {
-	p := editPage{New: true, Form: ruleForm{WhenMode: "rows", Match: "all", Rows: []condRow{{Attribute: "groups", Op: "equals"}}}, SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), Ops: condOps}
-	return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, "New rule", "rules", p))
+func (h *Handler) adminRuleNew(c echo.Context) error {
+	p := editPage{New: true, Form: ruleForm{WhenMode: "rows", Match: "all", Rows: []condRow{{Attribute: "groups", Op: "equals"}}}, SignIns: h.signInOptions(c), Accounts: h.LiveAccounts(), Ops: condOps}
+	return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, "New rule", "rules", p))
 }
 
-func (s *Server) adminRuleEdit(c echo.Context) error {
+func (h *Handler) adminRuleEdit(c echo.Context) error {
 	name := c.Param("name")
-	r, ok := s.findRule(name)
+	r, ok := h.FindRule(name)
 	if !ok {
-		return errRuleNotFound(name)
+		return ErrRuleNotFound(name)
 	}
-	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), Ops: condOps}
-	return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, "Edit rule "+name, "rules", p))
+	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: h.signInOptions(c), Accounts: h.LiveAccounts(), Ops: condOps}
+	return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, "Edit rule "+name, "rules", p))
 }
 
 // adminRuleSubmit handles the editor's three buttons: simulate, preview
 // impact, save. Nothing is stored until save, and save re-checks the whole
 // rule set and the version the admin started from.
-func (s *Server) adminRuleSubmit(c echo.Context) error {
+func (h *Handler) adminRuleSubmit(c echo.Context) error {
 	ctx := c.Request().Context()
-	if err := parseForm(c.Request()); err != nil {
+	if err := web.ParseForm(c.Request()); err != nil {
 		return err
 	}
 	existing := c.Param("name") // "" when creating
@@ -233,7 +235,7 @@ func (s *Server) adminRuleSubmit(c echo.Context) error {
 		f.Name = existing // renaming is delete + create
 	}
 	op := c.Request().PostFormValue("op")
-	p := editPage{New: isNew, SignIns: s.signInOptions(c), Accounts: s.liveAccounts(), SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
+	p := editPage{New: isNew, SignIns: h.signInOptions(c), Accounts: h.LiveAccounts(), SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
 	title := "New rule"
 	if !isNew {
 		title = "Edit rule " + existing
@@ -245,22 +247,22 @@ func (s *Server) adminRuleSubmit(c echo.Context) error {
 	case "add-row":
 		f.Rows = append(withBlankRow(f.Rows), condRow{Op: "equals"})
 		p.Form = f
-		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "to-yaml":
 		f.WhenMode, f.When = "yaml", whenYAML(rule.When)
 		p.Form = f
-		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "to-rows":
 		if len(fe["when"]) == 0 {
 			if rows, match, ok := rowsOf(rule.When); ok {
 				f.WhenMode, f.Match, f.Rows, f.When = "rows", match, withBlankRow(rows), ""
 				p.Form = f
-				return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+				return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 			}
 			fe.add("when", "These conditions nest groups (or mix all and any), which only YAML can show.")
 		}
 		p.Form, p.Errors = f, fe
-		return s.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		return h.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	}
 	if f.WhenMode == "rows" {
 		f.Rows = withBlankRow(f.Rows)
@@ -272,74 +274,74 @@ func (s *Server) adminRuleSubmit(c echo.Context) error {
 	if isNew {
 		if !ruleNameRe.MatchString(f.Name) {
 			fe.add("name", "A name is 1 to 64 letters, digits, '_', '.' or '-'.")
-		} else if _, dup := s.findRule(f.Name); dup {
+		} else if _, dup := h.FindRule(f.Name); dup {
 			fe.add("name", fmt.Sprintf("A rule named %q already exists.", f.Name))
 		}
 	}
-	st := s.cfg.Admin.Rules.State()
+	st := h.cfg.Rules.State()
 	var eng *mapping.Engine
 	if len(fe) == 0 {
-		eng = s.compileFor(candidate(st.Rules, existing, &rule), st.Accounts, rule.Name, fe, f.rowIdx...)
+		eng = h.compileFor(Candidate(st.Rules, existing, &rule), st.Accounts, rule.Name, fe, f.rowIdx...)
 	}
 	if len(fe) > 0 {
 		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."
-		return s.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		return h.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	}
 	switch op {
 	case "simulate":
-		id, err := s.signInIdentity(c, p.SignIn)
+		id, err := h.SignInIdentity(c, p.SignIn)
 		if err != nil {
 			p.Problem = broker.ErrorMessage(err)
-			return s.renderAdmin(c, statusOf(broker.ErrorCode(err)), "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+			return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 		}
-		res := simulate(eng, id)
+		res := Simulate(eng, id)
 		p.Sim = &res
-		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "preview":
-		rep, err := s.impact(ctx, st.Engine, eng)
+		rep, err := h.impact(ctx, st.Engine, eng)
 		if err != nil {
 			return err
 		}
 		p.Impact = &rep
-		return s.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "save":
 	default:
 		return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
 	}
-	a := adminOf(c)
+	a := adminauth.Of(c)
 	action := "update"
 	if isNew {
 		action, f.Version = "create", 0
-	} else if cur, ok := s.findRule(existing); ok && cur.Version == f.Version && string(ruleset.Encode(cur.Rule)) == string(ruleset.Encode(rule)) {
-		return s.flashRedirect(c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", rule.Name), "/admin/rules")
+	} else if cur, ok := h.FindRule(existing); ok && cur.Version == f.Version && string(ruleset.Encode(cur.Rule)) == string(ruleset.Encode(rule)) {
+		return h.flashRedirect(c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", rule.Name), "/admin/rules")
 	}
-	saved, err := s.cfg.Admin.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.Actor, action)
+	saved, err := h.cfg.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.Actor, action)
 	if err != nil {
 		if broker.ErrorCode(err) == broker.ECONFLICT || broker.ErrorCode(err) == broker.ENOTFOUND {
 			p.Problem = broker.ErrorMessage(err)
-			s.log.InfoContext(ctx, "rule save refused", "request_id", requestIDOf(c), "rule", rule.Name, "actor", a.Actor, "reason", broker.ErrorReason(err))
-			return s.renderAdmin(c, statusOf(broker.ErrorCode(err)), "admin_rule_edit.html", s.adminPage(c, title, "rules", p))
+			h.Log().InfoContext(ctx, "rule save refused", "request_id", web.RequestID(c), "rule", rule.Name, "actor", a.Actor, "reason", broker.ErrorReason(err))
+			return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 		}
 		return err
 	}
-	s.afterRuleChange(c, "rule_saved", rule.Name, fmt.Sprintf("%s version %d", action, saved.Version))
-	return s.flashRedirect(c, fmt.Sprintf("Saved rule %s (version %d).", rule.Name, saved.Version), "/admin/rules")
+	h.AfterRuleChange(c, "rule_saved", rule.Name, fmt.Sprintf("%s version %d", action, saved.Version))
+	return h.flashRedirect(c, fmt.Sprintf("Saved rule %s (version %d).", rule.Name, saved.Version), "/admin/rules")
 }
 
 // afterRuleChange reloads this instance's engine at once (others poll) and
 // audits the change.
-func (s *Server) afterRuleChange(c echo.Context, event, name, msg string) {
+func (h *Handler) AfterRuleChange(c echo.Context, event, name, msg string) {
 	ctx := c.Request().Context()
-	if err := s.cfg.Admin.Rules.Refresh(ctx); err != nil {
-		s.log.WarnContext(ctx, "reload rules after a change", "err", err)
+	if err := h.cfg.Rules.Refresh(ctx); err != nil {
+		h.Log().WarnContext(ctx, "reload rules after a change", "err", err)
 	}
-	a := adminOf(c)
-	s.cfg.Access.Audit(ctx, &store.AuditEvent{
-		RequestID: requestIDOf(c), Event: event, Result: store.ResultSuccess, Message: msg,
+	a := adminauth.Of(c)
+	h.cfg.Audit.Audit(ctx, &store.AuditEvent{
+		RequestID: web.RequestID(c), Event: event, Result: store.ResultSuccess, Message: msg,
 		Subject: a.Actor, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
 		Details: map[string]string{"rule": name},
 	})
-	s.log.InfoContext(ctx, "rules changed", "request_id", requestIDOf(c), "event", event, "rule", name, "actor", a.Actor, "change", msg)
+	h.Log().InfoContext(ctx, "rules changed", "request_id", web.RequestID(c), "event", event, "rule", name, "actor", a.Actor, "change", msg)
 }
 
 func formVersion(c echo.Context) int64 {
@@ -356,25 +358,25 @@ type confirmPage struct {
 
 // confirmChange shows who gains or loses which role if a rule is disabled,
 // enabled or deleted, and asks to confirm; nothing changes until then.
-func (s *Server) confirmChange(c echo.Context, p confirmPage, after []mapping.Rule) error {
-	st := s.cfg.Admin.Rules.State()
-	eng, err := mapping.Compile(after, s.cfg.Admin.Rules.Options(st.Accounts))
+func (h *Handler) confirmChange(c echo.Context, p confirmPage, after []mapping.Rule) error {
+	st := h.cfg.Rules.State()
+	eng, err := mapping.Compile(after, h.cfg.Rules.Options(st.Accounts))
 	if err != nil {
 		return broker.Wrap(err, broker.EINVALID, "change_invalid", "The rules would not compile after this change: "+err.Error())
 	}
-	if p.Impact, err = s.impact(c.Request().Context(), st.Engine, eng); err != nil {
+	if p.Impact, err = h.impact(c.Request().Context(), st.Engine, eng); err != nil {
 		return err
 	}
-	return s.renderAdmin(c, http.StatusOK, "admin_confirm.html", s.adminPage(c, p.Verb+" rule "+p.Name, "rules", p))
+	return h.renderAdmin(c, http.StatusOK, "admin_confirm.html", h.adminPage(c, p.Verb+" rule "+p.Name, "rules", p))
 }
 
 func confirmed(c echo.Context) bool { return c.Request().PostFormValue("confirm") == "1" }
 
-func (s *Server) adminRuleToggle(c echo.Context) error {
+func (h *Handler) adminRuleToggle(c echo.Context) error {
 	name := c.Param("name")
-	r, ok := s.findRule(name)
+	r, ok := h.FindRule(name)
 	if !ok {
-		return errRuleNotFound(name)
+		return ErrRuleNotFound(name)
 	}
 	rule := r.Rule
 	rule.Disabled = !rule.Disabled
@@ -383,36 +385,36 @@ func (s *Server) adminRuleToggle(c echo.Context) error {
 		action, verb = "disable", "Disable"
 	}
 	if !confirmed(c) {
-		return s.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/toggle", Verb: verb, Name: name, Version: formVersion(c),
-			Question: verb + " rule " + name + "?"}, candidate(s.cfg.Admin.Rules.State().Rules, name, &rule))
+		return h.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/toggle", Verb: verb, Name: name, Version: formVersion(c),
+			Question: verb + " rule " + name + "?"}, Candidate(h.cfg.Rules.State().Rules, name, &rule))
 	}
-	saved, err := s.cfg.Admin.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminOf(c).Actor, action)
+	saved, err := h.cfg.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminauth.Of(c).Actor, action)
 	if err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rule_saved", name, fmt.Sprintf("%s version %d", action, saved.Version))
-	return s.flashRedirect(c, fmt.Sprintf("Rule %s %sd.", name, action), "/admin/rules")
+	h.AfterRuleChange(c, "rule_saved", name, fmt.Sprintf("%s version %d", action, saved.Version))
+	return h.flashRedirect(c, fmt.Sprintf("Rule %s %sd.", name, action), "/admin/rules")
 }
 
-func (s *Server) adminRuleDelete(c echo.Context) error {
+func (h *Handler) adminRuleDelete(c echo.Context) error {
 	name := c.Param("name")
 	if !confirmed(c) {
-		if _, ok := s.findRule(name); !ok {
-			return errRuleNotFound(name)
+		if _, ok := h.FindRule(name); !ok {
+			return ErrRuleNotFound(name)
 		}
-		return s.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/delete", Verb: "Delete", Name: name, Version: formVersion(c), Danger: true,
-			Question: "Delete rule " + name + "? Its history is kept: any version can be restored."}, candidate(s.cfg.Admin.Rules.State().Rules, name, nil))
+		return h.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/delete", Verb: "Delete", Name: name, Version: formVersion(c), Danger: true,
+			Question: "Delete rule " + name + "? Its history is kept: any version can be restored."}, Candidate(h.cfg.Rules.State().Rules, name, nil))
 	}
-	if err := s.cfg.Admin.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminOf(c).Actor); err != nil {
+	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminauth.Of(c).Actor); err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rule_deleted", name, "delete")
-	return s.flashRedirect(c, fmt.Sprintf("Deleted rule %s. Its history keeps every version: open it to restore one.", name), "/admin/rules/"+name+"/history")
+	h.AfterRuleChange(c, "rule_deleted", name, "delete")
+	return h.flashRedirect(c, fmt.Sprintf("Deleted rule %s. Its history keeps every version: open it to restore one.", name), "/admin/rules/"+name+"/history")
 }
 
-func (s *Server) adminRuleMove(c echo.Context) error {
+func (h *Handler) adminRuleMove(c echo.Context) error {
 	name := c.Param("name")
-	st := s.cfg.Admin.Rules.State()
+	st := h.cfg.Rules.State()
 	names := make([]string, len(st.Rules))
 	at := -1
 	for i, r := range st.Rules {
@@ -422,7 +424,7 @@ func (s *Server) adminRuleMove(c echo.Context) error {
 		}
 	}
 	if at < 0 {
-		return errRuleNotFound(name)
+		return ErrRuleNotFound(name)
 	}
 	to := at
 	switch c.Request().PostFormValue("dir") {
@@ -442,11 +444,11 @@ func (s *Server) adminRuleMove(c echo.Context) error {
 	names = append(names[:at], names[at+1:]...)
 	names = append(names[:to], append([]string{moved}, names[to:]...)...)
 	rev, _ := strconv.ParseInt(c.Request().PostFormValue("revision"), 10, 64)
-	if err := s.cfg.Admin.Store.ReorderRules(c.Request().Context(), names, rev, adminOf(c).Actor); err != nil {
+	if err := h.cfg.Store.ReorderRules(c.Request().Context(), names, rev, adminauth.Of(c).Actor); err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rules_reordered", name, fmt.Sprintf("moved to position %d", to+1))
-	return s.flashRedirect(c, fmt.Sprintf("Moved rule %s to position %d.", name, to+1), "/admin/rules#rule-"+name)
+	h.AfterRuleChange(c, "rules_reordered", name, fmt.Sprintf("moved to position %d", to+1))
+	return h.flashRedirect(c, fmt.Sprintf("Moved rule %s to position %d.", name, to+1), "/admin/rules#rule-"+name)
 }
 
 type historyEntry struct {
@@ -476,25 +478,25 @@ func ruleYAML(b []byte) string {
 	return string(y)
 }
 
-func (s *Server) adminRuleHistory(c echo.Context) error {
+func (h *Handler) adminRuleHistory(c echo.Context) error {
 	name := c.Param("name")
-	h, err := s.cfg.Admin.Store.RuleHistory(c.Request().Context(), name)
+	hist, err := h.cfg.Store.RuleHistory(c.Request().Context(), name)
 	if err != nil {
 		return err
 	}
-	if len(h) == 0 {
-		return errRuleNotFound(name)
+	if len(hist) == 0 {
+		return ErrRuleNotFound(name)
 	}
-	p := historyPage{Name: name, Flash: s.adminFlash(c)}
-	if r, ok := s.findRule(name); ok {
+	p := historyPage{Name: name, Flash: h.adminFlash(c)}
+	if r, ok := h.FindRule(name); ok {
 		p.Current = r.Version
 	}
-	now := s.now()
-	for i, ch := range h {
+	now := h.Now()
+	for i, ch := range hist {
 		e := historyEntry{RuleChange: ch, Ago: ago(ch.Time, now), YAML: ruleYAML(ch.Rule), Latest: i == 0}
 		prev := ""
-		if i+1 < len(h) {
-			prev = ruleYAML(h[i+1].Rule)
+		if i+1 < len(hist) {
+			prev = ruleYAML(hist[i+1].Rule)
 		}
 		e.Diff = lineDiff(prev, e.YAML)
 		if !changed(e.Diff) {
@@ -502,21 +504,21 @@ func (s *Server) adminRuleHistory(c echo.Context) error {
 		}
 		p.Entries = append(p.Entries, e)
 	}
-	return s.renderAdmin(c, http.StatusOK, "admin_history.html", s.adminPage(c, "History of "+name, "rules", p))
+	return h.renderAdmin(c, http.StatusOK, "admin_history.html", h.adminPage(c, "History of "+name, "rules", p))
 }
 
-func (s *Server) adminRuleRevert(c echo.Context) error {
+func (h *Handler) adminRuleRevert(c echo.Context) error {
 	ctx := c.Request().Context()
 	name := c.Param("name")
 	changeID, _ := strconv.ParseInt(c.Request().PostFormValue("change"), 10, 64)
-	h, err := s.cfg.Admin.Store.RuleHistory(ctx, name)
+	hist, err := h.cfg.Store.RuleHistory(ctx, name)
 	if err != nil {
 		return err
 	}
 	var target *store.RuleChange
-	for i := range h {
-		if h[i].ID == changeID {
-			target = &h[i]
+	for i := range hist {
+		if hist[i].ID == changeID {
+			target = &hist[i]
 		}
 	}
 	if target == nil || target.Rule == nil {
@@ -527,9 +529,9 @@ func (s *Server) adminRuleRevert(c echo.Context) error {
 		return broker.Wrap(err, broker.EINVALID, "rule_undecodable", "That version cannot be read.")
 	}
 	rule.Name = name
-	st := s.cfg.Admin.Rules.State()
+	st := h.cfg.Rules.State()
 	fe := fieldErrors{}
-	if s.compileFor(candidate(st.Rules, name, &rule), st.Accounts, name, fe) == nil {
+	if h.compileFor(Candidate(st.Rules, name, &rule), st.Accounts, name, fe) == nil {
 		var msgs []string
 		for _, m := range fe {
 			msgs = append(msgs, m...)
@@ -537,12 +539,12 @@ func (s *Server) adminRuleRevert(c echo.Context) error {
 		return broker.Errorf(broker.EINVALID, "revert_invalid", "That version no longer fits the current rules and accounts: %s", strings.Join(msgs, "; "))
 	}
 	expected := formVersion(c) // 0 restores a deleted rule
-	saved, err := s.cfg.Admin.Store.PutRule(ctx, name, ruleset.Encode(rule), expected, adminOf(c).Actor, fmt.Sprintf("revert to %d", target.Version))
+	saved, err := h.cfg.Store.PutRule(ctx, name, ruleset.Encode(rule), expected, adminauth.Of(c).Actor, fmt.Sprintf("revert to %d", target.Version))
 	if err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rule_saved", name, fmt.Sprintf("revert to version %d as version %d", target.Version, saved.Version))
-	return s.flashRedirect(c, fmt.Sprintf("Rule %s is back to version %d (saved as version %d).", name, target.Version, saved.Version), "/admin/rules/"+name+"/history")
+	h.AfterRuleChange(c, "rule_saved", name, fmt.Sprintf("revert to version %d as version %d", target.Version, saved.Version))
+	return h.flashRedirect(c, fmt.Sprintf("Rule %s is back to version %d (saved as version %d).", name, target.Version, saved.Version), "/admin/rules/"+name+"/history")
 }
 
 // diffLine is one line of a unified line diff.

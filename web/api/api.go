@@ -1,9 +1,11 @@
-package web
+package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,7 +17,61 @@ import (
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/admin"
+	"github.com/broker-dev/broker/web/adminauth"
 )
+
+// Store is what the API needs from the store.
+type Store interface {
+	store.RuleStore
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
+
+// Config configures the API.
+type Config struct {
+	Guard *adminauth.Guard
+	Rules *ruleset.Source
+	Store Store
+	Admin *admin.Handler
+	Log   *slog.Logger
+}
+
+// Handler serves the JSON API under /api/v1.
+type Handler struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New builds the handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Guard == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Admin == nil {
+		return nil, errors.New("api: Guard, Rules, Store and Admin are required")
+	}
+	h := &Handler{cfg: cfg, log: cfg.Log}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h, nil
+}
+
+// Log is the handler's logger.
+func (h *Handler) Log() *slog.Logger { return h.log }
+
+// Mount adds the API routes, each behind the guard.
+func (h *Handler) Mount(e *echo.Echo) {
+	api := e.Group("/api/v1", h.cfg.Guard.Require)
+	api.GET("/rules", h.apiRules)
+	api.PUT("/rules", h.apiReplaceRules)
+	api.POST("/rules", h.apiCreateRule)
+	api.GET("/rules/:name", h.apiRule)
+	api.PUT("/rules/:name", h.apiUpdateRule)
+	api.DELETE("/rules/:name", h.apiDeleteRule)
+	api.GET("/rules/:name/history", h.apiRuleHistory)
+	api.POST("/simulate", h.apiSimulate)
+	api.GET("/audit", h.apiAudit)
+	api.GET("/accounts", h.apiAccounts)
+}
 
 // apiRule is a rule as the API shows it.
 type apiRule struct {
@@ -46,17 +102,17 @@ type apiProblem struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Server) apiCompileError(c echo.Context, err error) error {
+func (h *Handler) apiCompileError(c echo.Context, err error) error {
 	var ces mapping.CompileErrors
 	if !errors.As(err, &ces) {
 		return err
 	}
-	out := apiError{Error: broker.EINVALID, Reason: "rules_invalid", Message: "The rules do not compile; nothing was saved.", RequestID: requestIDOf(c)}
+	out := apiError{Error: broker.EINVALID, Reason: "rules_invalid", Message: "The rules do not compile; nothing was saved.", RequestID: web.RequestID(c)}
 	for _, ce := range ces {
 		out.Problems = append(out.Problems, apiProblem{Rule: ce.Rule, Index: ce.Index, Field: ce.Field, Reason: ce.Reason})
 	}
-	s.log.InfoContext(c.Request().Context(), "api rules refused", "request_id", requestIDOf(c), "problems", len(out.Problems))
-	return writeJSON(c, http.StatusUnprocessableEntity, out)
+	h.Log().InfoContext(c.Request().Context(), "api rules refused", "request_id", web.RequestID(c), "problems", len(out.Problems))
+	return web.WriteJSON(c, http.StatusUnprocessableEntity, out)
 }
 
 // readJSON decodes a JSON body strictly (unknown fields are errors).
@@ -66,7 +122,7 @@ func readJSON(c echo.Context, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if broker.ErrorCode(err) == broker.ETOOLARGE {
-			return errBodyTooLarge
+			return web.ErrBodyTooLarge
 		}
 		return broker.Wrap(err, broker.EINVALID, "json_invalid", "The request body is not valid JSON for this endpoint: "+err.Error())
 	}
@@ -77,8 +133,8 @@ func readJSON(c echo.Context, v any) error {
 	return nil
 }
 
-func (s *Server) apiRules(c echo.Context) error {
-	st := s.cfg.Admin.Rules.State()
+func (h *Handler) apiRules(c echo.Context) error {
+	st := h.cfg.Rules.State()
 	out := struct {
 		Revision int64             `json:"revision"`
 		Rules    []apiRule         `json:"rules"`
@@ -91,21 +147,21 @@ func (s *Server) apiRules(c echo.Context) error {
 	if st.CompileErr != nil {
 		out.Error = st.CompileErr.Error()
 	}
-	return writeJSON(c, http.StatusOK, out)
+	return web.WriteJSON(c, http.StatusOK, out)
 }
 
-func (s *Server) apiRule(c echo.Context) error {
-	r, ok := s.findRule(c.Param("name"))
+func (h *Handler) apiRule(c echo.Context) error {
+	r, ok := h.cfg.Admin.FindRule(c.Param("name"))
 	if !ok {
-		return errRuleNotFound(c.Param("name"))
+		return admin.ErrRuleNotFound(c.Param("name"))
 	}
-	return writeJSON(c, http.StatusOK, toAPIRule(r))
+	return web.WriteJSON(c, http.StatusOK, toAPIRule(r))
 }
 
 // apiReplaceRules replaces the whole rule set (what `broker rules apply`
 // does against the store): body {"revision": n, "rules": [...]}; revision
 // is optional and, when given, must be current.
-func (s *Server) apiReplaceRules(c echo.Context) error {
+func (h *Handler) apiReplaceRules(c echo.Context) error {
 	var in struct {
 		Revision *int64         `json:"revision"`
 		Rules    []mapping.Rule `json:"rules"`
@@ -113,9 +169,9 @@ func (s *Server) apiReplaceRules(c echo.Context) error {
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	st := s.cfg.Admin.Rules.State()
-	if _, err := mapping.Compile(in.Rules, s.cfg.Admin.Rules.Options(st.Accounts)); err != nil {
-		return s.apiCompileError(c, err)
+	st := h.cfg.Rules.State()
+	if _, err := mapping.Compile(in.Rules, h.cfg.Rules.Options(st.Accounts)); err != nil {
+		return h.apiCompileError(c, err)
 	}
 	named := make([]store.NamedRule, len(in.Rules))
 	for i, r := range in.Rules {
@@ -125,11 +181,11 @@ func (s *Server) apiReplaceRules(c echo.Context) error {
 	if in.Revision != nil {
 		expected = *in.Revision
 	}
-	if _, err := s.cfg.Admin.Store.ReplaceRules(c.Request().Context(), named, expected, adminOf(c).Actor); err != nil {
+	if _, err := h.cfg.Store.ReplaceRules(c.Request().Context(), named, expected, adminauth.Of(c).Actor); err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rules_replaced", "", strconv.Itoa(len(in.Rules))+" rules")
-	return s.apiRules(c)
+	h.cfg.Admin.AfterRuleChange(c, "rules_replaced", "", strconv.Itoa(len(in.Rules))+" rules")
+	return h.apiRules(c)
 }
 
 type apiRuleIn struct {
@@ -137,20 +193,20 @@ type apiRuleIn struct {
 	Version int64        `json:"version"`
 }
 
-func (s *Server) apiCreateRule(c echo.Context) error {
+func (h *Handler) apiCreateRule(c echo.Context) error {
 	var in mapping.Rule
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	if _, dup := s.findRule(in.Name); dup {
+	if _, dup := h.cfg.Admin.FindRule(in.Name); dup {
 		return broker.Errorf(broker.ECONFLICT, "rule_exists", "A rule named %q already exists.", in.Name)
 	}
-	return s.apiPut(c, "", in, 0, "create", http.StatusCreated)
+	return h.apiPut(c, "", in, 0, "create", http.StatusCreated)
 }
 
 // apiUpdateRule: body {"rule": {...}, "version": n} where n is the version
 // the change was made from.
-func (s *Server) apiUpdateRule(c echo.Context) error {
+func (h *Handler) apiUpdateRule(c echo.Context) error {
 	var in apiRuleIn
 	if err := readJSON(c, &in); err != nil {
 		return err
@@ -165,37 +221,37 @@ func (s *Server) apiUpdateRule(c echo.Context) error {
 	if in.Version <= 0 {
 		return broker.Errorf(broker.EINVALID, "version_required", "Send the version your change is based on (GET the rule first).")
 	}
-	return s.apiPut(c, name, in.Rule, in.Version, "update", http.StatusOK)
+	return h.apiPut(c, name, in.Rule, in.Version, "update", http.StatusOK)
 }
 
-func (s *Server) apiPut(c echo.Context, replace string, rule mapping.Rule, version int64, action string, status int) error {
-	st := s.cfg.Admin.Rules.State()
-	if _, err := mapping.Compile(candidate(st.Rules, replace, &rule), s.cfg.Admin.Rules.Options(st.Accounts)); err != nil {
-		return s.apiCompileError(c, err)
+func (h *Handler) apiPut(c echo.Context, replace string, rule mapping.Rule, version int64, action string, status int) error {
+	st := h.cfg.Rules.State()
+	if _, err := mapping.Compile(admin.Candidate(st.Rules, replace, &rule), h.cfg.Rules.Options(st.Accounts)); err != nil {
+		return h.apiCompileError(c, err)
 	}
-	saved, err := s.cfg.Admin.Store.PutRule(c.Request().Context(), rule.Name, ruleset.Encode(rule), version, adminOf(c).Actor, action)
+	saved, err := h.cfg.Store.PutRule(c.Request().Context(), rule.Name, ruleset.Encode(rule), version, adminauth.Of(c).Actor, action)
 	if err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rule_saved", rule.Name, action+" version "+strconv.FormatInt(saved.Version, 10))
-	return writeJSON(c, status, apiRule{Rule: rule, Version: saved.Version, UpdatedAt: saved.UpdatedAt, UpdatedBy: saved.UpdatedBy})
+	h.cfg.Admin.AfterRuleChange(c, "rule_saved", rule.Name, action+" version "+strconv.FormatInt(saved.Version, 10))
+	return web.WriteJSON(c, status, apiRule{Rule: rule, Version: saved.Version, UpdatedAt: saved.UpdatedAt, UpdatedBy: saved.UpdatedBy})
 }
 
-func (s *Server) apiDeleteRule(c echo.Context) error {
+func (h *Handler) apiDeleteRule(c echo.Context) error {
 	name := c.Param("name")
 	v, err := strconv.ParseInt(c.QueryParam("version"), 10, 64)
 	if err != nil || v <= 0 {
 		return broker.Errorf(broker.EINVALID, "version_required", "Send ?version=N, the version you mean to delete.")
 	}
-	if err := s.cfg.Admin.Store.DeleteRule(c.Request().Context(), name, v, adminOf(c).Actor); err != nil {
+	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, v, adminauth.Of(c).Actor); err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "rule_deleted", name, "delete")
+	h.cfg.Admin.AfterRuleChange(c, "rule_deleted", name, "delete")
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (s *Server) apiRuleHistory(c echo.Context) error {
-	h, err := s.cfg.Admin.Store.RuleHistory(c.Request().Context(), c.Param("name"))
+func (h *Handler) apiRuleHistory(c echo.Context) error {
+	hist, err := h.cfg.Store.RuleHistory(c.Request().Context(), c.Param("name"))
 	if err != nil {
 		return err
 	}
@@ -208,19 +264,19 @@ func (s *Server) apiRuleHistory(c echo.Context) error {
 		Rule    json.RawMessage `json:"rule,omitempty"`
 	}
 	out := []change{}
-	for _, ch := range h {
+	for _, ch := range hist {
 		out = append(out, change{ID: ch.ID, Version: ch.Version, Action: ch.Action, Actor: ch.Actor, Time: ch.Time, Rule: ch.Rule})
 	}
 	if len(out) == 0 {
-		return errRuleNotFound(c.Param("name"))
+		return admin.ErrRuleNotFound(c.Param("name"))
 	}
-	return writeJSON(c, http.StatusOK, out)
+	return web.WriteJSON(c, http.StatusOK, out)
 }
 
 // apiSimulate evaluates the live rules, or candidate rules, for an
 // identity from a recent sign-in, a pasted SAML response or claims, or
 // explicit attributes.
-func (s *Server) apiSimulate(c echo.Context) error {
+func (h *Handler) apiSimulate(c echo.Context) error {
 	var in struct {
 		Provider     string              `json:"provider"`
 		Subject      string              `json:"subject"` // with provider: a recent sign-in
@@ -239,38 +295,38 @@ func (s *Server) apiSimulate(c echo.Context) error {
 	case in.SAMLResponse != "":
 		id, err = saml.ParseUnverified(in.Provider, in.SAMLResponse)
 	case len(in.Claims) > 0:
-		id, err = identityFromClaims(in.Provider, string(in.Claims))
+		id, err = admin.IdentityFromClaims(in.Provider, string(in.Claims))
 	case in.Attributes != nil:
 		id = &broker.Identity{Provider: in.Provider, Subject: in.Subject, Attributes: in.Attributes}
 	case in.Subject != "":
 		unverified = false
-		id, err = s.signInIdentity(c, in.Provider+"/"+in.Subject)
+		id, err = h.cfg.Admin.SignInIdentity(c, in.Provider+"/"+in.Subject)
 	default:
 		err = broker.Errorf(broker.EINVALID, "simulate_input", "Send provider and subject (a recent sign-in), saml_response, claims or attributes.")
 	}
 	if err != nil {
 		return err
 	}
-	eng := s.cfg.Admin.Rules.Engine()
+	eng := h.cfg.Rules.Engine()
 	if in.Rules != nil {
-		if eng, err = mapping.Compile(in.Rules, s.cfg.Admin.Rules.Options(s.liveAccounts())); err != nil {
-			return s.apiCompileError(c, err)
+		if eng, err = mapping.Compile(in.Rules, h.cfg.Rules.Options(h.cfg.Admin.LiveAccounts())); err != nil {
+			return h.apiCompileError(c, err)
 		}
 	}
-	res := simulate(eng, id)
+	res := admin.Simulate(eng, id)
 	res.Unverified = unverified
 	if res.Roles == nil {
-		res.Roles = []simGrant{}
+		res.Roles = []admin.SimGrant{}
 	}
-	return writeJSON(c, http.StatusOK, res)
+	return web.WriteJSON(c, http.StatusOK, res)
 }
 
-func (s *Server) apiAudit(c echo.Context) error {
-	_, sf, err := auditFilter(c)
+func (h *Handler) apiAudit(c echo.Context) error {
+	_, sf, err := admin.AuditFilter(c)
 	if err != nil {
 		return err
 	}
-	evs, err := s.cfg.Admin.Store.ListAudit(c.Request().Context(), sf)
+	evs, err := h.cfg.Store.ListAudit(c.Request().Context(), sf)
 	if err != nil {
 		return err
 	}
@@ -284,13 +340,13 @@ func (s *Server) apiAudit(c echo.Context) error {
 	if len(evs) == sf.Limit {
 		out.Next = evs[len(evs)-1].ID
 	}
-	return writeJSON(c, http.StatusOK, out)
+	return web.WriteJSON(c, http.StatusOK, out)
 }
 
-func (s *Server) apiAccounts(c echo.Context) error {
-	a := s.liveAccounts()
+func (h *Handler) apiAccounts(c echo.Context) error {
+	a := h.cfg.Admin.LiveAccounts()
 	if a == nil {
 		a = []mapping.Account{}
 	}
-	return writeJSON(c, http.StatusOK, a)
+	return web.WriteJSON(c, http.StatusOK, a)
 }

@@ -1,4 +1,4 @@
-package web
+package site
 
 import (
 	"encoding/json"
@@ -10,6 +10,13 @@ import (
 	"testing"
 
 	"github.com/broker-dev/broker"
+)
+
+// The cookies the browser holds (their names are part of the contract
+// with deployed browsers).
+const (
+	sessionCookie = "broker_session"
+	requestCookie = "broker_saml_requests"
 )
 
 func TestSecurityHeaders(t *testing.T) {

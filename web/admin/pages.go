@@ -1,11 +1,10 @@
-package web
+package admin
 
 import (
 	"crypto/sha256"
 	"encoding/csv"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/adminauth"
 )
 
 type simulatePage struct {
@@ -27,34 +28,30 @@ type simulatePage struct {
 	Provider  string
 	Providers []string
 	SignIns   []signInOpt
-	Result    *simResult
+	Result    *SimResult
 	Problem   string
 }
 
-func (s *Server) providerIDs() []string {
-	ids := append([]string(nil), s.order...)
-	sort.Strings(ids)
-	return ids
-}
+func (h *Handler) providerIDs() []string { return h.cfg.Providers.IDs() }
 
 // simulateInput resolves the simulator's identity from one of its sources.
-func (s *Server) simulateInput(c echo.Context, source, signIn, samlText, claims, provider string) (*broker.Identity, bool, error) {
+func (h *Handler) simulateInput(c echo.Context, source, signIn, samlText, claims, provider string) (*broker.Identity, bool, error) {
 	switch source {
 	case "signin", "":
-		id, err := s.signInIdentity(c, signIn)
+		id, err := h.SignInIdentity(c, signIn)
 		return id, false, err
 	case "saml":
 		id, err := saml.ParseUnverified(provider, samlText)
 		return id, true, err
 	case "claims":
-		id, err := identityFromClaims(provider, claims)
+		id, err := IdentityFromClaims(provider, claims)
 		return id, true, err
 	}
 	return nil, false, broker.Errorf(broker.EINVALID, "simulate_source", "Pick a recent sign-in, a SAML response or claims JSON.")
 }
 
-func (s *Server) adminSimulate(c echo.Context) error {
-	p := simulatePage{Source: "signin", Providers: s.providerIDs(), SignIns: s.signInOptions(c)}
+func (h *Handler) adminSimulate(c echo.Context) error {
+	p := simulatePage{Source: "signin", Providers: h.providerIDs(), SignIns: h.signInOptions(c)}
 	if len(p.Providers) > 0 {
 		p.Provider = p.Providers[0]
 	}
@@ -65,19 +62,19 @@ func (s *Server) adminSimulate(c echo.Context) error {
 		if v := r.PostFormValue("provider"); v != "" {
 			p.Provider = v
 		}
-		id, unverified, err := s.simulateInput(c, p.Source, p.SignIn, p.SAML, p.Claims, p.Provider)
+		id, unverified, err := h.simulateInput(c, p.Source, p.SignIn, p.SAML, p.Claims, p.Provider)
 		if err != nil {
 			p.Problem = broker.ErrorMessage(err)
-			status = statusOf(broker.ErrorCode(err))
-			s.log.InfoContext(r.Context(), "simulation input refused", "request_id", requestIDOf(c), "reason", broker.ErrorReason(err), "err", err)
+			status = web.StatusOf(broker.ErrorCode(err))
+			h.Log().InfoContext(r.Context(), "simulation input refused", "request_id", web.RequestID(c), "reason", broker.ErrorReason(err), "err", err)
 		} else {
-			res := simulate(s.cfg.Admin.Rules.Engine(), id)
+			res := Simulate(h.cfg.Rules.Engine(), id)
 			res.Unverified = unverified
 			p.Result = &res
 		}
 		p.SAML = "" // never echo a pasted assertion back into the page
 	}
-	return s.renderAdmin(c, status, "admin_simulate.html", s.adminPage(c, "Simulator", "simulate", p))
+	return h.renderAdmin(c, status, "admin_simulate.html", h.adminPage(c, "Simulator", "simulate", p))
 }
 
 type auditPage struct {
@@ -93,7 +90,7 @@ type auditForm struct {
 	Before                                     int64
 }
 
-func auditFilter(c echo.Context) (auditForm, store.AuditFilter, error) {
+func AuditFilter(c echo.Context) (auditForm, store.AuditFilter, error) {
 	q := c.QueryParams()
 	f := auditForm{Subject: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
@@ -132,15 +129,15 @@ func parseTimeParam(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad time %q", s)
 }
 
-func (s *Server) adminAudit(c echo.Context) error {
-	f, sf, err := auditFilter(c)
+func (h *Handler) adminAudit(c echo.Context) error {
+	f, sf, err := AuditFilter(c)
 	if err != nil {
 		return err
 	}
 	if c.QueryParam("format") == "csv" {
-		return s.auditCSV(c, sf)
+		return h.auditCSV(c, sf)
 	}
-	evs, err := s.cfg.Admin.Store.ListAudit(c.Request().Context(), sf)
+	evs, err := h.cfg.Store.ListAudit(c.Request().Context(), sf)
 	if err != nil {
 		return err
 	}
@@ -148,11 +145,11 @@ func (s *Server) adminAudit(c echo.Context) error {
 	if len(evs) == sf.Limit {
 		p.More = evs[len(evs)-1].ID
 	}
-	return s.renderAdmin(c, http.StatusOK, "admin_audit.html", s.adminPage(c, "Audit log", "audit", p))
+	return h.renderAdmin(c, http.StatusOK, "admin_audit.html", h.adminPage(c, "Audit log", "audit", p))
 }
 
 // auditCSV streams every matching event (keyset pages of 1000).
-func (s *Server) auditCSV(c echo.Context, sf store.AuditFilter) error {
+func (h *Handler) auditCSV(c echo.Context, sf store.AuditFilter) error {
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="broker-audit.csv"`)
@@ -161,9 +158,9 @@ func (s *Server) auditCSV(c echo.Context, sf store.AuditFilter) error {
 	_ = cw.Write([]string{"id", "time", "event", "result", "reason", "provider", "subject", "role_arn", "session_name", "remote_addr", "user_agent", "request_id", "message"})
 	sf.Limit = 1000
 	for rows := 0; rows < 1_000_000; {
-		evs, err := s.cfg.Admin.Store.ListAudit(c.Request().Context(), sf)
+		evs, err := h.cfg.Store.ListAudit(c.Request().Context(), sf)
 		if err != nil {
-			s.log.ErrorContext(c.Request().Context(), "audit export", "request_id", requestIDOf(c), "err", err)
+			h.Log().ErrorContext(c.Request().Context(), "audit export", "request_id", web.RequestID(c), "err", err)
 			_ = cw.Write([]string{"", "", "export_failed", "failure", broker.ErrorReason(err)})
 			break
 		}
@@ -196,16 +193,16 @@ type accountsPage struct {
 	Form     mapping.Account
 }
 
-func (s *Server) adminAccounts(c echo.Context) error {
-	p := accountsPage{Accounts: s.liveAccounts(), Flash: s.adminFlash(c)}
-	return s.renderAdmin(c, http.StatusOK, "admin_accounts.html", s.adminPage(c, "AWS accounts", "accounts", p))
+func (h *Handler) adminAccounts(c echo.Context) error {
+	p := accountsPage{Accounts: h.LiveAccounts(), Flash: h.adminFlash(c)}
+	return h.renderAdmin(c, http.StatusOK, "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
 }
 
 // checkAccounts compiles the current rules against a changed account list.
-func (s *Server) checkAccounts(accounts []mapping.Account) error {
-	st := s.cfg.Admin.Rules.State()
+func (h *Handler) checkAccounts(accounts []mapping.Account) error {
+	st := h.cfg.Rules.State()
 	fe := fieldErrors{}
-	if s.compileFor(ruleset.Plain(st.Rules), accounts, "", fe) == nil {
+	if h.compileFor(ruleset.Plain(st.Rules), accounts, "", fe) == nil {
 		var msgs []string
 		for _, m := range fe {
 			msgs = append(msgs, m...)
@@ -215,48 +212,48 @@ func (s *Server) checkAccounts(accounts []mapping.Account) error {
 	return nil
 }
 
-func (s *Server) adminAccountSave(c echo.Context) error {
+func (h *Handler) adminAccountSave(c echo.Context) error {
 	r := c.Request()
 	a := mapping.Account{ID: strings.TrimSpace(r.PostFormValue("id")), Alias: strings.TrimSpace(r.PostFormValue("alias")), Label: strings.TrimSpace(r.PostFormValue("label"))}
 	next := []mapping.Account{}
-	for _, x := range s.liveAccounts() {
+	for _, x := range h.LiveAccounts() {
 		if x.ID != a.ID {
 			next = append(next, x)
 		}
 	}
 	next = append(next, a)
-	err := s.checkAccounts(next)
+	err := h.checkAccounts(next)
 	if err == nil {
-		err = s.cfg.Admin.Store.PutAccount(r.Context(), store.Account{ID: a.ID, Alias: a.Alias, Label: a.Label}, adminOf(c).Actor)
+		err = h.cfg.Store.PutAccount(r.Context(), store.Account{ID: a.ID, Alias: a.Alias, Label: a.Label}, adminauth.Of(c).Actor)
 	}
 	if err != nil {
 		code := broker.ErrorCode(err)
 		if code != broker.EINVALID && code != broker.ECONFLICT {
 			return err
 		}
-		p := accountsPage{Accounts: s.liveAccounts(), Problem: broker.ErrorMessage(err), Form: a}
-		return s.renderAdmin(c, statusOf(code), "admin_accounts.html", s.adminPage(c, "AWS accounts", "accounts", p))
+		p := accountsPage{Accounts: h.LiveAccounts(), Problem: broker.ErrorMessage(err), Form: a}
+		return h.renderAdmin(c, web.StatusOf(code), "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
 	}
-	s.afterRuleChange(c, "account_saved", "", "account "+a.ID+" alias "+a.Alias)
-	return s.flashRedirect(c, "Saved account "+a.ID+".", "/admin/accounts")
+	h.AfterRuleChange(c, "account_saved", "", "account "+a.ID+" alias "+a.Alias)
+	return h.flashRedirect(c, "Saved account "+a.ID+".", "/admin/accounts")
 }
 
-func (s *Server) adminAccountDelete(c echo.Context) error {
+func (h *Handler) adminAccountDelete(c echo.Context) error {
 	id := c.Param("id")
 	var next []mapping.Account
-	for _, x := range s.liveAccounts() {
+	for _, x := range h.LiveAccounts() {
 		if x.ID != id {
 			next = append(next, x)
 		}
 	}
-	if err := s.checkAccounts(next); err != nil {
+	if err := h.checkAccounts(next); err != nil {
 		return err
 	}
-	if err := s.cfg.Admin.Store.DeleteAccount(c.Request().Context(), id, adminOf(c).Actor); err != nil {
+	if err := h.cfg.Store.DeleteAccount(c.Request().Context(), id, adminauth.Of(c).Actor); err != nil {
 		return err
 	}
-	s.afterRuleChange(c, "account_deleted", "", "account "+id)
-	return s.flashRedirect(c, "Removed account "+id+".", "/admin/accounts")
+	h.AfterRuleChange(c, "account_deleted", "", "account "+id)
+	return h.flashRedirect(c, "Removed account "+id+".", "/admin/accounts")
 }
 
 type tokensPage struct {
@@ -265,48 +262,46 @@ type tokensPage struct {
 	Flash  string
 }
 
-const apiTokenPrefix = "brk_"
-
-func (s *Server) adminTokens(c echo.Context) error {
-	toks, err := s.cfg.Admin.Store.APITokens(c.Request().Context())
+func (h *Handler) adminTokens(c echo.Context) error {
+	toks, err := h.cfg.Store.APITokens(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	p := tokensPage{Tokens: toks, Flash: s.adminFlash(c)}
-	return s.renderAdmin(c, http.StatusOK, "admin_tokens.html", s.adminPage(c, "API tokens", "tokens", p))
+	p := tokensPage{Tokens: toks, Flash: h.adminFlash(c)}
+	return h.renderAdmin(c, http.StatusOK, "admin_tokens.html", h.adminPage(c, "API tokens", "tokens", p))
 }
 
-func (s *Server) adminTokenCreate(c echo.Context) error {
+func (h *Handler) adminTokenCreate(c echo.Context) error {
 	ctx := c.Request().Context()
 	name := strings.TrimSpace(c.Request().PostFormValue("name"))
 	if name == "" || len(name) > 100 {
 		return broker.Errorf(broker.EINVALID, "token_name", "Give the token a name of up to 100 characters (what it is for).")
 	}
-	secret := apiTokenPrefix + randomToken(32)
+	secret := adminauth.TokenPrefix + web.RandomToken(32)
 	sum := sha256.Sum256([]byte(secret))
-	t := &store.APIToken{ID: randomToken(9), Name: name, Hash: sum[:], CreatedBy: adminOf(c).Actor}
-	if err := s.cfg.Admin.Store.CreateAPIToken(ctx, t); err != nil {
+	t := &store.APIToken{ID: web.RandomToken(9), Name: name, Hash: sum[:], CreatedBy: adminauth.Of(c).Actor}
+	if err := h.cfg.Store.CreateAPIToken(ctx, t); err != nil {
 		return err
 	}
-	s.cfg.Access.Audit(ctx, &store.AuditEvent{RequestID: requestIDOf(c), Event: "api_token_created", Result: store.ResultSuccess,
-		Subject: adminOf(c).Actor, Message: "token " + t.ID + " " + name, RemoteAddr: c.RealIP()})
-	toks, err := s.cfg.Admin.Store.APITokens(ctx)
+	h.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: web.RequestID(c), Event: "api_token_created", Result: store.ResultSuccess,
+		Subject: adminauth.Of(c).Actor, Message: "token " + t.ID + " " + name, RemoteAddr: c.RealIP()})
+	toks, err := h.cfg.Store.APITokens(ctx)
 	if err != nil {
 		return err
 	}
 	// Shown once, in this response only (no redirect: it would have to
 	// carry the secret in a URL or a cookie).
 	p := tokensPage{Tokens: toks, New: secret}
-	return s.renderAdmin(c, http.StatusCreated, "admin_tokens.html", s.adminPage(c, "API tokens", "tokens", p))
+	return h.renderAdmin(c, http.StatusCreated, "admin_tokens.html", h.adminPage(c, "API tokens", "tokens", p))
 }
 
-func (s *Server) adminTokenDelete(c echo.Context) error {
+func (h *Handler) adminTokenDelete(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	if err := s.cfg.Admin.Store.DeleteAPIToken(ctx, id); err != nil {
+	if err := h.cfg.Store.DeleteAPIToken(ctx, id); err != nil {
 		return err
 	}
-	s.cfg.Access.Audit(ctx, &store.AuditEvent{RequestID: requestIDOf(c), Event: "api_token_revoked", Result: store.ResultSuccess,
-		Subject: adminOf(c).Actor, Message: "token " + id, RemoteAddr: c.RealIP()})
-	return s.flashRedirect(c, "Revoked the token.", "/admin/tokens")
+	h.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: web.RequestID(c), Event: "api_token_revoked", Result: store.ResultSuccess,
+		Subject: adminauth.Of(c).Actor, Message: "token " + id, RemoteAddr: c.RealIP()})
+	return h.flashRedirect(c, "Revoked the token.", "/admin/tokens")
 }

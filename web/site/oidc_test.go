@@ -1,4 +1,4 @@
-package web
+package site
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/web"
 )
 
 // fakeOIDC is an OIDC relying party whose answers the test controls.
@@ -51,7 +52,7 @@ func newOIDCEnv(t *testing.T) (*env, *fakeOIDC) {
 		t.Fatal(err)
 	}
 	cfg := ev.srv.cfg
-	cfg.Providers = append(cfg.Providers, Provider{ID: "kc", Label: "Keycloak", OIDC: op})
+	cfg.Providers = append(cfg.Providers, web.Provider{ID: "kc", Label: "Keycloak", OIDC: op})
 	cfg.Access = newAccess(t, eng, ev)
 	if ev.srv, err = New(cfg); err != nil {
 		t.Fatal(err)

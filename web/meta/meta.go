@@ -1,0 +1,149 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/web"
+)
+
+// Pinger answers when the store can be used (store.Store).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures the protocol and health endpoints.
+type Config struct {
+	Providers *web.Providers
+	Store     Pinger
+	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
+	IDPMetadata func() ([]byte, error)
+	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
+	OIDCDiscovery func() ([]byte, error)
+	OIDCJWKS      func() ([]byte, error)
+	Logger        *slog.Logger
+}
+
+// Handler serves what machines read: the SP metadata of each SAML
+// provider, the broker's own IdP metadata, OIDC discovery and JWKS, and the
+// health and readiness checks.
+type Handler struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New builds the handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Providers == nil || cfg.Store == nil {
+		return nil, errors.New("meta: Providers and Store are required")
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h, nil
+}
+
+// Mount adds the routes.
+func (h *Handler) Mount(e *echo.Echo) {
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/saml/:provider/metadata", h.samlMetadata)
+	e.GET("/idp/saml/metadata", h.idpMetadata)
+	e.GET("/.well-known/openid-configuration", h.oidcDiscovery)
+	e.GET("/idp/oidc/jwks", h.oidcJWKS)
+}
+
+// samlMetadata serves the SP metadata of one SAML provider.
+func (h *Handler) samlMetadata(c echo.Context) error {
+	p, ok := h.cfg.Providers.Get(c.Param("provider"))
+	if !ok || p.SAML == nil {
+		return broker.Errorf(broker.ENOTFOUND, "provider_unknown", "There is no identity provider with this name.")
+	}
+	md, err := p.SAML.Metadata()
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/samlmetadata+xml", md)
+}
+
+func (h *Handler) healthz(c echo.Context) error {
+	return c.String(http.StatusOK, "ok\n")
+}
+
+// readyz reports whether this instance can serve sign-ins: the store must
+// answer; each IdP's metadata state is listed. The instance is ready while
+// at least one IdP can be used, so one IdP being down does not take the
+// whole broker out of a load balancer.
+func (h *Handler) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ready := true
+	if err := h.cfg.Store.Ping(ctx); err != nil {
+		checks["store"] = "unavailable"
+		ready = false
+		h.log.WarnContext(ctx, "readiness: store", "err", err)
+	} else {
+		checks["store"] = "ok"
+	}
+	usable := 0
+	providers := h.cfg.Providers.List()
+	for _, p := range providers {
+		if err := p.Ready(); err != nil {
+			checks["provider:"+p.ID] = "unavailable"
+		} else {
+			checks["provider:"+p.ID] = "ok"
+			usable++
+		}
+	}
+	if len(providers) > 0 && usable == 0 {
+		ready = false
+	}
+	status := http.StatusOK
+	state := "ready"
+	if !ready {
+		status, state = http.StatusServiceUnavailable, "not ready"
+	}
+	return c.JSON(status, map[string]any{"status": state, "checks": checks})
+}
+
+func (h *Handler) oidcDiscovery(c echo.Context) error {
+	return h.publish(c, h.cfg.OIDCDiscovery)
+}
+
+func (h *Handler) oidcJWKS(c echo.Context) error {
+	return h.publish(c, h.cfg.OIDCJWKS)
+}
+
+// publish serves the broker's OIDC issuer documents: public, cacheable
+// for a few minutes (AWS fetches them on every new signing key).
+func (h *Handler) publish(c echo.Context, doc func() ([]byte, error)) error {
+	if doc == nil {
+		return broker.Errorf(broker.ENOTFOUND, "issuer_not_configured", "This broker does not act as an OpenID Connect issuer.")
+	}
+	b, err := doc()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	c.Response().Header().Del("Pragma")
+	return c.Blob(http.StatusOK, "application/json", b)
+}
+
+func (h *Handler) idpMetadata(c echo.Context) error {
+	if h.cfg.IDPMetadata == nil {
+		return broker.Errorf(broker.ENOTFOUND, "issuer_not_configured", "This broker does not act as a SAML identity provider.")
+	}
+	md, err := h.cfg.IDPMetadata()
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/samlmetadata+xml", md)
+}

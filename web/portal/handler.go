@@ -1,0 +1,173 @@
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+)
+
+// Access is the access use case (access.Service).
+type Access interface {
+	Decide(id *broker.Identity) mapping.Decision
+	Assume(ctx context.Context, in access.AssumeInput) (*access.Outcome, error)
+	Audit(ctx context.Context, ev *store.AuditEvent)
+}
+
+// Replay is the store's replay cache: it makes OIDC state values single use
+// across instances.
+type Replay interface {
+	Remember(ctx context.Context, namespace, key string, expires time.Time) error
+}
+
+// SignIns records each sign-in's verified attributes (store.SignInStore).
+type SignIns interface {
+	RecordSignIn(ctx context.Context, s *store.SignIn) error
+}
+
+// Config configures the portal.
+type Config struct {
+	Frame     *web.Frame
+	Providers *web.Providers
+	Access    Access
+	Replay    Replay
+	// SignIns records sign-ins for the rule simulator; nil = not recorded.
+	SignIns SignIns
+	// IsAdmin says whether to show the Admin link; nil = never.
+	IsAdmin func(*broker.Identity) bool
+	// AutoSelectSingleRole opens the console at once for a single role.
+	AutoSelectSingleRole bool
+}
+
+// Handler serves the sign-in page, the portal and the upstream sign-in
+// flows (SAML and OIDC).
+type Handler struct {
+	*web.Frame
+	cfg        Config
+	reqCookie  *web.Cookie
+	oidcCookie *web.Cookie
+}
+
+const (
+	// requestCookie tracks SAML requests this browser started. It must reach
+	// the ACS on the IdP's cross-site POST, so on https it is SameSite=None.
+	requestCookie = "broker_saml_requests"
+	oidcCookie    = "broker_oidc_requests"
+	maxPending    = 5
+	pendingTTL    = 10 * time.Minute
+)
+
+// New builds the portal handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Frame == nil || cfg.Providers == nil || cfg.Access == nil || cfg.Replay == nil {
+		return nil, errors.New("portal: Frame, Providers, Access and Replay are required")
+	}
+	h := &Handler{Frame: cfg.Frame, cfg: cfg}
+	sameSite := http.SameSiteLaxMode
+	if h.Secure() {
+		sameSite = http.SameSiteNoneMode
+	}
+	var err error
+	if h.reqCookie, err = h.NewCookieStore(web.CookieOptions{Name: requestCookie, Path: "/saml/", MaxAge: pendingTTL, SameSite: sameSite}); err != nil {
+		return nil, err
+	}
+	// The OIDC callback is a top-level GET: SameSite=Lax cookies arrive.
+	if h.oidcCookie, err = h.NewCookieStore(web.CookieOptions{Name: oidcCookie, Path: "/oidc/", MaxAge: pendingTTL, SameSite: http.SameSiteLaxMode}); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Mount adds the portal's routes.
+func (h *Handler) Mount(e *echo.Echo) {
+	e.GET("/", h.index)
+	e.POST("/console", h.console, h.RequireCSRF)
+	e.GET("/continue", h.continueTo)
+	e.POST("/logout", h.logout, h.RequireCSRF)
+	e.GET("/saml/:provider/login", h.samlLogin)
+	e.POST("/saml/:provider/acs", h.samlACS)
+	e.GET("/oidc/:provider/login", h.oidcLogin)
+	e.GET("/oidc/:provider/callback", h.oidcCallback)
+}
+
+// pendingRequest is a sign-in this browser started: a SAML AuthnRequest
+// (ID) or an OIDC authorization request (ID = state, with nonce and PKCE
+// verifier).
+type pendingRequest struct {
+	ID       string    `json:"id"`
+	Nonce    string    `json:"n,omitempty"`
+	Verifier string    `json:"v,omitempty"`
+	Silent   bool      `json:"s,omitempty"`
+	Provider string    `json:"p"`
+	Relay    string    `json:"r"`
+	Expires  time.Time `json:"e"`
+	// Continue: what to do after sign-in (open this role, land here).
+	Grant       string `json:"g,omitempty"`
+	Destination string `json:"d,omitempty"`
+}
+
+func (h *Handler) loadPending(r *http.Request, jar *web.Cookie) []pendingRequest {
+	var list []pendingRequest
+	if raw := jar.Get(r)["p"]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &list)
+	}
+	now := h.Now()
+	live := list[:0]
+	for _, p := range list {
+		if now.Before(p.Expires) {
+			live = append(live, p)
+		}
+	}
+	return live
+}
+
+func (h *Handler) savePending(w http.ResponseWriter, r *http.Request, jar *web.Cookie, list []pendingRequest) error {
+	if len(list) > maxPending {
+		list = list[len(list)-maxPending:]
+	}
+	v := ""
+	if len(list) > 0 {
+		b, _ := json.Marshal(list)
+		v = string(b)
+	}
+	return jar.Put(w, r, map[string]string{"p": v})
+}
+
+// continuation is the role to open once the browser comes back to
+// /continue after sign-in: single use, tied to the sign-in by a token.
+type continuation struct {
+	Token       string `json:"t"`
+	Grant       string `json:"g"`
+	Destination string `json:"d,omitempty"`
+}
+
+func (n continuation) encode() string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func decodeContinuation(s string) (continuation, bool) {
+	var n continuation
+	if s == "" || json.Unmarshal([]byte(s), &n) != nil || n.Token == "" || n.Grant == "" {
+		return continuation{}, false
+	}
+	return n, true
+}
+
+// provider returns the provider named in the path, of the wanted protocol.
+func (h *Handler) provider(c echo.Context, wantSAML bool) (web.Provider, error) {
+	p, ok := h.cfg.Providers.Get(c.Param("provider"))
+	if !ok || (wantSAML && p.SAML == nil) || (!wantSAML && p.OIDC == nil) {
+		return web.Provider{}, broker.Errorf(broker.ENOTFOUND, "provider_unknown", "There is no identity provider with this name.")
+	}
+	return p, nil
+}

@@ -1,0 +1,214 @@
+package portal
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+)
+
+func encodeResponse(xml []byte) string { return base64.StdEncoding.EncodeToString(xml) }
+
+// signIn starts a fresh session for a verified identity (a new id every
+// time: no session fixation), then continues where the person was going.
+func (h *Handler) signIn(c echo.Context, data *web.SessionData, cont pendingRequest) error {
+	id := &data.Identity
+	r := c.Request()
+	ctx := r.Context()
+	old := h.LoadBrowser(r)
+	if old.ID != "" {
+		_ = h.Sessions().DeleteSession(ctx, old.ID)
+	}
+	sid := web.RandomToken(32)
+	if err := h.Sessions().CreateSession(ctx, &store.Session{
+		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data.Marshal(),
+		ExpiresAt: h.Now().Add(h.SessionLifetime()),
+	}); err != nil {
+		return err
+	}
+	b := web.Browser{ID: sid, CSRF: web.RandomToken(32)}
+	h.recordSignIn(c, id)
+	decision := h.cfg.Access.Decide(id)
+	h.cfg.Access.Audit(ctx, &store.AuditEvent{
+		RequestID: web.RequestID(c), Event: "signin", Result: store.ResultSuccess,
+		Provider: id.Provider, Subject: id.Subject, RemoteAddr: c.RealIP(), UserAgent: r.UserAgent(),
+		Details: map[string]string{"roles": strconv.Itoa(len(decision.Grants))},
+	})
+	h.Log().InfoContext(ctx, "signed in", "request_id", web.RequestID(c), "provider", id.Provider,
+		"subject", id.Subject, "roles", len(decision.Grants))
+
+	grantKey := cont.Grant
+	if grantKey == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
+		grantKey = decision.Grants[0].Key()
+	}
+	if grantKey != "" {
+		// Open the role from a page of our own rather than redirecting from
+		// the ACS: this request is the IdP page's form POST, and its CSP
+		// form-action would block a redirect chain ending at AWS. The page
+		// moves on to /continue with a single-use token.
+		token := web.RandomToken(18)
+		b.Next = continuation{Token: token, Grant: grantKey, Destination: cont.Destination}.encode()
+		if err := h.SaveBrowser(c.Response(), r, b); err != nil {
+			return err
+		}
+		pd := h.Page(c, "Opening the AWS console")
+		pd.SignedIn, pd.User, pd.CSRF = true, web.DisplayName(id), b.CSRF
+		pd.Refresh = "/continue?t=" + url.QueryEscape(token)
+		pd.Message = "You are signed in. Opening the AWS console…"
+		return h.Render(c, http.StatusOK, "reauth.html", pd)
+	}
+	if err := h.SaveBrowser(c.Response(), r, b); err != nil {
+		return err
+	}
+	target := "/"
+	if cont.Destination != "" {
+		target += "?destination=" + url.QueryEscape(cont.Destination)
+	}
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// recordSignIn keeps the person's verified attributes (no credentials: the
+// Identity holds none) for the rule simulator and the impact preview. A
+// failure is logged, never fatal to the sign-in.
+func (h *Handler) recordSignIn(c echo.Context, id *broker.Identity) {
+	if h.cfg.SignIns == nil {
+		return
+	}
+	b, err := json.Marshal(id)
+	if err == nil {
+		err = h.cfg.SignIns.RecordSignIn(c.Request().Context(), &store.SignIn{Provider: id.Provider, Subject: id.Subject, Identity: b})
+	}
+	if err != nil {
+		h.Log().WarnContext(c.Request().Context(), "record sign-in for the simulator", "request_id", web.RequestID(c), "err", err)
+	}
+}
+
+func (h *Handler) index(c echo.Context) error {
+	dest := web.BoundedParam(c.QueryParam("destination"), 2000)
+	cur, ok := h.Current(c)
+	b := cur.Browser
+	if !ok {
+		pd := signInPage{Page: h.Page(c, "Sign in")}
+		pd.Destination = dest
+		for _, p := range h.cfg.Providers.List() {
+			login := p.LoginPath()
+			if dest != "" {
+				login += "?destination=" + url.QueryEscape(dest)
+			}
+			pd.Providers = append(pd.Providers, providerView{ID: p.ID, Label: p.Label, LoginURL: login, Ready: p.Ready() == nil})
+		}
+		pd.Flash = h.TakeFlash(c, b)
+		if pd.Flash == "" && c.QueryParam("admin") == "1" {
+			pd.Flash = "Sign in to use the admin pages; then follow Admin at the top of the page."
+		}
+		return h.Render(c, http.StatusOK, "signin.html", pd)
+	}
+
+	data := cur.Data
+	pd := portalPage{Page: h.Page(c, "Your AWS roles")}
+	pd.SignedIn = true
+	pd.User = web.DisplayName(&data.Identity)
+	pd.CSRF = b.CSRF
+	pd.Destination = dest
+	pd.Accounts = accountsView(h.cfg.Access.Decide(&data.Identity).Grants)
+	pd.IsAdmin = h.cfg.IsAdmin != nil && h.cfg.IsAdmin(&data.Identity)
+	pd.Flash = h.TakeFlash(c, b)
+	return h.Render(c, http.StatusOK, "portal.html", pd)
+}
+
+// signInPage lists the upstream IdPs.
+type signInPage struct {
+	web.Page
+	Providers []providerView
+}
+
+// portalPage lists the person's roles by account.
+type portalPage struct {
+	web.Page
+	Accounts []accountView
+}
+
+type providerView struct {
+	ID, Label, LoginURL string
+	Ready               bool
+}
+
+type accountView struct {
+	ID, Label string
+	Roles     []roleView
+}
+
+type roleView struct {
+	Key, Label, Description, RoleName, RoleARN, Mode string
+	Duration, ConsoleDuration                        time.Duration
+}
+
+func accountsView(grants []broker.Grant) []accountView {
+	byAcct := map[string]*accountView{}
+	var order []string
+	for _, g := range grants {
+		a, ok := byAcct[g.AccountID]
+		if !ok {
+			label := g.AccountLabel
+			if label == "" {
+				label = g.AccountID
+			}
+			a = &accountView{ID: g.AccountID, Label: label}
+			byAcct[g.AccountID] = a
+			order = append(order, g.AccountID)
+		}
+		arn, _ := broker.ParseARN(g.RoleARN)
+		a.Roles = append(a.Roles, roleView{
+			Key: g.Key(), Label: g.Label, Description: g.Description, RoleName: arn.Name(), RoleARN: g.RoleARN,
+			Mode: string(g.Mode), Duration: g.CredentialDuration, ConsoleDuration: g.ConsoleDuration,
+		})
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		return strings.ToLower(byAcct[order[i]].Label) < strings.ToLower(byAcct[order[j]].Label)
+	})
+	out := make([]accountView, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byAcct[id])
+	}
+	return out
+}
+
+// console assumes the chosen role and sends the browser to AWS.
+func (h *Handler) console(c echo.Context) error {
+	cur, ok := h.Current(c)
+	if !ok {
+		return web.NotSignedIn
+	}
+	r := c.Request()
+	return h.assume(c, cur, web.BoundedParam(r.PostFormValue("grant"), 600), web.BoundedParam(r.PostFormValue("destination"), 2000), true)
+}
+
+func (h *Handler) logout(c echo.Context) error {
+	r := c.Request()
+	b := h.LoadBrowser(r)
+	if b.ID != "" {
+		if st, err := h.Sessions().GetSession(r.Context(), b.ID); err == nil {
+			h.cfg.Access.Audit(r.Context(), &store.AuditEvent{
+				RequestID: web.RequestID(c), Event: "logout", Result: store.ResultSuccess,
+				Provider: st.Provider, Subject: st.Subject, RemoteAddr: c.RealIP(), UserAgent: r.UserAgent(),
+			})
+		}
+		if err := h.Sessions().DeleteSession(r.Context(), b.ID); err != nil {
+			return err
+		}
+	}
+	if err := h.SaveBrowser(c.Response(), r, web.Browser{Flash: "You are signed out of the portal. AWS console sessions you opened last until they expire; sign out of them in the console."}); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/")
+}

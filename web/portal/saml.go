@@ -1,0 +1,105 @@
+package portal
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/saml"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+)
+
+// samlLogin starts an SP-initiated sign-in: the AuthnRequest id and an
+// opaque RelayState go into the request cookie, the browser to the IdP.
+// What to do afterwards (?grant=, ?destination=) is remembered server-side
+// of the IdP, never sent as a URL the IdP could change.
+func (h *Handler) samlLogin(c echo.Context) error {
+	p, err := h.provider(c, true)
+	if err != nil {
+		return err
+	}
+	if err := p.SAML.Ready(); err != nil {
+		return broker.Wrap(err, broker.EUNAVAILABLE, "metadata_unavailable",
+			"Sign-in with "+p.Label+" is not available right now: its metadata could not be loaded. Try again in a few minutes.")
+	}
+	relay := web.RandomToken(18)
+	redirect, reqID, err := p.SAML.LoginRedirect(relay)
+	if err != nil {
+		return err
+	}
+	pending := append(h.loadPending(c.Request(), h.reqCookie), pendingRequest{
+		ID: reqID, Provider: p.ID, Relay: relay, Expires: h.Now().Add(pendingTTL),
+		Grant: web.BoundedParam(c.QueryParam("grant"), 600), Destination: web.BoundedParam(c.QueryParam("destination"), 2000),
+	})
+	if err := h.savePending(c.Response(), c.Request(), h.reqCookie, pending); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusFound, redirect)
+}
+
+// samlACS receives the IdP's Response, verifies it, and signs the person in.
+func (h *Handler) samlACS(c echo.Context) error {
+	p, err := h.provider(c, true)
+	if err != nil {
+		return err
+	}
+	r := c.Request()
+	if err := web.ParseForm(r); err != nil {
+		return h.signInFailed(c, p.ID, err)
+	}
+	pending := h.loadPending(r, h.reqCookie)
+	var ids []string
+	for _, pr := range pending {
+		if pr.Provider == p.ID {
+			ids = append(ids, pr.ID)
+		}
+	}
+	res, err := p.SAML.ParseResponse(r.Context(), saml.ACSInput{
+		SAMLResponse: r.PostFormValue("SAMLResponse"),
+		RequestIDs:   ids,
+		CurrentURL:   h.URL("/saml/" + p.ID + "/acs"),
+	})
+	if err != nil {
+		return h.signInFailed(c, p.ID, err)
+	}
+	// The request this answers (if any) is done: drop it from the cookie.
+	var cont pendingRequest
+	rest := pending[:0]
+	for _, pr := range pending {
+		if res.InResponseTo != "" && pr.ID == res.InResponseTo {
+			cont = pr
+			continue
+		}
+		rest = append(rest, pr)
+	}
+	if err := h.savePending(c.Response(), r, h.reqCookie, rest); err != nil {
+		return err
+	}
+	if res.InResponseTo == "" {
+		// IdP-initiated: a RelayState may name a console deep link (Okta,
+		// Entra "default relay state"). It is only ever used as a console
+		// Destination, validated against the role's partition, never as a
+		// redirect target of the broker.
+		if rs := r.PostFormValue("RelayState"); strings.HasPrefix(rs, "https://") && len(rs) <= 2000 {
+			cont.Destination = rs
+		}
+	}
+	upstream := ""
+	if len(res.Identity.Roles) > 0 {
+		upstream = encodeResponse(res.ResponseXML)
+	}
+	return h.signIn(c, &web.SessionData{Identity: res.Identity, SAMLResponse: upstream}, cont)
+}
+
+// signInFailed audits a failed sign-in and shows the error.
+func (h *Handler) signInFailed(c echo.Context, provider string, err error) error {
+	h.cfg.Access.Audit(c.Request().Context(), &store.AuditEvent{
+		RequestID: web.RequestID(c), Event: "signin", Result: store.ResultFailure,
+		Reason: broker.ErrorReason(err), Message: broker.ErrorMessage(err), Provider: provider,
+		RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
+	})
+	return err
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker"
+)
+
+// SessionData is the server-side, encrypted half of a browser session.
+type SessionData struct {
+	Identity broker.Identity `json:"identity"`
+	// SAMLResponse is the upstream Response (base64) for pass-through roles.
+	SAMLResponse string `json:"saml_response,omitempty"`
+	Used         bool   `json:"used,omitempty"`
+	// IDToken and RefreshToken come from an OIDC sign-in: the ID token for
+	// pass-through web identity, the refresh token to renew it.
+	IDToken        string    `json:"id_token,omitempty"`
+	IDTokenExpires time.Time `json:"id_token_expires,omitzero"`
+	RefreshToken   string    `json:"refresh_token,omitempty"`
+}
+
+// Marshal encodes the session data for the store.
+func (d *SessionData) Marshal() []byte {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic("web: marshal session: " + err.Error())
+	}
+	return b
+}
+
+// Current is the signed-in session of a request.
+type Current struct {
+	ID      string // server-side session id
+	Data    *SessionData
+	Browser Browser
+}
+
+// Current loads the signed-in session, or returns ok=false.
+func (f *Frame) Current(c echo.Context) (*Current, bool) {
+	b := f.LoadBrowser(c.Request())
+	if b.ID == "" {
+		return &Current{Browser: b}, false
+	}
+	ctx := c.Request().Context()
+	st, err := f.cfg.Sessions.GetSession(ctx, b.ID)
+	if err != nil {
+		if broker.ErrorCode(err) != broker.ENOTFOUND {
+			f.log.ErrorContext(ctx, "load session", "request_id", RequestID(c), "err", err)
+		}
+		return &Current{Browser: b}, false
+	}
+	var d SessionData
+	if err := json.Unmarshal(st.Data, &d); err != nil {
+		f.log.ErrorContext(ctx, "decode session", "request_id", RequestID(c), "err", err)
+		return &Current{Browser: b}, false
+	}
+	return &Current{ID: b.ID, Data: &d, Browser: b}, true
+}
+
+// SaveData writes the server-side session back, keeping its expiry.
+func (f *Frame) SaveData(c echo.Context, cur *Current) {
+	ctx := c.Request().Context()
+	st, err := f.cfg.Sessions.GetSession(ctx, cur.ID)
+	if err == nil {
+		err = f.cfg.Sessions.UpdateSession(ctx, cur.ID, cur.Data.Marshal(), st.ExpiresAt)
+	}
+	if err != nil {
+		f.log.ErrorContext(ctx, "update session", "request_id", RequestID(c), "err", err)
+	}
+}
+
+// TakeFlash returns the one-time message and clears it from the cookie.
+func (f *Frame) TakeFlash(c echo.Context, b Browser) string {
+	if b.Flash == "" {
+		return ""
+	}
+	msg := b.Flash
+	b.Flash = ""
+	_ = f.SaveBrowser(c.Response(), c.Request(), b)
+	return msg
+}
+
+// SetFlash sets a one-time message on a signed-in browser.
+func (f *Frame) SetFlash(c echo.Context, msg string) error {
+	b := f.LoadBrowser(c.Request())
+	if b.ID == "" {
+		return nil
+	}
+	b.Flash = msg
+	return f.SaveBrowser(c.Response(), c.Request(), b)
+}
+
+// DisplayName is how a person is named on pages.
+func DisplayName(id *broker.Identity) string {
+	for _, k := range []string{"displayName", "name", "email", "mail"} {
+		if v := id.First(k); v != "" {
+			return v
+		}
+	}
+	return id.Subject
+}
+
+// BoundedParam returns v, or "" when it is longer than max.
+func BoundedParam(v string, max int) string {
+	if len(v) > max {
+		return ""
+	}
+	return v
+}
+
+// WriteJSON answers with indented JSON.
+func WriteJSON(c echo.Context, status int, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(status, b)
+}

@@ -1,0 +1,163 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/admin"
+	"github.com/broker-dev/broker/web/adminauth"
+	"github.com/broker-dev/broker/web/api"
+	"github.com/broker-dev/broker/web/meta"
+	"github.com/broker-dev/broker/web/portal"
+)
+
+// Replay is the store's replay cache (store.Store).
+type Replay interface {
+	Remember(ctx context.Context, namespace, key string, expires time.Time) error
+}
+
+// AdminStore is what the admin UI and API need from the store.
+type AdminStore interface {
+	store.RuleStore
+	store.TokenStore
+	store.SignInStore
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
+
+// AdminConfig enables the admin UI (/admin) and API (/api/v1).
+type AdminConfig struct {
+	// Matcher decides who is an admin, on every admin request, from the
+	// verified sign-in; nil means nobody (every admin request gets 403).
+	Matcher *mapping.Matcher
+	Rules   *ruleset.Source
+	Store   AdminStore
+}
+
+// Config configures the whole web surface.
+type Config struct {
+	// ExternalURL is the broker's public base URL (no trailing slash).
+	ExternalURL string
+	Title       string
+	Providers   []web.Provider
+	Access      *access.Service
+	Sessions    web.Sessions
+	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
+	IDPMetadata func() ([]byte, error)
+	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
+	OIDCDiscovery func() ([]byte, error)
+	OIDCJWKS      func() ([]byte, error)
+	// Replay makes OIDC state values single use across instances.
+	Replay Replay
+	// SessionKeys sign and encrypt cookies (first signs, all verify).
+	SessionKeys     [][]byte
+	SessionLifetime time.Duration
+	MaxBodyBytes    int64
+	TrustedProxies  []*net.IPNet
+	// AutoSelectSingleRole opens the console at once for a single role.
+	AutoSelectSingleRole bool
+	// FormActionOrigins are origins a form post may redirect to (the AWS
+	// sign-in endpoints): CSP form-action covers redirects after a POST.
+	FormActionOrigins []string
+	// Admin enables the admin UI and API; nil = off (every admin request 403).
+	Admin *AdminConfig
+	// SignIns records each sign-in's verified attributes for the simulator
+	// and impact preview; nil = not recorded.
+	SignIns store.SignInStore
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Site is the broker's HTTP handler.
+type Site struct {
+	cfg Config
+	e   *echo.Echo
+}
+
+// New builds the frame and mounts every audience on it.
+func New(cfg Config) (*Site, error) {
+	if cfg.Access == nil {
+		return nil, errors.New("web: Access and Sessions are required")
+	}
+	if cfg.Replay == nil {
+		return nil, errors.New("web: Replay is required")
+	}
+	if a := cfg.Admin; a != nil && (a.Rules == nil || a.Store == nil) {
+		return nil, errors.New("web: Admin needs Rules and Store")
+	}
+	frame, err := web.New(web.Config{
+		ExternalURL: cfg.ExternalURL, Title: cfg.Title, Sessions: cfg.Sessions,
+		SessionKeys: cfg.SessionKeys, SessionLifetime: cfg.SessionLifetime, MaxBodyBytes: cfg.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies, FormActionOrigins: cfg.FormActionOrigins, Logger: cfg.Logger, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	providers, err := web.NewProviders(cfg.Providers)
+	if err != nil {
+		return nil, err
+	}
+	guard := adminauth.New(adminauth.Config{Frame: frame})
+	if cfg.Admin != nil {
+		guard = adminauth.New(adminauth.Config{Frame: frame, Matcher: cfg.Admin.Matcher, Tokens: cfg.Admin.Store})
+	}
+	var signIns portal.SignIns
+	if cfg.SignIns != nil {
+		signIns = cfg.SignIns
+	}
+	p, err := portal.New(portal.Config{
+		Frame: frame, Providers: providers, Access: cfg.Access, Replay: cfg.Replay, SignIns: signIns,
+		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m, err := meta.New(meta.Config{
+		Providers: providers, Store: cfg.Sessions, IDPMetadata: cfg.IDPMetadata,
+		OIDCDiscovery: cfg.OIDCDiscovery, OIDCJWKS: cfg.OIDCJWKS, Logger: frame.Log(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := frame.Echo()
+	m.Mount(e)
+	p.Mount(e)
+	if cfg.Admin == nil {
+		// Every admin and API route answers 403 (admin disabled), not 404.
+		e.Any("/admin", guard.Require(notReached))
+		e.Any("/admin/*", guard.Require(notReached))
+		e.Any("/api/v1/*", guard.Require(notReached))
+		return &Site{cfg: cfg, e: e}, nil
+	}
+	ah, err := admin.New(admin.Config{
+		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Audit: cfg.Access,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ah.Mount(e)
+	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Admin: ah, Log: frame.Log()})
+	if err != nil {
+		return nil, err
+	}
+	apih.Mount(e)
+	return &Site{cfg: cfg, e: e}, nil
+}
+
+func notReached(echo.Context) error { return errors.New("site: admin is disabled") }
+
+// ServeHTTP implements http.Handler.
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// Echo exposes the echo instance (tests, extra routes).
+func (s *Site) Echo() *echo.Echo { return s.e }
