@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
@@ -16,9 +17,7 @@ import (
 // Store is what the admin pages need from the store.
 type Store interface {
 	store.RuleStore
-	store.TokenStore
 	store.SignInStore
-	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 }
 
 // Auditor writes audit records (access.Service).
@@ -33,6 +32,7 @@ type Config struct {
 	Providers *web.Providers
 	Rules     *ruleset.Source
 	Store     Store
+	Admins    *admins.Service
 	Audit     Auditor
 }
 
@@ -44,8 +44,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Frame == nil || cfg.Guard == nil || cfg.Providers == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Audit == nil {
-		return nil, errors.New("admin: Frame, Guard, Providers, Rules, Store and Audit are required")
+	if cfg.Frame == nil || cfg.Guard == nil || cfg.Providers == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Audit == nil || cfg.Admins == nil {
+		return nil, errors.New("admin: Frame, Guard, Providers, Rules, Store, Admins and Audit are required")
 	}
 	return &Handler{Frame: cfg.Frame, cfg: cfg}, nil
 }

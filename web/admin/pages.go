@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"crypto/sha256"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -137,7 +136,7 @@ func (h *Handler) adminAudit(c echo.Context) error {
 	if c.QueryParam("format") == "csv" {
 		return h.auditCSV(c, sf)
 	}
-	evs, err := h.cfg.Store.ListAudit(c.Request().Context(), sf)
+	evs, err := h.cfg.Admins.Audit(c.Request().Context(), sf)
 	if err != nil {
 		return err
 	}
@@ -158,7 +157,7 @@ func (h *Handler) auditCSV(c echo.Context, sf store.AuditFilter) error {
 	_ = cw.Write([]string{"id", "time", "event", "result", "reason", "provider", "subject", "role_arn", "session_name", "remote_addr", "user_agent", "request_id", "message"})
 	sf.Limit = 1000
 	for rows := 0; rows < 1_000_000; {
-		evs, err := h.cfg.Store.ListAudit(c.Request().Context(), sf)
+		evs, err := h.cfg.Admins.Audit(c.Request().Context(), sf)
 		if err != nil {
 			h.Log().ErrorContext(c.Request().Context(), "audit export", "request_id", web.RequestID(c), "err", err)
 			_ = cw.Write([]string{"", "", "export_failed", "failure", broker.ErrorReason(err)})
@@ -224,7 +223,7 @@ func (h *Handler) adminAccountSave(c echo.Context) error {
 	next = append(next, a)
 	err := h.checkAccounts(next)
 	if err == nil {
-		err = h.cfg.Store.PutAccount(r.Context(), store.Account{ID: a.ID, Alias: a.Alias, Label: a.Label}, adminauth.Of(c).Actor)
+		err = h.cfg.Store.PutAccount(r.Context(), store.Account{ID: a.ID, Alias: a.Alias, Label: a.Label}, adminauth.Of(c).ID)
 	}
 	if err != nil {
 		code := broker.ErrorCode(err)
@@ -249,7 +248,7 @@ func (h *Handler) adminAccountDelete(c echo.Context) error {
 	if err := h.checkAccounts(next); err != nil {
 		return err
 	}
-	if err := h.cfg.Store.DeleteAccount(c.Request().Context(), id, adminauth.Of(c).Actor); err != nil {
+	if err := h.cfg.Store.DeleteAccount(c.Request().Context(), id, adminauth.Of(c).ID); err != nil {
 		return err
 	}
 	h.AfterRuleChange(c, "account_deleted", "", "account "+id)
@@ -263,7 +262,7 @@ type tokensPage struct {
 }
 
 func (h *Handler) adminTokens(c echo.Context) error {
-	toks, err := h.cfg.Store.APITokens(c.Request().Context())
+	toks, err := h.cfg.Admins.Tokens(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -273,19 +272,11 @@ func (h *Handler) adminTokens(c echo.Context) error {
 
 func (h *Handler) adminTokenCreate(c echo.Context) error {
 	ctx := c.Request().Context()
-	name := strings.TrimSpace(c.Request().PostFormValue("name"))
-	if name == "" || len(name) > 100 {
-		return broker.Errorf(broker.EINVALID, "token_name", "Give the token a name of up to 100 characters (what it is for).")
-	}
-	secret := adminauth.TokenPrefix + web.RandomToken(32)
-	sum := sha256.Sum256([]byte(secret))
-	t := &store.APIToken{ID: web.RandomToken(9), Name: name, Hash: sum[:], CreatedBy: adminauth.Of(c).Actor}
-	if err := h.cfg.Store.CreateAPIToken(ctx, t); err != nil {
+	secret, _, err := h.cfg.Admins.CreateToken(ctx, adminauth.Of(c).Actor, c.Request().PostFormValue("name"))
+	if err != nil {
 		return err
 	}
-	h.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: web.RequestID(c), Event: "api_token_created", Result: store.ResultSuccess,
-		Subject: adminauth.Of(c).Actor, Message: "token " + t.ID + " " + name, RemoteAddr: c.RealIP()})
-	toks, err := h.cfg.Store.APITokens(ctx)
+	toks, err := h.cfg.Admins.Tokens(ctx)
 	if err != nil {
 		return err
 	}
@@ -296,12 +287,8 @@ func (h *Handler) adminTokenCreate(c echo.Context) error {
 }
 
 func (h *Handler) adminTokenDelete(c echo.Context) error {
-	ctx := c.Request().Context()
-	id := c.Param("id")
-	if err := h.cfg.Store.DeleteAPIToken(ctx, id); err != nil {
+	if err := h.cfg.Admins.RevokeToken(c.Request().Context(), adminauth.Of(c).Actor, c.Param("id")); err != nil {
 		return err
 	}
-	h.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: web.RequestID(c), Event: "api_token_revoked", Result: store.ResultSuccess,
-		Subject: adminauth.Of(c).Actor, Message: "token " + id, RemoteAddr: c.RealIP()})
 	return h.flashRedirect(c, "Revoked the token.", "/admin/tokens")
 }

@@ -315,11 +315,11 @@ func (h *Handler) adminRuleSubmit(c echo.Context) error {
 	} else if cur, ok := h.FindRule(existing); ok && cur.Version == f.Version && string(ruleset.Encode(cur.Rule)) == string(ruleset.Encode(rule)) {
 		return h.flashRedirect(c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", rule.Name), "/admin/rules")
 	}
-	saved, err := h.cfg.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.Actor, action)
+	saved, err := h.cfg.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.ID, action)
 	if err != nil {
 		if broker.ErrorCode(err) == broker.ECONFLICT || broker.ErrorCode(err) == broker.ENOTFOUND {
 			p.Problem = broker.ErrorMessage(err)
-			h.Log().InfoContext(ctx, "rule save refused", "request_id", web.RequestID(c), "rule", rule.Name, "actor", a.Actor, "reason", broker.ErrorReason(err))
+			h.Log().InfoContext(ctx, "rule save refused", "request_id", web.RequestID(c), "rule", rule.Name, "actor", a.ID, "reason", broker.ErrorReason(err))
 			return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 		}
 		return err
@@ -338,10 +338,10 @@ func (h *Handler) AfterRuleChange(c echo.Context, event, name, msg string) {
 	a := adminauth.Of(c)
 	h.cfg.Audit.Audit(ctx, &store.AuditEvent{
 		RequestID: web.RequestID(c), Event: event, Result: store.ResultSuccess, Message: msg,
-		Subject: a.Actor, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
+		Subject: a.ID, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
 		Details: map[string]string{"rule": name},
 	})
-	h.Log().InfoContext(ctx, "rules changed", "request_id", web.RequestID(c), "event", event, "rule", name, "actor", a.Actor, "change", msg)
+	h.Log().InfoContext(ctx, "rules changed", "request_id", web.RequestID(c), "event", event, "rule", name, "actor", a.ID, "change", msg)
 }
 
 func formVersion(c echo.Context) int64 {
@@ -388,7 +388,7 @@ func (h *Handler) adminRuleToggle(c echo.Context) error {
 		return h.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/toggle", Verb: verb, Name: name, Version: formVersion(c),
 			Question: verb + " rule " + name + "?"}, Candidate(h.cfg.Rules.State().Rules, name, &rule))
 	}
-	saved, err := h.cfg.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminauth.Of(c).Actor, action)
+	saved, err := h.cfg.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminauth.Of(c).ID, action)
 	if err != nil {
 		return err
 	}
@@ -405,7 +405,7 @@ func (h *Handler) adminRuleDelete(c echo.Context) error {
 		return h.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/delete", Verb: "Delete", Name: name, Version: formVersion(c), Danger: true,
 			Question: "Delete rule " + name + "? Its history is kept: any version can be restored."}, Candidate(h.cfg.Rules.State().Rules, name, nil))
 	}
-	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminauth.Of(c).Actor); err != nil {
+	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminauth.Of(c).ID); err != nil {
 		return err
 	}
 	h.AfterRuleChange(c, "rule_deleted", name, "delete")
@@ -444,7 +444,7 @@ func (h *Handler) adminRuleMove(c echo.Context) error {
 	names = append(names[:at], names[at+1:]...)
 	names = append(names[:to], append([]string{moved}, names[to:]...)...)
 	rev, _ := strconv.ParseInt(c.Request().PostFormValue("revision"), 10, 64)
-	if err := h.cfg.Store.ReorderRules(c.Request().Context(), names, rev, adminauth.Of(c).Actor); err != nil {
+	if err := h.cfg.Store.ReorderRules(c.Request().Context(), names, rev, adminauth.Of(c).ID); err != nil {
 		return err
 	}
 	h.AfterRuleChange(c, "rules_reordered", name, fmt.Sprintf("moved to position %d", to+1))
@@ -539,7 +539,7 @@ func (h *Handler) adminRuleRevert(c echo.Context) error {
 		return broker.Errorf(broker.EINVALID, "revert_invalid", "That version no longer fits the current rules and accounts: %s", strings.Join(msgs, "; "))
 	}
 	expected := formVersion(c) // 0 restores a deleted rule
-	saved, err := h.cfg.Store.PutRule(ctx, name, ruleset.Encode(rule), expected, adminauth.Of(c).Actor, fmt.Sprintf("revert to %d", target.Version))
+	saved, err := h.cfg.Store.PutRule(ctx, name, ruleset.Encode(rule), expected, adminauth.Of(c).ID, fmt.Sprintf("revert to %d", target.Version))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
@@ -25,16 +25,16 @@ import (
 // Store is what the API needs from the store.
 type Store interface {
 	store.RuleStore
-	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 }
 
 // Config configures the API.
 type Config struct {
-	Guard *adminauth.Guard
-	Rules *ruleset.Source
-	Store Store
-	Admin *admin.Handler
-	Log   *slog.Logger
+	Guard  *adminauth.Guard
+	Rules  *ruleset.Source
+	Store  Store
+	Admins *admins.Service
+	Admin  *admin.Handler
+	Log    *slog.Logger
 }
 
 // Handler serves the JSON API under /api/v1.
@@ -45,8 +45,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Guard == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Admin == nil {
-		return nil, errors.New("api: Guard, Rules, Store and Admin are required")
+	if cfg.Guard == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Admin == nil || cfg.Admins == nil {
+		return nil, errors.New("api: Guard, Rules, Store, Admins and Admin are required")
 	}
 	h := &Handler{cfg: cfg, log: cfg.Log}
 	if h.log == nil {
@@ -181,7 +181,7 @@ func (h *Handler) apiReplaceRules(c echo.Context) error {
 	if in.Revision != nil {
 		expected = *in.Revision
 	}
-	if _, err := h.cfg.Store.ReplaceRules(c.Request().Context(), named, expected, adminauth.Of(c).Actor); err != nil {
+	if _, err := h.cfg.Store.ReplaceRules(c.Request().Context(), named, expected, adminauth.Of(c).ID); err != nil {
 		return err
 	}
 	h.cfg.Admin.AfterRuleChange(c, "rules_replaced", "", strconv.Itoa(len(in.Rules))+" rules")
@@ -229,7 +229,7 @@ func (h *Handler) apiPut(c echo.Context, replace string, rule mapping.Rule, vers
 	if _, err := mapping.Compile(admin.Candidate(st.Rules, replace, &rule), h.cfg.Rules.Options(st.Accounts)); err != nil {
 		return h.apiCompileError(c, err)
 	}
-	saved, err := h.cfg.Store.PutRule(c.Request().Context(), rule.Name, ruleset.Encode(rule), version, adminauth.Of(c).Actor, action)
+	saved, err := h.cfg.Store.PutRule(c.Request().Context(), rule.Name, ruleset.Encode(rule), version, adminauth.Of(c).ID, action)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (h *Handler) apiDeleteRule(c echo.Context) error {
 	if err != nil || v <= 0 {
 		return broker.Errorf(broker.EINVALID, "version_required", "Send ?version=N, the version you mean to delete.")
 	}
-	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, v, adminauth.Of(c).Actor); err != nil {
+	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, v, adminauth.Of(c).ID); err != nil {
 		return err
 	}
 	h.cfg.Admin.AfterRuleChange(c, "rule_deleted", name, "delete")
@@ -326,7 +326,7 @@ func (h *Handler) apiAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	evs, err := h.cfg.Store.ListAudit(c.Request().Context(), sf)
+	evs, err := h.cfg.Admins.Audit(c.Request().Context(), sf)
 	if err != nil {
 		return err
 	}

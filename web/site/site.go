@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/store"
@@ -32,6 +33,7 @@ type AdminStore interface {
 	store.RuleStore
 	store.TokenStore
 	store.SignInStore
+	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 }
 
@@ -107,10 +109,13 @@ func New(cfg Config) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard := adminauth.New(adminauth.Config{Frame: frame})
+	var adminSvc *admins.Service
 	if cfg.Admin != nil {
-		guard = adminauth.New(adminauth.Config{Frame: frame, Matcher: cfg.Admin.Matcher, Tokens: cfg.Admin.Store})
+		if adminSvc, err = admins.New(admins.Config{Matcher: cfg.Admin.Matcher, Store: cfg.Admin.Store, Logger: frame.Log()}); err != nil {
+			return nil, err
+		}
 	}
+	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc})
 	var signIns portal.SignIns
 	if cfg.SignIns != nil {
 		signIns = cfg.SignIns
@@ -140,13 +145,13 @@ func New(cfg Config) (*Site, error) {
 		return &Site{cfg: cfg, e: e}, nil
 	}
 	ah, err := admin.New(admin.Config{
-		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Audit: cfg.Access,
+		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Audit: cfg.Access, Admins: adminSvc,
 	})
 	if err != nil {
 		return nil, err
 	}
 	ah.Mount(e)
-	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Admin: ah, Log: frame.Log()})
+	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Admins: adminSvc, Admin: ah, Log: frame.Log()})
 	if err != nil {
 		return nil, err
 	}
