@@ -95,34 +95,39 @@ type Meta struct {
 	UserAgent  string
 }
 
-// Upstream is the credential the upstream IdP issued, kept server-side for
-// pass-through role assumptions.
+// Upstream is the upstream credential as AssumeInput took it before
+// Session existed.
+//
+// Deprecated: use Session (AssumeInput.Session); Upstream goes once web is
+// ported.
 type Upstream struct {
-	// SAMLResponse is the base64 Response exactly as the IdP posted it; ""
-	// when none is available (OIDC sign-in, or already used).
-	SAMLResponse string
-	// Used is true once the Response was presented to STS: AWS refuses an
-	// assertion it has already seen, so a second pass-through needs a fresh one.
-	Used bool
-	// IDToken is the upstream OP's raw ID token (OIDC sign-in) and
-	// IDTokenExpires its exp. Unlike a SAML assertion, AWS accepts it
-	// until it expires.
+	SAMLResponse   string
+	Used           bool
 	IDToken        string
 	IDTokenExpires time.Time
 }
 
 // AssumeInput asks for a console session for one of the identity's grants.
 type AssumeInput struct {
-	Identity *broker.Identity
+	// Session is the signed-in person. Assume marks its upstream SAML
+	// Response used once STS has seen it (Outcome.SessionChanged).
+	Session  *Session
 	GrantKey string // broker.Grant.Key() of the chosen grant
 	// Destination optionally overrides the grant's console destination
 	// (deep links); it must be a console URL of the role's partition.
 	Destination string
-	Upstream    Upstream
 	Meta        Meta
+
+	// Identity and Upstream are read only when Session is nil, and the
+	// caller marks the Response used itself (Outcome.UsedUpstream).
+	//
+	// Deprecated: use Session; these go once web is ported.
+	Identity *broker.Identity
+	Upstream Upstream
 }
 
-// Outcome is a successful role assumption.
+// Outcome is a role assumption: on success, the console session; with an
+// error, as far as it got (the grant, and whether the session changed).
 type Outcome struct {
 	Grant          broker.Grant
 	Credentials    broker.Credentials
@@ -131,8 +136,12 @@ type Outcome struct {
 	ConsoleExpires time.Time // console session end
 	Notices        []sts.Notice
 	// UsedUpstream is true when the upstream SAML Response was presented to
-	// STS (pass-through): the caller must mark it used.
+	// STS (pass-through).
 	UsedUpstream bool
+	// SessionChanged is true when Assume changed AssumeInput.Session (it
+	// marked the upstream Response used, whether or not the attempt
+	// succeeded): write the session back to the session store.
+	SessionChanged bool
 }
 
 // Reasons access itself reports (other reasons come from sts, console, issuer).
@@ -146,19 +155,27 @@ const (
 )
 
 // Assume assumes the chosen role and builds the console login URL. Errors
-// are *broker.Error; every attempt is audited. An error with Code
-// broker.EEXPIRED and Reason ReasonUpstreamUsed or ReasonUpstreamExpired
-// means the caller should obtain a fresh upstream credential (sign in again,
-// silently if the IdP still has a session) and retry.
+// are *broker.Error; every attempt is audited. On an error, NextStep says
+// what to do next (refresh the upstream token, sign in again, or show the
+// error). The Outcome may be non-nil on an error: check SessionChanged.
 func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) {
-	out, err := s.assume(ctx, in)
+	sess := in.Session
+	if sess == nil && in.Identity != nil {
+		sess = &Session{Identity: *in.Identity, samlResponse: in.Upstream.SAMLResponse, used: in.Upstream.Used,
+			idToken: in.Upstream.IDToken, idTokenExpires: in.Upstream.IDTokenExpires}
+	}
+	out, err := s.assume(ctx, sess, in)
+	if in.Session != nil && in.Session.spend(out, err) {
+		out.SessionChanged = true
+	}
 	ev := &store.AuditEvent{
 		RequestID:  in.Meta.RequestID,
 		RemoteAddr: in.Meta.RemoteAddr,
 		UserAgent:  in.Meta.UserAgent,
 		Event:      "role_assumed",
-		Provider:   in.Identity.Provider,
-		Subject:    in.Identity.Subject,
+	}
+	if sess != nil {
+		ev.Provider, ev.Subject = sess.Identity.Provider, sess.Identity.Subject
 	}
 	if out != nil {
 		ev.RoleARN = out.Grant.RoleARN
@@ -173,7 +190,7 @@ func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 		}
 		s.audit(ctx, ev)
 		s.log.WarnContext(ctx, "role assumption failed", "request_id", in.Meta.RequestID,
-			"subject", in.Identity.Subject, "grant", in.GrantKey, "reason", ev.Reason, "err", err)
+			"subject", ev.Subject, "grant", in.GrantKey, "reason", ev.Reason, "err", err)
 		return out, err
 	}
 	ev.Result = store.ResultSuccess
@@ -188,21 +205,21 @@ func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 	s.audit(ctx, &store.AuditEvent{
 		RequestID: in.Meta.RequestID, RemoteAddr: in.Meta.RemoteAddr, UserAgent: in.Meta.UserAgent,
 		Event: "console_url_issued", Result: store.ResultSuccess,
-		Provider: in.Identity.Provider, Subject: in.Identity.Subject,
+		Provider: ev.Provider, Subject: ev.Subject,
 		RoleARN: out.Grant.RoleARN, SessionName: out.SessionName,
 		Details: map[string]string{"destination": out.Grant.Destination},
 	})
-	s.log.InfoContext(ctx, "role assumed", "request_id", in.Meta.RequestID, "subject", in.Identity.Subject,
+	s.log.InfoContext(ctx, "role assumed", "request_id", in.Meta.RequestID, "subject", ev.Subject,
 		"role", out.Grant.RoleARN, "mode", out.Grant.Mode, "session_name", out.SessionName,
 		"credentials", out.Credentials)
 	return out, nil
 }
 
-func (s *Service) assume(ctx context.Context, in AssumeInput) (*Outcome, error) {
-	if in.Identity == nil {
+func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*Outcome, error) {
+	if sess == nil {
 		return nil, broker.Errorf(broker.EUNAUTHORIZED, "not_signed_in", "You are not signed in.")
 	}
-	grant, ok := findGrant(s.Decide(in.Identity), in.GrantKey)
+	grant, ok := findGrant(s.Decide(&sess.Identity), in.GrantKey)
 	if !ok {
 		return nil, broker.Errorf(broker.EFORBIDDEN, ReasonRoleNotGranted,
 			"You do not have access to this role. Pick one of the roles listed on the portal.")
@@ -219,9 +236,9 @@ func (s *Service) assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 	var err error
 	switch grant.Downstream {
 	case broker.DownstreamSAML, "":
-		res, err = s.assumeSAML(ctx, in, out)
+		res, err = s.assumeSAML(ctx, sess, out)
 	case broker.DownstreamWebIdentity:
-		res, err = s.assumeWebIdentity(ctx, in, out)
+		res, err = s.assumeWebIdentity(ctx, sess, out)
 	default:
 		err = broker.Errorf(broker.EINVALID, "downstream_unknown", "This role has an unknown sign-in method %q. Contact your administrator.", grant.Downstream)
 	}

@@ -59,10 +59,16 @@ func (f *fakeOIDCIssuer) Mint(_ context.Context, r issuer.OIDCRequest) (issuer.I
 	return issuer.IssuedToken{Token: "minted.jwt.token", Expires: time.Now().Add(5 * time.Minute)}, nil
 }
 
-type fakeConsole struct{ reqs []console.Request }
+type fakeConsole struct {
+	reqs []console.Request
+	err  error
+}
 
 func (f *fakeConsole) LoginURL(_ context.Context, r console.Request) (*console.Result, error) {
 	f.reqs = append(f.reqs, r)
+	if f.err != nil {
+		return nil, f.err
+	}
 	return &console.Result{URL: "https://signin.aws.amazon.com/federation?Action=login&SigninToken=x", Expires: time.Now().Add(r.SessionDuration), Destination: "https://console.aws.amazon.com/"}, nil
 }
 
@@ -140,7 +146,8 @@ func TestAssumeBrokerIssued(t *testing.T) {
 	st := &fakeSTS{}
 	s, con, is, au := newService(t, st)
 	id := identity()
-	out, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: grantKey(t, s, id, devRole), Meta: Meta{RequestID: "r1", RemoteAddr: "192.0.2.1"}})
+	sess := &Session{Identity: *id, samlResponse: upstream}
+	out, err := s.Assume(context.Background(), AssumeInput{Session: sess, GrantKey: grantKey(t, s, id, devRole), Meta: Meta{RequestID: "r1", RemoteAddr: "192.0.2.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +160,7 @@ func TestAssumeBrokerIssued(t *testing.T) {
 	if st.calls[0].Assertion != "bWludGVk" || st.calls[0].PrincipalARN != brkProv {
 		t.Errorf("STS got %+v, want the minted assertion", st.calls[0])
 	}
-	if out.UsedUpstream {
+	if out.UsedUpstream || sess.used || out.SessionChanged {
 		t.Error("broker-issued must not consume the upstream assertion")
 	}
 	if con.reqs[0].SessionDuration != 2*time.Hour || con.reqs[0].RoleARN != devRole {
@@ -176,7 +183,8 @@ func TestAssumePassThrough(t *testing.T) {
 	s, _, is, _ := newService(t, st)
 	id := identity()
 	key := grantKey(t, s, id, admRole)
-	out, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key, Upstream: Upstream{SAMLResponse: upstream}})
+	sess := &Session{Identity: *id, samlResponse: upstream}
+	out, err := s.Assume(context.Background(), AssumeInput{Session: sess, GrantKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,45 +198,62 @@ func TestAssumePassThrough(t *testing.T) {
 	if !out.UsedUpstream || out.SessionName != "alice.upstream" {
 		t.Errorf("outcome %+v", out)
 	}
+	if !sess.used || !out.SessionChanged {
+		t.Errorf("upstream Response not marked used: used %v, changed %v", sess.used, out.SessionChanged)
+	}
 }
 
 func TestAssumeFailures(t *testing.T) {
 	expired := identity()
 	expired.Expires = time.Now().Add(-time.Second)
 	stsErr := broker.Errorf(broker.EFORBIDDEN, "sts_access_denied", "trust policy")
+	sess := func(id *broker.Identity, saml string, used bool) *Session {
+		return &Session{Identity: *id, samlResponse: saml, used: used}
+	}
 	tests := []struct {
 		name    string
-		id      *broker.Identity
+		sess    *Session
 		key     func(s *Service) string
-		up      Upstream
 		dest    string
 		stsErr  error
 		code    string
 		reason  string
 		stsUsed bool
 	}{
-		{"not granted", identity(), func(*Service) string { return "arn:aws:iam::999999999999:role/X||saml" }, Upstream{}, "", nil, broker.EFORBIDDEN, ReasonRoleNotGranted, false},
-		{"pass-through without response", identity(), func(s *Service) string { return grantKey(t, s, identity(), admRole) }, Upstream{}, "", nil, broker.EEXPIRED, ReasonUpstreamMissing, false},
-		{"pass-through already used", identity(), func(s *Service) string { return grantKey(t, s, identity(), admRole) }, Upstream{SAMLResponse: upstream, Used: true}, "", nil, broker.EEXPIRED, ReasonUpstreamUsed, false},
-		{"pass-through expired", expired, func(s *Service) string { return grantKey(t, s, identity(), admRole) }, Upstream{SAMLResponse: upstream}, "", nil, broker.EEXPIRED, ReasonUpstreamExpired, false},
-		{"bad destination", identity(), func(s *Service) string { return grantKey(t, s, identity(), devRole) }, Upstream{}, "https://evil.example.com/", nil, broker.EINVALID, "destination_not_allowed", false},
-		{"sts refuses", identity(), func(s *Service) string { return grantKey(t, s, identity(), devRole) }, Upstream{}, "", stsErr, broker.EFORBIDDEN, "sts_access_denied", true},
+		{"not granted", sess(identity(), "", false), func(*Service) string { return "arn:aws:iam::999999999999:role/X||saml" }, "", nil, broker.EFORBIDDEN, ReasonRoleNotGranted, false},
+		{"pass-through without response", sess(identity(), "", false), func(s *Service) string { return grantKey(t, s, identity(), admRole) }, "", nil, broker.EEXPIRED, ReasonUpstreamMissing, false},
+		{"pass-through already used", sess(identity(), upstream, true), func(s *Service) string { return grantKey(t, s, identity(), admRole) }, "", nil, broker.EEXPIRED, ReasonUpstreamUsed, false},
+		{"pass-through expired", sess(expired, upstream, false), func(s *Service) string { return grantKey(t, s, identity(), admRole) }, "", nil, broker.EEXPIRED, ReasonUpstreamExpired, false},
+		{"bad destination", sess(identity(), "", false), func(s *Service) string { return grantKey(t, s, identity(), devRole) }, "https://evil.example.com/", nil, broker.EINVALID, "destination_not_allowed", false},
+		{"sts refuses", sess(identity(), "", false), func(s *Service) string { return grantKey(t, s, identity(), devRole) }, "", stsErr, broker.EFORBIDDEN, "sts_access_denied", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st := &fakeSTS{err: tt.stsErr}
-			s, _, _, au := newService(t, st)
-			_, err := s.Assume(context.Background(), AssumeInput{Identity: tt.id, GrantKey: tt.key(s), Upstream: tt.up, Destination: tt.dest, Meta: Meta{RequestID: "r"}})
-			if broker.ErrorCode(err) != tt.code || broker.ErrorReason(err) != tt.reason {
-				t.Fatalf("err = %v, want %s/%s", err, tt.code, tt.reason)
-			}
-			if (len(st.calls) > 0) != tt.stsUsed {
-				t.Errorf("STS called %d times", len(st.calls))
-			}
-			if len(au.evs) != 1 || au.evs[0].Result != store.ResultFailure || au.evs[0].Reason != tt.reason || au.evs[0].Subject != "alice" {
-				t.Errorf("audit %+v", au.evs)
-			}
-		})
+		// Each row through AssumeInput.Session and through the deprecated
+		// Identity+Upstream input (drop that run with those fields).
+		for _, form := range []string{"session", "deprecated input"} {
+			t.Run(tt.name+"/"+form, func(t *testing.T) {
+				st := &fakeSTS{err: tt.stsErr}
+				s, _, _, au := newService(t, st)
+				in := AssumeInput{GrantKey: tt.key(s), Destination: tt.dest, Meta: Meta{RequestID: "r"}}
+				if form == "session" {
+					cp := *tt.sess
+					in.Session = &cp
+				} else {
+					id := tt.sess.Identity
+					in.Identity, in.Upstream = &id, Upstream{SAMLResponse: tt.sess.samlResponse, Used: tt.sess.used}
+				}
+				_, err := s.Assume(context.Background(), in)
+				if broker.ErrorCode(err) != tt.code || broker.ErrorReason(err) != tt.reason {
+					t.Fatalf("err = %v, want %s/%s", err, tt.code, tt.reason)
+				}
+				if (len(st.calls) > 0) != tt.stsUsed {
+					t.Errorf("STS called %d times", len(st.calls))
+				}
+				if len(au.evs) != 1 || au.evs[0].Result != store.ResultFailure || au.evs[0].Reason != tt.reason || au.evs[0].Subject != "alice" {
+					t.Errorf("audit %+v", au.evs)
+				}
+			})
+		}
 	}
 }
 
@@ -276,16 +301,16 @@ func TestAssumeWebIdentity(t *testing.T) {
 	s, st, oi := webIdentityService(t)
 	id := &broker.Identity{Provider: "keycloak", Protocol: broker.ProtocolOIDC, Subject: "bob", RoleSessionName: "bob@example.com",
 		Attributes: map[string][]string{"groups": {"dev"}, "email": {"bob@example.com"}}}
-	up := Upstream{IDToken: "upstream.id.token", IDTokenExpires: time.Now().Add(time.Hour)}
+	up := NewOIDCSession(*id, "upstream.id.token", time.Now().Add(time.Hour), "")
 	key := func(role string) string { return grantKey(t, s, id, "arn:aws:iam::"+acct+":role/"+role) }
 
-	if _, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebDev"), Upstream: up}); err != nil {
+	if _, err := s.Assume(context.Background(), AssumeInput{Session: up, GrantKey: key("WebDev")}); err != nil {
 		t.Fatal(err)
 	}
 	if in := st.wcalls[0]; in.Token != "upstream.id.token" || in.RoleSessionName != "bob@example.com" {
 		t.Errorf("pass-through input %+v", in)
 	}
-	if _, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebAdmin"), Upstream: up}); err != nil {
+	if _, err := s.Assume(context.Background(), AssumeInput{Session: up, GrantKey: key("WebAdmin")}); err != nil {
 		t.Fatal(err)
 	}
 	if r := oi.reqs[0]; r.Subject != "keycloak:bob" || r.Audience != "sts.amazonaws.com" || r.PrincipalTags["team"] != "dev" {
@@ -295,13 +320,13 @@ func TestAssumeWebIdentity(t *testing.T) {
 		t.Errorf("broker-issued input %+v", in)
 	}
 	// An expired upstream token asks for a fresh one; STS is not called.
-	up.IDTokenExpires = time.Now().Add(-time.Second)
-	_, err := s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebDev"), Upstream: up})
+	up.idTokenExpires = time.Now().Add(-time.Second)
+	_, err := s.Assume(context.Background(), AssumeInput{Session: up, GrantKey: key("WebDev")})
 	if broker.ErrorCode(err) != broker.EEXPIRED || broker.ErrorReason(err) != ReasonUpstreamTokenExpired || len(st.wcalls) != 2 {
 		t.Fatalf("expired upstream token: %v, %d calls", err, len(st.wcalls))
 	}
 	// A SAML sign-in (no ID token) cannot use a pass-through web identity role.
-	_, err = s.Assume(context.Background(), AssumeInput{Identity: id, GrantKey: key("WebDev")})
+	_, err = s.Assume(context.Background(), AssumeInput{Session: &Session{Identity: *id}, GrantKey: key("WebDev")})
 	if broker.ErrorReason(err) != ReasonUpstreamMissing {
 		t.Fatalf("no upstream token: %v", err)
 	}

@@ -1,17 +1,34 @@
 // Package access is the broker's use case, free of HTTP: it turns a
 // verified identity into the roles the rules grant and, when the person picks
-// one, into an AWS console session.
+// one, into an AWS console session. It owns the signed-in person's Session
+// and the lifecycle of the upstream credential in it.
 //
 //	broker.Identity ──> mapping.Engine.Evaluate ──> []broker.Grant      (Decide)
 //
+//	sign-in ──> NewSAMLSession / NewOIDCSession ──> Session ──MarshalBinary──> session store
+//	            (identity + upstream SAML Response, used flag,
+//	             ID token + expiry, refresh token)
+//
 //	pick grant ──> credential for STS:
-//	                 pass-through:  the upstream SAML Response, unchanged
-//	                 broker-issued: issuer mints a Response for exactly this role
+//	                 pass-through:  the Session's SAML Response (unused) or ID token (unexpired)
+//	                 broker-issued: issuer mints a Response or ID token for exactly this role
 //	           ──> sts.AssumeRoleWith{SAML,WebIdentity} ──> broker.Credentials
 //	           ──> console.LoginURL (getSigninToken + login URL)
 //	           ──> audit record (success or the precise failure reason)  (Assume)
+//	           ──> Response presented to STS? Session marked used (Outcome.SessionChanged)
+//
+//	Assume failed ──> NextStep(session, err, provider) ──> StepNone:        show the error
+//	                                                   ──> StepRefresh:     caller refreshes at the OP,
+//	                                                       Session.Refreshed / RefreshFailed, retry once,
+//	                                                       NextStep again
+//	                                                   ──> StepSignInAgain: fresh upstream credential
+//	                                                       (Silent: OIDC prompt=none), then retry
+//
+// NextStep branches on reasons as exported constants (ours, and
+// sts.ReasonExpiredToken), never on literals.
 //
 // Every outcome, good or bad, is written to the audit log with who, what,
-// when and from where. Secrets (assertions, credentials, the login URL) never
-// reach the audit log or the logger.
+// when and from where. Secrets (assertions, tokens, credentials, the login
+// URL) never reach the audit log or the logger; a Session logs as its
+// provider and subject.
 package access

@@ -11,9 +11,9 @@ import (
 
 // assumeSAML obtains the SAML credential for the grant (the upstream
 // Response or a freshly minted one) and calls AssumeRoleWithSAML.
-func (s *Service) assumeSAML(ctx context.Context, in AssumeInput, out *Outcome) (*sts.Result, error) {
+func (s *Service) assumeSAML(ctx context.Context, sess *Session, out *Outcome) (*sts.Result, error) {
 	g := out.Grant
-	id := in.Identity
+	id := &sess.Identity
 	input := sts.SAMLInput{
 		RoleARN:      g.RoleARN,
 		PrincipalARN: g.ProviderARN,
@@ -23,11 +23,11 @@ func (s *Service) assumeSAML(ctx context.Context, in AssumeInput, out *Outcome) 
 	}
 	switch g.Mode {
 	case broker.ModePassThrough:
-		if in.Upstream.SAMLResponse == "" {
+		if sess.samlResponse == "" {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
 				"This role needs a fresh sign-in with your identity provider.")
 		}
-		if in.Upstream.Used {
+		if sess.used {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamUsed,
 				"AWS accepts each sign-in from your identity provider once: sign in again to open another role.")
 		}
@@ -35,7 +35,7 @@ func (s *Service) assumeSAML(ctx context.Context, in AssumeInput, out *Outcome) 
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamExpired,
 				"Your identity provider's assertion has expired: sign in again.")
 		}
-		input.Assertion = in.Upstream.SAMLResponse
+		input.Assertion = sess.samlResponse
 		input.AssertionMaxDuration = id.SessionDuration
 		input.SessionNotOnOrAfter = id.SessionNotOnOrAfter
 		out.SessionName = id.RoleSessionName

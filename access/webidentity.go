@@ -10,22 +10,22 @@ import (
 
 // assumeWebIdentity obtains the ID token for the grant (the upstream OP's,
 // or one the broker mints) and calls AssumeRoleWithWebIdentity.
-func (s *Service) assumeWebIdentity(ctx context.Context, in AssumeInput, out *Outcome) (*sts.Result, error) {
+func (s *Service) assumeWebIdentity(ctx context.Context, sess *Session, out *Outcome) (*sts.Result, error) {
 	g := out.Grant
-	id := in.Identity
+	id := &sess.Identity
 	input := sts.WebIdentityInput{RoleARN: g.RoleARN, Duration: g.CredentialDuration, Policy: g.SessionPolicy, PolicyARNs: g.PolicyARNs}
 	switch g.Mode {
 	case broker.ModePassThrough:
-		if in.Upstream.IDToken == "" {
+		if sess.idToken == "" {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
 				"This role needs a sign-in with an OpenID Connect provider: sign in with one to use it.")
 		}
-		if !s.now().Before(in.Upstream.IDTokenExpires) {
+		if !s.now().Before(sess.idTokenExpires) {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamTokenExpired,
 				"Your identity provider's token has expired: sign in again.")
 		}
-		input.Token = in.Upstream.IDToken
-		input.TokenExpires = in.Upstream.IDTokenExpires
+		input.Token = sess.idToken
+		input.TokenExpires = sess.idTokenExpires
 		out.SessionName = id.RoleSessionName
 		if out.SessionName == "" {
 			out.SessionName = SessionName(broker.Grant{}, id)

@@ -11,7 +11,16 @@ import (
 	"github.com/broker-dev/broker"
 )
 
-// reasonOf turns an AWS error code into a stable reason: sts_expired_token.
+// Reasons callers branch on. Every reason is "sts_" + the AWS error code in
+// snake_case (see reasonOf); these strings are in audit logs and never change.
+const (
+	// ReasonExpiredToken: AWS says the credential presented (the upstream
+	// SAML assertion or ID token) has expired. Code broker.EEXPIRED.
+	ReasonExpiredToken = "sts_expired_token"
+)
+
+// reasonOf turns an AWS error code into a stable reason: ExpiredToken →
+// ReasonExpiredToken.
 func reasonOf(code string) string {
 	code = strings.TrimSuffix(code, "Exception")
 	isUpper := func(i int) bool { return i >= 0 && i < len(code) && code[i] >= 'A' && code[i] <= 'Z' }
@@ -54,7 +63,7 @@ func classify(err error, roleARN string) error {
 	msg := awsMessage(ae.ErrorMessage())
 	switch code {
 	case "ExpiredToken":
-		return broker.Wrap(err, broker.EEXPIRED, reason, "Your identity provider's sign-in has expired: sign in again.")
+		return broker.Wrap(err, broker.EEXPIRED, ReasonExpiredToken, "Your identity provider's sign-in has expired: sign in again.")
 	case "InvalidIdentityToken":
 		return broker.Wrap(err, broker.EUNAUTHORIZED, reason, fmt.Sprintf("AWS did not accept the sign-in from your identity provider (%s). Sign in again; if it keeps failing, contact your administrator.", msg))
 	case "IDPRejectedClaim":

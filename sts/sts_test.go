@@ -152,6 +152,10 @@ func TestClassify(t *testing.T) {
 		{errors.New("dial tcp: connection refused"), broker.EUPSTREAM, "sts_unreachable"},
 		{context.DeadlineExceeded, broker.EUPSTREAM, "sts_timeout"},
 	}
+	// The exported constant is the string the audit log has always held.
+	if ReasonExpiredToken != "sts_expired_token" || reasonOf("ExpiredToken") != ReasonExpiredToken {
+		t.Errorf("ReasonExpiredToken = %q, reasonOf(ExpiredToken) = %q", ReasonExpiredToken, reasonOf("ExpiredToken"))
+	}
 	for _, tt := range tests {
 		err := classify(tt.err, role)
 		if broker.ErrorCode(err) != tt.code || broker.ErrorReason(err) != tt.reason {

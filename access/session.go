@@ -1,0 +1,133 @@
+package access
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/broker-dev/broker"
+)
+
+// Session is a signed-in person's state between requests: the verified
+// identity and the credential the upstream IdP issued, kept server-side for
+// pass-through role assumptions. The caller stores it as opaque bytes
+// (MarshalBinary, UnmarshalBinary); the credential changes only through
+// Assume and the methods below, so its lifecycle lives here.
+//
+// The credential fields are unexported: json.Marshal of a Session shows the
+// identity only, and slog (LogValue) the provider and subject, never a token
+// or an assertion.
+type Session struct {
+	Identity broker.Identity
+
+	// samlResponse is the base64 Response exactly as the IdP posted it; ""
+	// when none is kept (OIDC sign-in, or no AWS roles in the assertion).
+	samlResponse string
+	// used is true once the Response was presented to STS: AWS refuses an
+	// assertion it has already seen, so a second pass-through needs a fresh one.
+	used bool
+	// idToken is the upstream OP's raw ID token and idTokenExpires its exp.
+	// Unlike a SAML assertion, AWS accepts it until it expires.
+	idToken        string
+	idTokenExpires time.Time
+	// refreshToken renews the ID token; "" when the OP issued none or a
+	// refresh failed.
+	refreshToken string
+
+	// refreshed is true once Refreshed was applied to this value (it is not
+	// stored): NextStep never asks for a second refresh in one attempt.
+	refreshed bool
+}
+
+// NewSAMLSession is the session of a SAML sign-in. responseXML is the
+// decoded Response exactly as received; it is kept for pass-through only
+// when the assertion names AWS roles (id.Roles), from which pass-through
+// grants are made.
+func NewSAMLSession(id broker.Identity, responseXML []byte) *Session {
+	s := &Session{Identity: id}
+	if len(id.Roles) > 0 {
+		s.samlResponse = base64.StdEncoding.EncodeToString(responseXML)
+	}
+	return s
+}
+
+// NewOIDCSession is the session of an OIDC sign-in: the raw ID token, its
+// expiry and the refresh token ("" when the OP issued none).
+func NewOIDCSession(id broker.Identity, idToken string, expires time.Time, refreshToken string) *Session {
+	return &Session{Identity: id, idToken: idToken, idTokenExpires: expires, refreshToken: refreshToken}
+}
+
+// RefreshToken is the token to renew the upstream ID token with, "" when
+// there is none.
+func (s *Session) RefreshToken() string { return s.refreshToken }
+
+// Refreshed applies a successful refresh: the new ID token and its expiry
+// (also the identity's Expires) and the refresh token the OP returned (it
+// may have rotated). Store the session afterwards.
+func (s *Session) Refreshed(idToken string, expires time.Time, refreshToken string) {
+	s.idToken, s.idTokenExpires, s.refreshToken = idToken, expires, refreshToken
+	s.Identity.Expires = expires
+	s.refreshed = true
+}
+
+// RefreshFailed drops the refresh token after the OP refused it, so the
+// next step is to sign in again. Store the session afterwards.
+func (s *Session) RefreshFailed() { s.refreshToken = "" }
+
+// spend marks the upstream SAML Response used after an Assume that
+// presented it to STS (out.UsedUpstream): AWS will not take it again,
+// whatever the outcome. An EINVALID error leaves it unmarked: the request
+// was refused as malformed, mostly by sts's own checks before any call to
+// AWS. It reports whether the session changed.
+func (s *Session) spend(out *Outcome, err error) bool {
+	if out == nil || !out.UsedUpstream || broker.ErrorCode(err) == broker.EINVALID {
+		return false
+	}
+	s.used = true
+	return true
+}
+
+// LogValue implements slog.LogValuer: who, never the credential.
+func (s *Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("provider", s.Identity.Provider), slog.String("subject", s.Identity.Subject))
+}
+
+// sessionWire is the stored form. Its JSON names are those sessions have
+// been stored with since the first release: sessions in the store survive
+// an upgrade.
+type sessionWire struct {
+	Identity       broker.Identity `json:"identity"`
+	SAMLResponse   string          `json:"saml_response,omitempty"`
+	Used           bool            `json:"used,omitempty"`
+	IDToken        string          `json:"id_token,omitempty"`
+	IDTokenExpires time.Time       `json:"id_token_expires,omitzero"`
+	RefreshToken   string          `json:"refresh_token,omitempty"`
+}
+
+// MarshalBinary encodes the session for the server-side session store. The
+// bytes hold secrets (assertion, tokens): store them encrypted, never log them.
+func (s *Session) MarshalBinary() ([]byte, error) {
+	b, err := json.Marshal(sessionWire{
+		Identity: s.Identity, SAMLResponse: s.samlResponse, Used: s.used,
+		IDToken: s.idToken, IDTokenExpires: s.idTokenExpires, RefreshToken: s.refreshToken,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("access: encode session: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote, replacing s.
+func (s *Session) UnmarshalBinary(b []byte) error {
+	var w sessionWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("access: decode session: %w", err)
+	}
+	*s = Session{
+		Identity: w.Identity, samlResponse: w.SAMLResponse, used: w.Used,
+		idToken: w.IDToken, idTokenExpires: w.IDTokenExpires, refreshToken: w.RefreshToken,
+	}
+	return nil
+}
