@@ -95,18 +95,6 @@ type Meta struct {
 	UserAgent  string
 }
 
-// Upstream is the upstream credential as AssumeInput took it before
-// Session existed.
-//
-// Deprecated: use Session (AssumeInput.Session); Upstream goes once web is
-// ported.
-type Upstream struct {
-	SAMLResponse   string
-	Used           bool
-	IDToken        string
-	IDTokenExpires time.Time
-}
-
 // AssumeInput asks for a console session for one of the identity's grants.
 type AssumeInput struct {
 	// Session is the signed-in person. Assume marks its upstream SAML
@@ -117,13 +105,6 @@ type AssumeInput struct {
 	// (deep links); it must be a console URL of the role's partition.
 	Destination string
 	Meta        Meta
-
-	// Identity and Upstream are read only when Session is nil, and the
-	// caller marks the Response used itself (Outcome.UsedUpstream).
-	//
-	// Deprecated: use Session; these go once web is ported.
-	Identity *broker.Identity
-	Upstream Upstream
 }
 
 // Outcome is a role assumption: on success, the console session; with an
@@ -160,12 +141,8 @@ const (
 // error). The Outcome may be non-nil on an error: check SessionChanged.
 func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) {
 	sess := in.Session
-	if sess == nil && in.Identity != nil {
-		sess = &Session{Identity: *in.Identity, samlResponse: in.Upstream.SAMLResponse, used: in.Upstream.Used,
-			idToken: in.Upstream.IDToken, idTokenExpires: in.Upstream.IDTokenExpires}
-	}
 	out, err := s.assume(ctx, sess, in)
-	if in.Session != nil && in.Session.spend(out, err) {
+	if sess != nil && sess.spend(out, err) {
 		out.SessionChanged = true
 	}
 	ev := &store.AuditEvent{

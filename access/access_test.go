@@ -228,32 +228,22 @@ func TestAssumeFailures(t *testing.T) {
 		{"sts refuses", sess(identity(), "", false), func(s *Service) string { return grantKey(t, s, identity(), devRole) }, "", stsErr, broker.EFORBIDDEN, "sts_access_denied", true},
 	}
 	for _, tt := range tests {
-		// Each row through AssumeInput.Session and through the deprecated
-		// Identity+Upstream input (drop that run with those fields).
-		for _, form := range []string{"session", "deprecated input"} {
-			t.Run(tt.name+"/"+form, func(t *testing.T) {
-				st := &fakeSTS{err: tt.stsErr}
-				s, _, _, au := newService(t, st)
-				in := AssumeInput{GrantKey: tt.key(s), Destination: tt.dest, Meta: Meta{RequestID: "r"}}
-				if form == "session" {
-					cp := *tt.sess
-					in.Session = &cp
-				} else {
-					id := tt.sess.Identity
-					in.Identity, in.Upstream = &id, Upstream{SAMLResponse: tt.sess.samlResponse, Used: tt.sess.used}
-				}
-				_, err := s.Assume(context.Background(), in)
-				if broker.ErrorCode(err) != tt.code || broker.ErrorReason(err) != tt.reason {
-					t.Fatalf("err = %v, want %s/%s", err, tt.code, tt.reason)
-				}
-				if (len(st.calls) > 0) != tt.stsUsed {
-					t.Errorf("STS called %d times", len(st.calls))
-				}
-				if len(au.evs) != 1 || au.evs[0].Result != store.ResultFailure || au.evs[0].Reason != tt.reason || au.evs[0].Subject != "alice" {
-					t.Errorf("audit %+v", au.evs)
-				}
-			})
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			st := &fakeSTS{err: tt.stsErr}
+			s, _, _, au := newService(t, st)
+			cp := *tt.sess
+			in := AssumeInput{Session: &cp, GrantKey: tt.key(s), Destination: tt.dest, Meta: Meta{RequestID: "r"}}
+			_, err := s.Assume(context.Background(), in)
+			if broker.ErrorCode(err) != tt.code || broker.ErrorReason(err) != tt.reason {
+				t.Fatalf("err = %v, want %s/%s", err, tt.code, tt.reason)
+			}
+			if (len(st.calls) > 0) != tt.stsUsed {
+				t.Errorf("STS called %d times", len(st.calls))
+			}
+			if len(au.evs) != 1 || au.evs[0].Result != store.ResultFailure || au.evs[0].Reason != tt.reason || au.evs[0].Subject != "alice" {
+				t.Errorf("audit %+v", au.evs)
+			}
+		})
 	}
 }
 

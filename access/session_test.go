@@ -169,14 +169,6 @@ func TestAssumeMarksUpstreamUsed(t *testing.T) {
 			t.Fatalf("err %v, %d STS calls, outcome %+v", err, len(st.calls), out)
 		}
 	})
-	t.Run("deprecated input: the caller marks it", func(t *testing.T) {
-		s, _, _, _ := newService(t, &fakeSTS{})
-		in := AssumeInput{Identity: identity(), GrantKey: grantKey(t, s, identity(), admRole), Upstream: Upstream{SAMLResponse: upstream}}
-		out, err := s.Assume(context.Background(), in)
-		if err != nil || !out.UsedUpstream || out.SessionChanged || in.Upstream.Used {
-			t.Fatalf("err %v, outcome %+v", err, out)
-		}
-	})
 	t.Run("no session", func(t *testing.T) {
 		s, _, _, au := newService(t, &fakeSTS{})
 		_, err := s.Assume(context.Background(), AssumeInput{GrantKey: "x"})

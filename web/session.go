@@ -2,39 +2,17 @@ package web
 
 import (
 	"encoding/json"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
 )
-
-// SessionData is the server-side, encrypted half of a browser session.
-type SessionData struct {
-	Identity broker.Identity `json:"identity"`
-	// SAMLResponse is the upstream Response (base64) for pass-through roles.
-	SAMLResponse string `json:"saml_response,omitempty"`
-	Used         bool   `json:"used,omitempty"`
-	// IDToken and RefreshToken come from an OIDC sign-in: the ID token for
-	// pass-through web identity, the refresh token to renew it.
-	IDToken        string    `json:"id_token,omitempty"`
-	IDTokenExpires time.Time `json:"id_token_expires,omitzero"`
-	RefreshToken   string    `json:"refresh_token,omitempty"`
-}
-
-// Marshal encodes the session data for the store.
-func (d *SessionData) Marshal() []byte {
-	b, err := json.Marshal(d)
-	if err != nil {
-		panic("web: marshal session: " + err.Error())
-	}
-	return b
-}
 
 // Current is the signed-in session of a request.
 type Current struct {
 	ID      string // server-side session id
-	Data    *SessionData
+	Session *access.Session
 	Browser Browser
 }
 
@@ -52,20 +30,24 @@ func (f *Frame) Current(c echo.Context) (*Current, bool) {
 		}
 		return &Current{Browser: b}, false
 	}
-	var d SessionData
-	if err := json.Unmarshal(st.Data, &d); err != nil {
+	var sess access.Session
+	if err := sess.UnmarshalBinary(st.Data); err != nil {
 		f.log.ErrorContext(ctx, "decode session", "request_id", RequestID(c), "err", err)
 		return &Current{Browser: b}, false
 	}
-	return &Current{ID: b.ID, Data: &d, Browser: b}, true
+	return &Current{ID: b.ID, Session: &sess, Browser: b}, true
 }
 
-// SaveData writes the server-side session back, keeping its expiry.
-func (f *Frame) SaveData(c echo.Context, cur *Current) {
+// SaveSession writes the server-side session back, keeping its expiry.
+func (f *Frame) SaveSession(c echo.Context, cur *Current) {
 	ctx := c.Request().Context()
 	st, err := f.cfg.Sessions.GetSession(ctx, cur.ID)
+	var data []byte
 	if err == nil {
-		err = f.cfg.Sessions.UpdateSession(ctx, cur.ID, cur.Data.Marshal(), st.ExpiresAt)
+		data, err = cur.Session.MarshalBinary()
+	}
+	if err == nil {
+		err = f.cfg.Sessions.UpdateSession(ctx, cur.ID, data, st.ExpiresAt)
 	}
 	if err != nil {
 		f.log.ErrorContext(ctx, "update session", "request_id", RequestID(c), "err", err)

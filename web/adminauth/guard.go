@@ -86,7 +86,7 @@ func (g *Guard) Require(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return errAdminSignIn
 		}
-		data, b := cur.Data, cur.Browser
+		data, b := cur.Session, cur.Browser
 		if ok, why := g.admins.IsAdmin(&data.Identity); !ok {
 			g.Log().WarnContext(ctx, "admin request refused", "request_id", web.RequestID(c), "provider", data.Identity.Provider,
 				"subject", data.Identity.Subject, "path", r.URL.Path, "why", why)

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/web"
 )
 
@@ -86,8 +87,7 @@ func (h *Handler) oidcCallback(c echo.Context) error {
 	if err != nil {
 		return h.signInFailed(c, p.ID, err)
 	}
-	data := &web.SessionData{Identity: res.Identity, IDToken: res.IDToken, IDTokenExpires: res.Expires, RefreshToken: res.RefreshToken}
-	return h.signIn(c, data, req)
+	return h.signIn(c, access.NewOIDCSession(res.Identity, res.IDToken, res.Expires, res.RefreshToken), req)
 }
 
 // oidcError handles ?error= from the OP. A silent sign-in the OP could not

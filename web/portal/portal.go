@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -13,25 +12,28 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 )
 
-func encodeResponse(xml []byte) string { return base64.StdEncoding.EncodeToString(xml) }
-
 // signIn starts a fresh session for a verified identity (a new id every
 // time: no session fixation), then continues where the person was going.
-func (h *Handler) signIn(c echo.Context, data *web.SessionData, cont pendingRequest) error {
-	id := &data.Identity
+func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingRequest) error {
+	id := &sess.Identity
 	r := c.Request()
 	ctx := r.Context()
 	old := h.LoadBrowser(r)
 	if old.ID != "" {
 		_ = h.Sessions().DeleteSession(ctx, old.ID)
 	}
+	data, err := sess.MarshalBinary()
+	if err != nil {
+		return err
+	}
 	sid := web.RandomToken(32)
 	if err := h.Sessions().CreateSession(ctx, &store.Session{
-		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data.Marshal(),
+		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data,
 		ExpiresAt: h.Now().Add(h.SessionLifetime()),
 	}); err != nil {
 		return err
@@ -114,7 +116,7 @@ func (h *Handler) index(c echo.Context) error {
 		return h.Render(c, http.StatusOK, "signin.html", pd)
 	}
 
-	data := cur.Data
+	data := cur.Session
 	pd := portalPage{Page: h.Page(c, "Your AWS roles")}
 	pd.SignedIn = true
 	pd.User = web.DisplayName(&data.Identity)

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
@@ -87,11 +88,7 @@ func (h *Handler) samlACS(c echo.Context) error {
 			cont.Destination = rs
 		}
 	}
-	upstream := ""
-	if len(res.Identity.Roles) > 0 {
-		upstream = encodeResponse(res.ResponseXML)
-	}
-	return h.signIn(c, &web.SessionData{Identity: res.Identity, SAMLResponse: upstream}, cont)
+	return h.signIn(c, access.NewSAMLSession(res.Identity, res.ResponseXML), cont)
 }
 
 // signInFailed audits a failed sign-in and shows the error.
