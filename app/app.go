@@ -11,13 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/partition"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store/sqlstore"
@@ -274,8 +274,7 @@ func formActionOrigins(federationURL string) []string {
 		}
 	}
 	var out []string
-	for _, id := range []string{"aws", "aws-us-gov", "aws-cn"} {
-		p, _ := broker.LookupPartition(id)
+	for _, p := range partition.All() {
 		out = append(out, "https://"+p.SigninHost, "https://*."+p.SigninHost)
 	}
 	return out

@@ -16,16 +16,9 @@ import (
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/partition"
 	"github.com/broker-dev/broker/saml"
 )
-
-// AWSSAMLRecipients are the SubjectConfirmation Recipients AWS itself
-// accepts; a pass-through IdP's assertions carry one of them.
-var awsSAMLRecipients = []string{
-	"https://signin.aws.amazon.com/saml",
-	"https://signin.amazonaws-us-gov.com/saml",
-	"https://signin.amazonaws.cn/saml",
-}
 
 func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.Client, now func() time.Time) (*saml.ServiceProvider, error) {
 	cfg := a.cfg
@@ -55,11 +48,12 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 		sc.IDPMetadataXML = []byte(s.MetadataXML)
 	}
 	if broker.Mode(p.Mode) == broker.ModePassThrough || len(s.AWSRecipients) > 0 {
-		// The IdP's "AWS app": assertions are addressed to AWS and posted to us.
-		sc.Audiences = []string{broker.AWSSAMLAudienceURN, broker.AWSSAMLEndpoint}
+		// The IdP's "AWS app": assertions are addressed to AWS and posted
+		// to us, with a Recipient AWS itself accepts.
+		sc.Audiences = []string{broker.AWSSAMLAudienceURN, partition.Default().SAMLEndpoint()}
 		sc.Recipients = s.AWSRecipients
 		if len(sc.Recipients) == 0 {
-			sc.Recipients = awsSAMLRecipients
+			sc.Recipients = partition.SAMLEndpoints()
 		}
 	}
 	if s.SPKey.IsSet() {
