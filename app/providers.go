@@ -101,6 +101,50 @@ func (a *App) newOIDCProvider(p config.Provider, hc *http.Client, now func() tim
 	})
 }
 
+// newSAMLIssuer builds the broker's SAML IdP when issuer.saml.key is set.
+func (a *App) newSAMLIssuer(now func() time.Time) error {
+	cfg := a.cfg
+	is := cfg.Issuer.SAML
+	if !is.Key.IsSet() {
+		return nil
+	}
+	kp, err := cfg.KeyPair(is.Key, is.Certificate)
+	if err != nil {
+		return fmt.Errorf("issuer.saml: %w", err)
+	}
+	prev, err := previousCertificates(cfg)
+	if err != nil {
+		return err
+	}
+	a.Issuer, err = issuer.NewSAML(issuer.SAMLConfig{
+		EntityID: is.EntityID, SSOURL: cfg.Server.ExternalURL + "/idp/saml/sso",
+		Signing: kp, Previous: prev, AssertionLifetime: time.Duration(is.AssertionLifetime),
+		Now: now, Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("issuer.saml: %w", err)
+	}
+	return nil
+}
+
+// previousCertificates reads issuer.saml.previous_certificates: retired
+// signing certificates that stay in the IdP metadata during a rotation.
+func previousCertificates(cfg *config.Config) ([]issuer.KeyPair, error) {
+	var prev []issuer.KeyPair
+	for i, ref := range cfg.Issuer.SAML.PreviousCertificates {
+		pemBytes, err := ref.Resolve(cfg.Dir())
+		if err != nil {
+			return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
+		}
+		cert, err := parseCertificatePEM(pemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
+		}
+		prev = append(prev, issuer.KeyPair{Certificate: cert})
+	}
+	return prev, nil
+}
+
 // newOIDCIssuer builds the broker's OIDC issuer when a key is available:
 // issuer.oidc.key, or else the SAML issuer's key.
 func (a *App) newOIDCIssuer(now func() time.Time) error {
