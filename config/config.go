@@ -98,7 +98,7 @@ type OIDCIssuer struct {
 	// PreviousKeys stay in the JWKS until their tokens have expired.
 	PreviousKeys []Secret `yaml:"previous_keys"`
 	// Audience is the default aud of minted tokens (default
-	// partition.DefaultWebIdentityAudience: sts.amazonaws.com).
+	// partition.DefaultWebIdentityAudience).
 	Audience      string           `yaml:"audience"`
 	TokenLifetime mapping.Duration `yaml:"token_lifetime"`
 }

@@ -122,7 +122,7 @@ type SAMLRequest struct {
 	Role              broker.RolePair
 	RoleSessionName   string
 	SessionDuration   time.Duration // optional, 900s..43200s
-	Recipient         string        // default the aws partition's SAML endpoint (https://signin.aws.amazon.com/saml)
+	Recipient         string        // default partition.Default().SAMLEndpoint()
 	Audience          string        // default urn:amazon:webservices
 	PrincipalTags     map[string]string
 	TransitiveTagKeys []string

@@ -8,8 +8,8 @@
 //	          IDPCommunicationError) ──> ValidationError on MaxSessionDuration?
 //	          retry once at 1 h and say so ──> Result{Credentials, Notices}
 //
-// The partition's region is Config.Regions[partition], else the partition
-// package's STSRegion for it (us-east-1, us-gov-west-1, cn-north-1).
+// The partition's region is Config.Regions[partition], else the
+// partition's STSRegion (package partition).
 //
 // Every failure becomes a *broker.Error whose Message tells the person what
 // to do ("sign in again", "ask your administrator to check the trust
