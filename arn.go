@@ -2,35 +2,15 @@ package broker
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/broker-dev/broker/partition"
 )
-
-// Partitions the broker knows, with their sign-in and console hosts.
-var partitions = map[string]Partition{
-	"aws":        {ID: "aws", SigninHost: "signin.aws.amazon.com", ConsoleHost: "console.aws.amazon.com", DomainSuffix: "aws.amazon.com"},
-	"aws-us-gov": {ID: "aws-us-gov", SigninHost: "signin.amazonaws-us-gov.com", ConsoleHost: "console.amazonaws-us-gov.com", DomainSuffix: "amazonaws-us-gov.com"},
-	"aws-cn":     {ID: "aws-cn", SigninHost: "signin.amazonaws.cn", ConsoleHost: "console.amazonaws.cn", DomainSuffix: "amazonaws.cn"},
-}
-
-// Partition describes an AWS partition's federation endpoints.
-type Partition struct {
-	ID           string // "aws", "aws-us-gov", "aws-cn"
-	SigninHost   string // global sign-in host, e.g. signin.aws.amazon.com
-	ConsoleHost  string // global console host, e.g. console.aws.amazon.com
-	DomainSuffix string // e.g. aws.amazon.com (regional hosts are REGION.signin.<suffix>)
-}
-
-// LookupPartition returns the partition with the given id.
-func LookupPartition(id string) (Partition, bool) {
-	p, ok := partitions[id]
-	return p, ok
-}
 
 // ARN is a parsed IAM ARN of one of the kinds the broker handles.
 type ARN struct {
-	Partition string // aws, aws-us-gov, aws-cn
+	Partition string // a known partition id (package partition): aws, aws-us-gov, aws-cn
 	Service   string // always "iam" for the kinds below
 	AccountID string // 12 digits
 	Resource  string // e.g. "role/path/Name", "saml-provider/Name"
@@ -59,7 +39,7 @@ func ParseARN(s string) (ARN, error) {
 		return ARN{}, fmt.Errorf("%q is not an ARN", s)
 	}
 	a := ARN{Partition: parts[1], Service: parts[2], AccountID: parts[4], Resource: parts[5]}
-	if _, ok := partitions[a.Partition]; !ok {
+	if !partition.Known(a.Partition) {
 		return ARN{}, fmt.Errorf("ARN %q: unknown partition %q", s, a.Partition)
 	}
 	if a.Service != "iam" {
@@ -162,70 +142,3 @@ func ParseRolePair(value string) (RolePair, error) {
 
 // String formats the pair as AWS expects in the Role attribute: role first.
 func (p RolePair) String() string { return p.RoleARN + "," + p.ProviderARN }
-
-// RoleSessionNameRe is AWS's rule for RoleSessionName: 2..64 characters of
-// [A-Za-z0-9_+=,.@-].
-var RoleSessionNameRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-
-// SanitizeRoleSessionName maps s to a valid RoleSessionName: characters AWS
-// does not allow become '-', it is cut to 64 characters, and a result shorter
-// than 2 characters is padded with '-'. It returns "" for an empty input.
-func SanitizeRoleSessionName(s string) string {
-	if s == "" {
-		return ""
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_+=,.@-", r):
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-		if b.Len() >= 64 {
-			break
-		}
-	}
-	out := b.String()
-	if len(out) > 64 {
-		out = out[:64]
-	}
-	for len(out) < 2 {
-		out += "-"
-	}
-	return out
-}
-
-// ValidateConsoleURL reports whether dest is an AWS Management Console URL
-// of the partition: https, no user info, and a host that is the console host
-// (console.aws.amazon.com) or a subdomain of it (eu-west-1.console.aws.amazon.com,
-// s3.console.aws.amazon.com). Anything else would make the broker, through
-// the federation endpoint, an open redirect.
-func ValidateConsoleURL(partition, dest string) error {
-	p, ok := partitions[partition]
-	if !ok {
-		return fmt.Errorf("unknown partition %q", partition)
-	}
-	u, err := url.Parse(dest)
-	if err != nil {
-		return fmt.Errorf("not a URL")
-	}
-	if u.Scheme != "https" || u.User != nil || u.Opaque != "" {
-		return fmt.Errorf("must be an https URL without user info")
-	}
-	if u.Port() != "" && u.Port() != "443" {
-		return fmt.Errorf("must not name a port")
-	}
-	host := strings.ToLower(u.Hostname())
-	if host != p.ConsoleHost && !strings.HasSuffix(host, "."+p.ConsoleHost) {
-		return fmt.Errorf("host %q is not an AWS console host of partition %s (%s)", u.Hostname(), partition, p.ConsoleHost)
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(host, p.ConsoleHost), ".") {
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return fmt.Errorf("host %q is not an AWS console host", u.Hostname())
-			}
-		}
-	}
-	return nil
-}

@@ -122,37 +122,3 @@ func TestCredentialsRedacted(t *testing.T) {
 		}
 	}
 }
-
-func TestValidateConsoleURL(t *testing.T) {
-	tests := []struct {
-		partition, dest string
-		ok              bool
-	}{
-		{"aws", "https://console.aws.amazon.com/", true},
-		{"aws", "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1", true},
-		{"aws", "https://s3.console.aws.amazon.com/s3/home", true},
-		{"aws", "https://CONSOLE.AWS.AMAZON.COM/", true},
-		{"aws", "https://console.aws.amazon.com:443/", true},
-		{"aws-us-gov", "https://console.amazonaws-us-gov.com/", true},
-		{"aws-cn", "https://console.amazonaws.cn/", true},
-		{"aws", "http://console.aws.amazon.com/", false},
-		{"aws", "https://console.aws.amazon.com.evil.com/", false},
-		{"aws", "https://evilconsole.aws.amazon.com/", false},
-		{"aws", "https://user@console.aws.amazon.com/", false},
-		{"aws", "https://console.aws.amazon.com:8443/", false},
-		{"aws", "https://console.amazonaws-us-gov.com/", false},
-		{"aws-cn", "https://console.aws.amazon.com/", false},
-		{"aws", "https://evil.example.com/", false},
-		{"aws", "javascript:alert(1)", false},
-		{"aws", "//console.aws.amazon.com/", false},
-		{"aws", "https://xn--80ak6aa92e.console.aws.amazon.com/", true},
-		{"aws", "https://ex_ample.console.aws.amazon.com/", false},
-		{"nope", "https://console.aws.amazon.com/", false},
-	}
-	for _, tt := range tests {
-		err := ValidateConsoleURL(tt.partition, tt.dest)
-		if (err == nil) != tt.ok {
-			t.Errorf("ValidateConsoleURL(%q, %q) = %v, want ok=%v", tt.partition, tt.dest, err, tt.ok)
-		}
-	}
-}

@@ -2,9 +2,11 @@
 // who signed in (Identity), what the rules grant them (Grant), what STS
 // returned (Credentials) and the typed errors every layer speaks (Error).
 //
-// It imports nothing but the standard library. Protocol packages (saml,
-// oidc, issuer, sts, console), the rules engine (mapping) and the use case
-// (access) depend on it; it depends on none of them.
+// It imports only the standard library and package partition (a
+// standard-library-only leaf that owns the AWS partition facts ParseARN
+// checks against). Protocol packages (saml, oidc, issuer, sts, console),
+// the rules engine (mapping) and the use case (access) depend on it; it
+// depends on none of them.
 //
 //	web ──> saml/oidc ──> broker.Identity ──> access ──> mapping ──> []broker.Grant
 //	                                             │

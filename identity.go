@@ -82,8 +82,7 @@ const (
 	SAMLAttrSourceIdentity    = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
 )
 
-// AWS SAML audiences and the default sign-in SAML endpoint.
-const (
-	AWSSAMLAudienceURN = "urn:amazon:webservices"
-	AWSSAMLEndpoint    = "https://signin.aws.amazon.com/saml"
-)
+// AWSSAMLAudienceURN is the SAML Audience that names AWS as the relying
+// party. The sign-in SAML endpoints (the other accepted audience, and the
+// Recipient) are per partition: see package partition.
+const AWSSAMLAudienceURN = "urn:amazon:webservices"

@@ -6,6 +6,7 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/partition"
 	"github.com/broker-dev/broker/sts"
 )
 
@@ -100,8 +101,8 @@ func issuedSessionDuration(g broker.Grant) time.Duration {
 func samlRecipient(g broker.Grant) string {
 	a, err := broker.ParseARN(g.RoleARN)
 	if err != nil {
-		return broker.AWSSAMLEndpoint
+		return partition.Default().SAMLEndpoint()
 	}
-	p, _ := broker.LookupPartition(a.Partition)
-	return "https://" + p.SigninHost + "/saml"
+	p, _ := partition.Lookup(a.Partition)
+	return p.SAMLEndpoint()
 }

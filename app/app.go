@@ -6,23 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/config"
-	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/partition"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store/sqlstore"
-	"github.com/broker-dev/broker/sts"
-	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/site"
 )
 
@@ -53,19 +49,14 @@ type App struct {
 // New builds the broker from cfg. The store must be reachable; IdPs need
 // not be (a provider whose metadata URL is down is reported on /readyz and
 // retried in the background).
+//
+// The steps, in order: open the store, build the broker's own issuers and
+// the upstream providers, check and seed the config file's rules, load the
+// rules in force, build the access use case (STS, console) and the web
+// server. On any error whatever was built is closed again.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = newHTTPClient()
-	}
+	opts = opts.withDefaults()
+	log, now, hc := opts.Logger, opts.Now, opts.HTTPClient
 	a := &App{cfg: cfg, log: log, SAML: map[string]*saml.ServiceProvider{}, OIDC: map[string]*oidc.Provider{}}
 	ok := false
 	defer func() {
@@ -78,54 +69,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if a.Store, err = OpenStore(ctx, cfg, log, now); err != nil {
 		return nil, err
 	}
-
-	if is := cfg.Issuer.SAML; is.Key.IsSet() {
-		kp, err := cfg.KeyPair(is.Key, is.Certificate)
-		if err != nil {
-			return nil, fmt.Errorf("issuer.saml: %w", err)
-		}
-		var prev []issuer.KeyPair
-		for i, ref := range is.PreviousCertificates {
-			pemBytes, err := ref.Resolve(cfg.Dir())
-			if err != nil {
-				return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
-			}
-			cert, err := parseCertificatePEM(pemBytes)
-			if err != nil {
-				return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
-			}
-			prev = append(prev, issuer.KeyPair{Certificate: cert})
-		}
-		a.Issuer, err = issuer.NewSAML(issuer.SAMLConfig{
-			EntityID: is.EntityID, SSOURL: cfg.Server.ExternalURL + "/idp/saml/sso",
-			Signing: kp, Previous: prev, AssertionLifetime: time.Duration(is.AssertionLifetime),
-			Now: now, Logger: log,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("issuer.saml: %w", err)
-		}
-	}
-
-	if err := a.newOIDCIssuer(now); err != nil {
+	if err := a.buildIssuers(now); err != nil {
 		return nil, err
 	}
-	var providers []web.Provider
-	for _, p := range cfg.Providers {
-		if p.Type == config.ProviderOIDC {
-			op, err := a.newOIDCProvider(p, hc, now)
-			if err != nil {
-				return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
-			}
-			a.OIDC[p.ID] = op
-			providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, OIDC: op})
-			continue
-		}
-		sp, err := a.newSAMLProvider(ctx, p, hc, now)
-		if err != nil {
-			return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
-		}
-		a.SAML[p.ID] = sp
-		providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, SAML: sp})
+	providers, err := a.buildProviders(ctx, hc, now)
+	if err != nil {
+		return nil, err
 	}
 
 	// The store holds the rules; the config file's rules and accounts seed
@@ -138,75 +87,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	} else if seeded {
 		log.Info("seeded the store with the config file's rules", "rules", len(cfg.Rules), "accounts", len(cfg.Accounts))
 	}
-	a.Rules, err = ruleset.New(ctx, ruleset.Config{Store: a.Store, Options: cfg.MappingOptions(), Logger: log, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("load rules: %w", err)
-	}
-	if st := a.Rules.State(); len(cfg.Rules) > 0 && st.Revision > 0 && !sameRules(cfg.Rules, st.Rules) {
-		log.Warn("the config file's rules differ from the store's; the store's are in force (edit them in the admin UI or with broker rules apply)",
-			"config_rules", len(cfg.Rules), "store_rules", len(st.Rules), "revision", st.Revision)
-	}
-	adminMatcher, err := cfg.AdminMatcher()
-	if err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
-	}
-	stsClient, err := sts.New(sts.Config{
-		Endpoint: cfg.AWS.STSEndpoint, Regions: cfg.AWS.STSRegions, HTTPClient: hc,
-		Timeout: time.Duration(cfg.AWS.Timeout), Logger: log, Now: now,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sts: %w", err)
-	}
-	consoleClient, err := console.New(console.Config{
-		Issuer: cfg.Server.ExternalURL + "/", FederationURL: cfg.AWS.FederationURL, HTTPClient: hc,
-		Timeout: time.Duration(cfg.AWS.Timeout), Logger: log, Now: now,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
-	}
-	acc := access.Config{
-		Rules: a.Rules, STS: stsClient, Console: consoleClient, Audit: a.Store, Logger: log, Now: now,
-	}
-	if a.Issuer != nil {
-		acc.SAMLIssuer = a.Issuer
-	}
-	if a.OIDCIssuer != nil {
-		acc.OIDCIssuer = a.OIDCIssuer
-	}
-	if a.Access, err = access.New(acc); err != nil {
+	if err := a.loadRules(ctx, now); err != nil {
 		return nil, err
 	}
-
-	sessionKeys, err := resolveKeys(cfg, cfg.Server.SessionKeys)
-	if err != nil {
-		return nil, fmt.Errorf("server.session_keys: %w", err)
+	if err := a.buildAccess(hc, now); err != nil {
+		return nil, err
 	}
-	var proxies []*net.IPNet
-	for _, c := range cfg.Server.TrustedProxies {
-		_, n, err := net.ParseCIDR(c)
-		if err != nil {
-			return nil, fmt.Errorf("server.trusted_proxies: %w", err)
-		}
-		proxies = append(proxies, n)
-	}
-	wc := site.Config{
-		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
-		Access: a.Access, Sessions: a.Store, SessionKeys: sessionKeys,
-		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
-		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
-		Replay:            a.Store,
-		Admin:             &site.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
-		SignIns:           a.Store,
-		Logger:            log, Now: now,
-	}
-	if a.Issuer != nil {
-		wc.IDPMetadata = a.Issuer.Metadata
-	}
-	if a.OIDCIssuer != nil {
-		wc.OIDCDiscovery, wc.OIDCJWKS = a.OIDCIssuer.Discovery, a.OIDCIssuer.JWKS
-	}
-	if a.Web, err = site.New(wc); err != nil {
+	if err := a.buildWeb(providers, now); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -275,8 +162,7 @@ func formActionOrigins(federationURL string) []string {
 		}
 	}
 	var out []string
-	for _, id := range []string{"aws", "aws-us-gov", "aws-cn"} {
-		p, _ := broker.LookupPartition(id)
+	for _, p := range partition.All() {
 		out = append(out, "https://"+p.SigninHost, "https://*."+p.SigninHost)
 	}
 	return out

@@ -3,6 +3,8 @@
 // access use case and the web server, plus the background loops (metadata
 // refresh, expiry purge). cmd/broker and the end-to-end tests both use it.
 //
-//	config.Config ──> New ──> App{store, providers, issuer, sts, console, access, web}
+//	config.Config ──> New: OpenStore ─> buildIssuers ─> buildProviders
+//	    ─> check + seed the config's rules ─> loadRules ─> buildAccess (sts,
+//	    console) ─> buildWeb ──> App{store, providers, issuer, access, web}
 //	App.Serve(ctx, listener) ──> http.Server + refresh/purge loops ──> graceful shutdown
 package app

@@ -16,16 +16,9 @@ import (
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/partition"
 	"github.com/broker-dev/broker/saml"
 )
-
-// AWSSAMLRecipients are the SubjectConfirmation Recipients AWS itself
-// accepts; a pass-through IdP's assertions carry one of them.
-var awsSAMLRecipients = []string{
-	"https://signin.aws.amazon.com/saml",
-	"https://signin.amazonaws-us-gov.com/saml",
-	"https://signin.amazonaws.cn/saml",
-}
 
 func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.Client, now func() time.Time) (*saml.ServiceProvider, error) {
 	cfg := a.cfg
@@ -55,11 +48,12 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 		sc.IDPMetadataXML = []byte(s.MetadataXML)
 	}
 	if broker.Mode(p.Mode) == broker.ModePassThrough || len(s.AWSRecipients) > 0 {
-		// The IdP's "AWS app": assertions are addressed to AWS and posted to us.
-		sc.Audiences = []string{broker.AWSSAMLAudienceURN, broker.AWSSAMLEndpoint}
+		// The IdP's "AWS app": assertions are addressed to AWS and posted
+		// to us, with a Recipient AWS itself accepts.
+		sc.Audiences = []string{broker.AWSSAMLAudienceURN, partition.Default().SAMLEndpoint()}
 		sc.Recipients = s.AWSRecipients
 		if len(sc.Recipients) == 0 {
-			sc.Recipients = awsSAMLRecipients
+			sc.Recipients = partition.SAMLEndpoints()
 		}
 	}
 	if s.SPKey.IsSet() {
@@ -105,6 +99,50 @@ func (a *App) newOIDCProvider(p config.Provider, hc *http.Client, now func() tim
 		SigningAlgorithms: o.IDTokenAlgorithms, ClockSkew: time.Duration(p.ClockSkew),
 		HTTPClient: hc, Logger: a.log.With("provider", p.ID), Now: now,
 	})
+}
+
+// newSAMLIssuer builds the broker's SAML IdP when issuer.saml.key is set.
+func (a *App) newSAMLIssuer(now func() time.Time) error {
+	cfg := a.cfg
+	is := cfg.Issuer.SAML
+	if !is.Key.IsSet() {
+		return nil
+	}
+	kp, err := cfg.KeyPair(is.Key, is.Certificate)
+	if err != nil {
+		return fmt.Errorf("issuer.saml: %w", err)
+	}
+	prev, err := previousCertificates(cfg)
+	if err != nil {
+		return err
+	}
+	a.Issuer, err = issuer.NewSAML(issuer.SAMLConfig{
+		EntityID: is.EntityID, SSOURL: cfg.Server.ExternalURL + "/idp/saml/sso",
+		Signing: kp, Previous: prev, AssertionLifetime: time.Duration(is.AssertionLifetime),
+		Now: now, Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("issuer.saml: %w", err)
+	}
+	return nil
+}
+
+// previousCertificates reads issuer.saml.previous_certificates: retired
+// signing certificates that stay in the IdP metadata during a rotation.
+func previousCertificates(cfg *config.Config) ([]issuer.KeyPair, error) {
+	var prev []issuer.KeyPair
+	for i, ref := range cfg.Issuer.SAML.PreviousCertificates {
+		pemBytes, err := ref.Resolve(cfg.Dir())
+		if err != nil {
+			return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
+		}
+		cert, err := parseCertificatePEM(pemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("issuer.saml.previous_certificates[%d]: %w", i, err)
+		}
+		prev = append(prev, issuer.KeyPair{Certificate: cert})
+	}
+	return prev, nil
 }
 
 // newOIDCIssuer builds the broker's OIDC issuer when a key is available:

@@ -76,7 +76,8 @@ type AWS struct {
 	STSEndpoint string `yaml:"sts_endpoint"`
 	// FederationURL overrides the sign-in federation endpoint (testing).
 	FederationURL string `yaml:"federation_url"`
-	// STSRegions maps a partition to the STS region to call.
+	// STSRegions maps a partition to the STS region to call (default: the
+	// partition's STSRegion).
 	STSRegions map[string]string `yaml:"sts_regions"`
 	// Timeout bounds each call to AWS (default 10s).
 	Timeout mapping.Duration `yaml:"timeout"`
@@ -96,7 +97,8 @@ type OIDCIssuer struct {
 	Key Secret `yaml:"key"`
 	// PreviousKeys stay in the JWKS until their tokens have expired.
 	PreviousKeys []Secret `yaml:"previous_keys"`
-	// Audience is the default aud of minted tokens (default sts.amazonaws.com).
+	// Audience is the default aud of minted tokens (default
+	// partition.DefaultWebIdentityAudience).
 	Audience      string           `yaml:"audience"`
 	TokenLifetime mapping.Duration `yaml:"token_lifetime"`
 }

@@ -5,6 +5,9 @@
 //	     ──> secrets resolved from env:NAME / file:PATH references
 //
 // Load never stops at the first problem: `broker check` prints them all.
+// Config holds plain values; rules that belong to other packages are asked
+// of them: partitions, regions and console URLs of package partition, the
+// rules and the admin condition of mapping.
 // Secrets (keys, session keys) are never written inline in examples and are
 // never echoed back in problems.
 package config

@@ -10,14 +10,11 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
-	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/partition"
 )
 
-var (
-	providerIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	regionRe     = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
-)
+var providerIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
 func (c *Config) applyDefaults() {
 	if c.Server.Listen == "" {
@@ -46,7 +43,7 @@ func (c *Config) applyDefaults() {
 		c.Issuer.SAML.AssertionLifetime = mapping.Duration(5 * time.Minute)
 	}
 	if c.Issuer.OIDC.Audience == "" {
-		c.Issuer.OIDC.Audience = "sts.amazonaws.com"
+		c.Issuer.OIDC.Audience = partition.DefaultWebIdentityAudience
 	}
 	if c.Issuer.OIDC.TokenLifetime == 0 {
 		c.Issuer.OIDC.TokenLifetime = mapping.Duration(5 * time.Minute)
@@ -59,7 +56,7 @@ func (c *Config) applyDefaults() {
 		c.Portal.AutoSelectSingleRole = &t
 	}
 	if c.Defaults.Partition == "" {
-		c.Defaults.Partition = "aws"
+		c.Defaults.Partition = partition.DefaultID
 	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -193,10 +190,10 @@ func (c *Config) validateAWS(p *problems) {
 		}
 	}
 	for part, region := range c.AWS.STSRegions {
-		if _, ok := broker.LookupPartition(part); !ok {
-			p.add("aws.sts_regions."+part, "unknown partition %q (aws, aws-us-gov, aws-cn)", part)
+		if !partition.Known(part) {
+			p.add("aws.sts_regions."+part, "unknown partition %q (%s)", part, strings.Join(partition.IDs(), ", "))
 		}
-		if !regionRe.MatchString(region) {
+		if !partition.ValidRegion(region) {
 			p.add("aws.sts_regions."+part, "%q is not a region name", region)
 		}
 	}
@@ -232,14 +229,14 @@ func IsLoopback(host string) bool {
 
 func (c *Config) validateRules(p *problems) {
 	if d := c.Defaults.Destination; d != "" {
-		if err := console.ValidateDestination(c.Defaults.Partition, d); err != nil {
-			p.add("defaults.destination", "%s", broker.ErrorMessage(err))
+		if err := partition.ValidateConsoleURL(c.Defaults.Partition, d); err != nil {
+			p.add("defaults.destination", "%v", err)
 		}
 	}
-	if r := c.Defaults.Region; r != "" && !regionRe.MatchString(r) {
+	if r := c.Defaults.Region; r != "" && !partition.ValidRegion(r) {
 		p.add("defaults.region", "%q is not a region name", r)
 	}
-	if _, ok := broker.LookupPartition(c.Defaults.Partition); !ok {
+	if !partition.Known(c.Defaults.Partition) {
 		p.add("defaults.partition", "unknown partition %q", c.Defaults.Partition)
 	}
 	_, err := mapping.Compile(c.Rules, c.MappingOptions())

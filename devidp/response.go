@@ -10,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // IssueOptions make a response without a browser: the seam the end-to-end
@@ -62,7 +63,7 @@ func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time
 	if recipient == "" {
 		recipient = sp.ACSURL
 		if sp.AWS {
-			recipient = broker.AWSSAMLEndpoint
+			recipient = partition.Default().SAMLEndpoint()
 		}
 	}
 	assertionID := "_" + randomID(20)

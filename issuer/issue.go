@@ -11,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // Issue mints a signed Response for exactly req.Role. Invalid requests
@@ -18,7 +19,7 @@ import (
 // refused with a *broker.Error of code EINVALID before anything is signed.
 func (s *SAML) Issue(ctx context.Context, req SAMLRequest) (IssuedSAML, error) {
 	if req.Recipient == "" {
-		req.Recipient = broker.AWSSAMLEndpoint
+		req.Recipient = partition.Default().SAMLEndpoint()
 	}
 	if req.Audience == "" {
 		req.Audience = broker.AWSSAMLAudienceURN

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // SAMLConfig configures the broker's SAML IdP.
@@ -122,7 +122,7 @@ type SAMLRequest struct {
 	Role              broker.RolePair
 	RoleSessionName   string
 	SessionDuration   time.Duration // optional, 900s..43200s
-	Recipient         string        // default https://signin.aws.amazon.com/saml
+	Recipient         string        // default partition.Default().SAMLEndpoint()
 	Audience          string        // default urn:amazon:webservices
 	PrincipalTags     map[string]string
 	TransitiveTagKeys []string
@@ -161,29 +161,10 @@ func (r *SAMLRequest) validate() error {
 	if r.SourceIdentity != "" && !broker.RoleSessionNameRe.MatchString(r.SourceIdentity) {
 		return invalid("source_identity_invalid", "the source identity %q is not 2..64 of A-Z a-z 0-9 _ + = , . @ -", r.SourceIdentity)
 	}
-	if !validRecipient(r.Recipient) {
+	if !partition.IsSAMLEndpoint(r.Recipient) {
 		return invalid("recipient_invalid", "%q is not an AWS SAML sign-in endpoint", r.Recipient)
 	}
 	return nil
-}
-
-// validRecipient accepts the SAML sign-in endpoints of the three partitions
-// and the regional ones (https://REGION.signin.aws.amazon.com/saml).
-func validRecipient(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "https" || u.Path != "/saml" || u.RawQuery != "" || u.User != nil || u.Port() != "" {
-		return false
-	}
-	for _, id := range []string{"aws", "aws-us-gov", "aws-cn"} {
-		p, _ := broker.LookupPartition(id)
-		if u.Host == p.SigninHost {
-			return true
-		}
-		if region, ok := strings.CutSuffix(u.Host, "."+p.SigninHost); ok && region != "" && !strings.Contains(region, ".") {
-			return true
-		}
-	}
-	return false
 }
 
 func newID() string {

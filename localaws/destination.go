@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 const maxURLChars = 4096
@@ -17,8 +17,8 @@ var dnsLabelRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 // label in front of it (eu-west-1.console.aws.amazon.com). Anything else,
 // including look-alikes such as console.aws.amazon.com.evil.com, http, a
 // port other than 443 or user info, is refused: it would be an open redirect.
-func validDestination(raw, partition string) bool {
-	p, ok := broker.LookupPartition(partition)
+func validDestination(raw, partitionID string) bool {
+	p, ok := partition.Lookup(partitionID)
 	if !ok || raw == "" || len(raw) > maxURLChars {
 		return false
 	}

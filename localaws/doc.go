@@ -66,6 +66,7 @@
 //
 // Everything is kept in memory and expires: issued credentials, sign-in
 // tokens, console sessions and used assertion IDs. The package imports no
-// broker package but the root broker (ARN parsing) and never logs
-// assertions, credentials or tokens.
+// broker package but the root broker (ARN parsing) and partition (the
+// table of sign-in and console hosts) and never logs assertions,
+// credentials or tokens.
 package localaws

@@ -7,6 +7,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
@@ -14,7 +15,7 @@ var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 // isSigninSAMLEndpoint reports whether u is the partition's global sign-in
 // SAML endpoint (https://signin.aws.amazon.com/saml) or a regional one
 // (https://REGION.signin.aws.amazon.com/saml).
-func isSigninSAMLEndpoint(u string, part broker.Partition) bool {
+func isSigninSAMLEndpoint(u string, part partition.Partition) bool {
 	if u == "https://"+part.SigninHost+"/saml" {
 		return true
 	}
@@ -28,7 +29,7 @@ func isSigninSAMLEndpoint(u string, part broker.Partition) bool {
 }
 
 // isAWSAudience reports whether aud names AWS as the relying party.
-func isAWSAudience(aud string, part broker.Partition) bool {
+func isAWSAudience(aud string, part partition.Partition) bool {
 	switch aud {
 	case broker.AWSSAMLAudienceURN:
 		return true
@@ -44,7 +45,7 @@ func isAWSAudience(aud string, part broker.Partition) bool {
 // AuthnStatement, the single bearer SubjectConfirmation and its Recipient,
 // validity times (with skew) and audience.
 func checkAssertion(a *samlAssertion, resp *etree.Element, prov *samlProvider, now time.Time, skew time.Duration) *stsError {
-	part, _ := broker.LookupPartition(prov.arn.Partition)
+	part, _ := partition.Lookup(prov.arn.Partition)
 	if a.issuer != prov.entityID {
 		return errInvalidToken("issuer_mismatch", nil, "Issuer not present in specified provider: the assertion's Issuer must be the entityID of the provider's metadata.")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // Options are the settings rules are compiled against.
@@ -20,7 +21,7 @@ type Options struct {
 	// BrokerSAMLProviderName names the broker's IAM SAML provider in each
 	// account (default "broker").
 	BrokerSAMLProviderName string
-	DefaultPartition       string // default "aws"
+	DefaultPartition       string // default partition.DefaultID ("aws")
 	DefaultAudience        string // web-identity broker-issued token audience
 	Defaults               GrantDefaults
 }
@@ -70,14 +71,13 @@ const maxDepth = 8
 var (
 	ruleNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 	accountRe  = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe   = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
 )
 
 // Compile validates and compiles rules. It reports every problem it finds
 // as CompileErrors (rule, field, reason), not only the first.
 func Compile(rules []Rule, opts Options) (*Engine, error) {
 	if opts.DefaultPartition == "" {
-		opts.DefaultPartition = "aws"
+		opts.DefaultPartition = partition.DefaultID
 	}
 	if opts.BrokerSAMLProviderName == "" {
 		opts.BrokerSAMLProviderName = "broker"
@@ -98,7 +98,7 @@ func Compile(rules []Rule, opts Options) (*Engine, error) {
 		}
 		e.accounts[a.ID] = a
 	}
-	if _, ok := broker.LookupPartition(opts.DefaultPartition); !ok {
+	if !partition.Known(opts.DefaultPartition) {
 		errs = append(errs, &CompileError{Index: -1, Field: "defaults.partition", Reason: fmt.Sprintf("unknown partition %q", opts.DefaultPartition)})
 	}
 	seen := map[string]int{}

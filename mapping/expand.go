@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // expand builds the grants of allow rule r for one capture binding. Grants
@@ -188,7 +189,7 @@ func (e *Engine) baseGrant(r *compiledRule, id *broker.Identity, b binding, tr *
 	if out.Region == "" {
 		out.Region = d.Region
 	}
-	if out.Destination == "" && d.Destination != "" && broker.ValidateConsoleURL(role.Partition, d.Destination) == nil {
+	if out.Destination == "" && d.Destination != "" && partition.ValidateConsoleURL(role.Partition, d.Destination) == nil {
 		out.Destination = d.Destination
 	}
 	out.AccountLabel = account.ID

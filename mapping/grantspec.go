@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // compiledGrant is a GrantSpec with its templates parsed and literals checked.
@@ -29,9 +30,16 @@ type compiledGrant struct {
 }
 
 var (
-	policyARNRe = regexp.MustCompile(`^arn:aws(-us-gov|-cn)?:iam::([0-9]{12}|aws):policy/[\x21-\x7e]+$`)
+	policyARNRe = regexp.MustCompile(`^arn:([a-z-]+):iam::([0-9]{12}|aws):policy/[\x21-\x7e]+$`)
 	roleNameRe  = regexp.MustCompile(`^([\x21-\x7e]+/)?[\w+=,.@-]{1,64}$`)
 )
+
+// isPolicyARN reports whether s is an IAM managed policy ARN of a known
+// partition (arn:aws:iam::aws:policy/ReadOnlyAccess, customer-managed too).
+func isPolicyARN(s string) bool {
+	m := policyARNRe.FindStringSubmatch(s)
+	return m != nil && partition.Known(m[1])
+}
 
 func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 
@@ -67,8 +75,8 @@ func (c *compiler) grant() compiledGrant {
 	if g.partition == "" {
 		g.partition = c.e.opts.DefaultPartition
 	}
-	if _, ok := broker.LookupPartition(g.partition); !ok {
-		c.fail("grant.partition", "unknown partition %q (aws, aws-us-gov, aws-cn)", g.partition)
+	if !partition.Known(g.partition) {
+		c.fail("grant.partition", "unknown partition %q (%s)", g.partition, strings.Join(partition.IDs(), ", "))
 	}
 	switch g.mode {
 	case "", broker.ModePassThrough, broker.ModeBrokerIssued:
@@ -133,11 +141,11 @@ func (c *compiler) grant() compiledGrant {
 		}
 	}
 	if g.destination != "" {
-		if err := broker.ValidateConsoleURL(g.partition, g.destination); err != nil {
+		if err := partition.ValidateConsoleURL(g.partition, g.destination); err != nil {
 			c.fail("grant.destination", "%v", err)
 		}
 	}
-	if g.region != "" && !regionRe.MatchString(g.region) {
+	if g.region != "" && !partition.ValidRegion(g.region) {
 		c.fail("grant.region", "%q is not an AWS region name", g.region)
 	}
 	c.checkTags(&g, s)
@@ -154,7 +162,7 @@ func (c *compiler) grant() compiledGrant {
 		c.fail("grant.policy_arns", "%d policy ARNs; AWS allows 10", len(g.policyARNs))
 	}
 	for i, a := range g.policyARNs {
-		if !policyARNRe.MatchString(a) {
+		if !isPolicyARN(a) {
 			c.fail(fmt.Sprintf("grant.policy_arns[%d]", i), "%q is not an IAM policy ARN", a)
 		}
 	}

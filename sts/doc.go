@@ -8,6 +8,9 @@
 //	          IDPCommunicationError) ──> ValidationError on MaxSessionDuration?
 //	          retry once at 1 h and say so ──> Result{Credentials, Notices}
 //
+// The partition's region is Config.Regions[partition], else the
+// partition's STSRegion (package partition).
+//
 // Every failure becomes a *broker.Error whose Message tells the person what
 // to do ("sign in again", "ask your administrator to check the trust
 // policy") and whose Reason is "sts_" + the AWS error code.

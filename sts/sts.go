@@ -13,6 +13,7 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/partition"
 )
 
 // API is the part of the SDK client this package calls (a test seam).
@@ -26,7 +27,8 @@ type Config struct {
 	// Endpoint overrides the STS endpoint for every partition (the local
 	// stand-in, a VPC endpoint); "" = AWS's regional endpoints.
 	Endpoint string
-	// Regions maps a partition to the STS region to call.
+	// Regions maps a partition to the STS region to call; a partition it
+	// leaves out uses its partition.Partition.STSRegion.
 	Regions    map[string]string
 	HTTPClient *http.Client
 	// Timeout bounds one call including SDK retries (default 10s).
@@ -48,8 +50,6 @@ type Client struct {
 	clients map[string]API
 }
 
-var defaultRegions = map[string]string{"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
-
 // New returns a Client. SDK clients are built lazily per partition.
 func New(cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
@@ -59,11 +59,11 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxAttempts = 3
 	}
 	regions := map[string]string{}
-	for p, r := range defaultRegions {
-		regions[p] = r
+	for _, p := range partition.All() {
+		regions[p.ID] = p.STSRegion
 	}
 	for p, r := range cfg.Regions {
-		if _, ok := broker.LookupPartition(p); !ok {
+		if !partition.Known(p) {
 			return nil, fmt.Errorf("sts: unknown partition %q", p)
 		}
 		regions[p] = r

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/console"
+	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/sts"
+	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/site"
+)
+
+// The steps of New, in the order it takes them.
+
+// withDefaults fills in what the caller left nil: a logger that discards,
+// the wall clock, a keep-alive HTTP client with sane timeouts.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = newHTTPClient()
+	}
+	return o
+}
+
+// buildIssuers builds the broker's own identity providers toward AWS: the
+// SAML IdP (when issuer.saml.key is set) and the OIDC issuer (when a key
+// for it is available).
+func (a *App) buildIssuers(now func() time.Time) error {
+	if err := a.newSAMLIssuer(now); err != nil {
+		return err
+	}
+	return a.newOIDCIssuer(now)
+}
+
+// buildProviders builds every upstream IdP of the config (SAML service
+// providers and OIDC relying parties), in config order, as the web
+// server's sign-in choices.
+func (a *App) buildProviders(ctx context.Context, hc *http.Client, now func() time.Time) ([]web.Provider, error) {
+	var providers []web.Provider
+	for _, p := range a.cfg.Providers {
+		if p.Type == config.ProviderOIDC {
+			op, err := a.newOIDCProvider(p, hc, now)
+			if err != nil {
+				return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
+			}
+			a.OIDC[p.ID] = op
+			providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, OIDC: op})
+			continue
+		}
+		sp, err := a.newSAMLProvider(ctx, p, hc, now)
+		if err != nil {
+			return nil, fmt.Errorf("providers[%s]: %w", p.ID, err)
+		}
+		a.SAML[p.ID] = sp
+		providers = append(providers, web.Provider{ID: p.ID, Label: p.Label, SAML: sp})
+	}
+	return providers, nil
+}
+
+// loadRules loads the rules in force from the store and warns when the
+// config file's rules differ from them.
+func (a *App) loadRules(ctx context.Context, now func() time.Time) error {
+	cfg := a.cfg
+	var err error
+	a.Rules, err = ruleset.New(ctx, ruleset.Config{Store: a.Store, Options: cfg.MappingOptions(), Logger: a.log, Now: now})
+	if err != nil {
+		return fmt.Errorf("load rules: %w", err)
+	}
+	if st := a.Rules.State(); len(cfg.Rules) > 0 && st.Revision > 0 && !sameRules(cfg.Rules, st.Rules) {
+		a.log.Warn("the config file's rules differ from the store's; the store's are in force (edit them in the admin UI or with broker rules apply)",
+			"config_rules", len(cfg.Rules), "store_rules", len(st.Rules), "revision", st.Revision)
+	}
+	return nil
+}
+
+// buildAccess builds the STS and console clients and, on them, the access
+// use case with the rules and whichever issuers exist.
+func (a *App) buildAccess(hc *http.Client, now func() time.Time) error {
+	cfg := a.cfg
+	stsClient, err := sts.New(sts.Config{
+		Endpoint: cfg.AWS.STSEndpoint, Regions: cfg.AWS.STSRegions, HTTPClient: hc,
+		Timeout: time.Duration(cfg.AWS.Timeout), Logger: a.log, Now: now,
+	})
+	if err != nil {
+		return fmt.Errorf("sts: %w", err)
+	}
+	consoleClient, err := console.New(console.Config{
+		Issuer: cfg.Server.ExternalURL + "/", FederationURL: cfg.AWS.FederationURL, HTTPClient: hc,
+		Timeout: time.Duration(cfg.AWS.Timeout), Logger: a.log, Now: now,
+	})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	acc := access.Config{
+		Rules: a.Rules, STS: stsClient, Console: consoleClient, Audit: a.Store, Logger: a.log, Now: now,
+	}
+	// Only set the issuers that exist: a nil pointer in an interface is not nil.
+	if a.Issuer != nil {
+		acc.SAMLIssuer = a.Issuer
+	}
+	if a.OIDCIssuer != nil {
+		acc.OIDCIssuer = a.OIDCIssuer
+	}
+	a.Access, err = access.New(acc)
+	return err
+}
+
+// buildWeb builds the web server: portal, IdP endpoints and admin UI.
+func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
+	cfg := a.cfg
+	adminMatcher, err := cfg.AdminMatcher()
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	sessionKeys, err := resolveKeys(cfg, cfg.Server.SessionKeys)
+	if err != nil {
+		return fmt.Errorf("server.session_keys: %w", err)
+	}
+	proxies, err := trustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	wc := site.Config{
+		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
+		Access: a.Access, Sessions: a.Store, SessionKeys: sessionKeys,
+		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
+		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
+		Replay:            a.Store,
+		Admin:             &site.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
+		SignIns:           a.Store,
+		Logger:            a.log, Now: now,
+	}
+	if a.Issuer != nil {
+		wc.IDPMetadata = a.Issuer.Metadata
+	}
+	if a.OIDCIssuer != nil {
+		wc.OIDCDiscovery, wc.OIDCJWKS = a.OIDCIssuer.Discovery, a.OIDCIssuer.JWKS
+	}
+	a.Web, err = site.New(wc)
+	return err
+}
+
+// trustedProxies parses server.trusted_proxies.
+func trustedProxies(cidrs []string) ([]*net.IPNet, error) {
+	var proxies []*net.IPNet
+	for _, c := range cidrs {
+		_, n, err := net.ParseCIDR(c)
+		if err != nil {
+			return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+		}
+		proxies = append(proxies, n)
+	}
+	return proxies, nil
+}
