@@ -132,15 +132,20 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
+	sessions, err := access.NewSessions(access.SessionsConfig{
+		Store: a.Store, Access: a.Access, SignIns: a.Store, Replay: a.Store,
+		Lifetime: time.Duration(cfg.Server.SessionLifetime), Logger: a.log, Now: now,
+	})
+	if err != nil {
+		return err
+	}
 	wc := site.Config{
 		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
-		Access: a.Access, Sessions: a.Store, SessionKeys: sessionKeys,
+		Access: a.Access, Sessions: sessions, Health: a.Store, SessionKeys: sessionKeys,
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
-		Replay:            a.Store,
 		Admin:             &site.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
-		SignIns:           a.Store,
 		Logger:            a.log, Now: now,
 	}
 	if a.Issuer != nil {

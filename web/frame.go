@@ -13,16 +13,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
-	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/access"
 )
 
-// Sessions is the server-side session storage (store.Store).
+// Sessions loads and saves the server-side half of browser sessions
+// (access.Sessions).
 type Sessions interface {
-	CreateSession(ctx context.Context, s *store.Session) error
-	GetSession(ctx context.Context, id string) (*store.Session, error)
-	UpdateSession(ctx context.Context, id string, data []byte, expires time.Time) error
-	DeleteSession(ctx context.Context, id string) error
-	Ping(ctx context.Context) error
+	Load(ctx context.Context, id string) (*access.Session, error)
+	Save(ctx context.Context, id string, sess *access.Session) error
 }
 
 // Config configures the frame every audience's handlers run in.
@@ -32,6 +30,8 @@ type Config struct {
 	Title       string
 	// Sessions holds the server-side half of browser sessions.
 	Sessions Sessions
+	// SessionLifetime is how long the session cookie lasts (the server-side
+	// session's lifetime is the access.Sessions'; keep them equal).
 	// SessionKeys sign and encrypt cookies (first signs, all verify).
 	SessionKeys     [][]byte
 	SessionLifetime time.Duration
@@ -119,12 +119,6 @@ func (f *Frame) Now() time.Time { return f.now() }
 
 // Title is the product title shown on every page.
 func (f *Frame) Title() string { return f.cfg.Title }
-
-// SessionLifetime is the absolute lifetime of a portal session.
-func (f *Frame) SessionLifetime() time.Duration { return f.cfg.SessionLifetime }
-
-// Sessions is the server-side session storage.
-func (f *Frame) Sessions() Sessions { return f.cfg.Sessions }
 
 // Secure reports whether the broker is served over https.
 func (f *Frame) Secure() bool { return f.secure }

@@ -23,33 +23,20 @@ func (f *Frame) Current(c echo.Context) (*Current, bool) {
 		return &Current{Browser: b}, false
 	}
 	ctx := c.Request().Context()
-	st, err := f.cfg.Sessions.GetSession(ctx, b.ID)
+	sess, err := f.cfg.Sessions.Load(ctx, b.ID)
 	if err != nil {
 		if broker.ErrorCode(err) != broker.ENOTFOUND {
 			f.log.ErrorContext(ctx, "load session", "request_id", RequestID(c), "err", err)
 		}
 		return &Current{Browser: b}, false
 	}
-	var sess access.Session
-	if err := sess.UnmarshalBinary(st.Data); err != nil {
-		f.log.ErrorContext(ctx, "decode session", "request_id", RequestID(c), "err", err)
-		return &Current{Browser: b}, false
-	}
-	return &Current{ID: b.ID, Session: &sess, Browser: b}, true
+	return &Current{ID: b.ID, Session: sess, Browser: b}, true
 }
 
 // SaveSession writes the server-side session back, keeping its expiry.
 func (f *Frame) SaveSession(c echo.Context, cur *Current) {
 	ctx := c.Request().Context()
-	st, err := f.cfg.Sessions.GetSession(ctx, cur.ID)
-	var data []byte
-	if err == nil {
-		data, err = cur.Session.MarshalBinary()
-	}
-	if err == nil {
-		err = f.cfg.Sessions.UpdateSession(ctx, cur.ID, data, st.ExpiresAt)
-	}
-	if err != nil {
+	if err := f.cfg.Sessions.Save(ctx, cur.ID, cur.Session); err != nil {
 		f.log.ErrorContext(ctx, "update session", "request_id", RequestID(c), "err", err)
 	}
 }

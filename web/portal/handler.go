@@ -12,7 +12,6 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/mapping"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 )
 
@@ -20,18 +19,15 @@ import (
 type Access interface {
 	Decide(id *broker.Identity) mapping.Decision
 	Assume(ctx context.Context, in access.AssumeInput) (*access.Outcome, error)
-	Audit(ctx context.Context, ev *store.AuditEvent)
 }
 
-// Replay is the store's replay cache: it makes OIDC state values single use
-// across instances.
-type Replay interface {
-	Remember(ctx context.Context, namespace, key string, expires time.Time) error
-}
-
-// SignIns records each sign-in's verified attributes (store.SignInStore).
-type SignIns interface {
-	RecordSignIn(ctx context.Context, s *store.SignIn) error
+// Sessions is the portal session lifecycle (access.Sessions).
+type Sessions interface {
+	Start(ctx context.Context, sess *access.Session, replaces string, meta access.Meta) (string, mapping.Decision, error)
+	Failed(ctx context.Context, provider string, err error, meta access.Meta)
+	End(ctx context.Context, id string, meta access.Meta) error
+	// UseOnce makes an OIDC state single use across instances (EREPLAY).
+	UseOnce(ctx context.Context, namespace, key string, expires time.Time) error
 }
 
 // Config configures the portal.
@@ -39,9 +35,7 @@ type Config struct {
 	Frame     *web.Frame
 	Providers *web.Providers
 	Access    Access
-	Replay    Replay
-	// SignIns records sign-ins for the rule simulator; nil = not recorded.
-	SignIns SignIns
+	Sessions  Sessions
 	// IsAdmin says whether to show the Admin link; nil = never.
 	IsAdmin func(*broker.Identity) bool
 	// AutoSelectSingleRole opens the console at once for a single role.
@@ -68,8 +62,8 @@ const (
 
 // New builds the portal handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Frame == nil || cfg.Providers == nil || cfg.Access == nil || cfg.Replay == nil {
-		return nil, errors.New("portal: Frame, Providers, Access and Replay are required")
+	if cfg.Frame == nil || cfg.Providers == nil || cfg.Access == nil || cfg.Sessions == nil {
+		return nil, errors.New("portal: Frame, Providers, Access and Sessions are required")
 	}
 	h := &Handler{Frame: cfg.Frame, cfg: cfg}
 	sameSite := http.SameSiteLaxMode
@@ -170,4 +164,9 @@ func (h *Handler) provider(c echo.Context, wantSAML bool) (web.Provider, error) 
 		return web.Provider{}, broker.Errorf(broker.ENOTFOUND, "provider_unknown", "There is no identity provider with this name.")
 	}
 	return p, nil
+}
+
+// meta is the request as the audit log records it.
+func meta(c echo.Context) access.Meta {
+	return access.Meta{RequestID: web.RequestID(c), RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
 }

@@ -74,7 +74,7 @@ func (h *Handler) oidcCallback(c echo.Context) error {
 		return h.signInFailed(c, p.ID, broker.Errorf(broker.EUNAUTHORIZED, "state_mismatch",
 			"Sign-in failed: this answer from your identity provider does not belong to a sign-in started in this browser, or was already used. Start again from the portal."))
 	}
-	if err := h.cfg.Replay.Remember(r.Context(), "oidc-state:"+p.ID, state, req.Expires); err != nil {
+	if err := h.cfg.Sessions.UseOnce(r.Context(), "oidc-state:"+p.ID, state, req.Expires); err != nil {
 		if broker.ErrorCode(err) == broker.EREPLAY {
 			return h.signInFailed(c, p.ID, broker.Errorf(broker.EREPLAY, "state_replay", "Sign-in failed: this answer from your identity provider was already used. Start again from the portal."))
 		}

@@ -1,11 +1,9 @@
 package portal
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 )
 
@@ -24,30 +21,11 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	r := c.Request()
 	ctx := r.Context()
 	old := h.LoadBrowser(r)
-	if old.ID != "" {
-		_ = h.Sessions().DeleteSession(ctx, old.ID)
-	}
-	data, err := sess.MarshalBinary()
+	sid, decision, err := h.cfg.Sessions.Start(ctx, sess, old.ID, meta(c))
 	if err != nil {
 		return err
 	}
-	sid := web.RandomToken(32)
-	if err := h.Sessions().CreateSession(ctx, &store.Session{
-		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data,
-		ExpiresAt: h.Now().Add(h.SessionLifetime()),
-	}); err != nil {
-		return err
-	}
 	b := web.Browser{ID: sid, CSRF: web.RandomToken(32)}
-	h.recordSignIn(c, id)
-	decision := h.cfg.Access.Decide(id)
-	h.cfg.Access.Audit(ctx, &store.AuditEvent{
-		RequestID: web.RequestID(c), Event: "signin", Result: store.ResultSuccess,
-		Provider: id.Provider, Subject: id.Subject, RemoteAddr: c.RealIP(), UserAgent: r.UserAgent(),
-		Details: map[string]string{"roles": strconv.Itoa(len(decision.Grants))},
-	})
-	h.Log().InfoContext(ctx, "signed in", "request_id", web.RequestID(c), "provider", id.Provider,
-		"subject", id.Subject, "roles", len(decision.Grants))
 
 	grantKey := cont.Grant
 	if grantKey == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
@@ -77,22 +55,6 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 		target += "?destination=" + url.QueryEscape(cont.Destination)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
-}
-
-// recordSignIn keeps the person's verified attributes (no credentials: the
-// Identity holds none) for the rule simulator and the impact preview. A
-// failure is logged, never fatal to the sign-in.
-func (h *Handler) recordSignIn(c echo.Context, id *broker.Identity) {
-	if h.cfg.SignIns == nil {
-		return
-	}
-	b, err := json.Marshal(id)
-	if err == nil {
-		err = h.cfg.SignIns.RecordSignIn(c.Request().Context(), &store.SignIn{Provider: id.Provider, Subject: id.Subject, Identity: b})
-	}
-	if err != nil {
-		h.Log().WarnContext(c.Request().Context(), "record sign-in for the simulator", "request_id", web.RequestID(c), "err", err)
-	}
 }
 
 func (h *Handler) index(c echo.Context) error {
@@ -199,13 +161,7 @@ func (h *Handler) logout(c echo.Context) error {
 	r := c.Request()
 	b := h.LoadBrowser(r)
 	if b.ID != "" {
-		if st, err := h.Sessions().GetSession(r.Context(), b.ID); err == nil {
-			h.cfg.Access.Audit(r.Context(), &store.AuditEvent{
-				RequestID: web.RequestID(c), Event: "logout", Result: store.ResultSuccess,
-				Provider: st.Provider, Subject: st.Subject, RemoteAddr: c.RealIP(), UserAgent: r.UserAgent(),
-			})
-		}
-		if err := h.Sessions().DeleteSession(r.Context(), b.ID); err != nil {
+		if err := h.cfg.Sessions.End(r.Context(), b.ID, meta(c)); err != nil {
 			return err
 		}
 	}

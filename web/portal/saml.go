@@ -9,7 +9,6 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/saml"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 )
 
@@ -93,10 +92,6 @@ func (h *Handler) samlACS(c echo.Context) error {
 
 // signInFailed audits a failed sign-in and shows the error.
 func (h *Handler) signInFailed(c echo.Context, provider string, err error) error {
-	h.cfg.Access.Audit(c.Request().Context(), &store.AuditEvent{
-		RequestID: web.RequestID(c), Event: "signin", Result: store.ResultFailure,
-		Reason: broker.ErrorReason(err), Message: broker.ErrorMessage(err), Provider: provider,
-		RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
-	})
+	h.cfg.Sessions.Failed(c.Request().Context(), provider, err, meta(c))
 	return err
 }

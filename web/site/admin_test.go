@@ -65,9 +65,9 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	}
 	ev.srv, err = New(Config{
 		ExternalURL: "https://aws.example.com", Providers: []web.Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
-		Access: acc, Sessions: ev.sess, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
-		MaxBodyBytes: 64 << 10, Replay: &replay{m: map[string]bool{}},
-		Admin: &AdminConfig{Matcher: m, Rules: src, Store: db}, SignIns: db,
+		Access: acc, Sessions: newSessions(t, acc, ev.sess, db), Health: ev.sess,
+		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, MaxBodyBytes: 64 << 10,
+		Admin: &AdminConfig{Matcher: m, Rules: src, Store: db},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,7 @@ func newOIDCEnv(t *testing.T) (*env, *fakeOIDC) {
 	cfg := ev.srv.cfg
 	cfg.Providers = append(cfg.Providers, web.Provider{ID: "kc", Label: "Keycloak", OIDC: op})
 	cfg.Access = newAccess(t, eng, ev)
+	cfg.Sessions = newSessions(t, cfg.Access, ev.sess, nil)
 	if ev.srv, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}

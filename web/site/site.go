@@ -23,11 +23,6 @@ import (
 	"github.com/broker-dev/broker/web/portal"
 )
 
-// Replay is the store's replay cache (store.Store).
-type Replay interface {
-	Remember(ctx context.Context, namespace, key string, expires time.Time) error
-}
-
 // AdminStore is what the admin UI and API need from the store.
 type AdminStore interface {
 	store.RuleStore
@@ -53,14 +48,16 @@ type Config struct {
 	Title       string
 	Providers   []web.Provider
 	Access      *access.Service
-	Sessions    web.Sessions
+	// Sessions is the portal session lifecycle (server-side sessions,
+	// sign-in and sign-out records, one-time OIDC states).
+	Sessions *access.Sessions
+	// Health is what readiness checks answers (the store).
+	Health meta.Pinger
 	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
 	IDPMetadata func() ([]byte, error)
 	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
 	OIDCDiscovery func() ([]byte, error)
 	OIDCJWKS      func() ([]byte, error)
-	// Replay makes OIDC state values single use across instances.
-	Replay Replay
 	// SessionKeys sign and encrypt cookies (first signs, all verify).
 	SessionKeys     [][]byte
 	SessionLifetime time.Duration
@@ -73,9 +70,6 @@ type Config struct {
 	FormActionOrigins []string
 	// Admin enables the admin UI and API; nil = off (every admin request 403).
 	Admin *AdminConfig
-	// SignIns records each sign-in's verified attributes for the simulator
-	// and impact preview; nil = not recorded.
-	SignIns store.SignInStore
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -88,11 +82,8 @@ type Site struct {
 
 // New builds the frame and mounts every audience on it.
 func New(cfg Config) (*Site, error) {
-	if cfg.Access == nil {
-		return nil, errors.New("web: Access and Sessions are required")
-	}
-	if cfg.Replay == nil {
-		return nil, errors.New("web: Replay is required")
+	if cfg.Access == nil || cfg.Sessions == nil || cfg.Health == nil {
+		return nil, errors.New("web: Access, Sessions and Health are required")
 	}
 	if a := cfg.Admin; a != nil && (a.Rules == nil || a.Store == nil) {
 		return nil, errors.New("web: Admin needs Rules and Store")
@@ -116,19 +107,15 @@ func New(cfg Config) (*Site, error) {
 		}
 	}
 	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc})
-	var signIns portal.SignIns
-	if cfg.SignIns != nil {
-		signIns = cfg.SignIns
-	}
 	p, err := portal.New(portal.Config{
-		Frame: frame, Providers: providers, Access: cfg.Access, Replay: cfg.Replay, SignIns: signIns,
+		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
 	})
 	if err != nil {
 		return nil, err
 	}
 	m, err := meta.New(meta.Config{
-		Providers: providers, Store: cfg.Sessions, IDPMetadata: cfg.IDPMetadata,
+		Providers: providers, Store: cfg.Health, IDPMetadata: cfg.IDPMetadata,
 		OIDCDiscovery: cfg.OIDCDiscovery, OIDCJWKS: cfg.OIDCJWKS, Logger: frame.Log(),
 	})
 	if err != nil {

@@ -182,8 +182,8 @@ func newEnv(t *testing.T, base string) *env {
 	acc := newAccess(t, eng, ev)
 	ev.srv, err = New(Config{
 		ExternalURL: base, Providers: []web.Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
-		Access: acc, Sessions: ev.sess, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
-		MaxBodyBytes: 64 << 10, Replay: &replay{m: map[string]bool{}},
+		Access: acc, Sessions: newSessions(t, acc, ev.sess, nil), Health: ev.sess,
+		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, MaxBodyBytes: 64 << 10,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +198,17 @@ func newAccess(t *testing.T, eng *mapping.Engine, ev *env) *access.Service {
 		t.Fatal(err)
 	}
 	return acc
+}
+
+// newSessions is the session lifecycle over the in-memory session store,
+// with a fresh replay cache; signIns may be nil.
+func newSessions(t *testing.T, acc *access.Service, sess *memSessions, signIns access.SignInRecorder) *access.Sessions {
+	t.Helper()
+	s, err := access.NewSessions(access.SessionsConfig{Store: sess, Access: acc, Replay: &replay{m: map[string]bool{}}, SignIns: signIns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 type httpResponse = httptest.ResponseRecorder

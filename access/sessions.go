@@ -1,0 +1,188 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
+)
+
+// SessionStore is the server-side session storage (store.Store).
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *store.Session) error
+	GetSession(ctx context.Context, id string) (*store.Session, error)
+	UpdateSession(ctx context.Context, id string, data []byte, expires time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// SignInRecorder keeps each person's latest verified attributes for the
+// rule simulator and the impact preview (store.SignInStore).
+type SignInRecorder interface {
+	RecordSignIn(ctx context.Context, s *store.SignIn) error
+}
+
+// ReplayCache makes one-time values single use across instances (store.Store).
+type ReplayCache interface {
+	Remember(ctx context.Context, namespace, key string, expires time.Time) error
+}
+
+// SessionsConfig configures Sessions.
+type SessionsConfig struct {
+	Store SessionStore
+	// Access decides the roles counted in the sign-in's audit record and
+	// writes the audit records.
+	Access *Service
+	// SignIns records sign-ins for the simulator; nil = not recorded.
+	SignIns SignInRecorder
+	Replay  ReplayCache
+	// Lifetime is a session's absolute lifetime (default 8 h).
+	Lifetime time.Duration
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Sessions is the portal session lifecycle: a session starts at a verified
+// sign-in (replacing the browser's previous one, with a new id: no session
+// fixation), is loaded and saved while the person picks roles, and ends at
+// sign-out. Every start, failed sign-in and end is audited. The browser
+// holds only the session id; the Session (and its upstream credential)
+// lives in the store, encrypted at rest.
+type Sessions struct {
+	cfg SessionsConfig
+	log *slog.Logger
+	now func() time.Time
+}
+
+// NewSessions returns the session lifecycle; Store, Access and Replay are required.
+func NewSessions(cfg SessionsConfig) (*Sessions, error) {
+	if cfg.Store == nil || cfg.Access == nil || cfg.Replay == nil {
+		return nil, errors.New("access: Sessions needs Store, Access and Replay")
+	}
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = 8 * time.Hour
+	}
+	s := &Sessions{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Start stores a new session for a verified sign-in and returns its id and
+// the roles the rules give the person now. replaces is the browser's
+// previous session id ("" if none); it is ended first.
+func (s *Sessions) Start(ctx context.Context, sess *Session, replaces string, meta Meta) (string, mapping.Decision, error) {
+	id := &sess.Identity
+	if replaces != "" {
+		_ = s.cfg.Store.DeleteSession(ctx, replaces)
+	}
+	data, err := sess.MarshalBinary()
+	if err != nil {
+		return "", mapping.Decision{}, err
+	}
+	sid := newSessionID()
+	if err := s.cfg.Store.CreateSession(ctx, &store.Session{
+		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data,
+		ExpiresAt: s.now().Add(s.cfg.Lifetime),
+	}); err != nil {
+		return "", mapping.Decision{}, err
+	}
+	s.recordSignIn(ctx, id, meta)
+	decision := s.cfg.Access.Decide(id)
+	s.cfg.Access.Audit(ctx, &store.AuditEvent{
+		RequestID: meta.RequestID, Event: "signin", Result: store.ResultSuccess,
+		Provider: id.Provider, Subject: id.Subject, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
+		Details: map[string]string{"roles": strconv.Itoa(len(decision.Grants))},
+	})
+	s.log.InfoContext(ctx, "signed in", "request_id", meta.RequestID, "provider", id.Provider,
+		"subject", id.Subject, "roles", len(decision.Grants))
+	return sid, decision, nil
+}
+
+// recordSignIn keeps the person's verified attributes (no credentials: the
+// Identity holds none). A failure is logged, never fatal to the sign-in.
+func (s *Sessions) recordSignIn(ctx context.Context, id *broker.Identity, meta Meta) {
+	if s.cfg.SignIns == nil {
+		return
+	}
+	b, err := json.Marshal(id)
+	if err == nil {
+		err = s.cfg.SignIns.RecordSignIn(ctx, &store.SignIn{Provider: id.Provider, Subject: id.Subject, Identity: b})
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "record sign-in for the simulator", "request_id", meta.RequestID, "err", err)
+	}
+}
+
+// Failed audits a sign-in that did not verify.
+func (s *Sessions) Failed(ctx context.Context, provider string, err error, meta Meta) {
+	s.cfg.Access.Audit(ctx, &store.AuditEvent{
+		RequestID: meta.RequestID, Event: "signin", Result: store.ResultFailure,
+		Reason: broker.ErrorReason(err), Message: broker.ErrorMessage(err), Provider: provider,
+		RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
+	})
+}
+
+// Load returns a live session; ENOTFOUND when it is absent or expired.
+func (s *Sessions) Load(ctx context.Context, id string) (*Session, error) {
+	st, err := s.cfg.Store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var sess Session
+	if err := sess.UnmarshalBinary(st.Data); err != nil {
+		return nil, broker.Wrap(err, broker.EINTERNAL, "session_undecodable", "")
+	}
+	return &sess, nil
+}
+
+// Save writes a session back, keeping its expiry.
+func (s *Sessions) Save(ctx context.Context, id string, sess *Session) error {
+	st, err := s.cfg.Store.GetSession(ctx, id)
+	if err != nil {
+		return err
+	}
+	data, err := sess.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return s.cfg.Store.UpdateSession(ctx, id, data, st.ExpiresAt)
+}
+
+// End ends a session (sign-out) and audits it; ending one that is already
+// gone is not an error.
+func (s *Sessions) End(ctx context.Context, id string, meta Meta) error {
+	if st, err := s.cfg.Store.GetSession(ctx, id); err == nil {
+		s.cfg.Access.Audit(ctx, &store.AuditEvent{
+			RequestID: meta.RequestID, Event: "logout", Result: store.ResultSuccess,
+			Provider: st.Provider, Subject: st.Subject, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
+		})
+	}
+	return s.cfg.Store.DeleteSession(ctx, id)
+}
+
+// UseOnce records a one-time value (an OIDC state) until expires; EREPLAY
+// if it was used before, on any instance.
+func (s *Sessions) UseOnce(ctx context.Context, namespace, key string, expires time.Time) error {
+	return s.cfg.Replay.Remember(ctx, namespace, key, expires)
+}
+
+// newSessionID returns 256 random bits.
+func newSessionID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("access: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
