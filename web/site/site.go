@@ -69,9 +69,9 @@ type Config struct {
 	// sign-in endpoints): CSP form-action covers redirects after a POST.
 	FormActionOrigins []string
 	// Admin enables the admin UI and API; nil = off (every admin request 403).
-	Admin *AdminConfig
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Admin  *AdminConfig
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Site is the broker's HTTP handler.
