@@ -12,94 +12,145 @@ import (
 // left out with a note on the trace.
 func (e *Engine) expand(r *compiledRule, id *broker.Identity, b binding, tr *RuleTrace) []broker.Grant {
 	g := &r.grant
-	mode := g.mode
-	if mode == "" {
-		mode = broker.ModeBrokerIssued
-		if e.opts.ProviderMode != nil {
-			if m := e.opts.ProviderMode(id.Provider); m != "" {
-				mode = m
-			}
-		}
-	}
+	mode := e.grantMode(g, id.Provider)
 	if mode == broker.ModePassThrough && g.downstream == broker.DownstreamSAML {
 		return e.expandPassThrough(r, id, b, tr)
 	}
-	note := func(s string) []broker.Grant {
-		tr.Notes = append(tr.Notes, s)
-		return nil
-	}
-	expand := func(t template, field string) (string, bool) {
-		v, missing, ok := t.expand(id, b)
-		if !ok {
-			note(field + ": " + missing + " has no value")
-		}
-		return v, ok
-	}
-	acct, ok := expand(g.account, "account")
+	x := expansion{id: id, b: b, tr: tr}
+	acct, ok := x.field(g.account, "account")
 	if !ok {
 		return nil
 	}
-	role, ok := expand(g.role, "role")
+	role, ok := x.field(g.role, "role")
 	if !ok {
 		return nil
 	}
-	var account Account
-	var roleARN broker.ARN
-	if strings.HasPrefix(role, "arn:") {
-		a, err := broker.ParseARN(role)
-		if err != nil || a.Kind() != broker.KindRole {
-			return note("role " + quote(role) + " is not a role ARN")
-		}
-		roleARN = a
-		if acct != "" {
-			res, ok := e.resolveAccount(acct)
-			if !ok || res.ID != a.AccountID {
-				return note("role " + role + " is not in account " + quote(acct))
-			}
-		}
-		account, _ = e.resolveAccount(a.AccountID)
-	} else {
-		res, ok := e.resolveAccount(acct)
-		if !ok {
-			return note("account " + quote(acct) + " is neither a 12-digit id nor a known alias")
-		}
-		account = res
-		if !roleNameRe.MatchString(role) {
-			return note("role " + quote(role) + " is not a valid role name")
-		}
-		a, err := broker.ParseARN("arn:" + g.partition + ":iam::" + account.ID + ":role/" + role)
-		if err != nil {
-			return note("role " + quote(role) + ": " + err.Error())
-		}
-		roleARN = a
+	roleARN, account, ok := e.roleAndAccount(g.partition, acct, role, x)
+	if !ok {
+		return nil
 	}
 	out := e.baseGrant(r, id, b, tr, roleARN, account, mode)
 	if out == nil {
 		return nil
 	}
 	if g.downstream == broker.DownstreamSAML {
-		if len(g.provider.parts) > 0 {
-			p, ok := expand(g.provider, "provider")
-			if !ok {
-				return nil
-			}
-			pa, err := broker.ParseARN(p)
-			if err != nil || pa.Kind() != broker.KindSAMLProvider || pa.AccountID != roleARN.AccountID {
-				return note("provider " + quote(p) + " is not a SAML provider ARN in the role's account")
-			}
-			out.ProviderARN = pa.String()
-		} else {
-			out.ProviderARN = "arn:" + roleARN.Partition + ":iam::" + roleARN.AccountID + ":saml-provider/" + e.opts.BrokerSAMLProviderName
-		}
+		ok = e.setSAMLProvider(g, out, roleARN, x)
 	} else {
-		out.Audience = e.opts.DefaultAudience
-		if len(g.audience.parts) > 0 {
-			if out.Audience, ok = expand(g.audience, "audience"); !ok {
-				return nil
-			}
-		}
+		ok = e.setAudience(g, out, x)
+	}
+	if !ok {
+		return nil
 	}
 	return []broker.Grant{*out}
+}
+
+// expansion is what one grant is built from: the identity, one capture
+// binding, and the trace that notes why a grant was left out.
+type expansion struct {
+	id *broker.Identity
+	b  binding
+	tr *RuleTrace
+}
+
+// field expands t; false, with a note naming field, when a value is missing.
+func (x expansion) field(t template, field string) (string, bool) {
+	v, missing, ok := t.expand(x.id, x.b)
+	if !ok {
+		x.drop(field + ": " + missing + " has no value")
+	}
+	return v, ok
+}
+
+// drop notes why a grant was left out and returns false.
+func (x expansion) drop(reason string) bool {
+	x.tr.Notes = append(x.tr.Notes, reason)
+	return false
+}
+
+// grantMode is the rule's mode, else the provider's default, else
+// broker-issued.
+func (e *Engine) grantMode(g *compiledGrant, provider string) broker.Mode {
+	if g.mode != "" {
+		return g.mode
+	}
+	if e.opts.ProviderMode != nil {
+		if m := e.opts.ProviderMode(provider); m != "" {
+			return m
+		}
+	}
+	return broker.ModeBrokerIssued
+}
+
+// roleAndAccount turns an expanded role (ARN or name) and account (id,
+// alias, or empty beside an ARN) into the role's ARN and its account.
+func (e *Engine) roleAndAccount(partition, acct, role string, x expansion) (broker.ARN, Account, bool) {
+	if strings.HasPrefix(role, "arn:") {
+		return e.roleByARN(acct, role, x)
+	}
+	return e.roleByName(partition, acct, role, x)
+}
+
+// roleByARN parses a role ARN; an account given beside it must be the ARN's.
+func (e *Engine) roleByARN(acct, role string, x expansion) (broker.ARN, Account, bool) {
+	a, err := broker.ParseARN(role)
+	if err != nil || a.Kind() != broker.KindRole {
+		return broker.ARN{}, Account{}, x.drop("role " + quote(role) + " is not a role ARN")
+	}
+	if acct != "" {
+		res, ok := e.resolveAccount(acct)
+		if !ok || res.ID != a.AccountID {
+			return broker.ARN{}, Account{}, x.drop("role " + role + " is not in account " + quote(acct))
+		}
+	}
+	account, _ := e.resolveAccount(a.AccountID)
+	return a, account, true
+}
+
+// roleByName builds the ARN of a role name (or path/name) in an account.
+func (e *Engine) roleByName(partition, acct, role string, x expansion) (broker.ARN, Account, bool) {
+	account, ok := e.resolveAccount(acct)
+	if !ok {
+		return broker.ARN{}, Account{}, x.drop("account " + quote(acct) + " is neither a 12-digit id nor a known alias")
+	}
+	if !roleNameRe.MatchString(role) {
+		return broker.ARN{}, Account{}, x.drop("role " + quote(role) + " is not a valid role name")
+	}
+	a, err := broker.ParseARN("arn:" + partition + ":iam::" + account.ID + ":role/" + role)
+	if err != nil {
+		return broker.ARN{}, Account{}, x.drop("role " + quote(role) + ": " + err.Error())
+	}
+	return a, account, true
+}
+
+// setSAMLProvider names the IAM SAML provider of a SAML grant: the rule's,
+// which must be in the role's account, or the broker's own there.
+func (e *Engine) setSAMLProvider(g *compiledGrant, out *broker.Grant, role broker.ARN, x expansion) bool {
+	if len(g.provider.parts) == 0 {
+		out.ProviderARN = "arn:" + role.Partition + ":iam::" + role.AccountID + ":saml-provider/" + e.opts.BrokerSAMLProviderName
+		return true
+	}
+	p, ok := x.field(g.provider, "provider")
+	if !ok {
+		return false
+	}
+	pa, err := broker.ParseARN(p)
+	if err != nil || pa.Kind() != broker.KindSAMLProvider || pa.AccountID != role.AccountID {
+		return x.drop("provider " + quote(p) + " is not a SAML provider ARN in the role's account")
+	}
+	out.ProviderARN = pa.String()
+	return true
+}
+
+// setAudience sets a web-identity grant's token audience: the rule's, or
+// the default.
+func (e *Engine) setAudience(g *compiledGrant, out *broker.Grant, x expansion) bool {
+	out.Audience = e.opts.DefaultAudience
+	if len(g.audience.parts) == 0 {
+		return true
+	}
+	var ok bool
+	out.Audience, ok = x.field(g.audience, "audience")
+	return ok
 }
 
 // expandPassThrough offers the roles the upstream IdP asserted that match
