@@ -219,16 +219,24 @@ func matchRole(pat *regexp.Regexp, roleARN string) bool {
 // baseGrant fills the fields every grant has; nil when a value is invalid.
 func (e *Engine) baseGrant(r *compiledRule, id *broker.Identity, b binding, tr *RuleTrace, role broker.ARN, account Account, mode broker.Mode) *broker.Grant {
 	g := &r.grant
-	fail := func(s string) *broker.Grant {
-		tr.Notes = append(tr.Notes, s)
-		return nil
-	}
+	x := expansion{id: id, b: b, tr: tr}
 	out := &broker.Grant{
 		Rule: r.name, AccountID: role.AccountID, RoleARN: role.String(), Mode: mode, Downstream: g.downstream,
 		CredentialDuration: g.duration, ConsoleDuration: g.consoleDuration,
 		Destination: g.destination, Region: g.region,
 		SessionPolicy: g.policy, PolicyARNs: g.policyARNs, TransitiveTagKeys: g.transitive,
 	}
+	e.applyDefaults(out, role.Partition)
+	out.AccountLabel = accountLabel(account)
+	if !g.expandLabels(out, role, x) || !g.expandSessionName(out, x) || !g.expandSourceIdentity(out, x) || !g.expandTags(out, x) {
+		return nil
+	}
+	return out
+}
+
+// applyDefaults fills what the rule left empty from Options.Defaults; the
+// default destination only when it is a console URL of the role's partition.
+func (e *Engine) applyDefaults(out *broker.Grant, partition string) {
 	d := e.opts.Defaults
 	if out.CredentialDuration == 0 {
 		out.CredentialDuration = d.CredentialDuration
@@ -239,55 +247,80 @@ func (e *Engine) baseGrant(r *compiledRule, id *broker.Identity, b binding, tr *
 	if out.Region == "" {
 		out.Region = d.Region
 	}
-	if out.Destination == "" && d.Destination != "" && broker.ValidateConsoleURL(role.Partition, d.Destination) == nil {
+	if out.Destination == "" && d.Destination != "" && broker.ValidateConsoleURL(partition, d.Destination) == nil {
 		out.Destination = d.Destination
 	}
-	out.AccountLabel = account.ID
-	if account.Label != "" {
-		out.AccountLabel = account.Label
-	} else if account.Alias != "" {
-		out.AccountLabel = account.Alias
+}
+
+// accountLabel is what the portal shows for an account: label, alias or id.
+func accountLabel(a Account) string {
+	if a.Label != "" {
+		return a.Label
 	}
+	if a.Alias != "" {
+		return a.Alias
+	}
+	return a.ID
+}
+
+// expandLabels expands the label (default: the role's name) and description.
+func (g *compiledGrant) expandLabels(out *broker.Grant, role broker.ARN, x expansion) bool {
 	var ok bool
-	var missing string
-	if out.Label, missing, ok = g.label.expand(id, b); !ok {
-		return fail("label: " + missing + " has no value")
+	if out.Label, ok = x.field(g.label, "label"); !ok {
+		return false
 	}
 	if out.Label == "" {
 		out.Label = role.Name()
 	}
-	if out.Description, missing, ok = g.description.expand(id, b); !ok {
-		return fail("description: " + missing + " has no value")
+	out.Description, ok = x.field(g.description, "description")
+	return ok
+}
+
+// expandSessionName expands the session name, made fit for RoleSessionName.
+func (g *compiledGrant) expandSessionName(out *broker.Grant, x expansion) bool {
+	if len(g.sessionName.parts) == 0 {
+		return true
 	}
-	if len(g.sessionName.parts) > 0 {
-		n, missing, ok := g.sessionName.expand(id, b)
+	n, ok := x.field(g.sessionName, "session_name")
+	if !ok {
+		return false
+	}
+	out.SessionName = broker.SanitizeRoleSessionName(n)
+	return true
+}
+
+// expandSourceIdentity expands the source identity, which must already fit
+// AWS's syntax (it is not sanitised: it identifies the person).
+func (g *compiledGrant) expandSourceIdentity(out *broker.Grant, x expansion) bool {
+	if len(g.sourceIdentity.parts) == 0 {
+		return true
+	}
+	si, ok := x.field(g.sourceIdentity, "source_identity")
+	if !ok {
+		return false
+	}
+	if !broker.RoleSessionNameRe.MatchString(si) {
+		return x.drop("source_identity " + quote(si) + " is not 2..64 of A-Z a-z 0-9 _ + = , . @ -")
+	}
+	out.SourceIdentity = si
+	return true
+}
+
+// expandTags expands the session tags and checks each value.
+func (g *compiledGrant) expandTags(out *broker.Grant, x expansion) bool {
+	if len(g.tagKeys) == 0 {
+		return true
+	}
+	out.SessionTags = make(map[string]string, len(g.tagKeys))
+	for _, k := range g.tagKeys {
+		v, ok := x.field(g.tags[k], "session_tags."+k)
 		if !ok {
-			return fail("session_name: " + missing + " has no value")
+			return false
 		}
-		out.SessionName = broker.SanitizeRoleSessionName(n)
+		if err := broker.ValidateTagValue(k, v); err != nil {
+			return x.drop("session_tags." + k + ": " + err.Error())
+		}
+		out.SessionTags[k] = v
 	}
-	if len(g.sourceIdentity.parts) > 0 {
-		si, missing, ok := g.sourceIdentity.expand(id, b)
-		if !ok {
-			return fail("source_identity: " + missing + " has no value")
-		}
-		if !broker.RoleSessionNameRe.MatchString(si) {
-			return fail("source_identity " + quote(si) + " is not 2..64 of A-Z a-z 0-9 _ + = , . @ -")
-		}
-		out.SourceIdentity = si
-	}
-	if len(g.tagKeys) > 0 {
-		out.SessionTags = make(map[string]string, len(g.tagKeys))
-		for _, k := range g.tagKeys {
-			v, missing, ok := g.tags[k].expand(id, b)
-			if !ok {
-				return fail("session_tags." + k + ": " + missing + " has no value")
-			}
-			if err := broker.ValidateTagValue(k, v); err != nil {
-				return fail("session_tags." + k + ": " + err.Error())
-			}
-			out.SessionTags[k] = v
-		}
-	}
-	return out
+	return true
 }
