@@ -98,8 +98,13 @@ func (e *Engine) Evaluate(id *broker.Identity) Decision {
 	if id == nil {
 		id = &broker.Identity{}
 	}
-	ev := e.newEvaluation(id)
-	codes, candidates, present := ev.t.codes, ev.candidates, ev.present
+	ev := evaluation{e: e, id: id, v: view{attrs: id.Attributes},
+		t: &trace{e: e, provider: id.Provider, codes: make([]uint8, len(e.rules))}}
+	codes, candidates := ev.t.codes, e.candidates(id)
+	present := make([]bool, len(e.indexAttrs)) // by index slot: the identity has the attribute
+	for i, a := range e.indexAttrs {
+		present[i] = len(id.Attributes[a]) > 0
+	}
 	for i, h := range e.hot {
 		switch {
 		case h.disabled:
@@ -122,16 +127,15 @@ func (e *Engine) Evaluate(id *broker.Identity) Decision {
 	return d
 }
 
-// evaluation is the working state of one Evaluate call.
+// evaluation is the working state of one Evaluate call (a value on its
+// stack: the view and the skip tables stay off the heap).
 type evaluation struct {
-	e          *Engine
-	id         *broker.Identity
-	v          *view
-	t          *trace
-	candidates []bool // by rule: its indexed equals condition can hold (nil: none can)
-	present    []bool // by index slot: the identity has the attribute
-	grants     []ownedGrant
-	denies     []matchedDeny
+	e      *Engine
+	id     *broker.Identity
+	v      view
+	t      *trace
+	grants []ownedGrant
+	denies []matchedDeny
 }
 
 // ownedGrant is a grant with the trace of the rule that produced it.
@@ -146,28 +150,13 @@ type matchedDeny struct {
 	r  *compiledRule
 }
 
-func (e *Engine) newEvaluation(id *broker.Identity) *evaluation {
-	ev := &evaluation{
-		e:          e,
-		id:         id,
-		v:          &view{attrs: id.Attributes},
-		candidates: e.candidates(id),
-		t:          &trace{e: e, provider: id.Provider, codes: make([]uint8, len(e.rules))},
-		present:    make([]bool, len(e.indexAttrs)),
-	}
-	for i, a := range e.indexAttrs {
-		ev.present[i] = len(id.Attributes[a]) > 0
-	}
-	return ev
-}
-
 // rule tests rule i's conditions and returns its trace code. A matching
 // allow rule adds its grants; a matching deny rule is kept for applyDenies.
 func (ev *evaluation) rule(i int) uint8 {
 	r := ev.e.rules[i]
 	var bs []binding
 	if r.root != nil {
-		ok, got, reason := r.root.eval(ev.v)
+		ok, got, reason := r.root.eval(&ev.v)
 		if !ok {
 			ev.t.failed = append(ev.t.failed, failure{i, reason})
 			return codeFailed
