@@ -64,8 +64,8 @@ type Stack struct {
 	srvs   []*http.Server
 }
 
-// Start starts the three servers and returns when all of them accept
-// connections. Call Close to stop them.
+// Start starts the four servers (broker, demo IdP, demo OP, local AWS) and
+// returns when all of them accept connections. Call Close to stop them.
 func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Host == "" {
 		o.Host = "127.0.0.1"

@@ -234,16 +234,7 @@ func (c *compiler) group(path string, all, any []Condition, depth int) *cond {
 
 func (c *compiler) condition(path string, in *Condition, depth int) *cond {
 	if len(in.All) > 0 || len(in.Any) > 0 {
-		if in.Attribute != "" || countOps(in) > 0 || in.IgnoreCase {
-			c.fail(path, "a group (all/any) cannot also test an attribute")
-			return nil
-		}
-		g := c.group(path, in.All, in.Any, depth+1)
-		if len(in.All) == 0 {
-			// A pure any-group: unwrap so the trace names it directly.
-			return g.children[0]
-		}
-		return g
+		return c.nestedGroup(path, in, depth)
 	}
 	if n := countOps(in); n != 1 {
 		c.fail(path, "set exactly one of equals, not_equals, glob, regex, prefix, suffix, exists, absent (got %d)", n)
@@ -254,64 +245,108 @@ func (c *compiler) condition(path string, in *Condition, depth int) *cond {
 		return nil
 	}
 	k := &cond{path: path, attr: in.Attribute, ignoreCase: in.IgnoreCase}
-	norm := func(s string) string {
-		if in.IgnoreCase {
-			return strings.ToLower(s)
-		}
-		return s
-	}
-	switch {
-	case in.Equals != "":
-		k.op, k.value = opEquals, norm(in.Equals)
-	case in.NotEquals != "":
-		k.op, k.value = opNotEquals, norm(in.NotEquals)
-	case in.Prefix != "":
-		k.op, k.value = opPrefix, norm(in.Prefix)
-	case in.Suffix != "":
-		k.op, k.value = opSuffix, norm(in.Suffix)
-	case in.Exists:
-		k.op = opExists
-	case in.Absent:
-		k.op = opAbsent
-	case in.Glob != "":
-		k.op, k.value = opGlob, norm(in.Glob)
-		re, prefix, err := globToRegex(k.value)
-		if err != nil {
-			c.fail(path+".glob", "%v", err)
-			return nil
-		}
-		k.re, k.prefix = re, prefix
-	case in.Regex != "":
-		k.op, k.value = opRegex, in.Regex
-		if in.IgnoreCase {
-			c.fail(path+".ignore_case", "ignore_case does not apply to regex: start the expression with (?i)")
-			return nil
-		}
-		re, err := regexp.Compile(in.Regex)
-		if err != nil {
-			c.fail(path+".regex", "invalid regular expression: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-			return nil
-		}
-		k.re, k.prefix = re, anchoredPrefix(in.Regex)
-		if n := re.NumSubexp(); n > 0 {
-			k.captures = true
-			c.nRegexes++
-			for i, name := range re.SubexpNames() {
-				if i == 0 {
-					continue
-				}
-				c.captures[strconv.Itoa(i)] = true
-				if name != "" {
-					c.captures[name] = true
-				}
-			}
-		}
+	if !c.operator(k, path, in) {
+		return nil
 	}
 	if in.IgnoreCase && (k.op == opExists || k.op == opAbsent) {
 		c.fail(path+".ignore_case", "ignore_case does not apply to %s", opNames[k.op])
 	}
 	k.setReasons()
 	return k
+}
+
+// nestedGroup compiles a condition that is an all/any group of its own.
+func (c *compiler) nestedGroup(path string, in *Condition, depth int) *cond {
+	if in.Attribute != "" || countOps(in) > 0 || in.IgnoreCase {
+		c.fail(path, "a group (all/any) cannot also test an attribute")
+		return nil
+	}
+	g := c.group(path, in.All, in.Any, depth+1)
+	if len(in.All) == 0 {
+		// A pure any-group: unwrap so the trace names it directly.
+		return g.children[0]
+	}
+	return g
+}
+
+// operator sets k's operator and value from the one operator in is set;
+// false when the glob or regex does not compile.
+func (c *compiler) operator(k *cond, path string, in *Condition) bool {
+	switch {
+	case in.Equals != "":
+		k.op, k.value = opEquals, fold(in.Equals, in.IgnoreCase)
+	case in.NotEquals != "":
+		k.op, k.value = opNotEquals, fold(in.NotEquals, in.IgnoreCase)
+	case in.Prefix != "":
+		k.op, k.value = opPrefix, fold(in.Prefix, in.IgnoreCase)
+	case in.Suffix != "":
+		k.op, k.value = opSuffix, fold(in.Suffix, in.IgnoreCase)
+	case in.Exists:
+		k.op = opExists
+	case in.Absent:
+		k.op = opAbsent
+	case in.Glob != "":
+		return c.globOperator(k, path, in)
+	case in.Regex != "":
+		return c.regexOperator(k, path, in)
+	}
+	return true
+}
+
+// fold lowercases s for a case-insensitive condition.
+func fold(s string, ignoreCase bool) string {
+	if ignoreCase {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
+// globOperator compiles a glob to an anchored regex and its literal prefix.
+func (c *compiler) globOperator(k *cond, path string, in *Condition) bool {
+	k.op, k.value = opGlob, fold(in.Glob, in.IgnoreCase)
+	re, prefix, err := globToRegex(k.value)
+	if err != nil {
+		c.fail(path+".glob", "%v", err)
+		return false
+	}
+	k.re, k.prefix = re, prefix
+	return true
+}
+
+// regexOperator compiles a regex, its literal prefix, and records its
+// capture groups for the grant's templates.
+func (c *compiler) regexOperator(k *cond, path string, in *Condition) bool {
+	k.op, k.value = opRegex, in.Regex
+	if in.IgnoreCase {
+		c.fail(path+".ignore_case", "ignore_case does not apply to regex: start the expression with (?i)")
+		return false
+	}
+	re, err := regexp.Compile(in.Regex)
+	if err != nil {
+		c.fail(path+".regex", "invalid regular expression: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		return false
+	}
+	k.re, k.prefix = re, anchoredPrefix(in.Regex)
+	if re.NumSubexp() > 0 {
+		k.captures = true
+		c.addCaptures(re)
+	}
+	return true
+}
+
+// addCaptures makes a regex's groups available to templates as ${N} and
+// ${name}.
+func (c *compiler) addCaptures(re *regexp.Regexp) {
+	c.nRegexes++
+	for i, name := range re.SubexpNames() {
+		if i == 0 {
+			continue
+		}
+		c.captures[strconv.Itoa(i)] = true
+		if name != "" {
+			c.captures[name] = true
+		}
+	}
 }
 
 func countOps(in *Condition) int {

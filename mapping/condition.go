@@ -114,130 +114,162 @@ func hasPrefixed(sorted []string, p string) bool {
 	return i < len(sorted) && strings.HasPrefix(sorted[i], p)
 }
 
+// hasValue reports whether a sorted slice holds x.
+func hasValue(sorted []string, x string) bool {
+	i := sort.SearchStrings(sorted, x)
+	return i < len(sorted) && sorted[i] == x
+}
+
 // eval tests c. On success bs holds one binding per capture combination
 // (nil when the condition captures nothing).
 func (c *cond) eval(v *view) (ok bool, bs []binding, reason string) {
 	switch c.op {
 	case opAll:
-		bs = []binding{nil}
-		for _, ch := range c.children {
-			ok, cbs, r := ch.eval(v)
-			if !ok {
-				return false, nil, r
-			}
-			bs = cross(bs, cbs)
-		}
-		return true, compact(bs), ""
+		return c.evalAll(v)
 	case opAny:
-		var out []binding
-		matched := false
-		last := c.failNoMatch
-		for _, ch := range c.children {
-			ok, cbs, r := ch.eval(v)
-			if !ok {
-				last = r
-				continue
-			}
-			matched = true
-			if len(cbs) == 0 {
-				out = append(out, nil)
-			}
-			out = append(out, cbs...)
-			if len(out) > maxBindings {
-				out = out[:maxBindings]
-			}
-		}
-		if !matched {
-			if len(c.children) == 1 {
-				return false, nil, last
-			}
-			return false, nil, c.failNoMatch
-		}
-		return true, compact(out), ""
+		return c.evalAny(v)
 	}
-
 	vals := v.values(c.attr)
 	switch c.op {
 	case opExists:
-		if len(vals) == 0 {
-			return false, nil, c.failAbsent
-		}
-		return true, nil, ""
+		return c.outcome(len(vals) > 0, c.failAbsent)
 	case opAbsent:
-		if len(vals) > 0 {
-			return false, nil, c.failNoMatch
-		}
-		return true, nil, ""
+		return c.outcome(len(vals) == 0, c.failNoMatch)
 	case opNotEquals:
-		if len(vals) == 0 {
-			return true, nil, ""
-		}
-		s := v.sortedValues(c.attr, c.ignoreCase)
-		i := sort.SearchStrings(s, c.value)
-		if i < len(s) && s[i] == c.value {
-			return false, nil, c.failNoMatch
-		}
-		return true, nil, ""
+		return c.outcome(len(vals) == 0 || !hasValue(v.sortedValues(c.attr, c.ignoreCase), c.value), c.failNoMatch)
 	}
 	if len(vals) == 0 {
 		return false, nil, c.failAbsent
 	}
 	switch c.op {
 	case opEquals:
-		s := v.sortedValues(c.attr, c.ignoreCase)
-		i := sort.SearchStrings(s, c.value)
-		if i < len(s) && s[i] == c.value {
-			return true, nil, ""
-		}
+		return c.outcome(hasValue(v.sortedValues(c.attr, c.ignoreCase), c.value), c.failNoMatch)
 	case opPrefix:
-		if hasPrefixed(v.sortedValues(c.attr, c.ignoreCase), c.value) {
-			return true, nil, ""
-		}
+		return c.outcome(hasPrefixed(v.sortedValues(c.attr, c.ignoreCase), c.value), c.failNoMatch)
 	case opSuffix:
-		for _, x := range vals {
-			if c.ignoreCase {
-				x = strings.ToLower(x)
-			}
-			if strings.HasSuffix(x, c.value) {
-				return true, nil, ""
-			}
-		}
+		return c.outcome(c.anySuffix(vals), c.failNoMatch)
 	case opGlob, opRegex:
-		if c.prefix != "" && !hasPrefixed(v.sortedValues(c.attr, c.ignoreCase), c.prefix) {
-			return false, nil, c.failNoMatch
-		}
-		if !c.captures {
-			for _, x := range vals {
-				if c.ignoreCase && c.op == opGlob {
-					x = strings.ToLower(x)
-				}
-				if c.re.MatchString(x) {
-					return true, nil, ""
-				}
-			}
-			break
-		}
-		names := c.re.SubexpNames()
-		for _, x := range vals {
-			m := c.re.FindStringSubmatch(x)
-			if m == nil {
-				continue
-			}
-			b := make(binding, len(m))
-			for i := 1; i < len(m); i++ {
-				b[strconv.Itoa(i)] = m[i]
-				if names[i] != "" {
-					b[names[i]] = m[i]
-				}
-			}
-			bs = append(bs, b)
-			if len(bs) >= maxBindings {
-				break
-			}
-		}
-		if len(bs) > 0 {
-			return true, dedupe(bs), ""
-		}
+		return c.evalPattern(v, vals)
 	}
 	return false, nil, c.failNoMatch
+}
+
+// outcome is eval's result for a condition that captures nothing.
+func (c *cond) outcome(ok bool, failure string) (bool, []binding, string) {
+	if ok {
+		return true, nil, ""
+	}
+	return false, nil, failure
+}
+
+// evalAll holds when every child holds; its bindings are the children's
+// combined (at most maxBindings). The first failing child gives the reason.
+func (c *cond) evalAll(v *view) (bool, []binding, string) {
+	bs := []binding{nil}
+	for _, ch := range c.children {
+		ok, cbs, r := ch.eval(v)
+		if !ok {
+			return false, nil, r
+		}
+		bs = cross(bs, cbs)
+	}
+	return true, compact(bs), ""
+}
+
+// evalAny holds when at least one child holds; its bindings are those of
+// every child that holds (at most maxBindings). A lone child's failure is
+// reported as is, several children fail with the group's reason.
+func (c *cond) evalAny(v *view) (bool, []binding, string) {
+	var out []binding
+	matched := false
+	last := c.failNoMatch
+	for _, ch := range c.children {
+		ok, cbs, r := ch.eval(v)
+		if !ok {
+			last = r
+			continue
+		}
+		matched = true
+		if len(cbs) == 0 {
+			out = append(out, nil)
+		}
+		out = append(out, cbs...)
+		if len(out) > maxBindings {
+			out = out[:maxBindings]
+		}
+	}
+	if !matched {
+		if len(c.children) == 1 {
+			return false, nil, last
+		}
+		return false, nil, c.failNoMatch
+	}
+	return true, compact(out), ""
+}
+
+// anySuffix reports whether a value ends with c.value.
+func (c *cond) anySuffix(vals []string) bool {
+	for _, x := range vals {
+		if c.ignoreCase {
+			x = strings.ToLower(x)
+		}
+		if strings.HasSuffix(x, c.value) {
+			return true
+		}
+	}
+	return false
+}
+
+// evalPattern tests a glob or regex: first the literal prefix every match
+// must start with (a binary search), then the expression itself.
+func (c *cond) evalPattern(v *view, vals []string) (bool, []binding, string) {
+	if c.prefix != "" && !hasPrefixed(v.sortedValues(c.attr, c.ignoreCase), c.prefix) {
+		return false, nil, c.failNoMatch
+	}
+	if !c.captures {
+		return c.outcome(c.anyMatch(vals), c.failNoMatch)
+	}
+	if bs := c.captureBindings(vals); len(bs) > 0 {
+		return true, dedupe(bs), ""
+	}
+	return false, nil, c.failNoMatch
+}
+
+// anyMatch reports whether the expression matches a value (globs ignoring
+// case compare lowercased values; a case-insensitive regex says (?i)).
+func (c *cond) anyMatch(vals []string) bool {
+	for _, x := range vals {
+		if c.ignoreCase && c.op == opGlob {
+			x = strings.ToLower(x)
+		}
+		if c.re.MatchString(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// captureBindings returns one binding per matching value (at most
+// maxBindings): ${1}, ${2}... and each named group ${name}.
+func (c *cond) captureBindings(vals []string) []binding {
+	var bs []binding
+	names := c.re.SubexpNames()
+	for _, x := range vals {
+		m := c.re.FindStringSubmatch(x)
+		if m == nil {
+			continue
+		}
+		b := make(binding, len(m))
+		for i := 1; i < len(m); i++ {
+			b[strconv.Itoa(i)] = m[i]
+			if names[i] != "" {
+				b[names[i]] = m[i]
+			}
+		}
+		bs = append(bs, b)
+		if len(bs) >= maxBindings {
+			break
+		}
+	}
+	return bs
 }

@@ -98,114 +98,154 @@ func (e *Engine) Evaluate(id *broker.Identity) Decision {
 	if id == nil {
 		id = &broker.Identity{}
 	}
-	v := &view{attrs: id.Attributes}
-	candidates := e.candidates(id)
-	t := &trace{e: e, provider: id.Provider, codes: make([]uint8, len(e.rules))}
-	type owned struct {
-		g  broker.Grant
-		tr *RuleTrace
-	}
-	var grants []owned
-	var denies []*RuleTrace
-	denyRule := map[*RuleTrace]*compiledRule{}
-	present := make([]bool, len(e.indexAttrs))
+	ev := evaluation{e: e, id: id, v: view{attrs: id.Attributes},
+		t: &trace{e: e, provider: id.Provider, codes: make([]uint8, len(e.rules))}}
+	codes, candidates := ev.t.codes, e.candidates(id)
+	present := make([]bool, len(e.indexAttrs)) // by index slot: the identity has the attribute
 	for i, a := range e.indexAttrs {
 		present[i] = len(id.Attributes[a]) > 0
 	}
-	for i := range e.hot {
-		h := e.hot[i]
+	for i, h := range e.hot {
 		switch {
 		case h.disabled:
-			t.codes[i] = codeDisabled
-			continue
-		case h.slot >= 0 && (candidates == nil || !candidates[i]) && !h.scoped:
-			t.codes[i] = codeIndexMiss
-			if !present[h.slot] {
-				t.codes[i] = codeIndexMissAbsent
-			}
-			continue
-		}
-		r := e.rules[i]
-		switch {
-		case r.providers != nil && !r.providers[id.Provider]:
-			t.codes[i] = codeOutOfScope
-			continue
+			codes[i] = codeDisabled
+		case h.scoped && !e.rules[i].providers[id.Provider]:
+			codes[i] = codeOutOfScope
 		case h.slot >= 0 && (candidates == nil || !candidates[i]):
-			t.codes[i] = codeIndexMiss
+			// Its indexed equals condition cannot hold.
+			codes[i] = codeIndexMiss
 			if !present[h.slot] {
-				t.codes[i] = codeIndexMissAbsent
+				codes[i] = codeIndexMissAbsent
 			}
-			continue
-		}
-		bs := []binding{nil}
-		if r.root != nil {
-			ok, got, reason := r.root.eval(v)
-			if !ok {
-				t.codes[i] = codeFailed
-				t.failed = append(t.failed, failure{i, reason})
-				continue
-			}
-			if got != nil {
-				bs = got
-			}
-		}
-		tr := &RuleTrace{Rule: r.name, Effect: "allow", Outcome: Matched}
-		t.codes[i] = codeDetailed
-		t.detailed = append(t.detailed, tr)
-		if r.deny {
-			tr.Effect = "deny"
-			denies = append(denies, tr)
-			denyRule[tr] = r
-			continue
-		}
-		n := len(grants)
-		for _, b := range bs {
-			for _, g := range e.expand(r, id, b, tr) {
-				grants = append(grants, owned{g, tr})
-			}
-		}
-		if len(grants) == n && len(tr.Notes) > 0 {
-			tr.Reason = "matched, but no grant could be built: " + tr.Notes[0]
+		default:
+			codes[i] = ev.rule(i)
 		}
 	}
-	// Deny rules win: drop every allow grant a matching deny rule covers.
-	if len(denies) > 0 {
-		kept := grants[:0]
-		for _, og := range grants {
-			var by *RuleTrace
-			for _, dt := range denies {
-				if denyRule[dt].grant.covers(og.g) {
-					by = dt
-					break
-				}
-			}
-			if by == nil {
-				kept = append(kept, og)
-				continue
-			}
-			by.Notes = append(by.Notes, "denied "+og.g.RoleARN+" from rule "+og.tr.Rule)
-			og.tr.Notes = append(og.tr.Notes, og.g.RoleARN+" denied by rule "+by.Rule)
+	ev.applyDenies()
+	d := Decision{Grants: ev.uniqueGrants(), trace: ev.t}
+	ev.t.markDenied()
+	return d
+}
+
+// evaluation is the working state of one Evaluate call (a value on its
+// stack: the view and the skip tables stay off the heap).
+type evaluation struct {
+	e      *Engine
+	id     *broker.Identity
+	v      view
+	t      *trace
+	grants []ownedGrant
+	denies []matchedDeny
+}
+
+// ownedGrant is a grant with the trace of the rule that produced it.
+type ownedGrant struct {
+	g  broker.Grant
+	tr *RuleTrace
+}
+
+// matchedDeny is a deny rule whose conditions held.
+type matchedDeny struct {
+	tr *RuleTrace
+	r  *compiledRule
+}
+
+// rule tests rule i's conditions and returns its trace code. A matching
+// allow rule adds its grants; a matching deny rule is kept for applyDenies.
+func (ev *evaluation) rule(i int) uint8 {
+	r := ev.e.rules[i]
+	var bs []binding
+	if r.root != nil {
+		ok, got, reason := r.root.eval(&ev.v)
+		if !ok {
+			ev.t.failed = append(ev.t.failed, failure{i, reason})
+			return codeFailed
 		}
-		grants = kept
+		bs = got
 	}
-	d := Decision{trace: t}
-	seen := make(map[string]string, len(grants))
-	for _, og := range grants {
+	tr := &RuleTrace{Rule: r.name, Effect: "allow", Outcome: Matched}
+	ev.t.detailed = append(ev.t.detailed, tr)
+	if r.deny {
+		tr.Effect = "deny"
+		ev.denies = append(ev.denies, matchedDeny{tr, r})
+		return codeDetailed
+	}
+	ev.addGrants(r, bs, tr)
+	return codeDetailed
+}
+
+// addGrants expands allow rule r once per capture binding (once when it
+// captured nothing); a rule that yields no grant says why in its Reason.
+func (ev *evaluation) addGrants(r *compiledRule, bs []binding, tr *RuleTrace) {
+	if bs == nil {
+		bs = []binding{nil}
+	}
+	n := len(ev.grants)
+	for _, b := range bs {
+		for _, g := range ev.e.expand(r, ev.id, b, tr) {
+			ev.grants = append(ev.grants, ownedGrant{g, tr})
+		}
+	}
+	if len(ev.grants) == n && len(tr.Notes) > 0 {
+		tr.Reason = "matched, but no grant could be built: " + tr.Notes[0]
+	}
+}
+
+// applyDenies drops every allow grant a matching deny rule covers (deny
+// rules win), noting it on both rules' traces.
+func (ev *evaluation) applyDenies() {
+	if len(ev.denies) == 0 {
+		return
+	}
+	kept := ev.grants[:0]
+	for _, og := range ev.grants {
+		by := ev.deniedBy(og.g)
+		if by == nil {
+			kept = append(kept, og)
+			continue
+		}
+		by.Notes = append(by.Notes, "denied "+og.g.RoleARN+" from rule "+og.tr.Rule)
+		og.tr.Notes = append(og.tr.Notes, og.g.RoleARN+" denied by rule "+by.Rule)
+	}
+	ev.grants = kept
+}
+
+// deniedBy returns the trace of the first matching deny rule covering g.
+func (ev *evaluation) deniedBy(g broker.Grant) *RuleTrace {
+	for _, d := range ev.denies {
+		if d.r.grant.covers(g) {
+			return d.tr
+		}
+	}
+	return nil
+}
+
+// uniqueGrants returns the surviving grants in order, each key once; a
+// repeat is noted on the rule that produced it.
+func (ev *evaluation) uniqueGrants() []broker.Grant {
+	var out []broker.Grant
+	seen := make(map[string]string, len(ev.grants))
+	for _, og := range ev.grants {
 		k := og.g.Key()
 		if first, dup := seen[k]; dup {
 			og.tr.Notes = append(og.tr.Notes, og.g.RoleARN+" already granted by rule "+first)
 			continue
 		}
 		seen[k] = og.tr.Rule
-		d.Grants = append(d.Grants, og.g)
+		out = append(out, og.g)
 		og.tr.Grants = append(og.tr.Grants, k)
 	}
+	return out
+}
+
+// markDenied gives Outcome Denied to matched allow rules that contributed
+// no grant because deny rules removed every one.
+func (t *trace) markDenied() {
 	for _, tr := range t.detailed {
 		if tr.Effect == "allow" && len(tr.Grants) == 0 && len(tr.Notes) > 0 && allDenied(tr.Notes) {
 			tr.Outcome, tr.Reason = Denied, tr.Notes[0]
 		}
 	}
-	return d
 }
 
 func allDenied(notes []string) bool {

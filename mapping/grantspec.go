@@ -78,11 +78,34 @@ func (c *compiler) grant() compiledGrant {
 	if !partition.Known(g.partition) {
 		c.fail("grant.partition", "unknown partition %q (%s)", g.partition, strings.Join(partition.IDs(), ", "))
 	}
+	c.checkMode(&g, s)
+	c.checkDownstream(&g, s)
+	passThroughSAML := c.isPassThroughSAML(&g)
+	c.grantTarget(&g, s, passThroughSAML)
+	c.grantTexts(&g, s)
+	c.checkDurations(&g)
+	c.checkDestinationAndRegion(&g)
+	c.checkTags(&g, s)
+	c.checkSessionPolicy(&g)
+	c.checkPolicyARNs(&g)
+	if passThroughSAML && (len(s.SessionTags) > 0 || s.SourceIdentity != "" || s.SessionName != "") {
+		c.fail("grant", "session_tags, source_identity and session_name need broker-issued credentials; pass-through sends the IdP's assertion unchanged")
+	}
+	return g
+}
+
+// checkMode accepts an empty mode (the provider's default), pass-through
+// or broker-issued.
+func (c *compiler) checkMode(g *compiledGrant, s *GrantSpec) {
 	switch g.mode {
 	case "", broker.ModePassThrough, broker.ModeBrokerIssued:
 	default:
 		c.fail("grant.mode", "must be pass-through or broker-issued, got %q", s.Mode)
 	}
+}
+
+// checkDownstream accepts saml (the default when empty) or web-identity.
+func (c *compiler) checkDownstream(g *compiledGrant, s *GrantSpec) {
 	switch g.downstream {
 	case "":
 		g.downstream = broker.DownstreamSAML
@@ -90,43 +113,70 @@ func (c *compiler) grant() compiledGrant {
 	default:
 		c.fail("grant.downstream", "must be saml or web-identity, got %q", s.Downstream)
 	}
-	passThroughSAML := g.mode == broker.ModePassThrough && g.downstream == broker.DownstreamSAML
-	if g.mode == "" && c.allScopedPassThrough() && g.downstream == broker.DownstreamSAML {
-		passThroughSAML = true
-	}
+}
 
+// isPassThroughSAML reports whether the grant forwards the IdP's own SAML
+// assertion: its mode says pass-through, or it has no mode and every
+// provider it is scoped to defaults to pass-through.
+func (c *compiler) isPassThroughSAML(g *compiledGrant) bool {
+	if g.mode == broker.ModePassThrough {
+		return g.downstream == broker.DownstreamSAML
+	}
+	return g.mode == "" && c.allScopedPassThrough() && g.downstream == broker.DownstreamSAML
+}
+
+// grantTarget parses the account and role templates, then checks them as
+// patterns (pass-through SAML) or as the role to mint a credential for.
+func (c *compiler) grantTarget(g *compiledGrant, s *GrantSpec, passThroughSAML bool) {
 	g.account = c.tmpl("grant.account", s.Account)
 	g.role = c.tmpl("grant.role", s.Role)
 	if passThroughSAML {
-		if s.Provider != "" {
-			c.fail("grant.provider", "pass-through uses the provider the identity provider asserted; leave provider empty")
-		}
-		if g.account.isLiteral() && s.Account != "" {
-			g.accountPat = c.pattern("grant.account", c.resolveAccountPattern(s.Account))
-		}
-		if g.role.isLiteral() && s.Role != "" {
-			g.rolePat = c.pattern("grant.role", s.Role)
-		}
+		c.passThroughPatterns(g, s)
 	} else {
-		if s.Role == "" {
-			c.fail("grant.role", "role is required (a name such as Admin, a path/name, or a role ARN)")
-		} else if g.role.isLiteral() {
-			c.checkRole("grant.role", s.Role)
-		}
-		if s.Account == "" && !strings.HasPrefix(s.Role, "arn:") {
-			c.fail("grant.account", "account is required unless role is a full ARN")
-		} else if s.Account != "" && g.account.isLiteral() {
-			if _, ok := c.e.resolveAccount(s.Account); !ok {
-				c.fail("grant.account", "%q is neither a 12-digit account id nor a known alias", s.Account)
-			}
-		}
-		g.provider = c.tmpl("grant.provider", s.Provider)
-		if s.Provider != "" && g.provider.isLiteral() {
-			if a, err := broker.ParseARN(s.Provider); err != nil || a.Kind() != broker.KindSAMLProvider {
-				c.fail("grant.provider", "must be an IAM SAML provider ARN (arn:aws:iam::ACCOUNT:saml-provider/NAME)")
-			}
+		c.issuedTarget(g, s)
+	}
+}
+
+// passThroughPatterns compiles literal account and role globs that filter
+// the roles the IdP asserted; the provider comes from the assertion.
+func (c *compiler) passThroughPatterns(g *compiledGrant, s *GrantSpec) {
+	if s.Provider != "" {
+		c.fail("grant.provider", "pass-through uses the provider the identity provider asserted; leave provider empty")
+	}
+	if g.account.isLiteral() && s.Account != "" {
+		g.accountPat = c.pattern("grant.account", c.resolveAccountPattern(s.Account))
+	}
+	if g.role.isLiteral() && s.Role != "" {
+		g.rolePat = c.pattern("grant.role", s.Role)
+	}
+}
+
+// issuedTarget checks the role, account and IAM SAML provider of every
+// grant that is not pass-through SAML: the role must be named exactly.
+func (c *compiler) issuedTarget(g *compiledGrant, s *GrantSpec) {
+	if s.Role == "" {
+		c.fail("grant.role", "role is required (a name such as Admin, a path/name, or a role ARN)")
+	} else if g.role.isLiteral() {
+		c.checkRole("grant.role", s.Role)
+	}
+	if s.Account == "" && !strings.HasPrefix(s.Role, "arn:") {
+		c.fail("grant.account", "account is required unless role is a full ARN")
+	} else if s.Account != "" && g.account.isLiteral() {
+		if _, ok := c.e.resolveAccount(s.Account); !ok {
+			c.fail("grant.account", "%q is neither a 12-digit account id nor a known alias", s.Account)
 		}
 	}
+	g.provider = c.tmpl("grant.provider", s.Provider)
+	if s.Provider != "" && g.provider.isLiteral() {
+		if a, err := broker.ParseARN(s.Provider); err != nil || a.Kind() != broker.KindSAMLProvider {
+			c.fail("grant.provider", "must be an IAM SAML provider ARN (arn:aws:iam::ACCOUNT:saml-provider/NAME)")
+		}
+	}
+}
+
+// grantTexts parses the free-text templates (label, description, session
+// name, source identity, audience) and checks a literal source identity.
+func (c *compiler) grantTexts(g *compiledGrant, s *GrantSpec) {
 	g.label = c.tmpl("grant.label", s.Label)
 	g.description = c.tmpl("grant.description", s.Description)
 	g.sessionName = c.tmpl("grant.session_name", s.SessionName)
@@ -135,11 +185,20 @@ func (c *compiler) grant() compiledGrant {
 	if s.SourceIdentity != "" && g.sourceIdentity.isLiteral() && !broker.RoleSessionNameRe.MatchString(s.SourceIdentity) {
 		c.fail("grant.source_identity", "must be 2..64 of A-Z a-z 0-9 _ + = , . @ -")
 	}
+}
+
+// checkDurations keeps credential and console durations within 15m..12h.
+func (c *compiler) checkDurations(g *compiledGrant) {
 	for field, d := range map[string]time.Duration{"grant.duration": g.duration, "grant.console_duration": g.consoleDuration} {
 		if d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
 			c.fail(field, "must be between 15m and 12h, got %s", d)
 		}
 	}
+}
+
+// checkDestinationAndRegion checks the console destination against the
+// grant's partition and the region's shape.
+func (c *compiler) checkDestinationAndRegion(g *compiledGrant) {
 	if g.destination != "" {
 		if err := partition.ValidateConsoleURL(g.partition, g.destination); err != nil {
 			c.fail("grant.destination", "%v", err)
@@ -148,7 +207,10 @@ func (c *compiler) grant() compiledGrant {
 	if g.region != "" && !partition.ValidRegion(g.region) {
 		c.fail("grant.region", "%q is not an AWS region name", g.region)
 	}
-	c.checkTags(&g, s)
+}
+
+// checkSessionPolicy checks an inline session policy: JSON, 2048 characters at most.
+func (c *compiler) checkSessionPolicy(g *compiledGrant) {
 	if g.policy != "" {
 		if len(g.policy) > 2048 {
 			c.fail("grant.session_policy", "session policy is %d characters; AWS allows 2048", len(g.policy))
@@ -158,6 +220,10 @@ func (c *compiler) grant() compiledGrant {
 			c.fail("grant.session_policy", "not a JSON policy document: %v", err)
 		}
 	}
+}
+
+// checkPolicyARNs checks managed session policies: 10 IAM policy ARNs at most.
+func (c *compiler) checkPolicyARNs(g *compiledGrant) {
 	if len(g.policyARNs) > 10 {
 		c.fail("grant.policy_arns", "%d policy ARNs; AWS allows 10", len(g.policyARNs))
 	}
@@ -166,10 +232,6 @@ func (c *compiler) grant() compiledGrant {
 			c.fail(fmt.Sprintf("grant.policy_arns[%d]", i), "%q is not an IAM policy ARN", a)
 		}
 	}
-	if passThroughSAML && (len(s.SessionTags) > 0 || s.SourceIdentity != "" || s.SessionName != "") {
-		c.fail("grant", "session_tags, source_identity and session_name need broker-issued credentials; pass-through sends the IdP's assertion unchanged")
-	}
-	return g
 }
 
 // allScopedPassThrough: the rule is scoped to providers that all default to pass-through.

@@ -15,8 +15,12 @@
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response
 //
-// IdP metadata comes from a URL (fetched with a timeout, refreshed
-// periodically, the last good copy kept when a refresh fails), a file or
+// IdP metadata comes from a URL (fetched with a timeout, refreshed by Run
+// or Refresh, the last good copy kept when a refresh fails), a file or
 // inline XML. Errors are *broker.Error: the person sees "sign-in failed"
 // and what to do, the log and audit get a precise Reason.
+//
+// ParseUnverified reads the attributes of a pasted Response without any
+// of the checks above, for the admin rule simulator only: what it returns
+// must never sign anyone in.
 package saml

@@ -1,11 +1,19 @@
 // Package store declares what the broker persists and the contract every
-// backend meets; sqlstore implements it on SQLite (embedded default) and
-// storetest is the conformance suite each backend must pass.
+// backend meets; sqlstore implements it on SQLite (embedded, the default)
+// and PostgreSQL (several broker instances on one database), and storetest
+// is the conformance suite both must pass.
 //
-//	web/access ──> Store ──> sqlstore ──> SQLite file (one process) / PostgreSQL (several, later)
-//	   replay cache   Remember(namespace, key, expires)   atomic, never evicted before expiry
-//	   sessions       Create/Get/Update/DeleteSession    Data encrypted at rest (AES-256-GCM)
-//	   audit log      AppendAudit / ListAudit            append-only, keyset pagination
+//	web/access/ruleset ──> Store ──> sqlstore ──> SQLite file (one instance)
+//	                                           └─> PostgreSQL   (any number)
+//	   replay cache   Remember(namespace, key, expires)        one atomic upsert, never evicted before expiry
+//	   sessions       Create/Get/Update/DeleteSession          Data encrypted at rest (AES-256-GCM)
+//	   audit log      AppendAudit / ListAudit                  append-only, newest first, keyset pagination
+//	   rules          Rules, PutRule, DeleteRule, Reorder,     versioned; a stale version or revision
+//	                  ReplaceRules, RuleHistory, DeletedRules  is ECONFLICT, never merged; every change in history
+//	   accounts       Accounts / PutAccount / DeleteAccount    aliases and labels used by the rules
+//	   API tokens     Create/APITokens/APITokenByHash/Delete   only the SHA-256 of the secret is stored
+//	   sign-ins       RecordSignIn / RecentSignIns             latest per person, encrypted, kept SignInRetention
+//	   upkeep         Purge, Ping, Close
 //
 // Nothing that matters lives in one process's memory, so any number of
 // broker instances can share a store.

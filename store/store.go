@@ -13,8 +13,8 @@ import (
 // other failures (the cause in Err, never SQL or data in Message).
 type Store interface {
 	// Remember records key under namespace until expires (the replay cache:
-	// SAML assertion IDs, later OIDC nonces and codes). It returns an error
-	// with code EREPLAY if the key is recorded and not yet expired; an
+	// SAML assertion IDs, OIDC states). It returns an error with code
+	// EREPLAY if the key is recorded and not yet expired; an
 	// expired record is replaced. Entries are never evicted before they
 	// expire. The check and the write are one atomic statement.
 	Remember(ctx context.Context, namespace, key string, expires time.Time) error

@@ -1,8 +1,20 @@
-// Package sqlstore implements store.Store on SQL databases: SQLite through
-// the pure-Go modernc.org/sqlite driver today; PostgreSQL plugs into the
-// same dialect seam.
+// Package sqlstore implements store.Store on SQL databases through
+// database/sql: SQLite with the pure-Go modernc.org/sqlite driver (the
+// default) and PostgreSQL with pgx. A small dialect value hides their
+// differences (placeholders, row locks, unique-violation errors).
 //
-//	Open ──> driver + DSN (WAL, busy timeout, immediate transactions)
-//	     ──> migrate (embedded, versioned, one transaction each, idempotent)
-//	     ──> DB{Remember, sessions (AES-256-GCM, session id as AAD), audit}
+//	Open(Driver, DSN, Keys)
+//	  ──> sqlite:   file 0600 in a 0700 directory; WAL, busy timeout,
+//	                immediate transactions (one writer at a time)
+//	      postgres: connection pool
+//	  ──> migrate   embedded per-dialect SQL files, each in one transaction
+//	                with its version row; idempotent; PostgreSQL instances
+//	                starting together take turns on an advisory lock
+//	  ──> DB{Remember, sessions, audit, rules and accounts, API tokens, sign-ins, Purge}
+//
+// Secrets at rest (session data, sign-ins) are sealed with AES-256-GCM:
+// Keys[0] encrypts, every key decrypts, and the row's identity is the
+// additional data, so a value copied to another row does not open. Rule
+// changes run in one transaction that locks the rules_meta row, so the
+// revision counts every change made by any instance.
 package sqlstore
