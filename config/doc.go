@@ -4,6 +4,10 @@
 //	     ──> Validate: every problem, each with its file:line:col and path
 //	     ──> secrets resolved from env:NAME / file:PATH references
 //
+// Config holds plain values. The rules section is not judged here: the
+// caller checks it with ruleset.Check (MappingOptions gives the engine
+// options) and places each problem in the file with Locate.
+//
 // Load never stops at the first problem: `broker check` prints them all.
 // Secrets (keys, session keys) are never written inline in examples and are
 // never echoed back in problems.
