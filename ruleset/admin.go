@@ -63,7 +63,8 @@ type AdminConfig struct {
 //
 // Errors are *broker.Error: EINVALID with the Problems as cause when the
 // candidate set does not compile (ProblemsOf), ECONFLICT, ENOTFOUND, and
-// the store's.
+// the store's. An Admin holds no state of its own and is safe for
+// concurrent use.
 type Admin struct {
 	st   AdminStore
 	src  *Source
