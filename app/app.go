@@ -79,10 +79,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 
 	// The store holds the rules; the config file's rules and accounts seed
 	// an empty store once (see README, "Rules in the store").
-	if _, err := mapping.Compile(cfg.Rules, cfg.MappingOptions()); err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+	if ps := ruleset.Check(cfg.Rules, cfg.MappingOptions()); ps != nil {
+		return nil, fmt.Errorf("rules: %w", ps)
 	}
-	if seeded, err := ruleset.Seed(ctx, a.Store, cfg.Rules, cfg.Accounts, "config"); err != nil {
+	if seeded, err := seedRules(ctx, a.Store, cfg, log, now); err != nil {
 		return nil, fmt.Errorf("seed rules: %w", err)
 	} else if seeded {
 		log.Info("seeded the store with the config file's rules", "rules", len(cfg.Rules), "accounts", len(cfg.Accounts))
@@ -119,6 +119,16 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger, now fu
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return db, nil
+}
+
+// seedRules seeds an empty store with the config file's rules and
+// accounts through the rule-administration service (actor "seed").
+func seedRules(ctx context.Context, st *sqlstore.DB, cfg *config.Config, log *slog.Logger, now func() time.Time) (bool, error) {
+	admin, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: st, Options: cfg.MappingOptions(), Logger: log, Now: now})
+	if err != nil {
+		return false, err
+	}
+	return admin.Seed(ctx, cfg.Rules, cfg.Accounts)
 }
 
 // sameRules reports whether the config's rules equal the stored ones.

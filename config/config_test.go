@@ -116,9 +116,6 @@ func TestLoadProblemsHaveLocations(t *testing.T) {
 		{"skew too large", func(s string) string {
 			return strings.Replace(s, "    metadata_file: md.xml", "    metadata_file: md.xml\n    clock_skew: 10m", 1)
 		}, "providers[0].clock_skew", 16, "between 0s and 180s"},
-		{"bad rule regex", func(s string) string {
-			return strings.Replace(s, "{attribute: groups, equals: dev}", "{attribute: groups, regex: '(unclosed'}", 1)
-		}, "rules[0].when.all[0].regex", 22, "devs"},
 		{"bad admin condition", func(s string) string {
 			return s + "admin:\n  when:\n    any:\n      - {attribute: groups, glob: '[oops'}\n"
 		}, "admin.when.any[0].glob", 29, "glob"},
@@ -296,5 +293,19 @@ accounts:`, 1)
 			}
 			t.Fatalf("no problem at %s containing %q:\n%v", tc.path, tc.msg, probs)
 		})
+	}
+}
+
+// Config holds plain values: the rules are checked by ruleset.Check, and
+// Locate places its problems in the file.
+func TestRulesAreLeftToTheCaller(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	cfg, probs := parse(t, dir, strings.Replace(validYAML, "{attribute: groups, equals: dev}", "{attribute: groups, regex: '(unclosed'}", 1))
+	if len(probs) != 0 {
+		t.Fatalf("config judged the rules: %v", probs)
+	}
+	p := cfg.Locate("rules[0].when.all[0].regex", "rule devs: bad")
+	if p.Pos.Line != 22 || p.Path != "rules[0].when.all[0].regex" || !strings.HasPrefix(p.String(), filepath.Join(dir, "broker.yaml")+":22:") {
+		t.Fatalf("located %+v", p)
 	}
 }

@@ -4,6 +4,10 @@
 //	     ──> Validate: every problem, each with its file:line:col and path
 //	     ──> secrets resolved from env:NAME / file:PATH references
 //
+// Config holds plain values. The rules section is not judged here: the
+// caller checks it with ruleset.Check (MappingOptions gives the engine
+// options) and places each problem in the file with Locate.
+//
 // Load never stops at the first problem: `broker check` prints them all.
 // Config holds plain values; rules that belong to other packages are asked
 // of them: partitions, regions and console URLs of package partition, the

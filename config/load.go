@@ -148,6 +148,13 @@ func collectPositions(n *yaml.Node, path string, out map[string]Position) {
 	}
 }
 
+// Locate returns a problem at path (e.g. "rules[0].when.all[0].regex"),
+// placed in the file at path or its closest ancestor: for problems found
+// outside this package, such as the rules' (ruleset.Check).
+func (c *Config) Locate(path, message string) Problem {
+	return Problem{File: c.path, Pos: c.position(path), Path: path, Message: message}
+}
+
 // position returns the place of path, or of its closest ancestor.
 func (c *Config) position(path string) Position {
 	for p := path; ; {

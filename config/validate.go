@@ -239,26 +239,8 @@ func (c *Config) validateRules(p *problems) {
 	if !partition.Known(c.Defaults.Partition) {
 		p.add("defaults.partition", "unknown partition %q", c.Defaults.Partition)
 	}
-	_, err := mapping.Compile(c.Rules, c.MappingOptions())
-	if err == nil {
-		return
-	}
-	var ces mapping.CompileErrors
-	if !errors.As(err, &ces) {
-		p.add("rules", "%v", err)
-		return
-	}
-	for _, ce := range ces {
-		path := fmt.Sprintf("rules[%d]", ce.Index)
-		if ce.Field != "" {
-			path += "." + ce.Field
-		}
-		name := ce.Rule
-		if name == "" {
-			name = fmt.Sprintf("#%d", ce.Index+1)
-		}
-		p.add(path, "rule %s: %s", name, ce.Reason)
-	}
+	// The rules themselves are checked by their owner, ruleset.Check, with
+	// MappingOptions; Locate places its problems in the file.
 }
 
 func (c *Config) validateAdmin(p *problems) {

@@ -47,7 +47,8 @@ type rulesTarget interface {
 	// check compiles rules with accounts (nil: the current ones) and
 	// returns every problem; it changes nothing.
 	check(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) error
-	// apply makes the rules (and accounts, if not nil) exactly these.
+	// apply makes the rules (and accounts, if not nil) exactly these, if
+	// the rules are still at revision (else ECONFLICT, nothing applied).
 	apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error)
 	close()
 }
@@ -82,36 +83,47 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer target.close()
+	return rulesOn(ctx, target, rulesArgs{sub: sub, out: *out, in: *in, dry: *dry}, stdout, stderr)
+}
+
+// rulesArgs are the flags of `broker rules` past the target.
+type rulesArgs struct {
+	sub, out, in string
+	dry          bool
+}
+
+// rulesOn runs `broker rules export|apply` on an open target.
+func rulesOn(ctx context.Context, target rulesTarget, a rulesArgs, stdout, stderr io.Writer) error {
 	rev, curRules, curAccounts, err := target.current(ctx)
 	if err != nil {
 		return err
 	}
-	if sub == "export" {
+	if a.sub == "export" {
 		b, err := yaml.Marshal(rulesFile{Accounts: curAccounts, Rules: curRules})
 		if err != nil {
 			return err
 		}
 		header := fmt.Sprintf("# broker rules export: revision %d, %d rule(s)\n", rev, len(curRules))
-		if *out == "" {
+		if a.out == "" {
 			_, err = io.WriteString(stdout, header+string(b))
 			return err
 		}
-		if err := os.WriteFile(*out, []byte(header+string(b)), 0o644); err != nil {
+		if err := os.WriteFile(a.out, []byte(header+string(b)), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "wrote %d rule(s), revision %d, to %s\n", len(curRules), rev, *out)
+		fmt.Fprintf(stderr, "wrote %d rule(s), revision %d, to %s\n", len(curRules), rev, a.out)
 		return nil
 	}
 
-	if *in == "" {
+	if a.in == "" {
 		fmt.Fprintln(stderr, "broker rules apply: -f FILE is required")
 		return usageError{"missing -f"}
 	}
 	var raw []byte
-	if *in == "-" {
+	if a.in == "-" {
 		raw, err = io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
 	} else {
-		raw, err = os.ReadFile(*in)
+		raw, err = os.ReadFile(a.in)
 	}
 	if err != nil {
 		return err
@@ -120,15 +132,14 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %w", *in, err)
+		return fmt.Errorf("%s: %w", a.in, err)
 	}
 	if err := target.check(ctx, f.Rules, f.Accounts); err != nil {
-		var ces mapping.CompileErrors
-		if errors.As(err, &ces) {
-			for _, ce := range ces {
-				fmt.Fprintf(stderr, "%s: rules[%d].%s: %s\n", *in, ce.Index, ce.Field, ce.Reason)
+		if ps := ruleset.ProblemsOf(err); ps != nil {
+			for _, p := range ps {
+				fmt.Fprintf(stderr, "%s: rules[%d].%s: %s\n", a.in, p.Index, p.Field, p.Reason)
 			}
-			return fmt.Errorf("%s: %d problem(s); nothing applied", *in, len(ces))
+			return fmt.Errorf("%s: %d problem(s); nothing applied", a.in, len(ps))
 		}
 		return err
 	}
@@ -139,10 +150,11 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(summary) == 0 {
 		fmt.Fprintln(stdout, "rules: no change")
 	}
-	if *dry {
+	if a.dry {
 		fmt.Fprintln(stdout, "dry run: nothing applied")
 		return nil
 	}
+	// The target refuses the change if the rules moved since current.
 	newRev, err := target.apply(ctx, rev, f.Rules, f.Accounts)
 	if err != nil {
 		return err
@@ -151,11 +163,13 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// storeTarget works on the store directly.
+// storeTarget works on the store directly, through the rule-administration
+// service: the same checks, revision check, history and audit event as
+// the admin UI, as the actor cli:USER.
 type storeTarget struct {
-	db   *sqlstore.DB
-	opts mapping.Options
-	cur  []mapping.Account
+	db    *sqlstore.DB
+	admin *ruleset.Admin
+	who   ruleset.Actor
 }
 
 func openStoreTarget(ctx context.Context, path string, stderr io.Writer) (*storeTarget, error) {
@@ -167,35 +181,44 @@ func openStoreTarget(ctx context.Context, path string, stderr io.Writer) (*store
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ruleset.Seed(ctx, db, cfg.Rules, cfg.Accounts, "config"); err != nil {
+	admin, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: db, Options: cfg.MappingOptions()})
+	if err == nil {
+		_, err = admin.Seed(ctx, cfg.Rules, cfg.Accounts)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &storeTarget{db: db, opts: cfg.MappingOptions()}, nil
+	return &storeTarget{db: db, admin: admin, who: ruleset.CLIActor(actor())}, nil
 }
 
 func (t *storeTarget) current(ctx context.Context) (int64, []mapping.Rule, []mapping.Account, error) {
-	src, err := ruleset.New(ctx, ruleset.Config{Store: t.db, Options: t.opts})
+	snap, err := t.admin.Current(ctx)
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	st := src.State()
-	t.cur = st.Accounts
-	return st.Revision, ruleset.Plain(st.Rules), st.Accounts, nil
+	return snap.Revision, ruleset.Plain(snap.Rules), snap.Accounts, nil
 }
 
-func (t *storeTarget) check(_ context.Context, rules []mapping.Rule, accounts []mapping.Account) error {
-	opts := t.opts
-	opts.Accounts = t.cur
-	if accounts != nil {
-		opts.Accounts = accounts
+func (t *storeTarget) check(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) error {
+	ps, err := t.admin.Check(ctx, rules, accounts)
+	if err != nil {
+		return err
 	}
-	_, err := mapping.Compile(rules, opts)
-	return err
+	if ps != nil {
+		return ps
+	}
+	return nil
 }
 
-func (t *storeTarget) apply(ctx context.Context, _ int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
-	return ruleset.Apply(ctx, t.db, t.opts, rules, accounts, "cli:"+actor())
+// apply replaces the rules (and accounts) if the store is still at
+// revision, the one current returned.
+func (t *storeTarget) apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
+	snap, err := t.admin.ReplaceAll(ctx, t.who, rules, accounts, revision)
+	if err != nil {
+		return 0, err
+	}
+	return snap.Revision, nil
 }
 
 func (t *storeTarget) close() { t.db.Close() }
@@ -257,11 +280,11 @@ func (t *apiTarget) call(ctx context.Context, method, path string, in, out any) 
 			} `json:"problems"`
 		}
 		if json.Unmarshal(raw, &e) == nil && len(e.Problems) > 0 {
-			var ces mapping.CompileErrors
+			var ps ruleset.Problems
 			for _, p := range e.Problems {
-				ces = append(ces, &mapping.CompileError{Rule: p.Rule, Index: p.Index, Field: p.Field, Reason: p.Reason})
+				ps = append(ps, ruleset.Problem{Rule: p.Rule, Index: p.Index, Field: p.Field, Reason: p.Reason})
 			}
-			return ces
+			return ps
 		}
 	}
 	if resp.StatusCode/100 != 2 {

@@ -11,8 +11,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/devstack"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/store"
 )
 
@@ -167,5 +169,113 @@ func TestRulesThroughAPI(t *testing.T) {
 	h, _ := st.App.Store.RuleHistory(ctx, f.Rules[0].Name)
 	if h[0].Actor != "token:cli" {
 		t.Fatalf("change recorded as %q", h[0].Actor)
+	}
+}
+
+// openTestStore opens the store a config file names, as another process would.
+func openTestStore(t *testing.T, cfgPath string) *storeTarget {
+	t.Helper()
+	var errb bytes.Buffer
+	target, err := openStoreTarget(context.Background(), cfgPath, &errb)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	t.Cleanup(target.close)
+	return target
+}
+
+func auditEvents(t *testing.T, target *storeTarget, event string) []store.AuditEvent {
+	t.Helper()
+	evs, err := target.db.ListAudit(context.Background(), store.AuditFilter{Event: event})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// `broker rules apply --config` goes through the rule-administration
+// service: the seed and the apply each write an audit event with their
+// actor; a dry run writes nothing.
+func TestRulesApplyConfigAudits(t *testing.T) {
+	ctx := context.Background()
+	cfg := writeConfig(t, goodConfig)
+	rules := filepath.Join(filepath.Dir(cfg), "rules.yaml")
+	file := "rules:\n  - name: ops\n    when: {all: [{attribute: groups, equals: ops}]}\n    grant: {account: '111122223333', role: Operator}\n"
+	if err := os.WriteFile(rules, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", rules, "--dry-run"}, &out, &errb); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, errb.String())
+	}
+	target := openTestStore(t, cfg)
+	if evs := auditEvents(t, target, ruleset.EventRulesReplaced); len(evs) != 0 {
+		t.Fatalf("a dry run was audited: %+v", evs)
+	}
+	seeds := auditEvents(t, target, ruleset.EventRulesSeeded)
+	if len(seeds) != 1 || seeds[0].Subject != ruleset.SeedActor {
+		t.Fatalf("seed audit %+v", seeds)
+	}
+	if err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", rules}, &out, &errb); err != nil {
+		t.Fatalf("apply: %v\n%s", err, errb.String())
+	}
+	evs := auditEvents(t, target, ruleset.EventRulesReplaced)
+	if len(evs) != 1 || evs[0].Subject != "cli:"+actor() || evs[0].Result != store.ResultSuccess || evs[0].Message != "1 rules" {
+		t.Fatalf("apply audit %+v", evs)
+	}
+	if h, _ := target.db.RuleHistory(ctx, "ops"); len(h) != 1 || h[0].Actor != "cli:"+actor() {
+		t.Fatalf("history %+v", h)
+	}
+	if n := len(auditEvents(t, target, ruleset.EventRulesSeeded)); n != 1 {
+		t.Fatalf("the second run seeded again (%d events)", n)
+	}
+}
+
+// raced is a target whose store changes between the read and the write,
+// as when an admin saves a rule while `broker rules apply` runs.
+type raced struct {
+	rulesTarget
+	between func()
+}
+
+func (r raced) apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
+	r.between()
+	return r.rulesTarget.apply(ctx, revision, rules, accounts)
+}
+
+// `broker rules apply --config` applies only over the revision it read.
+func TestRulesApplyConfigRefusesStaleRevision(t *testing.T) {
+	ctx := context.Background()
+	cfg := writeConfig(t, goodConfig)
+	rules := filepath.Join(filepath.Dir(cfg), "rules.yaml")
+	file := "rules:\n  - name: ops\n    when: {all: [{attribute: groups, equals: ops}]}\n    grant: {account: '111122223333', role: Operator}\n"
+	if err := os.WriteFile(rules, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := openTestStore(t, cfg)
+	other := openTestStore(t, cfg) // the admin UI of a running broker
+	hotfix := mapping.Rule{Name: "hotfix", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "oncall"}}},
+		Grant: mapping.GrantSpec{Account: "111122223333", Role: "Admin"}}
+	before, _ := target.db.RulesRevision(ctx)
+	var out, errb bytes.Buffer
+	err := rulesOn(ctx, raced{target, func() {
+		if _, err := other.admin.Create(ctx, ruleset.Actor{Who: "okta/ann"}, hotfix); err != nil {
+			t.Error(err)
+		}
+	}}, rulesArgs{sub: "apply", in: rules}, &out, &errb)
+	if broker.ErrorCode(err) != broker.ECONFLICT || strings.Contains(out.String(), "applied") {
+		t.Fatalf("stale apply: %v\n%s", err, out.String())
+	}
+	set, _ := target.db.Rules(ctx)
+	if len(set.Rules) != 2 || set.Rules[0].Name != "devs" || set.Rules[1].Name != "hotfix" || set.Revision != before+1 {
+		t.Fatalf("the store after a refused apply: revision %d, %+v", set.Revision, set.Rules)
+	}
+	if evs := auditEvents(t, target, ruleset.EventRulesReplaced); len(evs) != 0 {
+		t.Fatalf("a refused apply was audited: %+v", evs)
+	}
+	// Run again, it reads the new revision and applies.
+	out.Reset()
+	if err := rulesOn(ctx, target, rulesArgs{sub: "apply", in: rules}, &out, &errb); err != nil || !strings.Contains(out.String(), "- delete hotfix") {
+		t.Fatalf("apply after reload: %v\n%s", err, out.String())
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/broker-dev/broker/app"
 	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/ruleset"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,7 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // loadConfig loads and validates a config file; its errors go to stderr,
 // one per line with file:line:col, and make err non-nil.
 func loadConfig(path string, stderr io.Writer) (*config.Config, config.Problems, error) {
-	cfg, probs := config.Load(path)
+	cfg, probs := loadChecked(path)
 	if errs := probs.Errors(); len(errs) > 0 {
 		fmt.Fprintln(stderr, errs.Error())
 		return nil, probs, fmt.Errorf("%s has %d problem(s); run `broker check --config %s`", path, len(errs), path)
@@ -72,7 +75,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "broker check: --config is required")
 		return usageError{"missing --config"}
 	}
-	cfg, probs := config.Load(*path)
+	cfg, probs := loadChecked(*path)
 	for _, p := range probs {
 		fmt.Fprintln(stdout, p.String())
 	}
@@ -81,4 +84,33 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d provider(s), %d rule(s), %d warning(s))\n", *path, len(cfg.Providers), len(cfg.Rules), len(probs))
 	return nil
+}
+
+// loadChecked loads a config file and checks its rules with ruleset.Check:
+// config holds plain values, the rules are the ruleset's to judge. Each
+// rule problem is placed in the file at rules[INDEX].FIELD.
+func loadChecked(path string) (*config.Config, config.Problems) {
+	cfg, probs := config.Load(path)
+	if cfg == nil {
+		return nil, probs
+	}
+	var rules config.Problems
+	for _, p := range ruleset.Check(cfg.Rules, cfg.MappingOptions()) {
+		at := fmt.Sprintf("rules[%d]", p.Index)
+		if p.Field != "" {
+			at += "." + p.Field
+		}
+		name := p.Rule
+		if name == "" {
+			name = fmt.Sprintf("#%d", p.Index+1)
+		}
+		rules = append(rules, cfg.Locate(at, fmt.Sprintf("rule %s: %s", name, p.Reason)))
+	}
+	// In the order `broker check` has always printed: after the sections
+	// before rules, before the admin section's.
+	at := slices.IndexFunc(probs, func(p config.Problem) bool { return strings.HasPrefix(p.Path, "admin") })
+	if at < 0 {
+		at = len(probs)
+	}
+	return cfg, slices.Insert(probs, at, rules...)
 }
