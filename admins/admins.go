@@ -65,13 +65,7 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Actor is who performs an administrative action, and from where.
-type Actor struct {
-	ID         string // "provider/subject" or "token:NAME"
-	Name       string // for display
-	RequestID  string
-	RemoteAddr string
-	UserAgent  string
-}
+type Actor = broker.Actor
 
 // Errors callers branch on.
 var (

@@ -20,7 +20,7 @@ func (a *Admin) SaveAccount(ctx context.Context, who Actor, acct mapping.Account
 	if err := a.checkAccounts(ctx, who, c, append(next, acct)); err != nil {
 		return err
 	}
-	if err := a.st.PutAccount(ctx, toStoredAccount(acct), who.Who); err != nil {
+	if err := a.st.PutAccount(ctx, toStoredAccount(acct), who.ID); err != nil {
 		return a.refused(ctx, who, "save account", "", err)
 	}
 	a.done(ctx, who, EventAccountSaved, "", "account "+acct.ID+" alias "+acct.Alias)
@@ -39,7 +39,7 @@ func (a *Admin) DeleteAccount(ctx context.Context, who Actor, id string) error {
 	if err := a.checkAccounts(ctx, who, c, next); err != nil {
 		return err
 	}
-	if err := a.st.DeleteAccount(ctx, id, who.Who); err != nil {
+	if err := a.st.DeleteAccount(ctx, id, who.ID); err != nil {
 		return a.refused(ctx, who, "delete account", "", err)
 	}
 	a.done(ctx, who, EventAccountDeleted, "", "account "+id)

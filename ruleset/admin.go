@@ -23,22 +23,15 @@ type AdminStore interface {
 
 var _ AdminStore = store.Store(nil)
 
-// Actor is who makes a change: recorded in the rules' history and as the
-// Subject of the change's audit event.
-type Actor struct {
-	// Who is "provider/subject" (an admin's sign-in), "token:NAME" (an API
-	// token), "cli:USER" (`broker rules apply --config`) or "seed".
-	Who string
-	// The request a change came with, for the audit event; empty outside
-	// a request.
-	RequestID, RemoteAddr, UserAgent string
-}
+// Actor is who makes a change (broker.Actor): recorded in the rules'
+// history and as the Subject of the change's audit event.
+type Actor = broker.Actor
 
 // SeedActor is the actor of the start-up seed.
 const SeedActor = "seed"
 
 // CLIActor is the actor of `broker rules` run by the operating-system user user.
-func CLIActor(user string) Actor { return Actor{Who: "cli:" + user} }
+func CLIActor(user string) Actor { return Actor{ID: "cli:" + user} }
 
 // AdminConfig configures NewAdmin.
 type AdminConfig struct {
@@ -253,13 +246,13 @@ func errNotFound(name string) error {
 func (a *Admin) done(ctx context.Context, who Actor, event, rule, msg string) {
 	ev := &store.AuditEvent{
 		RequestID: who.RequestID, Event: event, Result: store.ResultSuccess, Message: msg,
-		Subject: who.Who, RemoteAddr: who.RemoteAddr, UserAgent: who.UserAgent,
+		Subject: who.ID, RemoteAddr: who.RemoteAddr, UserAgent: who.UserAgent,
 		Details: map[string]string{"rule": rule},
 	}
 	if err := a.st.AppendAudit(ctx, ev); err != nil {
-		a.log.ErrorContext(ctx, "audit write failed", "event", event, "subject", who.Who, "err", err)
+		a.log.ErrorContext(ctx, "audit write failed", "event", event, "subject", who.ID, "err", err)
 	}
-	a.log.InfoContext(ctx, "rules changed", "request_id", who.RequestID, "event", event, "rule", rule, "actor", who.Who, "change", msg)
+	a.log.InfoContext(ctx, "rules changed", "request_id", who.RequestID, "event", event, "rule", rule, "actor", who.ID, "change", msg)
 	if a.src != nil {
 		if err := a.src.Refresh(ctx); err != nil {
 			a.log.WarnContext(ctx, "reload rules after a change", "err", err)
@@ -269,7 +262,7 @@ func (a *Admin) done(ctx context.Context, who Actor, event, rule, msg string) {
 
 // refused logs a change the service or the store refused.
 func (a *Admin) refused(ctx context.Context, who Actor, op, rule string, err error) error {
-	a.log.InfoContext(ctx, "rules change refused", "request_id", who.RequestID, "op", op, "rule", rule, "actor", who.Who,
+	a.log.InfoContext(ctx, "rules change refused", "request_id", who.RequestID, "op", op, "rule", rule, "actor", who.ID,
 		"reason", broker.ErrorReason(err))
 	return err
 }

@@ -72,7 +72,7 @@ func (e *adminEnv) version(tb testing.TB, name string) int64 {
 	return r.Version
 }
 
-var ann = Actor{Who: "okta/ann", RequestID: "req-1", RemoteAddr: "192.0.2.1", UserAgent: "test"}
+var ann = Actor{ID: "okta/ann", RequestID: "req-1", RemoteAddr: "192.0.2.1", UserAgent: "test"}
 
 func wantCode(tb testing.TB, err error, code string) {
 	tb.Helper()
@@ -235,7 +235,7 @@ func TestAdminChangesAuditAndRefuseStale(t *testing.T) {
 				t.Fatalf("%d %s events, want %d", len(evs), tt.event, before+1)
 			}
 			ev := evs[0]
-			if ev.Subject != ann.Who || ev.RequestID != ann.RequestID || ev.RemoteAddr != ann.RemoteAddr || ev.UserAgent != ann.UserAgent ||
+			if ev.Subject != ann.ID || ev.RequestID != ann.RequestID || ev.RemoteAddr != ann.RemoteAddr || ev.UserAgent != ann.UserAgent ||
 				ev.Result != store.ResultSuccess || ev.Message != tt.msg || ev.Details["rule"] != tt.rule {
 				t.Fatalf("audit event %+v", ev)
 			}

@@ -3,7 +3,7 @@
 // every instance uses in step with them (Source).
 //
 //	admin UI, JSON API, `broker rules apply --config`, start-up seed
-//	    │ Actor{Who, request}
+//	    │ Actor{ID, request}
 //	    ▼
 //	Admin.Create/Update/SetEnabled/Delete/Move/Reorder/ReplaceAll/Revert/Restore/SaveAccount/DeleteAccount/Seed
 //	    1. read the store's current rules and accounts (not an instance's snapshot)

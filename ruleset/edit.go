@@ -94,7 +94,7 @@ func (a *Admin) putAudited(ctx context.Context, who Actor, c *current, r mapping
 	if _, ps := a.check(rules, bad, c.accounts); ps != nil {
 		return Rule{}, a.refused(ctx, who, action, r.Name, refuse(ps))
 	}
-	sr, err := a.st.PutRule(ctx, r.Name, Encode(r), version, who.Who, action)
+	sr, err := a.st.PutRule(ctx, r.Name, Encode(r), version, who.ID, action)
 	if err != nil {
 		return Rule{}, a.refused(ctx, who, action, r.Name, err)
 	}
@@ -117,7 +117,7 @@ func (a *Admin) Delete(ctx context.Context, who Actor, name string, version int6
 	if _, ps := a.check(rules, bad, c.accounts); ps != nil {
 		return a.refused(ctx, who, "delete", name, rulesInvalid(ps))
 	}
-	if err := a.st.DeleteRule(ctx, name, version, who.Who); err != nil {
+	if err := a.st.DeleteRule(ctx, name, version, who.ID); err != nil {
 		return a.refused(ctx, who, "delete", name, err)
 	}
 	a.done(ctx, who, EventRuleDeleted, name, "delete")

@@ -107,7 +107,7 @@ func (a *Admin) reorder(ctx context.Context, who Actor, c *current, names []stri
 	if _, ps := a.check(rules, bad, c.accounts); ps != nil {
 		return a.refused(ctx, who, "reorder", "", rulesInvalid(ps))
 	}
-	if err := a.st.ReorderRules(ctx, names, revision, who.Who); err != nil {
+	if err := a.st.ReorderRules(ctx, names, revision, who.ID); err != nil {
 		return a.refused(ctx, who, "reorder", "", err)
 	}
 	return nil
@@ -149,7 +149,7 @@ func (a *Admin) ReplaceAll(ctx context.Context, who Actor, rules []mapping.Rule,
 			if have[x.ID] == x {
 				continue
 			}
-			if err := a.st.PutAccount(ctx, toStoredAccount(x), who.Who); err != nil {
+			if err := a.st.PutAccount(ctx, toStoredAccount(x), who.ID); err != nil {
 				return nil, a.refused(ctx, who, "replace", "", err)
 			}
 			if expected >= 0 {
@@ -157,7 +157,7 @@ func (a *Admin) ReplaceAll(ctx context.Context, who Actor, rules []mapping.Rule,
 			}
 		}
 	}
-	if _, err := a.st.ReplaceRules(ctx, toNamed(rules), expected, who.Who); err != nil {
+	if _, err := a.st.ReplaceRules(ctx, toNamed(rules), expected, who.ID); err != nil {
 		return nil, a.refused(ctx, who, "replace", "", err)
 	}
 	msg := fmt.Sprintf("%d rules", len(rules))
@@ -168,7 +168,7 @@ func (a *Admin) ReplaceAll(ctx context.Context, who Actor, rules []mapping.Rule,
 		}
 		for _, x := range c.accounts {
 			if !want[x.ID] {
-				if err := a.st.DeleteAccount(ctx, x.ID, who.Who); err != nil {
+				if err := a.st.DeleteAccount(ctx, x.ID, who.ID); err != nil {
 					return nil, a.refused(ctx, who, "replace", "", err)
 				}
 			}
@@ -186,7 +186,7 @@ func (a *Admin) ReplaceAll(ctx context.Context, who Actor, rules []mapping.Rule,
 // same file's, are saved again unchanged). accounts are exactly the
 // file's (nil: none).
 func (a *Admin) Seed(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) (bool, error) {
-	return a.seed(ctx, Actor{Who: SeedActor}, rules, accounts)
+	return a.seed(ctx, Actor{ID: SeedActor}, rules, accounts)
 }
 
 // seedAttempts bounds the retries of a seed whose rules lost a race with
@@ -205,7 +205,7 @@ func (a *Admin) seed(ctx context.Context, who Actor, rules []mapping.Rule, accou
 		return false, rulesInvalid(ps)
 	}
 	for _, x := range accounts {
-		if err := a.st.PutAccount(ctx, toStoredAccount(x), who.Who); err != nil {
+		if err := a.st.PutAccount(ctx, toStoredAccount(x), who.ID); err != nil {
 			return false, fmt.Errorf("seed account %s: %w", x.ID, err)
 		}
 	}
@@ -226,7 +226,7 @@ func (a *Admin) seed(ctx context.Context, who Actor, rules []mapping.Rule, accou
 		if len(set.Rules) > 0 {
 			return false, nil
 		}
-		_, err = a.st.ReplaceRules(ctx, named, set.Revision, who.Who)
+		_, err = a.st.ReplaceRules(ctx, named, set.Revision, who.ID)
 		if broker.ErrorCode(err) == broker.ECONFLICT {
 			continue
 		}
@@ -246,7 +246,7 @@ func Seed(ctx context.Context, st AdminStore, rules []mapping.Rule, accounts []m
 	if err != nil {
 		return false, err
 	}
-	return a.seed(ctx, Actor{Who: actor}, rules, accounts)
+	return a.seed(ctx, Actor{ID: actor}, rules, accounts)
 }
 
 // Apply is Admin.ReplaceAll without a revision check, for a caller holding
@@ -258,7 +258,7 @@ func Apply(ctx context.Context, st AdminStore, opts mapping.Options, rules []map
 	if err != nil {
 		return 0, err
 	}
-	snap, err := a.ReplaceAll(ctx, Actor{Who: actor}, rules, accounts, -1)
+	snap, err := a.ReplaceAll(ctx, Actor{ID: actor}, rules, accounts, -1)
 	if err != nil {
 		return 0, err
 	}

@@ -259,7 +259,7 @@ func TestRulesApplyConfigRefusesStaleRevision(t *testing.T) {
 	before, _ := target.db.RulesRevision(ctx)
 	var out, errb bytes.Buffer
 	err := rulesOn(ctx, raced{target, func() {
-		if _, err := other.admin.Create(ctx, ruleset.Actor{Who: "okta/ann"}, hotfix); err != nil {
+		if _, err := other.admin.Create(ctx, ruleset.Actor{ID: "okta/ann"}, hotfix); err != nil {
 			t.Error(err)
 		}
 	}}, rulesArgs{sub: "apply", in: rules}, &out, &errb)
