@@ -30,6 +30,12 @@ type (
 	AuditFilter = store.AuditFilter
 )
 
+// The results an audit event has.
+const (
+	ResultSuccess = store.ResultSuccess
+	ResultFailure = store.ResultFailure
+)
+
 // Store is what the service needs from the store.
 type Store interface {
 	store.TokenStore

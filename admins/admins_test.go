@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/admins"
@@ -123,4 +124,23 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Errorf("audit events = %v", got)
 	}
 	_ = db
+}
+
+func TestAuditQuery(t *testing.T) {
+	f, err := admins.AuditQuery{User: "Ali", Role: "dev", Result: "failure", Since: "2026-11-22", Until: "2026-11-22T10:30"}.Filter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.SubjectContains != "Ali" || f.RoleContains != "dev" || f.Result != "failure" || f.Limit != 100 ||
+		!f.Since.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)) || !f.Until.Equal(time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("filter %+v", f)
+	}
+	if f, _ := (admins.AuditQuery{Since: "2026-11-22T10:00:00+02:00", Limit: 7}).Filter(); !f.Since.Equal(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)) || f.Limit != 7 {
+		t.Errorf("RFC 3339 with an offset: %+v", f)
+	}
+	for _, q := range []admins.AuditQuery{{Result: "ok"}, {Since: "yesterday"}, {Until: "22/11/2026"}} {
+		if _, err := q.Filter(); broker.ErrorCode(err) != broker.EINVALID {
+			t.Errorf("%+v: %v, want EINVALID", q, err)
+		}
+	}
 }

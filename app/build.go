@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/ruleset"
@@ -132,6 +133,14 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
+	adminSvc, err := admins.New(admins.Config{Matcher: adminMatcher, Store: a.Store, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	ruleAdmin, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: a.Store, Source: a.Rules, Logger: a.log, Now: now})
+	if err != nil {
+		return err
+	}
 	sessions, err := access.NewSessions(access.SessionsConfig{
 		Store: a.Store, Access: a.Access, SignIns: a.Store, Replay: a.Store,
 		Lifetime: time.Duration(cfg.Server.SessionLifetime), Logger: a.log, Now: now,
@@ -145,7 +154,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
-		Admin:             &site.AdminConfig{Matcher: adminMatcher, Rules: a.Rules, Store: a.Store},
+		Admin:             &site.AdminConfig{Admins: adminSvc, Rules: a.Rules, Admin: ruleAdmin},
 		Logger:            a.log, Now: now,
 	}
 	if a.Issuer != nil {

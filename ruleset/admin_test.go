@@ -39,7 +39,7 @@ func newAdminEnv(tb testing.TB, db *sqlstore.DB) *adminEnv {
 func seeded(t *testing.T) *adminEnv {
 	t.Helper()
 	db := openStore(t, ":memory:")
-	if ok, err := Seed(context.Background(), db, []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts, SeedActor); err != nil || !ok {
+	if ok, err := adminOn(t, db).Seed(context.Background(), []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts); err != nil || !ok {
 		t.Fatalf("seed: %v %v", ok, err)
 	}
 	return newAdminEnv(t, db)
@@ -371,7 +371,7 @@ func TestAdminRefusesSetsThatDoNotCompile(t *testing.T) {
 func TestAdminChecksTheStoreNotTheSnapshot(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "b.db")
-	if ok, err := Seed(ctx, openStore(t, path), []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts, SeedActor); err != nil || !ok {
+	if ok, err := adminOn(t, openStore(t, path)).Seed(ctx, []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	a, b := newAdminEnv(t, openStore(t, path)), newAdminEnv(t, openStore(t, path))
@@ -526,7 +526,7 @@ func TestSeedRefusesBadRules(t *testing.T) {
 	db := openStore(t, ":memory:")
 	bad := devRule("devs", "dev", "Developer")
 	bad.Grant.Account = "nowhere"
-	_, err := Seed(ctx, db, []mapping.Rule{bad}, accounts, SeedActor)
+	_, err := adminOn(t, db).Seed(ctx, []mapping.Rule{bad}, accounts)
 	if ps := ProblemsOf(err); len(ps) == 0 || ps[0].Rule != "devs" {
 		t.Fatalf("seed of a bad rule: %v", err)
 	}

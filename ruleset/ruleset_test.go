@@ -38,17 +38,39 @@ func roles(e *mapping.Engine, groups ...string) []string {
 	return out
 }
 
+// adminOn is the rule-administration service on a store, without a Source.
+func adminOn(t *testing.T, db AdminStore) *Admin {
+	t.Helper()
+	a, err := NewAdmin(AdminConfig{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// apply replaces every rule and the accounts (nil: keep them), without a
+// revision check, as `broker rules apply` run from git would, and returns
+// the new revision.
+func apply(t *testing.T, db AdminStore, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
+	t.Helper()
+	snap, err := adminOn(t, db).ReplaceAll(context.Background(), Actor{ID: "cli:git"}, rules, accounts, -1)
+	if err != nil {
+		return 0, err
+	}
+	return snap.Revision, nil
+}
+
 func TestSeedOnceAndShareAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "broker.db")
 	a, b := openStore(t, path), openStore(t, path)
 
-	seeded, err := Seed(ctx, a, []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts, "config")
+	seeded, err := adminOn(t, a).Seed(ctx, []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts)
 	if err != nil || !seeded {
 		t.Fatalf("first seed: %v %v", seeded, err)
 	}
 	// A second instance (or a restart) does not seed again: the store is the truth.
-	if seeded, err := Seed(ctx, b, []mapping.Rule{devRule("other", "x", "X")}, accounts, "config"); err != nil || seeded {
+	if seeded, err := adminOn(t, b).Seed(ctx, []mapping.Rule{devRule("other", "x", "X")}, accounts); err != nil || seeded {
 		t.Fatalf("second seed: %v %v", seeded, err)
 	}
 	srcA, err := New(ctx, Config{Store: a})
@@ -92,7 +114,7 @@ func TestBrokenStoredRulesFailClosed(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t, filepath.Join(t.TempDir(), "b.db"))
 	deny := mapping.Rule{Name: "no-contractors", Effect: "deny", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "contractors"}}}}
-	if _, err := Apply(ctx, db, mapping.Options{}, []mapping.Rule{devRule("devs", "dev", "Developer"), deny}, accounts, "git"); err != nil {
+	if _, err := apply(t, db, []mapping.Rule{devRule("devs", "dev", "Developer"), deny}, accounts); err != nil {
 		t.Fatal(err)
 	}
 	src, err := New(ctx, Config{Store: db})
@@ -130,16 +152,16 @@ func TestBrokenStoredRulesFailClosed(t *testing.T) {
 	}
 }
 
-func TestApply(t *testing.T) {
+func TestReplaceAllWithoutRevision(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t, filepath.Join(t.TempDir(), "b.db"))
-	rev1, err := Apply(ctx, db, mapping.Options{}, []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts, "git")
+	rev1, err := apply(t, db, []mapping.Rule{devRule("devs", "dev", "Developer")}, accounts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Rules that do not compile are refused and nothing changes.
-	_, err = Apply(ctx, db, mapping.Options{}, []mapping.Rule{devRule("devs", "dev", "Developer"), devRule("x", "x", "X")},
-		[]mapping.Account{{ID: "444455556666", Alias: "prod"}}, "git")
+	_, err = apply(t, db, []mapping.Rule{devRule("devs", "dev", "Developer"), devRule("x", "x", "X")},
+		[]mapping.Account{{ID: "444455556666", Alias: "prod"}})
 	if err == nil {
 		t.Fatal("rules naming a removed alias were applied")
 	}
@@ -150,7 +172,7 @@ func TestApply(t *testing.T) {
 	newAccts := []mapping.Account{{ID: "444455556666", Alias: "prod"}}
 	r := devRule("devs", "dev", "Developer")
 	r.Grant.Account = "prod"
-	if _, err := Apply(ctx, db, mapping.Options{}, []mapping.Rule{r}, newAccts, "git"); err != nil {
+	if _, err := apply(t, db, []mapping.Rule{r}, newAccts); err != nil {
 		t.Fatal(err)
 	}
 	src, _ := New(ctx, Config{Store: db})
@@ -161,7 +183,7 @@ func TestApply(t *testing.T) {
 		t.Fatalf("accounts %v", a)
 	}
 	// nil accounts keeps the store's.
-	if _, err := Apply(ctx, db, mapping.Options{}, []mapping.Rule{r}, nil, "git"); err != nil {
+	if _, err := apply(t, db, []mapping.Rule{r}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -238,29 +238,3 @@ func (a *Admin) seed(ctx context.Context, who Actor, rules []mapping.Rule, accou
 	}
 	return false, broker.Errorf(broker.ECONFLICT, "seed_contended", "The store kept changing while the rules were seeded.")
 }
-
-// Seed is Admin.Seed as actor, for a caller holding only a store (no
-// engine options: the rules are checked with the defaults).
-func Seed(ctx context.Context, st AdminStore, rules []mapping.Rule, accounts []mapping.Account, actor string) (bool, error) {
-	a, err := NewAdmin(AdminConfig{Store: st})
-	if err != nil {
-		return false, err
-	}
-	return a.seed(ctx, Actor{ID: actor}, rules, accounts)
-}
-
-// Apply is Admin.ReplaceAll without a revision check, for a caller holding
-// only a store. It returns the new revision.
-//
-// Deprecated: use Admin.ReplaceAll with the revision the change was made from.
-func Apply(ctx context.Context, st AdminStore, opts mapping.Options, rules []mapping.Rule, accounts []mapping.Account, actor string) (int64, error) {
-	a, err := NewAdmin(AdminConfig{Store: st, Options: opts})
-	if err != nil {
-		return 0, err
-	}
-	snap, err := a.ReplaceAll(ctx, Actor{ID: actor}, rules, accounts, -1)
-	if err != nil {
-		return 0, err
-	}
-	return snap.Revision, nil
-}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -86,4 +87,16 @@ func HumanDuration(d time.Duration) string {
 	default:
 		return strconv.Itoa(int(d.Minutes())) + " min"
 	}
+}
+
+// ShortDuration writes 4h, 90m or 1h30m rather than 4h0m0s.
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

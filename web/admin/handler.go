@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -9,31 +8,20 @@ import (
 
 	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/ruleset"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/adminauth"
 )
-
-// Store is what the admin pages need from the store.
-type Store interface {
-	store.RuleStore
-	store.SignInStore
-}
-
-// Auditor writes audit records (access.Service).
-type Auditor interface {
-	Audit(ctx context.Context, ev *store.AuditEvent)
-}
 
 // Config configures the admin pages.
 type Config struct {
 	Frame     *web.Frame
 	Guard     *adminauth.Guard
 	Providers *web.Providers
-	Rules     *ruleset.Source
-	Store     Store
-	Admins    *admins.Service
-	Audit     Auditor
+	// Rules is the rule set in force on this instance (what the pages show).
+	Rules *ruleset.Source
+	// Admin is every change, check, simulation and impact preview.
+	Admin  *ruleset.Admin
+	Admins *admins.Service
 }
 
 // Handler serves the admin pages under /admin.
@@ -44,8 +32,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Frame == nil || cfg.Guard == nil || cfg.Providers == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Audit == nil || cfg.Admins == nil {
-		return nil, errors.New("admin: Frame, Guard, Providers, Rules, Store, Admins and Audit are required")
+	if cfg.Frame == nil || cfg.Guard == nil || cfg.Providers == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Admins == nil {
+		return nil, errors.New("admin: Frame, Guard, Providers, Rules, Admin and Admins are required")
 	}
 	return &Handler{Frame: cfg.Frame, cfg: cfg}, nil
 }

@@ -3,7 +3,6 @@ package admin
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestCSVSafe(t *testing.T) {
@@ -25,13 +24,5 @@ func TestLineDiff(t *testing.T) {
 	}
 	if changed(lineDiff("x\n", "x\n")) {
 		t.Fatal("identical texts differ")
-	}
-}
-
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{4 * time.Hour: "4h", 90 * time.Minute: "1h30m", 15 * time.Minute: "15m", 61 * time.Second: "1m1s"} {
-		if got := shortDuration(d); got != want {
-			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
-		}
 	}
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"encoding/csv"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,10 +10,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/mapping"
-	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/saml"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/adminauth"
 )
@@ -27,7 +26,7 @@ type simulatePage struct {
 	Provider  string
 	Providers []string
 	SignIns   []signInOpt
-	Result    *SimResult
+	Result    *simResult
 	Problem   string
 }
 
@@ -37,13 +36,13 @@ func (h *Handler) providerIDs() []string { return h.cfg.Providers.IDs() }
 func (h *Handler) simulateInput(c echo.Context, source, signIn, samlText, claims, provider string) (*broker.Identity, bool, error) {
 	switch source {
 	case "signin", "":
-		id, err := h.SignInIdentity(c, signIn)
+		id, err := h.signInIdentity(c, signIn)
 		return id, false, err
 	case "saml":
 		id, err := saml.ParseUnverified(provider, samlText)
 		return id, true, err
 	case "claims":
-		id, err := IdentityFromClaims(provider, claims)
+		id, err := oidc.ParseUnverifiedClaims(provider, claims)
 		return id, true, err
 	}
 	return nil, false, broker.Errorf(broker.EINVALID, "simulate_source", "Pick a recent sign-in, a SAML response or claims JSON.")
@@ -67,7 +66,11 @@ func (h *Handler) adminSimulate(c echo.Context) error {
 			status = web.StatusOf(broker.ErrorCode(err))
 			h.Log().InfoContext(r.Context(), "simulation input refused", "request_id", web.RequestID(c), "reason", broker.ErrorReason(err), "err", err)
 		} else {
-			res := Simulate(h.cfg.Rules.Engine(), id)
+			sim, err := h.cfg.Admin.Simulate(r.Context(), nil, id)
+			if err != nil {
+				return err
+			}
+			res := simResultOf(sim)
 			res.Unverified = unverified
 			p.Result = &res
 		}
@@ -77,59 +80,25 @@ func (h *Handler) adminSimulate(c echo.Context) error {
 }
 
 type auditPage struct {
-	F      auditForm
-	Events []store.AuditEvent
+	F      admins.AuditQuery
+	Events []admins.AuditEvent
 	Query  string
 	More   int64
 }
 
-type auditForm struct {
-	Subject, Role, Result, Event, Since, Until string
-	Limit                                      int
-	Before                                     int64
-}
-
-func AuditFilter(c echo.Context) (auditForm, store.AuditFilter, error) {
+// auditQuery reads an audit search from the query string (the page's
+// form and the API take the same parameters).
+func auditQuery(c echo.Context) (admins.AuditQuery, admins.AuditFilter, error) {
 	q := c.QueryParams()
-	f := auditForm{Subject: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
-	f.Limit, _ = strconv.Atoi(q.Get("limit"))
-	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	sf := store.AuditFilter{SubjectContains: f.Subject, RoleContains: f.Role, Result: f.Result, Event: f.Event, Limit: f.Limit, Before: f.Before}
-	if sf.Limit <= 0 {
-		sf.Limit = 100
-	}
-	switch f.Result {
-	case "", store.ResultSuccess, store.ResultFailure:
-	default:
-		return f, sf, broker.Errorf(broker.EINVALID, "audit_result", "result is success or failure.")
-	}
-	for _, t := range []struct {
-		in  string
-		out *time.Time
-	}{{f.Since, &sf.Since}, {f.Until, &sf.Until}} {
-		if t.in == "" {
-			continue
-		}
-		v, err := parseTimeParam(t.in)
-		if err != nil {
-			return f, sf, broker.Errorf(broker.EINVALID, "audit_time", "%q is not a time: use 2026-11-22, 2026-11-22T10:00 or RFC 3339.", t.in)
-		}
-		*t.out = v
-	}
-	return f, sf, nil
-}
-
-func parseTimeParam(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("bad time %q", s)
+	aq := admins.AuditQuery{User: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
+	aq.Limit, _ = strconv.Atoi(q.Get("limit"))
+	aq.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	f, err := aq.Filter()
+	return aq, f, err
 }
 
 func (h *Handler) adminAudit(c echo.Context) error {
-	f, sf, err := AuditFilter(c)
+	f, sf, err := auditQuery(c)
 	if err != nil {
 		return err
 	}
@@ -148,7 +117,7 @@ func (h *Handler) adminAudit(c echo.Context) error {
 }
 
 // auditCSV streams every matching event (keyset pages of 1000).
-func (h *Handler) auditCSV(c echo.Context, sf store.AuditFilter) error {
+func (h *Handler) auditCSV(c echo.Context, sf admins.AuditFilter) error {
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="broker-audit.csv"`)
@@ -193,70 +162,42 @@ type accountsPage struct {
 }
 
 func (h *Handler) adminAccounts(c echo.Context) error {
-	p := accountsPage{Accounts: h.LiveAccounts(), Flash: h.adminFlash(c)}
-	return h.renderAdmin(c, http.StatusOK, "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
-}
-
-// checkAccounts compiles the current rules against a changed account list.
-func (h *Handler) checkAccounts(accounts []mapping.Account) error {
-	st := h.cfg.Rules.State()
-	fe := fieldErrors{}
-	if h.compileFor(ruleset.Plain(st.Rules), accounts, "", fe) == nil {
-		var msgs []string
-		for _, m := range fe {
-			msgs = append(msgs, m...)
-		}
-		return broker.Errorf(broker.EINVALID, "accounts_break_rules", "The rules would no longer work with this change: %s", strings.Join(msgs, "; "))
+	accts, err := h.cfg.Admin.Accounts(c.Request().Context())
+	if err != nil {
+		return err
 	}
-	return nil
+	p := accountsPage{Accounts: accts, Flash: h.adminFlash(c)}
+	return h.renderAdmin(c, http.StatusOK, "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
 }
 
 func (h *Handler) adminAccountSave(c echo.Context) error {
 	r := c.Request()
 	a := mapping.Account{ID: strings.TrimSpace(r.PostFormValue("id")), Alias: strings.TrimSpace(r.PostFormValue("alias")), Label: strings.TrimSpace(r.PostFormValue("label"))}
-	next := []mapping.Account{}
-	for _, x := range h.LiveAccounts() {
-		if x.ID != a.ID {
-			next = append(next, x)
-		}
-	}
-	next = append(next, a)
-	err := h.checkAccounts(next)
-	if err == nil {
-		err = h.cfg.Store.PutAccount(r.Context(), store.Account{ID: a.ID, Alias: a.Alias, Label: a.Label}, adminauth.Of(c).ID)
-	}
-	if err != nil {
+	if err := h.cfg.Admin.SaveAccount(r.Context(), actor(c), a); err != nil {
 		code := broker.ErrorCode(err)
 		if code != broker.EINVALID && code != broker.ECONFLICT {
 			return err
 		}
-		p := accountsPage{Accounts: h.LiveAccounts(), Problem: broker.ErrorMessage(err), Form: a}
+		accts, aerr := h.cfg.Admin.Accounts(r.Context())
+		if aerr != nil {
+			return aerr
+		}
+		p := accountsPage{Accounts: accts, Problem: broker.ErrorMessage(err), Form: a}
 		return h.renderAdmin(c, web.StatusOf(code), "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
 	}
-	h.AfterRuleChange(c, "account_saved", "", "account "+a.ID+" alias "+a.Alias)
 	return h.flashRedirect(c, "Saved account "+a.ID+".", "/admin/accounts")
 }
 
 func (h *Handler) adminAccountDelete(c echo.Context) error {
 	id := c.Param("id")
-	var next []mapping.Account
-	for _, x := range h.LiveAccounts() {
-		if x.ID != id {
-			next = append(next, x)
-		}
-	}
-	if err := h.checkAccounts(next); err != nil {
+	if err := h.cfg.Admin.DeleteAccount(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}
-	if err := h.cfg.Store.DeleteAccount(c.Request().Context(), id, adminauth.Of(c).ID); err != nil {
-		return err
-	}
-	h.AfterRuleChange(c, "account_deleted", "", "account "+id)
 	return h.flashRedirect(c, "Removed account "+id+".", "/admin/accounts")
 }
 
 type tokensPage struct {
-	Tokens []store.APIToken
+	Tokens []admins.Token
 	New    string // the token just created, shown once
 	Flash  string
 }

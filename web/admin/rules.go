@@ -13,7 +13,6 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/adminauth"
 )
@@ -30,7 +29,7 @@ type ruleRow struct {
 }
 
 type rulesPage struct {
-	Deleted    []store.RuleChange
+	Deleted    []ruleset.Change
 	Q          string
 	Rows       []ruleRow
 	Total      int
@@ -110,7 +109,7 @@ func (h *Handler) adminRules(c echo.Context) error {
 	q := web.BoundedParam(c.QueryParam("q"), 200)
 	lq := strings.ToLower(q)
 	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: h.adminFlash(c)}
-	del, err := h.cfg.Store.DeletedRules(c.Request().Context())
+	del, err := h.cfg.Admin.Deleted(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -144,7 +143,7 @@ type editPage struct {
 	Errors   fieldErrors
 	Problem  string // a message for the whole form (conflict, store error)
 	Impact   *impactReport
-	Sim      *SimResult
+	Sim      *simResult
 	SignIns  []signInOpt
 	SignIn   string
 	Accounts []mapping.Account
@@ -155,7 +154,7 @@ type editPage struct {
 func (p editPage) Err(field string) []string { return p.Errors[field] }
 
 func (h *Handler) signInOptions(c echo.Context) []signInOpt {
-	ins, err := h.cfg.Store.RecentSignIns(c.Request().Context(), 200)
+	ins, err := h.cfg.Admin.RecentSignIns(c.Request().Context(), 200)
 	if err != nil {
 		h.Log().WarnContext(c.Request().Context(), "list recent sign-ins", "err", err)
 		return nil
@@ -164,10 +163,8 @@ func (h *Handler) signInOptions(c echo.Context) []signInOpt {
 	var out []signInOpt
 	for _, in := range ins {
 		label := in.Provider + "/" + in.Subject
-		if id, err := decodeIdentity(in.Identity); err == nil {
-			if n := web.DisplayName(id); n != in.Subject {
-				label = n + " (" + label + ")"
-			}
+		if n := web.DisplayName(in.Identity); n != in.Subject {
+			label = n + " (" + label + ")"
 		}
 		out = append(out, signInOpt{Key: in.Provider + "/" + in.Subject, Label: label + " · " + ago(in.Time, now)})
 	}
@@ -175,24 +172,17 @@ func (h *Handler) signInOptions(c echo.Context) []signInOpt {
 }
 
 // signInIdentity finds a recent sign-in by its option key.
-func (h *Handler) SignInIdentity(c echo.Context, key string) (*broker.Identity, error) {
+func (h *Handler) signInIdentity(c echo.Context, key string) (*broker.Identity, error) {
 	provider, subject, ok := strings.Cut(key, "/") // provider ids have no "/"
 	if !ok {
 		return nil, broker.Errorf(broker.EINVALID, "signin_unknown", "Pick a recent sign-in.")
 	}
-	ins, err := h.cfg.Store.RecentSignIns(c.Request().Context(), 5000)
-	if err != nil {
-		return nil, err
-	}
-	for _, in := range ins {
-		if in.Provider == provider && in.Subject == subject {
-			return decodeIdentity(in.Identity)
-		}
-	}
-	return nil, broker.Errorf(broker.ENOTFOUND, "signin_unknown", "That sign-in is no longer in the recent list.")
+	return h.cfg.Admin.RecentIdentity(c.Request().Context(), provider, subject)
 }
 
-func (h *Handler) FindRule(name string) (ruleset.Rule, bool) {
+// findRule finds a rule in the rules this instance has in force (for
+// showing it; every change re-reads the store).
+func (h *Handler) findRule(name string) (ruleset.Rule, bool) {
 	for _, r := range h.cfg.Rules.State().Rules {
 		if r.Name == name {
 			return r, true
@@ -201,22 +191,28 @@ func (h *Handler) FindRule(name string) (ruleset.Rule, bool) {
 	return ruleset.Rule{}, false
 }
 
-func ErrRuleNotFound(name string) error {
+func errRuleNotFound(name string) error {
 	return broker.Errorf(broker.ENOTFOUND, "rule_not_found", "There is no rule named %q (it may have just been deleted).", name)
 }
 
+// liveAccounts are the account aliases in force on this instance.
+func (h *Handler) liveAccounts() []mapping.Account { return h.cfg.Rules.State().Accounts }
+
+// actor is the administrator of this request as the audit log records it.
+func actor(c echo.Context) broker.Actor { return adminauth.Of(c).Actor }
+
 func (h *Handler) adminRuleNew(c echo.Context) error {
-	p := editPage{New: true, Form: ruleForm{WhenMode: "rows", Match: "all", Rows: []condRow{{Attribute: "groups", Op: "equals"}}}, SignIns: h.signInOptions(c), Accounts: h.LiveAccounts(), Ops: condOps}
+	p := editPage{New: true, Form: ruleForm{WhenMode: "rows", Match: "all", Rows: []condRow{{Attribute: "groups", Op: "equals"}}}, SignIns: h.signInOptions(c), Accounts: h.liveAccounts(), Ops: condOps}
 	return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, "New rule", "rules", p))
 }
 
 func (h *Handler) adminRuleEdit(c echo.Context) error {
 	name := c.Param("name")
-	r, ok := h.FindRule(name)
+	r, ok := h.findRule(name)
 	if !ok {
-		return ErrRuleNotFound(name)
+		return errRuleNotFound(name)
 	}
-	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: h.signInOptions(c), Accounts: h.LiveAccounts(), Ops: condOps}
+	p := editPage{Form: formFromRule(r.Rule, r.Version), SignIns: h.signInOptions(c), Accounts: h.liveAccounts(), Ops: condOps}
 	return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, "Edit rule "+name, "rules", p))
 }
 
@@ -235,7 +231,7 @@ func (h *Handler) adminRuleSubmit(c echo.Context) error {
 		f.Name = existing // renaming is delete + create
 	}
 	op := c.Request().PostFormValue("op")
-	p := editPage{New: isNew, SignIns: h.signInOptions(c), Accounts: h.LiveAccounts(), SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
+	p := editPage{New: isNew, SignIns: h.signInOptions(c), Accounts: h.liveAccounts(), SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
 	title := "New rule"
 	if !isNew {
 		title = "Edit rule " + existing
@@ -274,14 +270,21 @@ func (h *Handler) adminRuleSubmit(c echo.Context) error {
 	if isNew {
 		if !ruleNameRe.MatchString(f.Name) {
 			fe.add("name", "A name is 1 to 64 letters, digits, '_', '.' or '-'.")
-		} else if _, dup := h.FindRule(f.Name); dup {
+		} else if _, dup := h.findRule(f.Name); dup {
 			fe.add("name", fmt.Sprintf("A rule named %q already exists.", f.Name))
 		}
 	}
-	st := h.cfg.Rules.State()
-	var eng *mapping.Engine
+	var cand []mapping.Rule
 	if len(fe) == 0 {
-		eng = h.compileFor(Candidate(st.Rules, existing, &rule), st.Accounts, rule.Name, fe, f.rowIdx...)
+		var err error
+		if cand, err = h.cfg.Admin.Candidate(ctx, existing, &rule); err != nil {
+			return err
+		}
+		ps, err := h.cfg.Admin.Check(ctx, cand, nil)
+		if err != nil {
+			return err
+		}
+		problemFields(ps, rule.Name, fe, f.rowIdx)
 	}
 	if len(fe) > 0 {
 		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."
@@ -289,59 +292,52 @@ func (h *Handler) adminRuleSubmit(c echo.Context) error {
 	}
 	switch op {
 	case "simulate":
-		id, err := h.SignInIdentity(c, p.SignIn)
-		if err != nil {
-			p.Problem = broker.ErrorMessage(err)
-			return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+		id, err := h.signInIdentity(c, p.SignIn)
+		if err == nil {
+			var sim ruleset.Simulation
+			if sim, err = h.cfg.Admin.Simulate(ctx, cand, id); err == nil {
+				res := simResultOf(sim)
+				p.Sim = &res
+				return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+			}
 		}
-		res := Simulate(eng, id)
-		p.Sim = &res
-		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+		p.Problem = broker.ErrorMessage(err)
+		return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "preview":
-		rep, err := h.impact(ctx, st.Engine, eng)
+		imp, err := h.cfg.Admin.ImpactPreview(ctx, nil, cand, 0)
 		if err != nil {
 			return err
 		}
+		rep := impactReportOf(imp)
 		p.Impact = &rep
 		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "save":
 	default:
 		return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
 	}
-	a := adminauth.Of(c)
-	action := "update"
+	var saved ruleset.Rule
+	var err error
+	changed := true
 	if isNew {
-		action, f.Version = "create", 0
-	} else if cur, ok := h.FindRule(existing); ok && cur.Version == f.Version && string(ruleset.Encode(cur.Rule)) == string(ruleset.Encode(rule)) {
+		saved, err = h.cfg.Admin.Create(ctx, actor(c), rule)
+	} else {
+		saved, changed, err = h.cfg.Admin.Update(ctx, actor(c), rule, f.Version)
+	}
+	switch {
+	case err == nil && !changed:
 		return h.flashRedirect(c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", rule.Name), "/admin/rules")
+	case err == nil:
+		return h.flashRedirect(c, fmt.Sprintf("Saved rule %s (version %d).", rule.Name, saved.Version), "/admin/rules")
+	case ruleset.ProblemsOf(err) != nil:
+		// The rules changed since the check above and no longer fit.
+		problemFields(ruleset.ProblemsOf(err), rule.Name, fe, f.rowIdx)
+		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."
+		return h.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+	case broker.ErrorCode(err) == broker.ECONFLICT || broker.ErrorCode(err) == broker.ENOTFOUND:
+		p.Problem = broker.ErrorMessage(err)
+		return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	}
-	saved, err := h.cfg.Store.PutRule(ctx, rule.Name, ruleset.Encode(rule), f.Version, a.ID, action)
-	if err != nil {
-		if broker.ErrorCode(err) == broker.ECONFLICT || broker.ErrorCode(err) == broker.ENOTFOUND {
-			p.Problem = broker.ErrorMessage(err)
-			h.Log().InfoContext(ctx, "rule save refused", "request_id", web.RequestID(c), "rule", rule.Name, "actor", a.ID, "reason", broker.ErrorReason(err))
-			return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
-		}
-		return err
-	}
-	h.AfterRuleChange(c, "rule_saved", rule.Name, fmt.Sprintf("%s version %d", action, saved.Version))
-	return h.flashRedirect(c, fmt.Sprintf("Saved rule %s (version %d).", rule.Name, saved.Version), "/admin/rules")
-}
-
-// afterRuleChange reloads this instance's engine at once (others poll) and
-// audits the change.
-func (h *Handler) AfterRuleChange(c echo.Context, event, name, msg string) {
-	ctx := c.Request().Context()
-	if err := h.cfg.Rules.Refresh(ctx); err != nil {
-		h.Log().WarnContext(ctx, "reload rules after a change", "err", err)
-	}
-	a := adminauth.Of(c)
-	h.cfg.Audit.Audit(ctx, &store.AuditEvent{
-		RequestID: web.RequestID(c), Event: event, Result: store.ResultSuccess, Message: msg,
-		Subject: a.ID, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent(),
-		Details: map[string]string{"rule": name},
-	})
-	h.Log().InfoContext(ctx, "rules changed", "request_id", web.RequestID(c), "event", event, "rule", name, "actor", a.ID, "change", msg)
+	return err
 }
 
 func formVersion(c echo.Context) int64 {
@@ -358,15 +354,20 @@ type confirmPage struct {
 
 // confirmChange shows who gains or loses which role if a rule is disabled,
 // enabled or deleted, and asks to confirm; nothing changes until then.
-func (h *Handler) confirmChange(c echo.Context, p confirmPage, after []mapping.Rule) error {
-	st := h.cfg.Rules.State()
-	eng, err := mapping.Compile(after, h.cfg.Rules.Options(st.Accounts))
+func (h *Handler) confirmChange(c echo.Context, p confirmPage, replace string, rule *mapping.Rule) error {
+	ctx := c.Request().Context()
+	after, err := h.cfg.Admin.Candidate(ctx, replace, rule)
 	if err != nil {
-		return broker.Wrap(err, broker.EINVALID, "change_invalid", "The rules would not compile after this change: "+err.Error())
-	}
-	if p.Impact, err = h.impact(c.Request().Context(), st.Engine, eng); err != nil {
 		return err
 	}
+	imp, err := h.cfg.Admin.ImpactPreview(ctx, nil, after, 0)
+	if err != nil {
+		if ps := ruleset.ProblemsOf(err); ps != nil {
+			return broker.Wrap(err, broker.EINVALID, "change_invalid", "The rules would not compile after this change: "+ps.Error())
+		}
+		return err
+	}
+	p.Impact = impactReportOf(imp)
 	return h.renderAdmin(c, http.StatusOK, "admin_confirm.html", h.adminPage(c, p.Verb+" rule "+p.Name, "rules", p))
 }
 
@@ -374,9 +375,9 @@ func confirmed(c echo.Context) bool { return c.Request().PostFormValue("confirm"
 
 func (h *Handler) adminRuleToggle(c echo.Context) error {
 	name := c.Param("name")
-	r, ok := h.FindRule(name)
+	r, ok := h.findRule(name)
 	if !ok {
-		return ErrRuleNotFound(name)
+		return errRuleNotFound(name)
 	}
 	rule := r.Rule
 	rule.Disabled = !rule.Disabled
@@ -386,73 +387,44 @@ func (h *Handler) adminRuleToggle(c echo.Context) error {
 	}
 	if !confirmed(c) {
 		return h.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/toggle", Verb: verb, Name: name, Version: formVersion(c),
-			Question: verb + " rule " + name + "?"}, Candidate(h.cfg.Rules.State().Rules, name, &rule))
+			Question: verb + " rule " + name + "?"}, name, &rule)
 	}
-	saved, err := h.cfg.Store.PutRule(c.Request().Context(), name, ruleset.Encode(rule), formVersion(c), adminauth.Of(c).ID, action)
-	if err != nil {
+	if _, _, err := h.cfg.Admin.SetEnabled(c.Request().Context(), actor(c), name, !rule.Disabled, formVersion(c)); err != nil {
 		return err
 	}
-	h.AfterRuleChange(c, "rule_saved", name, fmt.Sprintf("%s version %d", action, saved.Version))
 	return h.flashRedirect(c, fmt.Sprintf("Rule %s %sd.", name, action), "/admin/rules")
 }
 
 func (h *Handler) adminRuleDelete(c echo.Context) error {
 	name := c.Param("name")
 	if !confirmed(c) {
-		if _, ok := h.FindRule(name); !ok {
-			return ErrRuleNotFound(name)
+		if _, ok := h.findRule(name); !ok {
+			return errRuleNotFound(name)
 		}
 		return h.confirmChange(c, confirmPage{Action: "/admin/rules/" + name + "/delete", Verb: "Delete", Name: name, Version: formVersion(c), Danger: true,
-			Question: "Delete rule " + name + "? Its history is kept: any version can be restored."}, Candidate(h.cfg.Rules.State().Rules, name, nil))
+			Question: "Delete rule " + name + "? Its history is kept: any version can be restored."}, name, nil)
 	}
-	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, formVersion(c), adminauth.Of(c).ID); err != nil {
+	if err := h.cfg.Admin.Delete(c.Request().Context(), actor(c), name, formVersion(c)); err != nil {
 		return err
 	}
-	h.AfterRuleChange(c, "rule_deleted", name, "delete")
 	return h.flashRedirect(c, fmt.Sprintf("Deleted rule %s. Its history keeps every version: open it to restore one.", name), "/admin/rules/"+name+"/history")
 }
 
 func (h *Handler) adminRuleMove(c echo.Context) error {
 	name := c.Param("name")
-	st := h.cfg.Rules.State()
-	names := make([]string, len(st.Rules))
-	at := -1
-	for i, r := range st.Rules {
-		names[i] = r.Name
-		if r.Name == name {
-			at = i
-		}
-	}
-	if at < 0 {
-		return ErrRuleNotFound(name)
-	}
-	to := at
-	switch c.Request().PostFormValue("dir") {
-	case "up":
-		to = at - 1
-	case "down":
-		to = at + 1
-	case "top":
-		to = 0
-	case "bottom":
-		to = len(names) - 1
-	}
-	if to < 0 || to >= len(names) || to == at {
-		return c.Redirect(http.StatusSeeOther, "/admin/rules")
-	}
-	moved := names[at]
-	names = append(names[:at], names[at+1:]...)
-	names = append(names[:to], append([]string{moved}, names[to:]...)...)
 	rev, _ := strconv.ParseInt(c.Request().PostFormValue("revision"), 10, 64)
-	if err := h.cfg.Store.ReorderRules(c.Request().Context(), names, rev, adminauth.Of(c).ID); err != nil {
+	to, moved, err := h.cfg.Admin.Move(c.Request().Context(), actor(c), name, c.Request().PostFormValue("dir"), rev)
+	if err != nil {
 		return err
 	}
-	h.AfterRuleChange(c, "rules_reordered", name, fmt.Sprintf("moved to position %d", to+1))
+	if !moved {
+		return c.Redirect(http.StatusSeeOther, "/admin/rules")
+	}
 	return h.flashRedirect(c, fmt.Sprintf("Moved rule %s to position %d.", name, to+1), "/admin/rules#rule-"+name)
 }
 
 type historyEntry struct {
-	store.RuleChange
+	ruleset.Change
 	Ago    string
 	YAML   string
 	Diff   []diffLine
@@ -480,20 +452,17 @@ func ruleYAML(b []byte) string {
 
 func (h *Handler) adminRuleHistory(c echo.Context) error {
 	name := c.Param("name")
-	hist, err := h.cfg.Store.RuleHistory(c.Request().Context(), name)
+	hist, err := h.cfg.Admin.History(c.Request().Context(), name)
 	if err != nil {
 		return err
 	}
-	if len(hist) == 0 {
-		return ErrRuleNotFound(name)
-	}
 	p := historyPage{Name: name, Flash: h.adminFlash(c)}
-	if r, ok := h.FindRule(name); ok {
+	if r, ok := h.findRule(name); ok {
 		p.Current = r.Version
 	}
 	now := h.Now()
 	for i, ch := range hist {
-		e := historyEntry{RuleChange: ch, Ago: ago(ch.Time, now), YAML: ruleYAML(ch.Rule), Latest: i == 0}
+		e := historyEntry{Change: ch, Ago: ago(ch.Time, now), YAML: ruleYAML(ch.Rule), Latest: i == 0}
 		prev := ""
 		if i+1 < len(hist) {
 			prev = ruleYAML(hist[i+1].Rule)
@@ -508,43 +477,14 @@ func (h *Handler) adminRuleHistory(c echo.Context) error {
 }
 
 func (h *Handler) adminRuleRevert(c echo.Context) error {
-	ctx := c.Request().Context()
 	name := c.Param("name")
 	changeID, _ := strconv.ParseInt(c.Request().PostFormValue("change"), 10, 64)
-	hist, err := h.cfg.Store.RuleHistory(ctx, name)
+	// version 0 restores a deleted rule
+	saved, from, err := h.cfg.Admin.Revert(c.Request().Context(), actor(c), name, changeID, formVersion(c))
 	if err != nil {
 		return err
 	}
-	var target *store.RuleChange
-	for i := range hist {
-		if hist[i].ID == changeID {
-			target = &hist[i]
-		}
-	}
-	if target == nil || target.Rule == nil {
-		return broker.Errorf(broker.ENOTFOUND, "change_not_found", "That version is not in the rule's history.")
-	}
-	rule, err := ruleset.Decode(target.Rule)
-	if err != nil {
-		return broker.Wrap(err, broker.EINVALID, "rule_undecodable", "That version cannot be read.")
-	}
-	rule.Name = name
-	st := h.cfg.Rules.State()
-	fe := fieldErrors{}
-	if h.compileFor(Candidate(st.Rules, name, &rule), st.Accounts, name, fe) == nil {
-		var msgs []string
-		for _, m := range fe {
-			msgs = append(msgs, m...)
-		}
-		return broker.Errorf(broker.EINVALID, "revert_invalid", "That version no longer fits the current rules and accounts: %s", strings.Join(msgs, "; "))
-	}
-	expected := formVersion(c) // 0 restores a deleted rule
-	saved, err := h.cfg.Store.PutRule(ctx, name, ruleset.Encode(rule), expected, adminauth.Of(c).ID, fmt.Sprintf("revert to %d", target.Version))
-	if err != nil {
-		return err
-	}
-	h.AfterRuleChange(c, "rule_saved", name, fmt.Sprintf("revert to version %d as version %d", target.Version, saved.Version))
-	return h.flashRedirect(c, fmt.Sprintf("Rule %s is back to version %d (saved as version %d).", name, target.Version, saved.Version), "/admin/rules/"+name+"/history")
+	return h.flashRedirect(c, fmt.Sprintf("Rule %s is back to version %d (saved as version %d).", name, from, saved.Version), "/admin/rules/"+name+"/history")
 }
 
 // diffLine is one line of a unified line diff.

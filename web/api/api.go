@@ -14,26 +14,21 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
-	"github.com/broker-dev/broker/web/admin"
 	"github.com/broker-dev/broker/web/adminauth"
 )
 
-// Store is what the API needs from the store.
-type Store interface {
-	store.RuleStore
-}
-
 // Config configures the API.
 type Config struct {
-	Guard  *adminauth.Guard
-	Rules  *ruleset.Source
-	Store  Store
+	Guard *adminauth.Guard
+	// Rules is the rule set in force on this instance (GET /rules).
+	Rules *ruleset.Source
+	// Admin is every change and simulation.
+	Admin  *ruleset.Admin
 	Admins *admins.Service
-	Admin  *admin.Handler
 	Log    *slog.Logger
 }
 
@@ -45,8 +40,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Guard == nil || cfg.Rules == nil || cfg.Store == nil || cfg.Admin == nil || cfg.Admins == nil {
-		return nil, errors.New("api: Guard, Rules, Store, Admins and Admin are required")
+	if cfg.Guard == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Admins == nil {
+		return nil, errors.New("api: Guard, Rules, Admin and Admins are required")
 	}
 	h := &Handler{cfg: cfg, log: cfg.Log}
 	if h.log == nil {
@@ -102,18 +97,23 @@ type apiProblem struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) apiCompileError(c echo.Context, err error) error {
-	var ces mapping.CompileErrors
-	if !errors.As(err, &ces) {
+// rulesRefused answers a change the rule set refused because it would not
+// compile: 422 with every problem located by rule, index and field.
+func (h *Handler) rulesRefused(c echo.Context, err error) error {
+	ps := ruleset.ProblemsOf(err)
+	if ps == nil {
 		return err
 	}
-	out := apiError{Error: broker.EINVALID, Reason: "rules_invalid", Message: "The rules do not compile; nothing was saved.", RequestID: web.RequestID(c)}
-	for _, ce := range ces {
-		out.Problems = append(out.Problems, apiProblem{Rule: ce.Rule, Index: ce.Index, Field: ce.Field, Reason: ce.Reason})
+	out := apiError{Error: broker.EINVALID, Reason: broker.ErrorReason(err), Message: "The rules do not compile; nothing was saved.", RequestID: web.RequestID(c)}
+	for _, p := range ps {
+		out.Problems = append(out.Problems, apiProblem{Rule: p.Rule, Index: p.Index, Field: p.Field, Reason: p.Reason})
 	}
-	h.Log().InfoContext(c.Request().Context(), "api rules refused", "request_id", web.RequestID(c), "problems", len(out.Problems))
+	h.Log().InfoContext(c.Request().Context(), "api rules refused", "request_id", web.RequestID(c), "reason", out.Reason, "problems", len(out.Problems))
 	return web.WriteJSON(c, http.StatusUnprocessableEntity, out)
 }
+
+// actor is the administrator of this request as the audit log records it.
+func actor(c echo.Context) broker.Actor { return adminauth.Of(c).Actor }
 
 // readJSON decodes a JSON body strictly (unknown fields are errors).
 func readJSON(c echo.Context, v any) error {
@@ -151,9 +151,9 @@ func (h *Handler) apiRules(c echo.Context) error {
 }
 
 func (h *Handler) apiRule(c echo.Context) error {
-	r, ok := h.cfg.Admin.FindRule(c.Param("name"))
-	if !ok {
-		return admin.ErrRuleNotFound(c.Param("name"))
+	r, err := h.cfg.Admin.Rule(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
 	}
 	return web.WriteJSON(c, http.StatusOK, toAPIRule(r))
 }
@@ -169,22 +169,13 @@ func (h *Handler) apiReplaceRules(c echo.Context) error {
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	st := h.cfg.Rules.State()
-	if _, err := mapping.Compile(in.Rules, h.cfg.Rules.Options(st.Accounts)); err != nil {
-		return h.apiCompileError(c, err)
-	}
-	named := make([]store.NamedRule, len(in.Rules))
-	for i, r := range in.Rules {
-		named[i] = store.NamedRule{Name: r.Name, Rule: ruleset.Encode(r)}
-	}
 	expected := int64(-1)
 	if in.Revision != nil {
 		expected = *in.Revision
 	}
-	if _, err := h.cfg.Store.ReplaceRules(c.Request().Context(), named, expected, adminauth.Of(c).ID); err != nil {
-		return err
+	if _, err := h.cfg.Admin.ReplaceAll(c.Request().Context(), actor(c), in.Rules, nil, expected); err != nil {
+		return h.rulesRefused(c, err)
 	}
-	h.cfg.Admin.AfterRuleChange(c, "rules_replaced", "", strconv.Itoa(len(in.Rules))+" rules")
 	return h.apiRules(c)
 }
 
@@ -198,14 +189,15 @@ func (h *Handler) apiCreateRule(c echo.Context) error {
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	if _, dup := h.cfg.Admin.FindRule(in.Name); dup {
-		return broker.Errorf(broker.ECONFLICT, "rule_exists", "A rule named %q already exists.", in.Name)
+	saved, err := h.cfg.Admin.Create(c.Request().Context(), actor(c), in)
+	if err != nil {
+		return h.rulesRefused(c, err)
 	}
-	return h.apiPut(c, "", in, 0, "create", http.StatusCreated)
+	return web.WriteJSON(c, http.StatusCreated, toAPIRule(saved))
 }
 
 // apiUpdateRule: body {"rule": {...}, "version": n} where n is the version
-// the change was made from.
+// the change was made from. A rule sent unchanged keeps its version.
 func (h *Handler) apiUpdateRule(c echo.Context) error {
 	var in apiRuleIn
 	if err := readJSON(c, &in); err != nil {
@@ -218,23 +210,11 @@ func (h *Handler) apiUpdateRule(c echo.Context) error {
 	if in.Rule.Name != name {
 		return broker.Errorf(broker.EINVALID, "rule_rename", "The rule's name must match the URL; to rename, create the new rule and delete the old one.")
 	}
-	if in.Version <= 0 {
-		return broker.Errorf(broker.EINVALID, "version_required", "Send the version your change is based on (GET the rule first).")
-	}
-	return h.apiPut(c, name, in.Rule, in.Version, "update", http.StatusOK)
-}
-
-func (h *Handler) apiPut(c echo.Context, replace string, rule mapping.Rule, version int64, action string, status int) error {
-	st := h.cfg.Rules.State()
-	if _, err := mapping.Compile(admin.Candidate(st.Rules, replace, &rule), h.cfg.Rules.Options(st.Accounts)); err != nil {
-		return h.apiCompileError(c, err)
-	}
-	saved, err := h.cfg.Store.PutRule(c.Request().Context(), rule.Name, ruleset.Encode(rule), version, adminauth.Of(c).ID, action)
+	saved, _, err := h.cfg.Admin.Update(c.Request().Context(), actor(c), in.Rule, in.Version)
 	if err != nil {
-		return err
+		return h.rulesRefused(c, err)
 	}
-	h.cfg.Admin.AfterRuleChange(c, "rule_saved", rule.Name, action+" version "+strconv.FormatInt(saved.Version, 10))
-	return web.WriteJSON(c, status, apiRule{Rule: rule, Version: saved.Version, UpdatedAt: saved.UpdatedAt, UpdatedBy: saved.UpdatedBy})
+	return web.WriteJSON(c, http.StatusOK, toAPIRule(saved))
 }
 
 func (h *Handler) apiDeleteRule(c echo.Context) error {
@@ -243,15 +223,14 @@ func (h *Handler) apiDeleteRule(c echo.Context) error {
 	if err != nil || v <= 0 {
 		return broker.Errorf(broker.EINVALID, "version_required", "Send ?version=N, the version you mean to delete.")
 	}
-	if err := h.cfg.Store.DeleteRule(c.Request().Context(), name, v, adminauth.Of(c).ID); err != nil {
-		return err
+	if err := h.cfg.Admin.Delete(c.Request().Context(), actor(c), name, v); err != nil {
+		return h.rulesRefused(c, err)
 	}
-	h.cfg.Admin.AfterRuleChange(c, "rule_deleted", name, "delete")
 	return c.NoContent(http.StatusNoContent)
 }
 
 func (h *Handler) apiRuleHistory(c echo.Context) error {
-	hist, err := h.cfg.Store.RuleHistory(c.Request().Context(), c.Param("name"))
+	hist, err := h.cfg.Admin.History(c.Request().Context(), c.Param("name"))
 	if err != nil {
 		return err
 	}
@@ -266,9 +245,6 @@ func (h *Handler) apiRuleHistory(c echo.Context) error {
 	out := []change{}
 	for _, ch := range hist {
 		out = append(out, change{ID: ch.ID, Version: ch.Version, Action: ch.Action, Actor: ch.Actor, Time: ch.Time, Rule: ch.Rule})
-	}
-	if len(out) == 0 {
-		return admin.ErrRuleNotFound(c.Param("name"))
 	}
 	return web.WriteJSON(c, http.StatusOK, out)
 }
@@ -295,34 +271,69 @@ func (h *Handler) apiSimulate(c echo.Context) error {
 	case in.SAMLResponse != "":
 		id, err = saml.ParseUnverified(in.Provider, in.SAMLResponse)
 	case len(in.Claims) > 0:
-		id, err = admin.IdentityFromClaims(in.Provider, string(in.Claims))
+		id, err = oidc.ParseUnverifiedClaims(in.Provider, string(in.Claims))
 	case in.Attributes != nil:
 		id = &broker.Identity{Provider: in.Provider, Subject: in.Subject, Attributes: in.Attributes}
 	case in.Subject != "":
 		unverified = false
-		id, err = h.cfg.Admin.SignInIdentity(c, in.Provider+"/"+in.Subject)
+		id, err = h.cfg.Admin.RecentIdentity(c.Request().Context(), in.Provider, in.Subject)
 	default:
 		err = broker.Errorf(broker.EINVALID, "simulate_input", "Send provider and subject (a recent sign-in), saml_response, claims or attributes.")
 	}
 	if err != nil {
 		return err
 	}
-	eng := h.cfg.Rules.Engine()
-	if in.Rules != nil {
-		if eng, err = mapping.Compile(in.Rules, h.cfg.Rules.Options(h.cfg.Admin.LiveAccounts())); err != nil {
-			return h.apiCompileError(c, err)
-		}
+	sim, err := h.cfg.Admin.Simulate(c.Request().Context(), in.Rules, id)
+	if err != nil {
+		return h.rulesRefused(c, err)
 	}
-	res := admin.Simulate(eng, id)
+	res := simulationOf(sim)
 	res.Unverified = unverified
-	if res.Roles == nil {
-		res.Roles = []admin.SimGrant{}
-	}
 	return web.WriteJSON(c, http.StatusOK, res)
 }
 
+// simulation is a simulation as the API shows it.
+type simulation struct {
+	Provider   string              `json:"provider"`
+	Subject    string              `json:"subject"`
+	Attributes map[string][]string `json:"attributes"`
+	Roles      []simRole           `json:"roles"`
+	Trace      []mapping.RuleTrace `json:"trace"`
+	Unverified bool                `json:"unverified,omitempty"`
+}
+
+type simRole struct {
+	RoleARN         string `json:"role_arn"`
+	Account         string `json:"account"`
+	Label           string `json:"label,omitempty"`
+	Mode            string `json:"mode"`
+	Duration        string `json:"duration,omitempty"`
+	ConsoleDuration string `json:"console_duration,omitempty"`
+	Rule            string `json:"rule,omitempty"`
+}
+
+func simulationOf(sim ruleset.Simulation) simulation {
+	id := sim.Identity
+	res := simulation{Provider: id.Provider, Subject: id.Subject, Attributes: id.Attributes, Trace: sim.Trace, Roles: []simRole{}}
+	for _, g := range sim.Grants {
+		r := simRole{RoleARN: g.RoleARN, Account: g.AccountID, Label: g.Label, Mode: string(g.Mode), Rule: g.Rule}
+		if g.CredentialDuration > 0 {
+			r.Duration = web.ShortDuration(g.CredentialDuration)
+		}
+		if g.ConsoleDuration > 0 {
+			r.ConsoleDuration = web.ShortDuration(g.ConsoleDuration)
+		}
+		res.Roles = append(res.Roles, r)
+	}
+	return res
+}
+
 func (h *Handler) apiAudit(c echo.Context) error {
-	_, sf, err := admin.AuditFilter(c)
+	q := c.QueryParams()
+	aq := admins.AuditQuery{User: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
+	aq.Limit, _ = strconv.Atoi(q.Get("limit"))
+	aq.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	sf, err := aq.Filter()
 	if err != nil {
 		return err
 	}
@@ -331,11 +342,11 @@ func (h *Handler) apiAudit(c echo.Context) error {
 		return err
 	}
 	if evs == nil {
-		evs = []store.AuditEvent{}
+		evs = []admins.AuditEvent{}
 	}
 	out := struct {
-		Events []store.AuditEvent `json:"events"`
-		Next   int64              `json:"next_before,omitempty"`
+		Events []admins.AuditEvent `json:"events"`
+		Next   int64               `json:"next_before,omitempty"`
 	}{Events: evs}
 	if len(evs) == sf.Limit {
 		out.Next = evs[len(evs)-1].ID
@@ -344,7 +355,10 @@ func (h *Handler) apiAudit(c echo.Context) error {
 }
 
 func (h *Handler) apiAccounts(c echo.Context) error {
-	a := h.cfg.Admin.LiveAccounts()
+	a, err := h.cfg.Admin.Accounts(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	if a == nil {
 		a = []mapping.Account{}
 	}

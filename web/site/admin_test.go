@@ -17,6 +17,7 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
@@ -47,7 +48,11 @@ func newAdminEnv(t *testing.T) *adminEnv {
 		{Name: "devs", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
 			Grant: mapping.GrantSpec{Account: "sandbox", Role: "Developer", Label: "Developer"}},
 	}
-	if _, err := ruleset.Seed(ctx, db, seed, []mapping.Account{{ID: acct, Alias: "sandbox", Label: "Sandbox"}}, "config"); err != nil {
+	seeder, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seeder.Seed(ctx, seed, []mapping.Account{{ID: acct, Alias: "sandbox", Label: "Sandbox"}}); err != nil {
 		t.Fatal(err)
 	}
 	src, err := ruleset.New(ctx, ruleset.Config{Store: db, Options: mapping.Options{BrokerSAMLProviderName: "broker"}})
@@ -63,11 +68,19 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	adm, err := admins.New(admins.Config{Matcher: m, Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleAdmin, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: db, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ev.srv, err = New(Config{
 		ExternalURL: "https://aws.example.com", Providers: []web.Provider{{ID: "okta", Label: "Okta", SAML: ev.sp}},
 		Access: acc, Sessions: newSessions(t, acc, ev.sess, db), Health: ev.sess,
 		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, MaxBodyBytes: 64 << 10,
-		Admin: &AdminConfig{Matcher: m, Rules: src, Store: db},
+		Admin: &AdminConfig{Admins: adm, Rules: src, Admin: ruleAdmin},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package site
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,9 +11,7 @@ import (
 
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/admins"
-	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/admin"
 	"github.com/broker-dev/broker/web/adminauth"
@@ -23,22 +20,14 @@ import (
 	"github.com/broker-dev/broker/web/portal"
 )
 
-// AdminStore is what the admin UI and API need from the store.
-type AdminStore interface {
-	store.RuleStore
-	store.TokenStore
-	store.SignInStore
-	AppendAudit(ctx context.Context, e *store.AuditEvent) error
-	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
-}
-
 // AdminConfig enables the admin UI (/admin) and API (/api/v1).
 type AdminConfig struct {
-	// Matcher decides who is an admin, on every admin request, from the
-	// verified sign-in; nil means nobody (every admin request gets 403).
-	Matcher *mapping.Matcher
-	Rules   *ruleset.Source
-	Store   AdminStore
+	// Admins says who is an admin (nil matcher: nobody), holds the API
+	// tokens and reads the audit log.
+	Admins *admins.Service
+	// Rules is the rule set in force on this instance; Admin changes it.
+	Rules *ruleset.Source
+	Admin *ruleset.Admin
 }
 
 // Config configures the whole web surface.
@@ -85,8 +74,8 @@ func New(cfg Config) (*Site, error) {
 	if cfg.Access == nil || cfg.Sessions == nil || cfg.Health == nil {
 		return nil, errors.New("web: Access, Sessions and Health are required")
 	}
-	if a := cfg.Admin; a != nil && (a.Rules == nil || a.Store == nil) {
-		return nil, errors.New("web: Admin needs Rules and Store")
+	if a := cfg.Admin; a != nil && (a.Admins == nil || a.Rules == nil || a.Admin == nil) {
+		return nil, errors.New("web: Admin needs Admins, Rules and Admin")
 	}
 	frame, err := web.New(web.Config{
 		ExternalURL: cfg.ExternalURL, Title: cfg.Title, Sessions: cfg.Sessions,
@@ -102,9 +91,7 @@ func New(cfg Config) (*Site, error) {
 	}
 	var adminSvc *admins.Service
 	if cfg.Admin != nil {
-		if adminSvc, err = admins.New(admins.Config{Matcher: cfg.Admin.Matcher, Store: cfg.Admin.Store, Logger: frame.Log()}); err != nil {
-			return nil, err
-		}
+		adminSvc = cfg.Admin.Admins
 	}
 	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc})
 	p, err := portal.New(portal.Config{
@@ -132,13 +119,13 @@ func New(cfg Config) (*Site, error) {
 		return &Site{cfg: cfg, e: e}, nil
 	}
 	ah, err := admin.New(admin.Config{
-		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Audit: cfg.Access, Admins: adminSvc,
+		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Admins: adminSvc,
 	})
 	if err != nil {
 		return nil, err
 	}
 	ah.Mount(e)
-	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Store: cfg.Admin.Store, Admins: adminSvc, Admin: ah, Log: frame.Log()})
+	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Admins: adminSvc, Log: frame.Log()})
 	if err != nil {
 		return nil, err
 	}

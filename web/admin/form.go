@@ -1,21 +1,16 @@
 package admin
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/mapping"
-	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/web"
 )
@@ -75,10 +70,10 @@ func formFromRule(r mapping.Rule, version int64) ruleForm {
 		PolicyARNs: strings.Join(r.Grant.PolicyARNs, "\n"),
 	}
 	if r.Grant.Duration != 0 {
-		f.Duration = shortDuration(time.Duration(r.Grant.Duration))
+		f.Duration = web.ShortDuration(time.Duration(r.Grant.Duration))
 	}
 	if r.Grant.ConsoleDuration != 0 {
-		f.ConsoleDuration = shortDuration(time.Duration(r.Grant.ConsoleDuration))
+		f.ConsoleDuration = web.ShortDuration(time.Duration(r.Grant.ConsoleDuration))
 	}
 	if rows, match, ok := rowsOf(r.When); ok {
 		f.WhenMode, f.Match, f.Rows = "rows", match, withBlankRow(rows)
@@ -184,220 +179,21 @@ func strictYAML(s string, out any) error {
 	return nil
 }
 
-// candidate returns the current rules with rule put in place of the rule
-// named replace (appended when replace is ""), or removed when rule is nil.
-func Candidate(cur []ruleset.Rule, replace string, rule *mapping.Rule) []mapping.Rule {
-	out := make([]mapping.Rule, 0, len(cur)+1)
-	done := false
-	for _, r := range cur {
-		if replace != "" && r.Name == replace {
-			done = true
-			if rule != nil {
-				out = append(out, *rule)
-			}
-			continue
-		}
-		out = append(out, r.Rule)
-	}
-	if !done && rule != nil {
-		out = append(out, *rule)
-	}
-	return out
-}
-
-// compileFor compiles rules against the live options and reports the
-// problems of the rule named name as form field errors (problems of other
-// rules under "name").
-func (h *Handler) compileFor(rules []mapping.Rule, accounts []mapping.Account, name string, fe fieldErrors, rowIdx ...int) *mapping.Engine {
-	eng, err := mapping.Compile(rules, h.cfg.Rules.Options(accounts))
-	if err == nil {
-		return eng
-	}
-	var ces mapping.CompileErrors
-	if !errors.As(err, &ces) {
-		fe.add("name", err.Error())
-		return nil
-	}
-	for _, ce := range ces {
-		if ce.Rule == name || (ce.Rule == "" && ce.Field == "name") {
-			if field, ok := rowField(ce.Field, rowIdx); ok {
-				fe.add(field, ce.Reason)
-				continue
-			}
-			fe.add(formField(ce.Field), ce.Reason)
-		} else {
-			fe.add("name", ce.Error())
-		}
-	}
-	return nil
-}
-
-// impactRow says how one recent user's roles change.
-type impactRow struct {
-	Who      string   `json:"who"`
-	Provider string   `json:"provider"`
-	Subject  string   `json:"subject"`
-	Gained   []string `json:"gained,omitempty"`
-	Lost     []string `json:"lost,omitempty"`
-}
-
-// impactReport compares two engines over the recent sign-ins.
-type impactReport struct {
-	Checked int         `json:"checked"`
-	Changed []impactRow `json:"changed"`
-}
-
-const impactSignIns = 1000
-
-func (h *Handler) impact(ctx context.Context, before, after *mapping.Engine) (impactReport, error) {
-	var rep impactReport
-	ins, err := h.cfg.Store.RecentSignIns(ctx, impactSignIns)
-	if err != nil {
-		return rep, err
-	}
-	for _, in := range ins {
-		id, err := decodeIdentity(in.Identity)
-		if err != nil {
-			continue
-		}
-		rep.Checked++
-		was, now := grantSet(before.Evaluate(id)), grantSet(after.Evaluate(id))
-		row := impactRow{Who: web.DisplayName(id), Provider: in.Provider, Subject: in.Subject}
-		for k, label := range now {
-			if _, ok := was[k]; !ok {
-				row.Gained = append(row.Gained, label)
-			}
-		}
-		for k, label := range was {
-			if _, ok := now[k]; !ok {
-				row.Lost = append(row.Lost, label)
-			}
-		}
-		if len(row.Gained)+len(row.Lost) > 0 {
-			sort.Strings(row.Gained)
-			sort.Strings(row.Lost)
-			rep.Changed = append(rep.Changed, row)
-		}
-	}
-	return rep, nil
-}
-
-// grantSet keys grants by role, provider and downstream, labelled for people.
-func grantSet(d mapping.Decision) map[string]string {
-	m := map[string]string{}
-	for _, g := range d.Grants {
-		m[g.Key()] = grantLabel(g)
-	}
-	return m
-}
-
-func grantLabel(g broker.Grant) string {
-	l := g.RoleARN
-	if g.AccountLabel != "" {
-		l = g.AccountLabel + " · " + l
-	}
-	return l
-}
-
-func decodeIdentity(b []byte) (*broker.Identity, error) {
-	var id broker.Identity
-	if err := json.Unmarshal(b, &id); err != nil {
-		return nil, err
-	}
-	if id.Attributes == nil {
-		id.Attributes = map[string][]string{}
-	}
-	return &id, nil
-}
-
-// SimResult is what the simulator shows for one identity.
-type SimResult struct {
-	Provider   string              `json:"provider"`
-	Subject    string              `json:"subject"`
-	Attributes map[string][]string `json:"attributes"`
-	Roles      []SimGrant          `json:"roles"`
-	Trace      []mapping.RuleTrace `json:"trace"`
-	Unverified bool                `json:"unverified,omitempty"`
-}
-
-type SimGrant struct {
-	RoleARN         string `json:"role_arn"`
-	Account         string `json:"account"`
-	Label           string `json:"label,omitempty"`
-	Mode            string `json:"mode"`
-	Duration        string `json:"duration,omitempty"`
-	ConsoleDuration string `json:"console_duration,omitempty"`
-	Rule            string `json:"rule,omitempty"`
-}
-
-func Simulate(e *mapping.Engine, id *broker.Identity) SimResult {
-	d := e.Evaluate(id)
-	res := SimResult{Provider: id.Provider, Subject: id.Subject, Attributes: id.Attributes, Trace: d.Trace()}
-	for _, g := range d.Grants {
-		sg := SimGrant{RoleARN: g.RoleARN, Account: g.AccountID, Label: g.Label, Mode: string(g.Mode), Rule: g.Rule}
-		if g.CredentialDuration > 0 {
-			sg.Duration = shortDuration(g.CredentialDuration)
-		}
-		if g.ConsoleDuration > 0 {
-			sg.ConsoleDuration = shortDuration(g.ConsoleDuration)
-		}
-		res.Roles = append(res.Roles, sg)
-	}
-	return res
-}
-
-// identityFromClaims builds an identity from a pasted claims JSON object
-// (an ID token's payload or flattened attributes).
-func IdentityFromClaims(provider, s string) (*broker.Identity, error) {
-	s = strings.TrimSpace(s)
-	if len(s) > 256<<10 {
-		return nil, broker.Errorf(broker.ETOOLARGE, "claims_too_large", "The claims JSON is too large.")
-	}
-	var claims map[string]any
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	if err := dec.Decode(&claims); err != nil {
-		return nil, broker.Wrap(err, broker.EINVALID, "claims_invalid", "The claims are not a JSON object: "+err.Error())
-	}
-	// The same flattening as a real OIDC sign-in.
-	id := &broker.Identity{Provider: provider, Protocol: broker.ProtocolOIDC, Attributes: oidc.Flatten(claims)}
-	if sub := id.First("sub"); sub != "" {
-		id.Subject = sub
-	}
-	if iss := id.First("iss"); iss != "" {
-		id.Issuer = iss
-	}
-	id.Attributes[broker.AttrProvider] = []string{provider}
-	return id, nil
-}
-
 var ruleNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// accountsOf converts the live accounts.
-func (h *Handler) LiveAccounts() []mapping.Account { return h.cfg.Rules.State().Accounts }
-
-func ago(t time.Time, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+// problemFields shows the problems of a candidate rule set in the editor:
+// those of the edited rule (named name) on their field or condition row,
+// the others' (another rule, the accounts) with the name.
+func problemFields(ps ruleset.Problems, name string, fe fieldErrors, rowIdx []int) {
+	own, others := ps.Split(name)
+	for _, p := range own {
+		if field, ok := rowField(p.Field, rowIdx); ok {
+			fe.add(field, p.Reason)
+			continue
+		}
+		fe.add(formField(p.Field), p.Reason)
 	}
-}
-
-// shortDuration writes 4h, 90m or 1h30m rather than 4h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
+	for _, p := range others {
+		fe.add("name", p.Error())
 	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }
