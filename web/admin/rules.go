@@ -216,126 +216,179 @@ func (h *Handler) adminRuleEdit(c echo.Context) error {
 	return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, "Edit rule "+name, "rules", p))
 }
 
-// adminRuleSubmit handles the editor's three buttons: simulate, preview
-// impact, save. Nothing is stored until save, and save re-checks the whole
-// rule set and the version the admin started from.
+// edit is one submission of the rule editor.
+type edit struct {
+	c        echo.Context
+	existing string // the rule edited; "" when creating
+	title    string
+	form     ruleForm
+	rule     mapping.Rule
+	errs     fieldErrors
+	page     editPage
+}
+
+// render shows the editor again with what was submitted.
+func (h *Handler) renderEdit(e *edit, status int) error {
+	e.page.Form, e.page.Errors = e.form, e.errs
+	return h.renderAdmin(e.c, status, "admin_rule_edit.html", h.adminPage(e.c, e.title, "rules", e.page))
+}
+
+// adminRuleSubmit handles the editor's buttons. Three change nothing and
+// check nothing yet (add a condition row, switch between rows and YAML);
+// the other three check the whole candidate rule set first: simulate,
+// preview impact, save. Nothing is stored until save, and save re-checks
+// the whole rule set and the version the admin started from.
 func (h *Handler) adminRuleSubmit(c echo.Context) error {
-	ctx := c.Request().Context()
 	if err := web.ParseForm(c.Request()); err != nil {
 		return err
 	}
-	existing := c.Param("name") // "" when creating
-	f := formFromRequest(c.Request())
-	isNew := existing == ""
-	if !isNew {
-		f.Name = existing // renaming is delete + create
+	e := h.newEdit(c)
+	switch op := c.Request().PostFormValue("op"); op {
+	case "add-row", "to-yaml", "to-rows":
+		return h.reshape(e, op)
+	case "simulate", "preview", "save":
+		cand, ok, err := h.checkEdit(e)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			e.page.Problem = "The rule has problems; nothing was saved. See the fields marked below."
+			return h.renderEdit(e, http.StatusUnprocessableEntity)
+		}
+		switch op {
+		case "simulate":
+			return h.simulateEdit(e, cand)
+		case "preview":
+			return h.previewEdit(e, cand)
+		}
+		return h.saveEdit(e)
 	}
-	op := c.Request().PostFormValue("op")
-	p := editPage{New: isNew, SignIns: h.signInOptions(c), Accounts: h.liveAccounts(), SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
-	title := "New rule"
-	if !isNew {
-		title = "Edit rule " + existing
+	return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
+}
+
+// newEdit reads the submitted form into a rule, noting what is wrong with
+// its fields.
+func (h *Handler) newEdit(c echo.Context) *edit {
+	e := &edit{c: c, existing: c.Param("name"), form: formFromRequest(c.Request()), title: "New rule"}
+	if e.existing != "" {
+		e.form.Name = e.existing // renaming is delete + create
+		e.title = "Edit rule " + e.existing
 	}
-	rule, fe := f.toRule()
-	// Switching the conditions editor or adding a row changes nothing and
-	// checks nothing yet.
+	e.page = editPage{New: e.existing == "", SignIns: h.signInOptions(c), Accounts: h.liveAccounts(),
+		SignIn: c.Request().PostFormValue("signin"), Ops: condOps}
+	e.rule, e.errs = e.form.toRule()
+	return e
+}
+
+// reshape adds a condition row or switches the conditions editor between
+// rows and YAML.
+func (h *Handler) reshape(e *edit, op string) error {
+	f := &e.form
 	switch op {
 	case "add-row":
 		f.Rows = append(withBlankRow(f.Rows), condRow{Op: "equals"})
-		p.Form = f
-		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
 	case "to-yaml":
-		f.WhenMode, f.When = "yaml", whenYAML(rule.When)
-		p.Form = f
-		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+		f.WhenMode, f.When = "yaml", whenYAML(e.rule.When)
 	case "to-rows":
-		if len(fe["when"]) == 0 {
-			if rows, match, ok := rowsOf(rule.When); ok {
-				f.WhenMode, f.Match, f.Rows, f.When = "rows", match, withBlankRow(rows), ""
-				p.Form = f
-				return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
-			}
-			fe.add("when", "These conditions nest groups (or mix all and any), which only YAML can show.")
+		if len(e.errs["when"]) > 0 {
+			return h.renderEdit(e, http.StatusUnprocessableEntity)
 		}
-		p.Form, p.Errors = f, fe
-		return h.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+		rows, match, ok := rowsOf(e.rule.When)
+		if !ok {
+			e.errs.add("when", "These conditions nest groups (or mix all and any), which only YAML can show.")
+			return h.renderEdit(e, http.StatusUnprocessableEntity)
+		}
+		f.WhenMode, f.Match, f.Rows, f.When = "rows", match, withBlankRow(rows), ""
 	}
+	e.errs = nil
+	return h.renderEdit(e, http.StatusOK)
+}
+
+// checkEdit checks the rule's name and the whole rule set with the rule in
+// place (ruleset.Admin), and puts every problem on its field or condition
+// row. It returns the candidate rule set and whether it is fine.
+func (h *Handler) checkEdit(e *edit) ([]mapping.Rule, bool, error) {
+	f := &e.form
 	if f.WhenMode == "rows" {
 		f.Rows = withBlankRow(f.Rows)
 		// withBlankRow drops blank rows: recompute the row of each condition.
 		_, f.rowIdx = groupOf(f.Rows, f.Match)
 	}
-	p.Form = f
-	p.Errors = fe
-	if isNew {
+	if e.existing == "" {
 		if !ruleNameRe.MatchString(f.Name) {
-			fe.add("name", "A name is 1 to 64 letters, digits, '_', '.' or '-'.")
+			e.errs.add("name", "A name is 1 to 64 letters, digits, '_', '.' or '-'.")
 		} else if _, dup := h.findRule(f.Name); dup {
-			fe.add("name", fmt.Sprintf("A rule named %q already exists.", f.Name))
+			e.errs.add("name", fmt.Sprintf("A rule named %q already exists.", f.Name))
 		}
 	}
-	var cand []mapping.Rule
-	if len(fe) == 0 {
-		var err error
-		if cand, err = h.cfg.Admin.Candidate(ctx, existing, &rule); err != nil {
-			return err
-		}
-		ps, err := h.cfg.Admin.Check(ctx, cand, nil)
-		if err != nil {
-			return err
-		}
-		problemFields(ps, rule.Name, fe, f.rowIdx)
+	if len(e.errs) > 0 {
+		return nil, false, nil
 	}
-	if len(fe) > 0 {
-		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."
-		return h.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+	ctx := e.c.Request().Context()
+	cand, err := h.cfg.Admin.Candidate(ctx, e.existing, &e.rule)
+	if err != nil {
+		return nil, false, err
 	}
-	switch op {
-	case "simulate":
-		id, err := h.signInIdentity(c, p.SignIn)
-		if err == nil {
-			var sim ruleset.Simulation
-			if sim, err = h.cfg.Admin.Simulate(ctx, cand, id); err == nil {
-				res := simResultOf(sim)
-				p.Sim = &res
-				return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
-			}
-		}
-		p.Problem = broker.ErrorMessage(err)
-		return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
-	case "preview":
-		imp, err := h.cfg.Admin.ImpactPreview(ctx, nil, cand, 0)
-		if err != nil {
-			return err
-		}
-		rep := impactReportOf(imp)
-		p.Impact = &rep
-		return h.renderAdmin(c, http.StatusOK, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
-	case "save":
-	default:
-		return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
+	ps, err := h.cfg.Admin.Check(ctx, cand, nil)
+	if err != nil {
+		return nil, false, err
 	}
+	problemFields(ps, e.rule.Name, e.errs, f.rowIdx)
+	return cand, len(e.errs) == 0, nil
+}
+
+// simulateEdit shows what the candidate rules give a recent sign-in.
+func (h *Handler) simulateEdit(e *edit, cand []mapping.Rule) error {
+	id, err := h.signInIdentity(e.c, e.page.SignIn)
+	if err == nil {
+		var sim ruleset.Simulation
+		if sim, err = h.cfg.Admin.Simulate(e.c.Request().Context(), cand, id); err == nil {
+			res := simResultOf(sim)
+			e.page.Sim = &res
+			return h.renderEdit(e, http.StatusOK)
+		}
+	}
+	e.page.Problem = broker.ErrorMessage(err)
+	return h.renderEdit(e, web.StatusOf(broker.ErrorCode(err)))
+}
+
+// previewEdit shows who of the recent sign-ins would gain or lose a role.
+func (h *Handler) previewEdit(e *edit, cand []mapping.Rule) error {
+	imp, err := h.cfg.Admin.ImpactPreview(e.c.Request().Context(), nil, cand, 0)
+	if err != nil {
+		return err
+	}
+	rep := impactReportOf(imp)
+	e.page.Impact = &rep
+	return h.renderEdit(e, http.StatusOK)
+}
+
+// saveEdit creates or updates the rule from the version the admin started
+// from; a conflict or a rule set that changed meanwhile shows the editor
+// again with the reason.
+func (h *Handler) saveEdit(e *edit) error {
+	ctx, name := e.c.Request().Context(), e.rule.Name
 	var saved ruleset.Rule
 	var err error
 	changed := true
-	if isNew {
-		saved, err = h.cfg.Admin.Create(ctx, actor(c), rule)
+	if e.existing == "" {
+		saved, err = h.cfg.Admin.Create(ctx, actor(e.c), e.rule)
 	} else {
-		saved, changed, err = h.cfg.Admin.Update(ctx, actor(c), rule, f.Version)
+		saved, changed, err = h.cfg.Admin.Update(ctx, actor(e.c), e.rule, e.form.Version)
 	}
 	switch {
 	case err == nil && !changed:
-		return h.flashRedirect(c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", rule.Name), "/admin/rules")
+		return h.flashRedirect(e.c, fmt.Sprintf("Rule %s is unchanged; nothing to save.", name), "/admin/rules")
 	case err == nil:
-		return h.flashRedirect(c, fmt.Sprintf("Saved rule %s (version %d).", rule.Name, saved.Version), "/admin/rules")
+		return h.flashRedirect(e.c, fmt.Sprintf("Saved rule %s (version %d).", name, saved.Version), "/admin/rules")
 	case ruleset.ProblemsOf(err) != nil:
-		// The rules changed since the check above and no longer fit.
-		problemFields(ruleset.ProblemsOf(err), rule.Name, fe, f.rowIdx)
-		p.Problem = "The rule has problems; nothing was saved. See the fields marked below."
-		return h.renderAdmin(c, http.StatusUnprocessableEntity, "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+		// The rules changed since the check and no longer fit.
+		problemFields(ruleset.ProblemsOf(err), name, e.errs, e.form.rowIdx)
+		e.page.Problem = "The rule has problems; nothing was saved. See the fields marked below."
+		return h.renderEdit(e, http.StatusUnprocessableEntity)
 	case broker.ErrorCode(err) == broker.ECONFLICT || broker.ErrorCode(err) == broker.ENOTFOUND:
-		p.Problem = broker.ErrorMessage(err)
-		return h.renderAdmin(c, web.StatusOf(broker.ErrorCode(err)), "admin_rule_edit.html", h.adminPage(c, title, "rules", p))
+		e.page.Problem = broker.ErrorMessage(err)
+		return h.renderEdit(e, web.StatusOf(broker.ErrorCode(err)))
 	}
 	return err
 }
