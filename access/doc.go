@@ -5,9 +5,14 @@
 //
 //	broker.Identity ──> mapping.Engine.Evaluate ──> []broker.Grant      (Decide)
 //
-//	sign-in ──> NewSAMLSession / NewOIDCSession ──> Session ──MarshalBinary──> session store
+//	sign-in ──> NewSAMLSession / NewOIDCSession ──> Session
 //	            (identity + upstream SAML Response, used flag,
 //	             ID token + expiry, refresh token)
+//	        ──> Sessions.Start: new session id (the browser's previous session
+//	            ended), stored encrypted, sign-in recorded for the simulator,
+//	            audit "signin" ──> the browser gets only the id
+//	Sessions.Load / Save (keeps the expiry) / End (audit "logout") / Failed
+//	(audit a failed sign-in) / UseOnce (OIDC states, across instances)
 //
 //	pick grant ──> credential for STS:
 //	                 pass-through:  the Session's SAML Response (unused) or ID token (unexpired)

@@ -4,7 +4,8 @@
 // refresh, expiry purge). cmd/broker and the end-to-end tests both use it.
 //
 //	config.Config ──> New: OpenStore ─> buildIssuers ─> buildProviders
-//	    ─> check + seed the config's rules ─> loadRules ─> buildAccess (sts,
-//	    console) ─> buildWeb ──> App{store, providers, issuer, access, web}
+//	    ─> check + seed the config's rules (ruleset) ─> loadRules ─> buildAccess
+//	    (sts, console) ─> buildWeb (admins, ruleset.Admin, access.Sessions,
+//	    web/site) ──> App{store, providers, issuer, access, web}
 //	App.Serve(ctx, listener) ──> http.Server + refresh/purge loops ──> graceful shutdown
 package app

@@ -2,7 +2,8 @@
 // (Admin: the one way every writer does) and keeps the compiled engine
 // every instance uses in step with them (Source).
 //
-//	admin UI, JSON API, `broker rules apply --config`, start-up seed
+//	admin pages, JSON API (and `broker rules apply --url` through it),
+//	`broker rules apply --config`, start-up seed
 //	    │ Actor{ID, request}
 //	    ▼
 //	Admin.Create/Update/SetEnabled/Delete/Move/Reorder/ReplaceAll/Revert/Restore/SaveAccount/DeleteAccount/Seed
@@ -20,6 +21,7 @@
 //	Admin.Check / Candidate                 a candidate set against the store, nothing saved
 //	Admin.Simulate(rules|nil, identity)     grants and trace; nil = the rules in force
 //	Admin.ImpactPreview(before, after, n)   who gains or loses which role over the last n sign-ins
+//	Admin.Rule / Current / History / Deleted / Accounts / RecentSignIns   reads for the admin pages and API
 //
 // The store is the source of truth: every instance polls the store's rule
 // revision (one indexed single-row query) and recompiles when it moves,
