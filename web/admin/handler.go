@@ -1,15 +1,62 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/admins"
+	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/adminauth"
+)
+
+// Rules is the rule set in force on this instance (ruleset.Source).
+type Rules interface {
+	State() *ruleset.State
+}
+
+// RuleAdmin changes, checks and simulates rules and accounts
+// (ruleset.Admin): every change is checked against the whole rule set,
+// version-checked, recorded and audited there.
+type RuleAdmin interface {
+	Candidate(ctx context.Context, replace string, rule *mapping.Rule) ([]mapping.Rule, error)
+	Check(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) (ruleset.Problems, error)
+	Simulate(ctx context.Context, rules []mapping.Rule, id *broker.Identity) (ruleset.Simulation, error)
+	ImpactPreview(ctx context.Context, before, after []mapping.Rule, signIns int) (ruleset.Impact, error)
+	RecentSignIns(ctx context.Context, limit int) ([]ruleset.RecentSignIn, error)
+	RecentIdentity(ctx context.Context, provider, subject string) (*broker.Identity, error)
+
+	Create(ctx context.Context, who broker.Actor, r mapping.Rule) (ruleset.Rule, error)
+	Update(ctx context.Context, who broker.Actor, r mapping.Rule, version int64) (ruleset.Rule, bool, error)
+	SetEnabled(ctx context.Context, who broker.Actor, name string, enabled bool, version int64) (ruleset.Rule, bool, error)
+	Delete(ctx context.Context, who broker.Actor, name string, version int64) error
+	Move(ctx context.Context, who broker.Actor, name, dir string, revision int64) (int, bool, error)
+	Revert(ctx context.Context, who broker.Actor, name string, changeID, version int64) (ruleset.Rule, int64, error)
+	History(ctx context.Context, name string) ([]ruleset.Change, error)
+	Deleted(ctx context.Context) ([]ruleset.Change, error)
+
+	Accounts(ctx context.Context) ([]mapping.Account, error)
+	SaveAccount(ctx context.Context, who broker.Actor, acct mapping.Account) error
+	DeleteAccount(ctx context.Context, who broker.Actor, id string) error
+}
+
+// Admins keeps the admin API tokens and reads the audit log (admins.Service).
+type Admins interface {
+	Tokens(ctx context.Context) ([]admins.Token, error)
+	CreateToken(ctx context.Context, by broker.Actor, name string) (string, *admins.Token, error)
+	RevokeToken(ctx context.Context, by broker.Actor, id string) error
+	Audit(ctx context.Context, f admins.AuditFilter) ([]admins.AuditEvent, error)
+}
+
+var (
+	_ Rules     = (*ruleset.Source)(nil)
+	_ RuleAdmin = (*ruleset.Admin)(nil)
+	_ Admins    = (*admins.Service)(nil)
 )
 
 // Config configures the admin pages.
@@ -18,10 +65,10 @@ type Config struct {
 	Guard     *adminauth.Guard
 	Providers *web.Providers
 	// Rules is the rule set in force on this instance (what the pages show).
-	Rules *ruleset.Source
+	Rules Rules
 	// Admin is every change, check, simulation and impact preview.
-	Admin  *ruleset.Admin
-	Admins *admins.Service
+	Admin  RuleAdmin
+	Admins Admins
 }
 
 // Handler serves the admin pages under /admin.

@@ -1,6 +1,7 @@
 package adminauth
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -11,16 +12,26 @@ import (
 	"github.com/broker-dev/broker/web"
 )
 
+// Admins decides who is an admin (admins.Service; a nil *admins.Service
+// means admin is disabled).
+type Admins interface {
+	Enabled() bool
+	IsAdmin(id *broker.Identity) (bool, string)
+	Authenticate(ctx context.Context, token string) (*broker.Actor, error)
+}
+
+var _ Admins = (*admins.Service)(nil)
+
 // Config configures the guard.
 type Config struct {
 	Frame  *web.Frame
-	Admins *admins.Service
+	Admins Admins
 }
 
 // Guard decides who may use the admin pages and the API.
 type Guard struct {
 	*web.Frame
-	admins *admins.Service
+	admins Admins
 }
 
 // New returns a guard.

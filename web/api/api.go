@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,15 +22,46 @@ import (
 	"github.com/broker-dev/broker/web/adminauth"
 )
 
+// Rules is the rule set in force on this instance (ruleset.Source).
+type Rules interface {
+	State() *ruleset.State
+}
+
+// RuleAdmin changes and simulates rules (ruleset.Admin): every change is
+// checked against the whole rule set, version-checked, recorded and
+// audited there.
+type RuleAdmin interface {
+	Rule(ctx context.Context, name string) (ruleset.Rule, error)
+	History(ctx context.Context, name string) ([]ruleset.Change, error)
+	Accounts(ctx context.Context) ([]mapping.Account, error)
+	Create(ctx context.Context, who broker.Actor, r mapping.Rule) (ruleset.Rule, error)
+	Update(ctx context.Context, who broker.Actor, r mapping.Rule, version int64) (ruleset.Rule, bool, error)
+	Delete(ctx context.Context, who broker.Actor, name string, version int64) error
+	ReplaceAll(ctx context.Context, who broker.Actor, rules []mapping.Rule, accounts []mapping.Account, revision int64) (*ruleset.Snapshot, error)
+	Simulate(ctx context.Context, rules []mapping.Rule, id *broker.Identity) (ruleset.Simulation, error)
+	RecentIdentity(ctx context.Context, provider, subject string) (*broker.Identity, error)
+}
+
+// AuditLog reads the audit log (admins.Service).
+type AuditLog interface {
+	Audit(ctx context.Context, f admins.AuditFilter) ([]admins.AuditEvent, error)
+}
+
+var (
+	_ Rules     = (*ruleset.Source)(nil)
+	_ RuleAdmin = (*ruleset.Admin)(nil)
+	_ AuditLog  = (*admins.Service)(nil)
+)
+
 // Config configures the API.
 type Config struct {
 	Guard *adminauth.Guard
 	// Rules is the rule set in force on this instance (GET /rules).
-	Rules *ruleset.Source
+	Rules Rules
 	// Admin is every change and simulation.
-	Admin  *ruleset.Admin
-	Admins *admins.Service
-	Log    *slog.Logger
+	Admin RuleAdmin
+	Audit AuditLog
+	Log   *slog.Logger
 }
 
 // Handler serves the JSON API under /api/v1.
@@ -40,8 +72,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Guard == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Admins == nil {
-		return nil, errors.New("api: Guard, Rules, Admin and Admins are required")
+	if cfg.Guard == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Audit == nil {
+		return nil, errors.New("api: Guard, Rules, Admin and Audit are required")
 	}
 	h := &Handler{cfg: cfg, log: cfg.Log}
 	if h.log == nil {
@@ -337,7 +369,7 @@ func (h *Handler) apiAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	evs, err := h.cfg.Admins.Audit(c.Request().Context(), sf)
+	evs, err := h.cfg.Audit.Audit(c.Request().Context(), sf)
 	if err != nil {
 		return err
 	}

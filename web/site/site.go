@@ -125,7 +125,7 @@ func New(cfg Config) (*Site, error) {
 		return nil, err
 	}
 	ah.Mount(e)
-	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Admins: adminSvc, Log: frame.Log()})
+	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Audit: adminSvc, Log: frame.Log()})
 	if err != nil {
 		return nil, err
 	}
