@@ -16,6 +16,7 @@ const (
 	EEXPIRED      = "expired"      // the upstream credential or session has expired: sign in again
 	EREPLAY       = "replay"       // the credential was already used
 	ETOOLARGE     = "too_large"    // request body or field over its limit
+	ETOOMANY      = "too_many"     // too many requests from one client: wait and retry
 	EUPSTREAM     = "upstream"     // an IdP or AWS could not be reached or answered with an error
 	EUNAVAILABLE  = "unavailable"  // a dependency is temporarily unavailable: retry later
 	EINTERNAL     = "internal"     // a bug or an unexpected failure

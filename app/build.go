@@ -15,6 +15,7 @@ import (
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/sts"
 	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/ratelimit"
 	"github.com/broker-dev/broker/web/site"
 )
 
@@ -153,6 +154,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		Access: a.Access, Sessions: sessions, Health: a.Store, SessionKeys: sessionKeys,
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
+		SignInLimit: rateLimit(cfg.Server.RateLimits.SignIn), APITokenLimit: rateLimit(cfg.Server.RateLimits.APIToken),
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
 		Admin:             &site.AdminConfig{Admins: adminSvc, Rules: a.Rules, Admin: ruleAdmin},
 		Logger:            a.log, Now: now,
@@ -178,4 +180,12 @@ func trustedProxies(cidrs []string) ([]*net.IPNet, error) {
 		proxies = append(proxies, n)
 	}
 	return proxies, nil
+}
+
+// rateLimit turns a configured limit into the web's (off: no limit).
+func rateLimit(l config.RateLimit) ratelimit.Limit {
+	if l.Off {
+		return ratelimit.Limit{}
+	}
+	return ratelimit.Limit{PerMinute: l.PerMinute, Burst: l.Burst}
 }

@@ -45,6 +45,29 @@ type Server struct {
 	// MaxBodyBytes bounds request bodies (default 512 KiB; SAML responses
 	// for AWS are at most 100,000 base64 characters).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RateLimits bound how often one client address may use the sign-in
+	// routes and present an admin API token.
+	RateLimits RateLimits `yaml:"rate_limits"`
+}
+
+// RateLimits are per client address (behind trusted_proxies, the address
+// X-Forwarded-For names) and per instance.
+type RateLimits struct {
+	// SignIn covers the login routes, the SAML ACS and the OIDC callback
+	// (default 600 a minute, bursts of 200: a whole office behind one NAT
+	// address signing in at nine is about 2 requests a person).
+	SignIn RateLimit `yaml:"signin"`
+	// APIToken covers API requests that present a token (default 120 a
+	// minute, bursts of 60).
+	APIToken RateLimit `yaml:"api_token"`
+}
+
+// RateLimit is a token bucket: PerMinute on average, Burst at once; Off
+// disables it.
+type RateLimit struct {
+	PerMinute int  `yaml:"per_minute"`
+	Burst     int  `yaml:"burst"`
+	Off       bool `yaml:"off"`
 }
 
 // Admin decides who may use the admin UI and API: people whose verified

@@ -27,6 +27,8 @@ func (c *Config) applyDefaults() {
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = 512 << 10
 	}
+	c.Server.RateLimits.SignIn.defaults(600, 200)
+	c.Server.RateLimits.APIToken.defaults(120, 60)
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"
 	}
@@ -141,6 +143,20 @@ func (c *Config) validateServer(p *problems) {
 	}
 	if s.MaxBodyBytes < 64<<10 || s.MaxBodyBytes > 16<<20 {
 		p.add("server.max_body_bytes", "must be between 65536 and 16777216")
+	}
+	for _, l := range []struct {
+		path string
+		l    RateLimit
+	}{{"server.rate_limits.signin", s.RateLimits.SignIn}, {"server.rate_limits.api_token", s.RateLimits.APIToken}} {
+		if l.l.Off {
+			continue
+		}
+		if l.l.PerMinute < 1 || l.l.PerMinute > 1_000_000 {
+			p.add(l.path+".per_minute", "must be between 1 and 1000000 (or set off: true)")
+		}
+		if l.l.Burst < 1 || l.l.Burst > 1_000_000 {
+			p.add(l.path+".burst", "must be between 1 and 1000000")
+		}
 	}
 }
 
@@ -302,5 +318,15 @@ func (c *Config) MappingOptions() mapping.Options {
 			Region:             c.Defaults.Region,
 			Destination:        c.Defaults.Destination,
 		},
+	}
+}
+
+// defaults fills an unset limit.
+func (l *RateLimit) defaults(perMinute, burst int) {
+	if l.PerMinute == 0 {
+		l.PerMinute = perMinute
+	}
+	if l.Burst == 0 {
+		l.Burst = burst
 	}
 }

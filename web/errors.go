@@ -25,6 +25,8 @@ func StatusOf(code string) int {
 		return http.StatusConflict
 	case broker.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case broker.ETOOMANY:
+		return http.StatusTooManyRequests
 	case broker.EUPSTREAM:
 		return http.StatusBadGateway
 	case broker.EUNAVAILABLE:

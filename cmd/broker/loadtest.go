@@ -41,7 +41,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: dir})
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: dir, NoRateLimits: true})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/ratelimit"
 )
 
 // Admins decides who is an admin (admins.Service; a nil *admins.Service
@@ -26,16 +27,22 @@ var _ Admins = (*admins.Service)(nil)
 type Config struct {
 	Frame  *web.Frame
 	Admins Admins
+	// TokenLimit bounds how often one client may present an API token;
+	// nil = no limit.
+	TokenLimit *ratelimit.Limiter
 }
 
 // Guard decides who may use the admin pages and the API.
 type Guard struct {
 	*web.Frame
-	admins Admins
+	admins     Admins
+	tokenLimit *ratelimit.Limiter
 }
 
 // New returns a guard.
-func New(cfg Config) *Guard { return &Guard{Frame: cfg.Frame, admins: cfg.Admins} }
+func New(cfg Config) *Guard {
+	return &Guard{Frame: cfg.Frame, admins: cfg.Admins, tokenLimit: cfg.TokenLimit}
+}
 
 // Admin is the authenticated administrator of one request.
 type Admin struct {
@@ -77,6 +84,9 @@ func (g *Guard) Require(next echo.HandlerFunc) echo.HandlerFunc {
 		if authz := r.Header.Get("Authorization"); authz != "" {
 			if !api {
 				return broker.Errorf(broker.EFORBIDDEN, "token_not_for_pages", "API tokens work only for /api/v1.")
+			}
+			if err := ratelimit.Check(c, g.tokenLimit, "api_token"); err != nil {
+				return err
 			}
 			tok, ok := strings.CutPrefix(authz, "Bearer ")
 			if !ok {

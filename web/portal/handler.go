@@ -13,6 +13,7 @@ import (
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/ratelimit"
 )
 
 // Access is the access use case (access.Service).
@@ -40,6 +41,9 @@ type Config struct {
 	IsAdmin func(*broker.Identity) bool
 	// AutoSelectSingleRole opens the console at once for a single role.
 	AutoSelectSingleRole bool
+	// SignInLimit bounds how often one client may start or finish a
+	// sign-in (login routes, SAML ACS, OIDC callback); nil = no limit.
+	SignInLimit *ratelimit.Limiter
 }
 
 // Handler serves the sign-in page, the portal and the upstream sign-in
@@ -87,10 +91,11 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST("/console", h.console, h.RequireCSRF)
 	e.GET("/continue", h.continueTo)
 	e.POST("/logout", h.logout, h.RequireCSRF)
-	e.GET("/saml/:provider/login", h.samlLogin)
-	e.POST("/saml/:provider/acs", h.samlACS)
-	e.GET("/oidc/:provider/login", h.oidcLogin)
-	e.GET("/oidc/:provider/callback", h.oidcCallback)
+	limit := ratelimit.Middleware(h.cfg.SignInLimit, "signin")
+	e.GET("/saml/:provider/login", h.samlLogin, limit)
+	e.POST("/saml/:provider/acs", h.samlACS, limit)
+	e.GET("/oidc/:provider/login", h.oidcLogin, limit)
+	e.GET("/oidc/:provider/callback", h.oidcCallback, limit)
 }
 
 // pendingRequest is a sign-in this browser started: a SAML AuthnRequest

@@ -18,6 +18,7 @@ import (
 	"github.com/broker-dev/broker/web/api"
 	"github.com/broker-dev/broker/web/meta"
 	"github.com/broker-dev/broker/web/portal"
+	"github.com/broker-dev/broker/web/ratelimit"
 )
 
 // AdminConfig enables the admin UI (/admin) and API (/api/v1).
@@ -57,6 +58,9 @@ type Config struct {
 	// FormActionOrigins are origins a form post may redirect to (the AWS
 	// sign-in endpoints): CSP form-action covers redirects after a POST.
 	FormActionOrigins []string
+	// SignInLimit and APITokenLimit bound how often one client address may
+	// sign in and present an API token (zero PerMinute: no limit).
+	SignInLimit, APITokenLimit ratelimit.Limit
 	// Admin enables the admin UI and API; nil = off (every admin request 403).
 	Admin  *AdminConfig
 	Logger *slog.Logger
@@ -93,10 +97,11 @@ func New(cfg Config) (*Site, error) {
 	if cfg.Admin != nil {
 		adminSvc = cfg.Admin.Admins
 	}
-	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc})
+	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc, TokenLimit: limiter(cfg.APITokenLimit, cfg.Now)})
 	p, err := portal.New(portal.Config{
 		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
+		SignInLimit: limiter(cfg.SignInLimit, cfg.Now),
 	})
 	if err != nil {
 		return nil, err
@@ -131,6 +136,14 @@ func New(cfg Config) (*Site, error) {
 	}
 	apih.Mount(e)
 	return &Site{cfg: cfg, e: e}, nil
+}
+
+// limiter is a per-client limiter, or nil when the limit is off.
+func limiter(l ratelimit.Limit, now func() time.Time) *ratelimit.Limiter {
+	if l.Off() {
+		return nil
+	}
+	return ratelimit.New(l, 0, now)
 }
 
 func notReached(echo.Context) error { return errors.New("site: admin is disabled") }
