@@ -133,8 +133,7 @@ func (h *Handler) auditCSV(c echo.Context, sf admins.AuditFilter) error {
 			break
 		}
 		for _, e := range evs {
-			_ = cw.Write([]string{strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Event, e.Result, e.Reason, e.Provider,
-				csvSafe(e.Subject), e.RoleARN, csvSafe(e.SessionName), e.RemoteAddr, csvSafe(e.UserAgent), e.RequestID, csvSafe(e.Message)})
+			_ = cw.Write(auditRow(e))
 		}
 		rows += len(evs)
 		if len(evs) < sf.Limit {
@@ -147,8 +146,24 @@ func (h *Handler) auditCSV(c echo.Context, sf admins.AuditFilter) error {
 }
 
 // csvSafe defuses spreadsheet formula injection in user-controlled cells.
+// auditRow is one audit event as a CSV row. Every cell is neutralised:
+// any of them can hold text a person chose (a user name, a role they asked
+// for, a user agent, an IdP's provider id).
+func auditRow(e admins.AuditEvent) []string {
+	row := []string{strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Event, e.Result, e.Reason, e.Provider,
+		e.Subject, e.RoleARN, e.SessionName, e.RemoteAddr, e.UserAgent, e.RequestID, e.Message}
+	for i := range row {
+		row[i] = csvSafe(row[i])
+	}
+	return row
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula: a cell
+// that starts (after any spaces) with = + - @ or a tab or carriage return
+// gets a leading apostrophe.
 func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+	t := strings.TrimLeft(v, " ")
+	if t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
 		return "'" + v
 	}
 	return v
