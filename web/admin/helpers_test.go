@@ -1,11 +1,11 @@
 package admin
 
 import (
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/broker-dev/broker/admins"
-	"strings"
-	"testing"
 )
 
 func TestCSVSafe(t *testing.T) {
