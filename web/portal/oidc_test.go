@@ -1,8 +1,9 @@
-package site
+package portal_test
 
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/internal/webtest"
 )
 
 // fakeOIDC is an OIDC relying party whose answers the test controls.
@@ -22,10 +24,12 @@ type fakeOIDC struct {
 }
 
 func (f *fakeOIDC) Ready() error { return nil }
+
 func (f *fakeOIDC) AuthURL(_ context.Context, state, nonce, verifier, prompt string) (string, error) {
 	f.state, f.nonce, f.verifier, f.prompt = state, nonce, verifier, prompt
 	return "https://op.example.com/authorize?state=" + url.QueryEscape(state), nil
 }
+
 func (f *fakeOIDC) Exchange(_ context.Context, code, verifier, nonce string) (*oidc.Result, error) {
 	f.exchanges++
 	if code != "good-code" || verifier != f.verifier || nonce != f.nonce {
@@ -34,6 +38,7 @@ func (f *fakeOIDC) Exchange(_ context.Context, code, verifier, nonce string) (*o
 	return &oidc.Result{IDToken: "id-token-1", Expires: f.expires, RefreshToken: "rt-1", Identity: broker.Identity{
 		Provider: "kc", Protocol: broker.ProtocolOIDC, Subject: "bob", RoleSessionName: "bob", Attributes: map[string][]string{"groups": {"dev"}}}}, nil
 }
+
 func (f *fakeOIDC) Refresh(_ context.Context, rt, sub string) (*oidc.Result, error) {
 	f.refreshes++
 	if rt != "rt-1" || sub != "bob" {
@@ -42,36 +47,37 @@ func (f *fakeOIDC) Refresh(_ context.Context, rt, sub string) (*oidc.Result, err
 	return &oidc.Result{IDToken: "id-token-2", Expires: time.Now().Add(time.Hour), RefreshToken: "rt-2", Identity: broker.Identity{Subject: "bob"}}, nil
 }
 
-func newOIDCEnv(t *testing.T) (*env, *fakeOIDC) {
+// newOIDCEnv is the SAML env with an OIDC provider, kc, added; its rule
+// passes bob's ID token through to WebDev.
+func newOIDCEnv(t testing.TB) (*webtest.Env, *fakeOIDC) {
 	t.Helper()
-	ev := newEnv(t, "http://localhost:8080")
+	ev := webtest.NewEnv(t, "http://localhost:8080")
 	op := &fakeOIDC{expires: time.Now().Add(time.Hour)}
 	eng, err := mapping.Compile([]mapping.Rule{{Name: "wi", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
-		Grant: mapping.GrantSpec{Account: acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
+		Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ev.srv.cfg
+	cfg := ev.Config
 	cfg.Providers = append(cfg.Providers, web.Provider{ID: "kc", Label: "Keycloak", OIDC: op})
-	cfg.Access = newAccess(t, eng, ev)
-	cfg.Sessions = newSessions(t, cfg.Access, ev.sess, nil)
-	if ev.srv, err = New(cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg.Access = ev.NewAccess(t, eng)
+	cfg.Sessions = ev.NewSessions(t, cfg.Access, nil)
+	ev.Rebuild(t, cfg)
 	return ev, op
 }
 
-func callback(ev *env, t *testing.T, q string) *httpResponse {
-	return (*httpResponse)(ev.do(t, http.MethodGet, "/oidc/kc/callback?"+q, nil))
+func callback(ev *webtest.Env, t testing.TB, q string) *httptest.ResponseRecorder {
+	t.Helper()
+	return ev.Do(t, http.MethodGet, "/oidc/kc/callback?"+q, nil)
 }
 
 func TestOIDCLoginAndCallback(t *testing.T) {
 	ev, op := newOIDCEnv(t)
-	page := ev.do(t, http.MethodGet, "/", nil).Body.String()
+	page := ev.Do(t, http.MethodGet, "/", nil).Body.String()
 	if !strings.Contains(page, `href="/oidc/kc/login"`) {
 		t.Fatalf("sign-in page lacks the OIDC provider:\n%s", page)
 	}
-	rec := ev.do(t, http.MethodGet, "/oidc/kc/login", nil)
+	rec := ev.Do(t, http.MethodGet, "/oidc/kc/login", nil)
 	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), "https://op.example.com/authorize") {
 		t.Fatalf("login: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
@@ -83,7 +89,7 @@ func TestOIDCLoginAndCallback(t *testing.T) {
 	if r := callback(ev, t, "code=good-code&state=forged"); r.Code != http.StatusUnauthorized || !strings.Contains(r.Body.String(), "state_mismatch") || op.exchanges != 0 {
 		t.Fatalf("forged state: %d, %d exchanges", r.Code, op.exchanges)
 	}
-	cookies := append([]*http.Cookie(nil), ev.jar...)
+	cookies := append([]*http.Cookie(nil), ev.Jar...)
 	if r := callback(ev, t, "code=good-code&state="+url.QueryEscape(state)); r.Code != http.StatusSeeOther {
 		t.Fatalf("callback: %d %s", r.Code, r.Body)
 	}
@@ -92,7 +98,7 @@ func TestOIDCLoginAndCallback(t *testing.T) {
 		t.Fatalf("replayed callback: %d", r.Code)
 	}
 	// ...and even with a copy of the old cookie, the replay cache refuses it.
-	ev.jar = cookies
+	ev.Jar = cookies
 	if r := callback(ev, t, "code=good-code&state="+url.QueryEscape(state)); r.Code != http.StatusUnauthorized || !strings.Contains(r.Body.String(), "state_replay") {
 		t.Fatalf("replay with an old cookie: %d %s", r.Code, r.Body)
 	}
@@ -104,14 +110,14 @@ func TestOIDCLoginAndCallback(t *testing.T) {
 func TestOIDCRefreshBeforePassThrough(t *testing.T) {
 	ev, op := newOIDCEnv(t)
 	op.expires = time.Now().Add(-time.Minute) // the ID token is already expired
-	ev.do(t, http.MethodGet, "/oidc/kc/login", nil)
+	ev.Do(t, http.MethodGet, "/oidc/kc/login", nil)
 	if r := callback(ev, t, "code=good-code&state="+url.QueryEscape(op.state)); r.Code != http.StatusSeeOther {
 		t.Fatalf("callback: %d", r.Code)
 	}
-	portal := ev.do(t, http.MethodGet, "/", nil).Body.String()
-	csrf := csrfRe.FindStringSubmatch(portal)[1]
-	grants := grantRe.FindAllStringSubmatch(portal, -1)
-	rec := ev.do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {grants[0][1]}})
+	portal := ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	csrf := webtest.CSRFRe.FindStringSubmatch(portal)[1]
+	grants := webtest.GrantRe.FindAllStringSubmatch(portal, -1)
+	rec := ev.Do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {grants[0][1]}})
 	if rec.Code != http.StatusFound || op.refreshes != 1 {
 		t.Fatalf("console with an expired ID token: %d, %d refreshes\n%s", rec.Code, op.refreshes, rec.Body)
 	}
@@ -119,7 +125,7 @@ func TestOIDCRefreshBeforePassThrough(t *testing.T) {
 
 func TestOIDCSilentFallback(t *testing.T) {
 	ev, op := newOIDCEnv(t)
-	rec := ev.do(t, http.MethodGet, "/oidc/kc/login?prompt=none&grant=g1", nil)
+	rec := ev.Do(t, http.MethodGet, "/oidc/kc/login?prompt=none&grant=g1", nil)
 	if rec.Code != http.StatusFound || op.prompt != "none" {
 		t.Fatalf("silent login: %d prompt %q", rec.Code, op.prompt)
 	}
@@ -128,7 +134,7 @@ func TestOIDCSilentFallback(t *testing.T) {
 	if r.Code != http.StatusSeeOther || loc.Path != "/oidc/kc/login" || loc.Query().Get("prompt") != "" || loc.Query().Get("grant") != "g1" {
 		t.Fatalf("fallback: %d %q", r.Code, r.Header().Get("Location"))
 	}
-	ev.do(t, http.MethodGet, "/oidc/kc/login", nil)
+	ev.Do(t, http.MethodGet, "/oidc/kc/login", nil)
 	if r := callback(ev, t, "error=access_denied&state="+url.QueryEscape(op.state)); r.Code != http.StatusForbidden {
 		t.Fatalf("access_denied: %d", r.Code)
 	}

@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/broker-dev/broker/web/internal/webtest"
+)
+
+func TestAdminAPIWithTokens(t *testing.T) {
+	ev := webtest.NewAdminEnv(t)
+	csrf := ev.As(t, "ann", webtest.AdminGroup)
+	rec := ev.Do(t, "POST", "/admin/tokens", url.Values{"csrf_token": {csrf}, "name": {"ci"}})
+	tok := regexp.MustCompile(`id="token-value">(brk_[^<]+)<`).FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusCreated || tok == nil {
+		t.Fatalf("create token: %d\n%s", rec.Code, rec.Body)
+	}
+	if strings.Contains(ev.Do(t, "GET", "/admin/tokens", nil).Body.String(), tok[1]) {
+		t.Fatal("the token is shown twice")
+	}
+	ev.Jar = nil // the token alone, no session
+	bearer := []string{"Authorization", "Bearer " + tok[1]}
+
+	rec = ev.API(t, "GET", "/api/v1/rules", "", bearer...)
+	var got struct {
+		Revision int64
+		Rules    []struct {
+			Name    string
+			Version int64
+		}
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &got) != nil || len(got.Rules) != 1 || got.Rules[0].Name != "devs" {
+		t.Fatalf("GET rules: %d %s", rec.Code, rec.Body)
+	}
+	if rec := ev.API(t, "GET", "/admin/rules", "", bearer...); rec.Code != http.StatusForbidden {
+		t.Fatalf("token on a page: %d", rec.Code)
+	}
+	// Bad rules: 422 with the rule, field and reason.
+	rec = ev.API(t, "POST", "/api/v1/rules", `{"name":"bad","when":{"all":[{"attribute":"g","regex":"("}]},"grant":{"account":"sandbox","role":"X"}}`, bearer...)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"field": "when.all[0].regex"`) {
+		t.Fatalf("bad rule: %d %s", rec.Code, rec.Body)
+	}
+	rec = ev.API(t, "POST", "/api/v1/rules", `{"name":"ops","when":{"all":[{"attribute":"groups","equals":"ops"}]},"grant":{"account":"sandbox","role":"Operator"}}`, bearer...)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	// Update from a stale version: 409, nothing lost.
+	rec = ev.API(t, "PUT", "/api/v1/rules/devs", `{"version": 7, "rule": {"when":{"all":[{"attribute":"groups","equals":"dev"}]},"grant":{"account":"sandbox","role":"Y"}}}`, bearer...)
+	if rec.Code != http.StatusConflict {
+		t.Fatalf("stale update: %d %s", rec.Code, rec.Body)
+	}
+	// Simulate with claims and with candidate rules.
+	rec = ev.API(t, "POST", "/api/v1/simulate", `{"provider":"okta","claims":{"sub":"x","groups":["ops","dev"]}}`, bearer...)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "role/Operator") || !strings.Contains(rec.Body.String(), "role/Developer") {
+		t.Fatalf("simulate: %d %s", rec.Code, rec.Body)
+	}
+	rec = ev.API(t, "POST", "/api/v1/simulate", `{"provider":"okta","attributes":{"groups":["ops"]},"rules":[]}`, bearer...)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"roles": []`) {
+		t.Fatalf("simulate candidate: %d %s", rec.Code, rec.Body)
+	}
+	rec = ev.API(t, "POST", "/api/v1/simulate", `{"provider":"okta","attributes":{},"bogus":1}`, bearer...)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("unknown field: %d", rec.Code)
+	}
+	// Audit as JSON, filtered.
+	rec = ev.API(t, "GET", "/api/v1/audit?event=rule_saved", "", bearer...)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Subject": "token:ci"`) {
+		t.Fatalf("audit: %d %s", rec.Code, rec.Body)
+	}
+	// Revoked: 401.
+	ev.As(t, "ann", webtest.AdminGroup)
+	toks, _ := ev.DB.APITokens(context.Background())
+	csrf = ev.As(t, "ann", webtest.AdminGroup)
+	ev.Do(t, "POST", "/admin/tokens/"+toks[0].ID+"/delete", url.Values{"csrf_token": {csrf}})
+	if rec := ev.API(t, "GET", "/api/v1/rules", "", bearer...); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("revoked token: %d", rec.Code)
+	}
+	if rec := ev.API(t, "GET", "/api/v1/rules", "", "Authorization", "Bearer nope"); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("malformed token: %d", rec.Code)
+	}
+}
+
+func TestAdminAPIWithSessionNeedsCSRFHeader(t *testing.T) {
+	ev := webtest.NewAdminEnv(t)
+	csrf := ev.As(t, "ann", webtest.AdminGroup)
+	body := `{"rules":[]}`
+	if rec := ev.API(t, "PUT", "/api/v1/rules", body); rec.Code != http.StatusForbidden {
+		t.Fatalf("no header: %d", rec.Code)
+	}
+	rec := ev.API(t, "PUT", "/api/v1/rules", body, "X-CSRF-Token", csrf)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("with header: %d %s", rec.Code, rec.Body)
+	}
+	if len(ev.Rules.State().Rules) != 0 {
+		t.Fatal("rules not replaced")
+	}
+}

@@ -1,0 +1,168 @@
+package webtest
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/console"
+	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/saml"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/sts"
+)
+
+// The account and roles the environments grant.
+const (
+	Acct        = "111122223333"
+	DevRole     = "arn:aws:iam::" + Acct + ":role/Developer"
+	AdmRole     = "arn:aws:iam::" + Acct + ":role/Admin"
+	IdPProvider = "arn:aws:iam::" + Acct + ":saml-provider/Okta"
+)
+
+// ErrString is an error with a fixed message.
+type ErrString string
+
+func (e ErrString) Error() string { return string(e) }
+
+// FakeSP is a SAML provider whose ParseResponse returns a canned result.
+type FakeSP struct {
+	// Result is what ParseResponse returns (a copy), unless Err is set.
+	Result *saml.Result
+	Err    error
+	// NotReady is what Ready returns.
+	NotReady error
+	// LastIn is the input of the last ParseResponse.
+	LastIn saml.ACSInput
+	reqN   int
+}
+
+func (f *FakeSP) Metadata() ([]byte, error) { return []byte("<EntityDescriptor/>"), nil }
+func (f *FakeSP) Ready() error              { return f.NotReady }
+
+// LoginRedirect names its requests id-a, id-aa, id-aaa, …
+func (f *FakeSP) LoginRedirect(relay string) (string, string, error) {
+	f.reqN++
+	id := "id-" + strings.Repeat("a", f.reqN)
+	return "https://idp.example.com/sso?SAMLRequest=x&RelayState=" + url.QueryEscape(relay), id, nil
+}
+func (f *FakeSP) ParseResponse(_ context.Context, in saml.ACSInput) (*saml.Result, error) {
+	f.LastIn = in
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	r := *f.Result
+	return &r, nil
+}
+
+// MemSessions is the server-side session store in memory; it is also the
+// store readiness pings.
+type MemSessions struct {
+	mu sync.Mutex
+	// M holds the sessions by id.
+	M map[string]store.Session
+	// Down makes Ping fail.
+	Down bool
+}
+
+func (m *MemSessions) CreateSession(_ context.Context, s *store.Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.M[s.ID] = *s
+	return nil
+}
+func (m *MemSessions) GetSession(_ context.Context, id string) (*store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.M[id]
+	if !ok {
+		return nil, broker.Errorf(broker.ENOTFOUND, "session_not_found", "no session")
+	}
+	return &s, nil
+}
+func (m *MemSessions) UpdateSession(_ context.Context, id string, data []byte, exp time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.M[id]
+	s.Data, s.ExpiresAt = data, exp
+	m.M[id] = s
+	return nil
+}
+func (m *MemSessions) DeleteSession(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.M, id)
+	return nil
+}
+func (m *MemSessions) Ping(context.Context) error {
+	if m.Down {
+		return errors.New("db down")
+	}
+	return nil
+}
+
+// FakeSTS hands out credentials and counts the calls in N.
+type FakeSTS struct{ N int }
+
+func (f *FakeSTS) AssumeRoleWithSAML(_ context.Context, in sts.SAMLInput) (*sts.Result, error) {
+	f.N++
+	return &sts.Result{Credentials: broker.Credentials{AccessKeyID: "ASIAFAKE", SecretAccessKey: "s", SessionToken: "t", Expiration: time.Now().Add(time.Hour)}}, nil
+}
+
+func (f *FakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in sts.WebIdentityInput) (*sts.Result, error) {
+	f.N++
+	return &sts.Result{Credentials: broker.Credentials{AccessKeyID: "ASIAFAKE", SecretAccessKey: "s", SessionToken: "t", Expiration: time.Now().Add(time.Hour)}}, nil
+}
+
+// FakeConsole returns a federation login URL with a SigninToken.
+type FakeConsole struct{}
+
+func (FakeConsole) LoginURL(_ context.Context, r console.Request) (*console.Result, error) {
+	return &console.Result{URL: "https://signin.aws.amazon.com/federation?Action=login&SigninToken=secret", Expires: time.Now().Add(time.Hour)}, nil
+}
+
+// FakeIssuer mints a fixed SAML Response.
+type FakeIssuer struct{}
+
+func (FakeIssuer) Issue(_ context.Context, r issuer.SAMLRequest) (issuer.IssuedSAML, error) {
+	return issuer.IssuedSAML{Base64: "bWludGVk"}, nil
+}
+
+// AuditLog keeps the audit events in Events.
+type AuditLog struct {
+	mu     sync.Mutex
+	Events []store.AuditEvent
+}
+
+func (a *AuditLog) AppendAudit(_ context.Context, e *store.AuditEvent) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.Events = append(a.Events, *e)
+	return nil
+}
+
+// replay is a replay cache in memory.
+type replay struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (r *replay) Remember(_ context.Context, ns, key string, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[ns+key] {
+		return broker.Errorf(broker.EREPLAY, "replay", "used")
+	}
+	r.m[ns+key] = true
+	return nil
+}
+
+// rulesOf is a fixed rule set.
+type rulesOf struct{ e *mapping.Engine }
+
+func (r rulesOf) Engine() *mapping.Engine { return r.e }
