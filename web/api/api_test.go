@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/broker-dev/broker/web/internal/webtest"
+	"github.com/broker-dev/broker/web/ratelimit"
 )
 
 func TestAdminAPIWithTokens(t *testing.T) {
@@ -98,5 +99,35 @@ func TestAdminAPIWithSessionNeedsCSRFHeader(t *testing.T) {
 	}
 	if len(ev.Rules.State().Rules) != 0 {
 		t.Fatal("rules not replaced")
+	}
+}
+
+// TestAPITokenAttemptsAreRateLimited: a client guessing tokens gets 429
+// with Retry-After once its burst is spent; the limit counts attempts
+// with a token only, so an admin session is not slowed by it.
+func TestAPITokenAttemptsAreRateLimited(t *testing.T) {
+	ev := webtest.NewAdminEnv(t)
+	cfg := ev.Config
+	cfg.APITokenLimit = ratelimit.Limit{PerMinute: 6, Burst: 2}
+	ev.Rebuild(t, cfg)
+	guess := []string{"Authorization", "Bearer brk_guess"}
+	for i := 0; i < 2; i++ {
+		if rec := ev.API(t, "GET", "/api/v1/rules", "", guess...); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i+1, rec.Code)
+		}
+	}
+	rec := ev.API(t, "GET", "/api/v1/rules", "", guess...)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "10" {
+		t.Fatalf("3rd guess: %d, Retry-After %q; want 429 and 10", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	var body struct{ Reason string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Reason != "rate_limited_api_token" {
+		t.Errorf("body %s", rec.Body)
+	}
+	csrf := ev.As(t, "ann", webtest.AdminGroup)
+	for i := 0; i < 5; i++ {
+		if rec := ev.API(t, "GET", "/api/v1/rules", "", "X-CSRF-Token", csrf); rec.Code != http.StatusOK {
+			t.Fatalf("admin session request %d: %d", i+1, rec.Code)
+		}
 	}
 }
