@@ -16,6 +16,17 @@ import (
 // the CSRF token, a one-time message and the post-sign-in continuation.
 const sessionCookie = "broker_session"
 
+// sessionCookieName is the session cookie's name: on https with the
+// __Host- prefix, so browsers take it only when it is Secure, for Path=/
+// and without Domain: a sibling subdomain (or a man in the middle on
+// plain http) cannot plant a session cookie of its own.
+func sessionCookieName(secure bool) string {
+	if secure {
+		return "__Host-" + sessionCookie
+	}
+	return sessionCookie
+}
+
 // CookieOptions describe one signed, encrypted cookie.
 type CookieOptions struct {
 	Name     string

@@ -88,7 +88,7 @@ func New(cfg Config) (*Frame, error) {
 	if f.now == nil {
 		f.now = time.Now
 	}
-	if f.sessStore, err = f.NewCookieStore(CookieOptions{Path: "/", MaxAge: cfg.SessionLifetime, SameSite: http.SameSiteLaxMode}); err != nil {
+	if f.sessStore, err = f.NewCookieStore(CookieOptions{Name: sessionCookieName(f.secure), Path: "/", MaxAge: cfg.SessionLifetime, SameSite: http.SameSiteLaxMode}); err != nil {
 		return nil, err
 	}
 	if f.tmpl, err = parseTemplates(); err != nil {

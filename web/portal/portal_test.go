@@ -16,7 +16,7 @@ import (
 // The cookies the browser holds (their names are part of the contract
 // with deployed browsers).
 const (
-	sessionCookie = "broker_session"
+	sessionCookie = "__Host-broker_session" // on https
 	requestCookie = "broker_saml_requests"
 )
 
@@ -66,6 +66,9 @@ func TestSignInPageAndLogin(t *testing.T) {
 	}
 	if sess == nil || !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("session cookie %+v: want HttpOnly, Secure, SameSite=Lax", sess)
+	}
+	if sess.Path != "/" || sess.Domain != "" {
+		t.Fatalf("session cookie %+v: the __Host- prefix needs Path=/ and no Domain", sess)
 	}
 }
 
