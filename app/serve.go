@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/broker-dev/broker/store"
 )
 
 // Serve serves the broker on ln until ctx is cancelled, running the
@@ -82,7 +84,7 @@ func (a *App) purgeLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.Store.Purge(ctx)
+			n, err := a.Store.Purge(ctx, store.Retention{SignIns: 90 * 24 * time.Hour})
 			if err != nil {
 				a.log.WarnContext(ctx, "purge expired rows", "err", err)
 			} else if n > 0 {
