@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/store"
 )
 
@@ -27,7 +28,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer wg.Done(); op.Run(ctx) }()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); a.purgeLoop(ctx, 5*time.Minute) }()
+	go func() { defer wg.Done(); a.upkeepLoop(ctx, UpkeepInterval) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.Rules.Run(ctx, RulesPollInterval) }()
 
@@ -76,7 +77,10 @@ func (a *App) HTTPServer() *http.Server {
 	}
 }
 
-func (a *App) purgeLoop(ctx context.Context, every time.Duration) {
+// UpkeepInterval is how often each instance purges the store and compacts it.
+const UpkeepInterval = 5 * time.Minute
+
+func (a *App) upkeepLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -84,14 +88,29 @@ func (a *App) purgeLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.Store.Purge(ctx, store.Retention{SignIns: 90 * 24 * time.Hour})
-			if err != nil {
-				a.log.WarnContext(ctx, "purge expired rows", "err", err)
-			} else if n > 0 {
-				a.log.DebugContext(ctx, "purged expired rows", "rows", n)
-			}
+			a.Upkeep(ctx)
 		}
 	}
+}
+
+// Upkeep runs one round of the store's upkeep: delete what has expired or
+// outlived store.retention, then give the space back (SQLite). Failures
+// are logged; the next round tries again.
+func (a *App) Upkeep(ctx context.Context) {
+	n, err := a.Store.Purge(ctx, Retention(a.cfg))
+	if err != nil {
+		a.log.WarnContext(ctx, "purge the store", "err", err)
+	} else if n > 0 {
+		a.log.DebugContext(ctx, "purged the store", "rows", n)
+	}
+	if err := a.Store.Compact(ctx); err != nil {
+		a.log.WarnContext(ctx, "compact the store", "err", err)
+	}
+}
+
+// Retention is the store's retention as cfg sets it.
+func Retention(cfg *config.Config) store.Retention {
+	return store.Retention{Audit: time.Duration(cfg.Store.Retention.Audit), SignIns: time.Duration(cfg.Store.Retention.SignIns)}
 }
 
 // Close releases the store.

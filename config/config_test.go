@@ -309,3 +309,43 @@ func TestRulesAreLeftToTheCaller(t *testing.T) {
 		t.Fatalf("located %+v", p)
 	}
 }
+
+// store.retention: defaults, days or durations, and bounds.
+func TestRetention(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	cfg, probs := parse(t, dir, validYAML)
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	if r := cfg.Store.Retention; time.Duration(r.Audit) != 400*24*time.Hour || time.Duration(r.SignIns) != 90*24*time.Hour {
+		t.Fatalf("defaults %v %v", r.Audit, r.SignIns)
+	}
+	with := func(r string) string {
+		return strings.Replace(validYAML, "  dsn: broker.db\n", "  dsn: broker.db\n  retention:\n"+r, 1)
+	}
+	cfg, probs = parse(t, dir, with("    audit: 2555d\n    sign_ins: 720h\n"))
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	if r := cfg.Store.Retention; r.Audit.String() != "2555d" || r.SignIns.String() != "30d" {
+		t.Fatalf("parsed %v %v", r.Audit, r.SignIns)
+	}
+	for name, tc := range map[string]struct{ yml, path, msg string }{
+		"zero audit":      {"    audit: 0d\n", "store.retention.audit", "between 1d and 36600d"},
+		"an hour":         {"    sign_ins: 1h\n", "store.retention.sign_ins", "between 1d and 3660d"},
+		"negative":        {"    audit: -24h\n", "store.retention.audit", "between"},
+		"not a period":    {"    audit: forever\n", "", `"forever" is not a period`},
+		"bad days":        {"    audit: 1.5d\n", "", `"1.5d" is not a number of days`},
+		"unknown setting": {"    sessions: 1d\n", "", "field sessions not found"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, probs := parse(t, dir, with(tc.yml))
+			for _, p := range probs.Errors() {
+				if p.Path == tc.path && strings.Contains(p.Message, tc.msg) && p.Pos.Line > 0 {
+					return
+				}
+			}
+			t.Fatalf("no problem at %q with %q (and a line):\n%v", tc.path, tc.msg, probs)
+		})
+	}
+}

@@ -30,6 +30,13 @@ func (c *Config) applyDefaults() {
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"
 	}
+	// An explicit 0 stays, for validation to refuse: it is not "forever".
+	if _, set := c.positions["store.retention.audit"]; !set {
+		c.Store.Retention.Audit = Period(DefaultAuditRetention)
+	}
+	if _, set := c.positions["store.retention.sign_ins"]; !set {
+		c.Store.Retention.SignIns = Period(DefaultSignInRetention)
+	}
 	if c.AWS.Timeout == 0 {
 		c.AWS.Timeout = mapping.Duration(10 * time.Second)
 	}
@@ -178,6 +185,7 @@ func (c *Config) validateStore(p *problems) {
 	for i, k := range c.Store.EncryptionKeys {
 		c.checkKey(p, fmt.Sprintf("store.encryption_keys[%d]", i), k, 32)
 	}
+	c.validateRetention(p)
 }
 
 func (c *Config) validateAWS(p *problems) {
