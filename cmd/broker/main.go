@@ -51,6 +51,9 @@ Usage:
                keep the role mapping rules in git: export them, apply a file
   broker loadtest [--concurrency 50] [--duration 30s]
                whole SAML logins against an in-process dev stack, with a report
+  broker loadtest --flood [--requests 20000] [--concurrency 50] [--duration 30s]
+               bad SAML responses to the dev stack's ACS (127.0.0.1 only), and
+               the store's size before, after and after upkeep
   broker version
 `
 
