@@ -28,7 +28,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer wg.Done(); op.Run(ctx) }()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); a.upkeepLoop(ctx, UpkeepInterval) }()
+	go func() { defer wg.Done(); a.every(ctx, UpkeepInterval, a.Upkeep) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.every(ctx, FailureFlushInterval, a.Sessions.FlushFailures) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.Rules.Run(ctx, RulesPollInterval) }()
 
@@ -57,7 +59,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	cancel()
 	wg.Wait()
+	a.Flush(context.Background())
 	return err
+}
+
+// FailureFlushInterval is how often the counts of failed sign-ins whose
+// window has closed are written to the audit log.
+const FailureFlushInterval = 15 * time.Second
+
+// Flush writes what this instance still holds in memory: the counts of
+// repeated failed sign-ins (Serve calls it at shutdown), within 5 s.
+func (a *App) Flush(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	a.Sessions.FlushAllFailures(ctx)
 }
 
 // RulesPollInterval is how often each instance checks the store for rule
@@ -80,15 +95,16 @@ func (a *App) HTTPServer() *http.Server {
 // UpkeepInterval is how often each instance purges the store and compacts it.
 const UpkeepInterval = 5 * time.Minute
 
-func (a *App) upkeepLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+// every calls f every interval until ctx ends.
+func (a *App) every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.Upkeep(ctx)
+			f(ctx)
 		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +92,43 @@ func TestUpkeepAppliesRetention(t *testing.T) {
 	u, err := a.Store.DiskUsage(ctx)
 	if err != nil || u.WAL != 0 {
 		t.Fatalf("after upkeep the WAL is %d bytes (%v), want truncated", u.WAL, err)
+	}
+}
+
+// Repeated failed sign-ins are counted into one audit event, written at
+// shutdown at the latest.
+func TestServeFlushesFailedSignInCountsAtShutdown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, testConfig(t, ""), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	for range 5 {
+		resp, err := http.PostForm("http://"+ln.Addr().String()+"/saml/saml-idp/acs", url.Values{"SAMLResponse": {"bm90IFNBTUw="}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 4 {
+			t.Fatalf("a bad response got %d", resp.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	evs, err := a.Store.ListAudit(context.Background(), store.AuditFilter{Event: "signin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[1].Details != nil || evs[0].Details["count"] != "4" || evs[0].Reason != evs[1].Reason || evs[0].RemoteAddr != "127.0.0.1" {
+		t.Fatalf("audit after 5 failures and a shutdown: %+v", evs)
 	}
 }

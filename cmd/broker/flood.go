@@ -71,6 +71,9 @@ func runFlood(ctx context.Context, o floodOptions, stdout io.Writer) error {
 	took := time.Since(start)
 	fmt.Fprintf(stdout, "  posted        %d in %s (%.0f/s); answers: %s\n", res.sent, took.Round(time.Millisecond), float64(res.sent)/took.Seconds(), res.statuses())
 
+	// The flood is over: write the counts the broker still holds.
+	st.App.Flush(ctx)
+
 	flooded, err := db.DiskUsage(ctx)
 	if err != nil {
 		return err
@@ -122,6 +125,7 @@ type floodResult struct {
 	mu       sync.Mutex
 	sent     int64
 	status   map[int]int
+	cut      int // posts in flight when the time limit struck
 	errors   int
 	firstErr error
 }
@@ -138,6 +142,9 @@ func (r *floodResult) statuses() string {
 	}
 	if r.errors > 0 {
 		parts = append(parts, fmt.Sprintf("error x%d", r.errors))
+	}
+	if r.cut > 0 {
+		parts = append(parts, fmt.Sprintf("cut off by the time limit x%d", r.cut))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -164,10 +171,12 @@ func postBad(ctx context.Context, acs string, bodies []string, o floodOptions) *
 					return
 				}
 				code, err := postOne(ctx, hc, acs, bodies[i%int64(len(bodies))])
-				if ctx.Err() != nil {
-					return // cut off by the time limit: not counted
-				}
 				res.mu.Lock()
+				if err != nil && ctx.Err() != nil {
+					res.cut++ // in flight at the time limit: the broker may have seen it
+					res.mu.Unlock()
+					return
+				}
 				res.sent++
 				if err != nil {
 					res.errors++
