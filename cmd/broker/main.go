@@ -47,7 +47,7 @@ Usage:
   broker check --config FILE      validate a config file and print every problem
   broker migrate --config FILE    apply the store's migrations and exit
   broker rules export (--config FILE | --url URL) [-o OUT]
-  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run]
+  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run] [--allow-empty]
                keep the role mapping rules in git: export them, apply a file
   broker loadtest [--concurrency 50] [--duration 30s]
                whole SAML logins against an in-process dev stack, with a report
