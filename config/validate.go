@@ -111,11 +111,13 @@ func (c *Config) validate() Problems {
 	p := &problems{c: c}
 	c.validateServer(p)
 	c.validateStore(p)
+	c.validateKeyReuse(p)
 	c.validateAWS(p)
 	c.validateProviders(p)
 	c.validateIssuer(p)
 	c.validateRules(p)
 	c.validateAdmin(p)
+	c.warnReadableFiles(p)
 	return p.out
 }
 
@@ -160,8 +162,13 @@ func (c *Config) checkKey(p *problems, path string, s Secret, min int) {
 		p.add(path, "%v", err)
 		return
 	}
-	if _, err := DecodeKey(b, min); err != nil {
+	k, err := DecodeKey(b, min)
+	if err != nil {
 		p.add(path, "%v (want %d random bytes, base64-encoded)", err, min)
+		return
+	}
+	if why := weakKey(k[:min]); why != "" {
+		p.add(path, "the key is not random: %s (generate one with `openssl rand -base64 %d`)", why, min)
 	}
 }
 
