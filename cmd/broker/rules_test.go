@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -380,5 +382,101 @@ func TestRulesAPIEmptyNeedsAllowEmpty(t *testing.T) {
 	evs, _ := st.App.Store.ListAudit(ctx, store.AuditFilter{Event: ruleset.EventRulesReplaced})
 	if len(evs) != 2 || evs[0].Subject != "token:cli" || evs[0].Message != "0 rules" {
 		t.Fatalf("audit %+v", evs)
+	}
+}
+
+// `broker rules apply --config` and the API (what --url and the admin
+// tools call) record the same change the same way: the same history
+// entries and one rules_replaced audit event that differ only in the
+// actor and the request's own details.
+func TestRulesApplyConfigRecordsWhatTheAPIRecords(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	token := "brk_cli-test-token-0123456789"
+	sum := sha256.Sum256([]byte(token))
+	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROKER_TOKEN", token)
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"rules", "export", "--url", st.BrokerURL}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var before rulesFile
+	if err := yaml.Unmarshal(out.Bytes(), &before); err != nil {
+		t.Fatal(err)
+	}
+	// The change: the first rule updated, the second deleted, one created.
+	after := rulesFile{Rules: append([]mapping.Rule(nil), before.Rules...)}
+	after.Rules[0].Grant.Role = "ReadOnly"
+	after.Rules = append(after.Rules[:1], after.Rules[2:]...)
+	after.Rules = append(after.Rules, mapping.Rule{Name: "oncall", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "oncall"}}},
+		Grant: mapping.GrantSpec{Account: "sandbox", Role: "Admin"}})
+	dir := t.TempDir()
+	files := map[string]rulesFile{"before.yaml": {Rules: before.Rules}, "after.yaml": after}
+	for name, f := range files {
+		b, _ := yaml.Marshal(f)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// record applies the change with args and returns what it recorded:
+	// each history entry as "name action rule" and the audit event.
+	record := func(args ...string) ([]string, store.AuditEvent) {
+		t.Helper()
+		set, _ := st.App.Store.Rules(ctx)
+		last := map[string]int64{}
+		for _, name := range []string{before.Rules[0].Name, before.Rules[1].Name, "oncall"} {
+			if h, _ := st.App.Store.RuleHistory(ctx, name); len(h) > 0 {
+				last[name] = h[0].ID
+			}
+		}
+		if err := run(ctx, append(append([]string{"rules", "apply"}, args...), "-f", filepath.Join(dir, "after.yaml")), &out, &errb); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+		var changes []string
+		for name, id := range map[string]int64{before.Rules[0].Name: last[before.Rules[0].Name], before.Rules[1].Name: last[before.Rules[1].Name], "oncall": last["oncall"]} {
+			h, _ := st.App.Store.RuleHistory(ctx, name)
+			for _, c := range h {
+				if c.ID > id {
+					changes = append(changes, fmt.Sprintf("%s %s %s", c.Name, c.Action, c.Rule))
+				}
+			}
+		}
+		sort.Strings(changes)
+		evs, _ := st.App.Store.ListAudit(ctx, store.AuditFilter{Event: ruleset.EventRulesReplaced, Limit: 1})
+		if len(evs) != 1 {
+			t.Fatalf("%v: no audit event (revision was %d)", args, set.Revision)
+		}
+		return changes, evs[0]
+	}
+	viaAPI, apiEvent := record("--url", st.BrokerURL)
+	// Back to the start, then the same change through the store.
+	if err := run(ctx, []string{"rules", "apply", "--config", st.ConfigPath, "-f", filepath.Join(dir, "before.yaml")}, &out, &errb); err != nil {
+		t.Fatalf("revert: %v\n%s", err, errb.String())
+	}
+	viaConfig, cliEvent := record("--config", st.ConfigPath)
+
+	if len(viaAPI) != 3 || fmt.Sprint(viaAPI) != fmt.Sprint(viaConfig) {
+		t.Fatalf("history\n  api:    %q\n  config: %q", viaAPI, viaConfig)
+	}
+	if apiEvent.Subject != "token:cli" || cliEvent.Subject != "cli:"+actor() {
+		t.Fatalf("actors %q and %q", apiEvent.Subject, cliEvent.Subject)
+	}
+	same := func(e store.AuditEvent) string {
+		return fmt.Sprint(e.Event, e.Result, e.Reason, e.Message, e.Details)
+	}
+	if same(apiEvent) != same(cliEvent) || apiEvent.Message != fmt.Sprintf("%d rules", len(after.Rules)) {
+		t.Fatalf("audit events differ:\n  api:    %+v\n  config: %+v", apiEvent, cliEvent)
+	}
+	for _, name := range []string{before.Rules[0].Name, "oncall"} {
+		h, _ := st.App.Store.RuleHistory(ctx, name)
+		if h[0].Actor != "cli:"+actor() {
+			t.Fatalf("%s changed by %q", name, h[0].Actor)
+		}
 	}
 }
