@@ -71,11 +71,13 @@ func newFailures(window time.Duration, max int) *failures {
 	return &failures{window: window, max: max, byKey: map[failureKey]*list.Element{}}
 }
 
-// record counts ev (a failed sign-in at now) and says whether to audit it
+// record counts ev (a failed sign-in, now) and says whether to audit it
 // as it is, and which aggregated events are due (windows closed by now).
-func (f *failures) record(now time.Time, ev *store.AuditEvent) (audit bool, due []store.AuditEvent) {
+// The clock is read under the lock, so windows open in time order.
+func (f *failures) record(clock func() time.Time, ev *store.AuditEvent) (audit bool, due []store.AuditEvent) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := clock()
 	due = f.closeBefore(now.Add(-f.window))
 	k := failureKey{addr: clip(ev.RemoteAddr, maxAddrLen), provider: ev.Provider, reason: ev.Reason}
 	if el, ok := f.byKey[k]; ok {
@@ -123,10 +125,10 @@ func (f *failures) closeAll() []store.AuditEvent {
 }
 
 // closeDue closes the windows that have ended by now.
-func (f *failures) closeDue(now time.Time) []store.AuditEvent {
+func (f *failures) closeDue(clock func() time.Time) []store.AuditEvent {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.closeBefore(now.Add(-f.window))
+	return f.closeBefore(clock().Add(-f.window))
 }
 
 func (w *failureWindow) add(ev *store.AuditEvent, now time.Time) {
@@ -174,7 +176,7 @@ func clip(s string, n int) string {
 // have closed by now; call it periodically (app: every 15 s), so a count
 // is written within a window's length even when no failure follows it.
 func (s *Sessions) FlushFailures(ctx context.Context) {
-	for _, e := range s.fails.closeDue(s.now()) {
+	for _, e := range s.fails.closeDue(s.now) {
 		s.cfg.Access.Audit(ctx, &e)
 	}
 }

@@ -152,7 +152,7 @@ func (s *Sessions) Failed(ctx context.Context, provider string, err error, meta 
 		Reason: broker.ErrorReason(err), Message: broker.ErrorMessage(err), Provider: provider,
 		RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
 	}
-	audit, due := s.fails.record(s.now(), ev)
+	audit, due := s.fails.record(s.now, ev)
 	for i := range due {
 		s.cfg.Access.Audit(ctx, &due[i])
 	}
