@@ -14,6 +14,13 @@
 //	Sessions.Load / Save (keeps the expiry) / End (audit "logout") / Failed
 //	(audit a failed sign-in) / UseOnce (OIDC states, across instances)
 //
+//	Failed ──> window per (client address, provider, reason), 1 min:
+//	           first failure ──> audited as it is
+//	           the rest       ──> counted ──> one audit event {count, window, since}
+//	                              when the window has closed (next failure or
+//	                              FlushFailures; FlushAllFailures at shutdown)
+//	           all windows taken (DefaultFailureKeys) ──> one "other" count
+//
 //	pick grant ──> credential for STS:
 //	                 pass-through:  the Session's SAML Response (unused) or ID token (unexpired)
 //	                 broker-issued: issuer mints a Response or ID token for exactly this role

@@ -45,20 +45,30 @@ type SessionsConfig struct {
 	Replay  ReplayCache
 	// Lifetime is a session's absolute lifetime (default 8 h).
 	Lifetime time.Duration
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// FailureWindow is how long repeated failed sign-ins (same client
+	// address, provider and reason) are counted into one audit event
+	// after the first (default DefaultFailureWindow).
+	FailureWindow time.Duration
+	// FailureKeys bounds the windows open at once (default
+	// DefaultFailureKeys); beyond it failures are counted together.
+	FailureKeys int
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Sessions is the portal session lifecycle: a session starts at a verified
 // sign-in (replacing the browser's previous one, with a new id: no session
 // fixation), is loaded and saved while the person picks roles, and ends at
-// sign-out. Every start, failed sign-in and end is audited. The browser
-// holds only the session id; the Session (and its upstream credential)
-// lives in the store, encrypted at rest.
+// sign-out. Every start, failed sign-in and end is audited; repeated
+// failed sign-ins are counted into one event a window (failures.go). The
+// browser holds only the session id; the Session (and its upstream
+// credential) lives in the store, encrypted at rest. Sessions is safe for
+// concurrent use.
 type Sessions struct {
-	cfg SessionsConfig
-	log *slog.Logger
-	now func() time.Time
+	cfg   SessionsConfig
+	log   *slog.Logger
+	now   func() time.Time
+	fails *failures
 }
 
 // NewSessions returns the session lifecycle; Store, Access and Replay are required.
@@ -69,7 +79,13 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = 8 * time.Hour
 	}
-	s := &Sessions{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = DefaultFailureWindow
+	}
+	if cfg.FailureKeys <= 0 {
+		cfg.FailureKeys = DefaultFailureKeys
+	}
+	s := &Sessions{cfg: cfg, log: cfg.Logger, now: cfg.Now, fails: newFailures(cfg.FailureWindow, cfg.FailureKeys)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -125,13 +141,24 @@ func (s *Sessions) recordSignIn(ctx context.Context, id *broker.Identity, meta M
 	}
 }
 
-// Failed audits a sign-in that did not verify.
+// Failed audits a sign-in that did not verify: the first of its client
+// address, provider and reason in a window as it is, the rest of the
+// window counted into one event (Details count, window, since) written
+// when the window has closed: at the next failed sign-in after it, or at
+// FlushFailures.
 func (s *Sessions) Failed(ctx context.Context, provider string, err error, meta Meta) {
-	s.cfg.Access.Audit(ctx, &store.AuditEvent{
+	ev := &store.AuditEvent{
 		RequestID: meta.RequestID, Event: "signin", Result: store.ResultFailure,
 		Reason: broker.ErrorReason(err), Message: broker.ErrorMessage(err), Provider: provider,
 		RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
-	})
+	}
+	audit, due := s.fails.record(s.now, ev)
+	for i := range due {
+		s.cfg.Access.Audit(ctx, &due[i])
+	}
+	if audit {
+		s.cfg.Access.Audit(ctx, ev)
+	}
 }
 
 // Load returns a live session; ENOTFOUND when it is absent or expired.

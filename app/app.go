@@ -42,6 +42,7 @@ type App struct {
 	OIDCIssuer *issuer.OIDC
 	Rules      *ruleset.Source
 	Access     *access.Service
+	Sessions   *access.Sessions
 	Web        *site.Site
 	closeOnce  sync.Once
 }

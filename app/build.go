@@ -142,7 +142,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := access.NewSessions(access.SessionsConfig{
+	a.Sessions, err = access.NewSessions(access.SessionsConfig{
 		Store: a.Store, Access: a.Access, SignIns: a.Store, Replay: a.Store,
 		Lifetime: time.Duration(cfg.Server.SessionLifetime), Logger: a.log, Now: now,
 	})
@@ -151,7 +151,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	}
 	wc := site.Config{
 		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
-		Access: a.Access, Sessions: sessions, Health: a.Store, SessionKeys: sessionKeys,
+		Access: a.Access, Sessions: a.Sessions, Health: a.Store, SessionKeys: sessionKeys,
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		SignInLimit: rateLimit(cfg.Server.RateLimits.SignIn), APITokenLimit: rateLimit(cfg.Server.RateLimits.APIToken),

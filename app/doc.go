@@ -1,11 +1,12 @@
 // Package app wires a validated configuration into a running broker: store,
 // SAML service providers, the broker's own IdP, STS and console clients, the
 // access use case and the web server, plus the background loops (metadata
-// refresh, expiry purge). cmd/broker and the end-to-end tests both use it.
+// refresh, store upkeep: purge by store.retention, then compact). cmd/broker
+// and the end-to-end tests both use it.
 //
 //	config.Config ──> New: OpenStore ─> buildIssuers ─> buildProviders
 //	    ─> check + seed the config's rules (ruleset) ─> loadRules ─> buildAccess
 //	    (sts, console) ─> buildWeb (admins, ruleset.Admin, access.Sessions,
 //	    web/site) ──> App{store, providers, issuer, access, web}
-//	App.Serve(ctx, listener) ──> http.Server + refresh/purge loops ──> graceful shutdown
+//	App.Serve(ctx, listener) ──> http.Server + refresh/upkeep loops ──> graceful shutdown
 package app

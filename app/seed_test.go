@@ -27,14 +27,15 @@ func TestSeedOnceWithAnAuditEventWhenTwoInstancesStart(t *testing.T) {
 	cert := strings.NewReplacer("-----BEGIN CERTIFICATE-----", "", "-----END CERTIFICATE-----", "", "\n", "").Replace(string(kp.CertificatePEM()))
 	files := map[string]string{
 		"key.pem": string(kp.KeyPEM()), "cert.pem": string(kp.CertificatePEM()),
-		"k":      "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"k":      "74ZfCQCUuU92AOqaQCcRrfgvmsIJ4NupDVpU7E6jsFc=",
+		"sk":     "4ZSLQtpY4p9gzvIJQpeznn96/+GQjF0jwUDHM4K1AGM=",
 		"md.xml": `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>` + cert + `</X509Certificate></X509Data></KeyInfo></KeyDescriptor><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/></IDPSSODescriptor></EntityDescriptor>`,
 		"broker.yaml": `server:
   external_url: http://localhost:8080
   session_keys: [file:k]
 store:
   dsn: broker.db
-  encryption_keys: [file:k]
+  encryption_keys: [file:sk]
 issuer:
   saml: {key: file:key.pem, certificate: file:cert.pem}
 providers:

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/store"
 )
 
 // Serve serves the broker on ln until ctx is cancelled, running the
@@ -25,7 +28,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { defer wg.Done(); op.Run(ctx) }()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); a.purgeLoop(ctx, 5*time.Minute) }()
+	go func() { defer wg.Done(); a.every(ctx, UpkeepInterval, a.Upkeep) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.every(ctx, FailureFlushInterval, a.Sessions.FlushFailures) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.Rules.Run(ctx, RulesPollInterval) }()
 
@@ -54,7 +59,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	cancel()
 	wg.Wait()
+	a.Flush(context.Background())
 	return err
+}
+
+// FailureFlushInterval is how often the counts of failed sign-ins whose
+// window has closed are written to the audit log.
+const FailureFlushInterval = 15 * time.Second
+
+// Flush writes what this instance still holds in memory: the counts of
+// repeated failed sign-ins (Serve calls it at shutdown), within 5 s.
+func (a *App) Flush(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	a.Sessions.FlushAllFailures(ctx)
 }
 
 // RulesPollInterval is how often each instance checks the store for rule
@@ -74,22 +92,41 @@ func (a *App) HTTPServer() *http.Server {
 	}
 }
 
-func (a *App) purgeLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+// UpkeepInterval is how often each instance purges the store and compacts it.
+const UpkeepInterval = 5 * time.Minute
+
+// every calls f every interval until ctx ends.
+func (a *App) every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.Store.Purge(ctx)
-			if err != nil {
-				a.log.WarnContext(ctx, "purge expired rows", "err", err)
-			} else if n > 0 {
-				a.log.DebugContext(ctx, "purged expired rows", "rows", n)
-			}
+			f(ctx)
 		}
 	}
+}
+
+// Upkeep runs one round of the store's upkeep: delete what has expired or
+// outlived store.retention, then give the space back (SQLite). Failures
+// are logged; the next round tries again.
+func (a *App) Upkeep(ctx context.Context) {
+	n, err := a.Store.Purge(ctx, Retention(a.cfg))
+	if err != nil {
+		a.log.WarnContext(ctx, "purge the store", "err", err)
+	} else if n > 0 {
+		a.log.DebugContext(ctx, "purged the store", "rows", n)
+	}
+	if err := a.Store.Compact(ctx); err != nil {
+		a.log.WarnContext(ctx, "compact the store", "err", err)
+	}
+}
+
+// Retention is the store's retention as cfg sets it.
+func Retention(cfg *config.Config) store.Retention {
+	return store.Retention{Audit: time.Duration(cfg.Store.Retention.Audit), SignIns: time.Duration(cfg.Store.Retention.SignIns)}
 }
 
 // Close releases the store.

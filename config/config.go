@@ -91,6 +91,8 @@ type Store struct {
 	// EncryptionKeys encrypt secrets at rest (AES-256-GCM): the first
 	// encrypts, all decrypt. Secret references to 32 bytes, base64-encoded.
 	EncryptionKeys []Secret `yaml:"encryption_keys"`
+	// Retention is how long audit events and sign-ins are kept.
+	Retention Retention `yaml:"retention"`
 }
 
 // AWS configures the AWS endpoints the broker calls.

@@ -10,7 +10,11 @@ import (
 	"github.com/broker-dev/broker/issuer"
 )
 
-const goodKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
+// Two keys from `openssl rand -base64 32`: one for cookies, one for the store.
+const (
+	goodKey      = "74ZfCQCUuU92AOqaQCcRrfgvmsIJ4NupDVpU7E6jsFc="
+	goodStoreKey = "4ZSLQtpY4p9gzvIJQpeznn96/+GQjF0jwUDHM4K1AGM="
+)
 
 // writeIssuerKeys writes a key pair next to the config and returns the dir.
 func writeIssuerKeys(t *testing.T) string {
@@ -62,7 +66,7 @@ rules:
 func parse(t *testing.T, dir, yml string) (*Config, Problems) {
 	t.Helper()
 	t.Setenv("TEST_BROKER_SESSION_KEY", goodKey)
-	t.Setenv("TEST_BROKER_STORE_KEY", goodKey)
+	t.Setenv("TEST_BROKER_STORE_KEY", goodStoreKey)
 	path := filepath.Join(dir, "broker.yaml")
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
@@ -208,7 +212,7 @@ func TestInlineKeyWarnsAndNeverEchoesIt(t *testing.T) {
 func TestExampleConfigIsValid(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("BROKER_SESSION_KEY", goodKey)
-	t.Setenv("BROKER_STORE_KEY", goodKey)
+	t.Setenv("BROKER_STORE_KEY", goodStoreKey)
 	t.Setenv("KEYCLOAK_CLIENT_SECRET", "s3cret")
 	b, err := os.ReadFile("../deploy/broker.example.yaml")
 	if err != nil {
@@ -307,5 +311,147 @@ func TestRulesAreLeftToTheCaller(t *testing.T) {
 	p := cfg.Locate("rules[0].when.all[0].regex", "rule devs: bad")
 	if p.Pos.Line != 22 || p.Path != "rules[0].when.all[0].regex" || !strings.HasPrefix(p.String(), filepath.Join(dir, "broker.yaml")+":22:") {
 		t.Fatalf("located %+v", p)
+	}
+}
+
+// store.retention: defaults, days or durations, and bounds.
+func TestRetention(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	cfg, probs := parse(t, dir, validYAML)
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	if r := cfg.Store.Retention; time.Duration(r.Audit) != 400*24*time.Hour || time.Duration(r.SignIns) != 90*24*time.Hour {
+		t.Fatalf("defaults %v %v", r.Audit, r.SignIns)
+	}
+	with := func(r string) string {
+		return strings.Replace(validYAML, "  dsn: broker.db\n", "  dsn: broker.db\n  retention:\n"+r, 1)
+	}
+	cfg, probs = parse(t, dir, with("    audit: 2555d\n    sign_ins: 720h\n"))
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	if r := cfg.Store.Retention; r.Audit.String() != "2555d" || r.SignIns.String() != "30d" {
+		t.Fatalf("parsed %v %v", r.Audit, r.SignIns)
+	}
+	for name, tc := range map[string]struct{ yml, path, msg string }{
+		"zero audit":      {"    audit: 0d\n", "store.retention.audit", "between 1d and 36600d"},
+		"an hour":         {"    sign_ins: 1h\n", "store.retention.sign_ins", "between 1d and 3660d"},
+		"negative":        {"    audit: -24h\n", "store.retention.audit", "between"},
+		"not a period":    {"    audit: forever\n", "", `"forever" is not a period`},
+		"bad days":        {"    audit: 1.5d\n", "", `"1.5d" is not a number of days`},
+		"unknown setting": {"    sessions: 1d\n", "", "field sessions not found"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, probs := parse(t, dir, with(tc.yml))
+			for _, p := range probs.Errors() {
+				if p.Path == tc.path && strings.Contains(p.Message, tc.msg) && p.Pos.Line > 0 {
+					return
+				}
+			}
+			t.Fatalf("no problem at %q with %q (and a line):\n%v", tc.path, tc.msg, probs)
+		})
+	}
+}
+
+func TestWeakKey(t *testing.T) {
+	random := []byte("\x8b\x1f\xe2\x09\x4c\xd7\x33\xa0\x5e\x91\x06\xbf\x72\xc8\x1d\x64\xf9\x2a\x87\x50\xe3\x0c\xb4\x6d\x98\x15\xca\x3f\x71\xae\x04\xdb")
+	for name, tc := range map[string]struct {
+		key  []byte
+		want string
+	}{
+		"all zero":          {make([]byte, 32), "every byte is 0x00"},
+		"one byte repeated": {[]byte(strings.Repeat("A", 32)), "every byte is 0x41"},
+		"a pattern":         {[]byte(strings.Repeat("0123456789abcdef", 2)), "16-byte pattern repeated"},
+		"two bytes":         {[]byte(strings.Repeat("ab", 16)), "2-byte pattern repeated"},
+		"few distinct":      {[]byte("aaaaaaaabbbbbbbbccccccccdddddddX"), "only 5 different byte values in 32 bytes"},
+		"random":            {random, ""},
+		"random, longer":    {append(append([]byte{}, random...), random[:16]...), ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := weakKey(tc.key)
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Fatalf("weakKey = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// `broker check` refuses keys that are not random and a store key that is
+// also a cookie key; the problems never show the key.
+func TestKeysMustBeRandomAndDistinct(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	zero := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" // 32 zero bytes
+	for name, tc := range map[string]struct {
+		session, store string
+		path, msg      string
+	}{
+		"zero session key":   {zero, goodStoreKey, "server.session_keys[0]", "every byte is 0x00"},
+		"pattern store key":  {goodKey, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "store.encryption_keys[0]", "16-byte pattern repeated"},
+		"one key, two jobs":  {goodKey, goodKey, "store.encryption_keys[0]", "same key as server.session_keys[0]"},
+		"same key, url form": {goodStoreKey, strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(goodStoreKey), "store.encryption_keys[0]", "same key as server.session_keys[0]"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, "broker.yaml")
+			if err := os.WriteFile(path, []byte(validYAML), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("TEST_BROKER_SESSION_KEY", tc.session)
+			t.Setenv("TEST_BROKER_STORE_KEY", tc.store)
+			_, probs := Load(path)
+			found := false
+			for _, p := range probs.Errors() {
+				if strings.Contains(p.String(), tc.session) || strings.Contains(p.String(), tc.store) {
+					t.Fatalf("a problem shows the key: %s", p)
+				}
+				found = found || (p.Path == tc.path && strings.Contains(p.Message, tc.msg))
+			}
+			if !found {
+				t.Fatalf("no error at %s with %q:\n%v", tc.path, tc.msg, probs)
+			}
+		})
+	}
+	// A second session key (rotation) that is the store key is caught too.
+	yml := strings.Replace(validYAML, `["env:TEST_BROKER_SESSION_KEY"]`, `["env:TEST_BROKER_SESSION_KEY", "env:TEST_BROKER_STORE_KEY"]`, 1)
+	_, probs := parse(t, dir, yml)
+	if errs := probs.Errors(); len(errs) != 1 || errs[0].Path != "store.encryption_keys[0]" || !strings.Contains(errs[0].Message, "server.session_keys[1]") {
+		t.Fatalf("reused old session key: %v", probs)
+	}
+}
+
+// Secret files and the config file readable by others are warned about;
+// env: secrets and certificates are not files to warn about.
+func TestWarnsOnReadableSecretFiles(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	for name, body := range map[string]string{"session.key": goodKey, "store.key": goodStoreKey} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yml := strings.NewReplacer(`"env:TEST_BROKER_SESSION_KEY"`, `"file:session.key"`, `"env:TEST_BROKER_STORE_KEY"`, `"file:store.key"`).Replace(validYAML)
+	if _, probs := parse(t, dir, yml); len(probs) != 0 {
+		t.Fatalf("files of mode 0600: %v", probs)
+	}
+	for file, mode := range map[string]os.FileMode{"session.key": 0o640, "idp.key": 0o604, "idp.crt": 0o644, "broker.yaml": 0o644} {
+		if err := os.Chmod(filepath.Join(dir, file), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "broker.yaml")
+	_, probs := Load(path)
+	if len(probs.Errors()) != 0 {
+		t.Fatalf("readable files are warnings, not errors: %v", probs)
+	}
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.Path+": "+p.Message)
+	}
+	want := []string{
+		": the config file is readable by its group and others; make it readable by the broker's user only (chmod 600 " + path + ")",
+		"server.session_keys[0]: " + filepath.Join(dir, "session.key") + " is readable by its group; make it readable by the broker's user only (chmod 600 " + filepath.Join(dir, "session.key") + ")",
+		"issuer.saml.key: " + filepath.Join(dir, "idp.key") + " is readable by others; make it readable by the broker's user only (chmod 600 " + filepath.Join(dir, "idp.key") + ")",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warnings\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

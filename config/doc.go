@@ -13,5 +13,8 @@
 // of them: partitions, regions and console URLs of package partition, the
 // rules and the admin condition of mapping.
 // Secrets (keys, session keys) are never written inline in examples and are
-// never echoed back in problems.
+// never echoed back in problems. Keys are judged past their syntax
+// (keycheck.go): a key that is not random (a byte or pattern repeated, few
+// distinct bytes) and a store key that is also a cookie key are errors; the
+// config file and secret files readable by group or others are warnings.
 package config

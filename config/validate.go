@@ -32,6 +32,13 @@ func (c *Config) applyDefaults() {
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"
 	}
+	// An explicit 0 stays, for validation to refuse: it is not "forever".
+	if _, set := c.positions["store.retention.audit"]; !set {
+		c.Store.Retention.Audit = Period(DefaultAuditRetention)
+	}
+	if _, set := c.positions["store.retention.sign_ins"]; !set {
+		c.Store.Retention.SignIns = Period(DefaultSignInRetention)
+	}
 	if c.AWS.Timeout == 0 {
 		c.AWS.Timeout = mapping.Duration(10 * time.Second)
 	}
@@ -106,11 +113,13 @@ func (c *Config) validate() Problems {
 	p := &problems{c: c}
 	c.validateServer(p)
 	c.validateStore(p)
+	c.validateKeyReuse(p)
 	c.validateAWS(p)
 	c.validateProviders(p)
 	c.validateIssuer(p)
 	c.validateRules(p)
 	c.validateAdmin(p)
+	c.warnReadableFiles(p)
 	return p.out
 }
 
@@ -169,8 +178,13 @@ func (c *Config) checkKey(p *problems, path string, s Secret, min int) {
 		p.add(path, "%v", err)
 		return
 	}
-	if _, err := DecodeKey(b, min); err != nil {
+	k, err := DecodeKey(b, min)
+	if err != nil {
 		p.add(path, "%v (want %d random bytes, base64-encoded)", err, min)
+		return
+	}
+	if why := weakKey(k[:min]); why != "" {
+		p.add(path, "the key is not random: %s (generate one with `openssl rand -base64 %d`)", why, min)
 	}
 }
 
@@ -194,6 +208,7 @@ func (c *Config) validateStore(p *problems) {
 	for i, k := range c.Store.EncryptionKeys {
 		c.checkKey(p, fmt.Sprintf("store.encryption_keys[%d]", i), k, 32)
 	}
+	c.validateRetention(p)
 }
 
 func (c *Config) validateAWS(p *problems) {

@@ -196,10 +196,10 @@ func TestAdminChangesAuditAndRefuseStale(t *testing.T) {
 				}
 			}},
 		{"replace all", func() error {
-			_, err := e.admin.ReplaceAll(ctx, ann, []mapping.Rule{devRule("devs", "dev", "Developer")}, nil, e.revision(t))
+			_, err := e.admin.ReplaceAll(ctx, ann, []mapping.Rule{devRule("devs", "dev", "Developer")}, nil, e.revision(t), false)
 			return err
 		}, func() error {
-			_, err := e.admin.ReplaceAll(ctx, ann, []mapping.Rule{}, nil, e.revision(t)-1)
+			_, err := e.admin.ReplaceAll(ctx, ann, []mapping.Rule{}, nil, e.revision(t)-1, true)
 			return err
 		}, EventRulesReplaced, "", "1 rules",
 			func(t *testing.T) {
@@ -435,7 +435,7 @@ func TestAdminReplaceAllWithAccounts(t *testing.T) {
 	prod := []mapping.Account{{ID: "444455556666", Alias: "prod"}, {ID: "555566667777", Alias: "stage"}}
 	r := devRule("devs", "dev", "Developer")
 	r.Grant.Account = "prod"
-	snap, err := e.admin.ReplaceAll(ctx, CLIActor("ci"), []mapping.Rule{r}, prod, e.revision(t))
+	snap, err := e.admin.ReplaceAll(ctx, CLIActor("ci"), []mapping.Rule{r}, prod, e.revision(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +446,7 @@ func TestAdminReplaceAllWithAccounts(t *testing.T) {
 	if len(evs) != 1 || evs[0].Subject != "cli:ci" || evs[0].Message != "1 rules, 2 accounts" {
 		t.Fatalf("audit %+v", evs)
 	}
-	_, err = e.admin.ReplaceAll(ctx, CLIActor("ci"), nil, accounts, snap.Revision-1)
+	_, err = e.admin.ReplaceAll(ctx, CLIActor("ci"), nil, accounts, snap.Revision-1, true)
 	wantCode(t, err, broker.ECONFLICT)
 	if a, _ := e.db.Accounts(ctx); len(a) != 2 {
 		t.Fatalf("a stale replace changed the accounts: %v", a)

@@ -31,7 +31,7 @@ func BenchmarkImpactPreview(b *testing.B) {
 			Grant: mapping.GrantSpec{Account: "111122223333", Role: fmt.Sprintf("Role%d", i%50)}})
 	}
 	env := newAdminEnv(b, db)
-	if _, err := env.admin.ReplaceAll(ctx, Actor{ID: "bench"}, rules, nil, -1); err != nil {
+	if _, err := env.admin.ReplaceAll(ctx, Actor{ID: "bench"}, rules, nil, -1, false); err != nil {
 		b.Fatal(err)
 	}
 	for u := 0; u < DefaultImpactSignIns; u++ {

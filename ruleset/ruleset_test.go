@@ -53,7 +53,7 @@ func adminOn(t *testing.T, db AdminStore) *Admin {
 // the new revision.
 func apply(t *testing.T, db AdminStore, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
 	t.Helper()
-	snap, err := adminOn(t, db).ReplaceAll(context.Background(), Actor{ID: "cli:git"}, rules, accounts, -1)
+	snap, err := adminOn(t, db).ReplaceAll(context.Background(), Actor{ID: "cli:git"}, rules, accounts, -1, false)
 	if err != nil {
 		return 0, err
 	}

@@ -113,24 +113,35 @@ func (a *Admin) reorder(ctx context.Context, who Actor, c *current, names []stri
 	return nil
 }
 
+// ReasonRulesEmpty is the reason ReplaceAll refuses a rule set with no
+// rules unless the caller allows it: it would take every role from
+// everyone, which is seldom what an empty file or request body meant.
+const ReasonRulesEmpty = "rules_empty"
+
 // ReplaceAll makes the stored rules exactly rules (in order) and, when
 // accounts is not nil, the accounts exactly accounts, after checking them
 // together; accounts nil keeps the stored ones. revision is the revision
 // the change was made from (ECONFLICT when the store moved since, nothing
-// saved); -1 skips the check. It returns the store's state after.
+// saved); -1 skips the check. No rules at all is refused (EINVALID
+// ReasonRulesEmpty, nothing saved) unless allowEmpty. It returns the
+// store's state after.
 //
 // New and changed accounts are saved before the rules and removed ones
 // after, so the stored rules compile at every step (pollers never see an
 // alias a rule needs missing). The store has no transaction over accounts
 // and rules: if another change lands between the account writes and the
 // rules, the rules are refused (ECONFLICT) and the accounts written stay.
-func (a *Admin) ReplaceAll(ctx context.Context, who Actor, rules []mapping.Rule, accounts []mapping.Account, revision int64) (*Snapshot, error) {
+func (a *Admin) ReplaceAll(ctx context.Context, who Actor, rules []mapping.Rule, accounts []mapping.Account, revision int64, allowEmpty bool) (*Snapshot, error) {
 	c, err := a.read(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if revision >= 0 && c.revision != revision {
 		return nil, a.refused(ctx, who, "replace", "", revisionConflict(c.revision, revision))
+	}
+	if len(rules) == 0 && !allowEmpty {
+		return nil, a.refused(ctx, who, "replace", "", broker.Errorf(broker.EINVALID, ReasonRulesEmpty,
+			"The new rule set has no rules: it would take every role from everyone. Nothing was saved; to remove every rule, say so explicitly (allow empty)."))
 	}
 	next := c.accounts
 	if accounts != nil {

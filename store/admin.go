@@ -114,10 +114,6 @@ type SignInStore interface {
 	RecentSignIns(ctx context.Context, limit int) ([]SignIn, error)
 }
 
-// SignInRetention is how long a sign-in is kept for the simulator and the
-// impact preview; Purge deletes older ones.
-const SignInRetention = 90 * 24 * time.Hour
-
 // SignIn is a person's latest sign-in. Identity is the JSON of the verified
 // broker.Identity (no credentials); it is encrypted at rest.
 type SignIn struct {

@@ -7,13 +7,15 @@
 //	                                           └─> PostgreSQL   (any number)
 //	   replay cache   Remember(namespace, key, expires)        one atomic upsert, never evicted before expiry
 //	   sessions       Create/Get/Update/DeleteSession          Data encrypted at rest (AES-256-GCM)
-//	   audit log      AppendAudit / ListAudit                  append-only, newest first, keyset pagination
+//	   audit log      AppendAudit / ListAudit                  append-only, newest first, keyset pagination, kept Retention.Audit
 //	   rules          Rules, PutRule, DeleteRule, Reorder,     versioned; a stale version or revision
 //	                  ReplaceRules, RuleHistory, DeletedRules  is ECONFLICT, never merged; every change in history
 //	   accounts       Accounts / PutAccount / DeleteAccount    aliases and labels used by the rules
 //	   API tokens     Create/APITokens/APITokenByHash/Delete   only the SHA-256 of the secret is stored
-//	   sign-ins       RecordSignIn / RecentSignIns             latest per person, encrypted, kept SignInRetention
-//	   upkeep         Purge, Ping, Close
+//	   sign-ins       RecordSignIn / RecentSignIns             latest per person, encrypted, kept Retention.SignIns
+//	   upkeep         Purge(Retention): expired sessions and replay entries,
+//	                  audit events and sign-ins past their retention;
+//	                  Compact: give the space back (SQLite); Ping, Close
 //
 // Nothing that matters lives in one process's memory, so any number of
 // broker instances can share a store.

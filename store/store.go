@@ -37,11 +37,29 @@ type Store interface {
 	TokenStore
 	SignInStore
 
-	// Purge deletes expired replay entries and sessions and says how many.
-	Purge(ctx context.Context) (int64, error)
+	// Purge deletes what has outlived its use: replay entries and sessions
+	// past their expiry, and audit events and sign-ins older than r keeps
+	// them. It says how many rows it deleted. Large deletes go in batches,
+	// so sign-ins are not held up behind them.
+	Purge(ctx context.Context, r Retention) (int64, error)
+	// Compact gives the space of deleted rows back to the file system where
+	// the backend needs it: SQLite checkpoints and truncates its
+	// write-ahead log and runs an incremental vacuum in steps; PostgreSQL
+	// does nothing (its autovacuum reuses the space). The data is unchanged.
+	Compact(ctx context.Context) error
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Retention is how long Purge keeps the rows that only grow; a zero field
+// keeps them forever. Sessions and replay entries go at their expiry.
+type Retention struct {
+	// Audit: audit events at least this old are deleted.
+	Audit time.Duration
+	// SignIns: a person's latest sign-in (for the simulator and the impact
+	// preview) at least this old is deleted.
+	SignIns time.Duration
 }
 
 // Session is the server-side half of a browser session.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +43,7 @@ rules:
 // with the same assertions.
 func TestLoadCheckedLocatesRuleProblems(t *testing.T) {
 	t.Setenv("TEST_BROKER_SESSION_KEY", key32)
-	t.Setenv("TEST_BROKER_STORE_KEY", key32)
+	t.Setenv("TEST_BROKER_STORE_KEY", storeKey32)
 	good := writeConfig(t, checkYAML)
 	if _, probs := loadChecked(good); len(probs) != 0 {
 		t.Fatalf("unexpected problems:\n%v", probs)
@@ -66,7 +68,7 @@ func TestLoadCheckedLocatesRuleProblems(t *testing.T) {
 // the other sections, before the admin section's.
 func TestLoadCheckedKeepsTheOrder(t *testing.T) {
 	t.Setenv("TEST_BROKER_SESSION_KEY", key32)
-	t.Setenv("TEST_BROKER_STORE_KEY", key32)
+	t.Setenv("TEST_BROKER_STORE_KEY", storeKey32)
 	yml := strings.NewReplacer("{attribute: groups, equals: dev}", "{attribute: groups, regex: '('}",
 		"https://aws.example.com/", "http://aws.example.com").Replace(checkYAML) +
 		"admin:\n  when: {any: [{attribute: groups, equals: broker-admins}]}\n  providers: [entra]\n"
@@ -84,7 +86,7 @@ func TestLoadCheckedKeepsTheOrder(t *testing.T) {
 // checks the rest of the file).
 func TestExampleConfigRulesAreValid(t *testing.T) {
 	t.Setenv("BROKER_SESSION_KEY", key32)
-	t.Setenv("BROKER_STORE_KEY", key32)
+	t.Setenv("BROKER_STORE_KEY", storeKey32)
 	t.Setenv("KEYCLOAK_CLIENT_SECRET", "s3cret")
 	b, err := os.ReadFile("../../deploy/broker.example.yaml")
 	if err != nil {
@@ -106,5 +108,36 @@ func TestExampleConfigRulesAreValid(t *testing.T) {
 	}
 	if len(cfg.Rules) == 0 {
 		t.Fatal("the example has no rules to check")
+	}
+}
+
+// `broker check` refuses keys that are not random or do two jobs, and
+// warns about secret files others can read.
+func TestCheckKeysAndFileModes(t *testing.T) {
+	path := writeConfig(t, goodConfig)
+	dir := filepath.Dir(path)
+	check := func() (string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"check", "--config", path}, &out, &errb)
+		return out.String(), err
+	}
+	if err := os.Chmod(filepath.Join(dir, "session.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := check()
+	if err != nil || !strings.Contains(out, "warning: server.session_keys[0]: "+filepath.Join(dir, "session.key")+" is readable by its group and others") || !strings.Contains(out, "ok (") {
+		t.Fatalf("readable key file: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ file, body, want string }{
+		{"store.key", key32, "error: store.encryption_keys[0]: is the same key as server.session_keys[0]"},
+		{"session.key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "error: server.session_keys[0]: the key is not random: every byte is 0x00"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := check()
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Fatalf("%s: %v\n%s", tc.file, err, out)
+		}
 	}
 }

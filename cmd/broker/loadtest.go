@@ -23,12 +23,15 @@ import (
 
 // runLoadtest drives whole SAML logins (ACS post, portal, role pick, 302 to
 // the console URL) against an in-process dev stack and prints a report:
-// latency percentiles, throughput, errors, memory before and after.
+// latency percentiles, throughput, errors, memory before and after. With
+// --flood it posts bad SAML responses instead (runFlood).
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("loadtest", stderr)
 	concurrency := fs.Int("concurrency", 50, "concurrent logins")
 	duration := fs.Duration("duration", 30*time.Second, "how long to run (10m for a soak)")
 	dataDir := fs.String("data-dir", "", "data directory (default: a temporary one)")
+	flood := fs.Bool("flood", false, "post bad SAML responses to the ACS instead, and report what they did to the store")
+	requests := fs.Int("requests", 20000, "--flood: how many bad responses to post (at most 1000000)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +43,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		defer os.RemoveAll(d)
 		dir = d
+	}
+	if *flood {
+		return runFlood(ctx, floodOptions{requests: *requests, concurrency: *concurrency, duration: *duration, dataDir: dir}, stdout)
 	}
 	st, err := devstack.Start(ctx, devstack.Options{DataDir: dir, NoRateLimits: true})
 	if err != nil {

@@ -47,10 +47,13 @@ Usage:
   broker check --config FILE      validate a config file and print every problem
   broker migrate --config FILE    apply the store's migrations and exit
   broker rules export (--config FILE | --url URL) [-o OUT]
-  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run]
+  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run] [--allow-empty]
                keep the role mapping rules in git: export them, apply a file
   broker loadtest [--concurrency 50] [--duration 30s]
                whole SAML logins against an in-process dev stack, with a report
+  broker loadtest --flood [--requests 20000] [--concurrency 50] [--duration 30s]
+               bad SAML responses to the dev stack's ACS (127.0.0.1 only), and
+               the store's size before, after and after upkeep
   broker version
 `
 

@@ -13,7 +13,11 @@ import (
 	"github.com/broker-dev/broker/issuer"
 )
 
-const key32 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+// Two keys from `openssl rand -base64 32`: the cookie key and the store's.
+const (
+	key32      = "74ZfCQCUuU92AOqaQCcRrfgvmsIJ4NupDVpU7E6jsFc="
+	storeKey32 = "4ZSLQtpY4p9gzvIJQpeznn96/+GQjF0jwUDHM4K1AGM="
+)
 
 // writeConfig writes a config with a file-metadata IdP and returns its path.
 func writeConfig(t *testing.T, body string) string {
@@ -23,7 +27,7 @@ func writeConfig(t *testing.T, body string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{"idp.key": kp.KeyPEM(), "idp.crt": kp.CertificatePEM(), "session.key": []byte(key32), "store.key": []byte(key32),
+	files := map[string][]byte{"idp.key": kp.KeyPEM(), "idp.crt": kp.CertificatePEM(), "session.key": []byte(key32), "store.key": []byte(storeKey32),
 		"md.xml": []byte(`<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>` +
 			strings.TrimSpace(strings.NewReplacer("-----BEGIN CERTIFICATE-----", "", "-----END CERTIFICATE-----", "", "\n", "").Replace(string(kp.CertificatePEM()))) +
 			`</X509Certificate></X509Data></KeyInfo></KeyDescriptor><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/></IDPSSODescriptor></EntityDescriptor>`),

@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/app"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/mapping"
@@ -33,8 +34,9 @@ type rulesFile struct {
 const rulesUsage = `Usage:
   broker rules export (--config FILE | --url URL) [-o OUT]
                write the rules (and accounts) in force as YAML
-  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run]
-               make the rules exactly RULES (and the accounts, with --config, if the file has them)
+  broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run] [--allow-empty]
+               make the rules exactly RULES (and the accounts, with --config, if the file has them);
+               a file with no rules removes every rule, and needs --allow-empty
   --config works on the store directly; --url goes through a running broker's
   /api/v1 with the admin API token in $BROKER_TOKEN.
 `
@@ -48,8 +50,9 @@ type rulesTarget interface {
 	// returns every problem; it changes nothing.
 	check(ctx context.Context, rules []mapping.Rule, accounts []mapping.Account) error
 	// apply makes the rules (and accounts, if not nil) exactly these, if
-	// the rules are still at revision (else ECONFLICT, nothing applied).
-	apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error)
+	// the rules are still at revision (else ECONFLICT, nothing applied);
+	// no rules at all is refused (ruleset.ReasonRulesEmpty) unless allowEmpty.
+	apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account, allowEmpty bool) (int64, error)
 	close()
 }
 
@@ -65,6 +68,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("o", "", "export: write to this file instead of stdout")
 	in := fs.String("f", "", "apply: the rules file (- for stdin)")
 	dry := fs.Bool("dry-run", false, "apply: check and show what would change, change nothing")
+	allowEmpty := fs.Bool("allow-empty", false, "apply: a file with no rules removes every rule (refused without this)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -83,13 +87,13 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer target.close()
-	return rulesOn(ctx, target, rulesArgs{sub: sub, out: *out, in: *in, dry: *dry}, stdout, stderr)
+	return rulesOn(ctx, target, rulesArgs{sub: sub, out: *out, in: *in, dry: *dry, allowEmpty: *allowEmpty}, stdout, stderr)
 }
 
 // rulesArgs are the flags of `broker rules` past the target.
 type rulesArgs struct {
-	sub, out, in string
-	dry          bool
+	sub, out, in    string
+	dry, allowEmpty bool
 }
 
 // rulesOn runs `broker rules export|apply` on an open target.
@@ -155,7 +159,10 @@ func rulesOn(ctx context.Context, target rulesTarget, a rulesArgs, stdout, stder
 		return nil
 	}
 	// The target refuses the change if the rules moved since current.
-	newRev, err := target.apply(ctx, rev, f.Rules, f.Accounts)
+	newRev, err := target.apply(ctx, rev, f.Rules, f.Accounts, a.allowEmpty)
+	if broker.ErrorReason(err) == ruleset.ReasonRulesEmpty {
+		return fmt.Errorf("%s has no rules: applying it would remove every rule; nothing applied (add --allow-empty if that is what you mean)", a.in)
+	}
 	if err != nil {
 		return err
 	}
@@ -213,8 +220,8 @@ func (t *storeTarget) check(ctx context.Context, rules []mapping.Rule, accounts 
 
 // apply replaces the rules (and accounts) if the store is still at
 // revision, the one current returned.
-func (t *storeTarget) apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
-	snap, err := t.admin.ReplaceAll(ctx, t.who, rules, accounts, revision)
+func (t *storeTarget) apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account, allowEmpty bool) (int64, error) {
+	snap, err := t.admin.ReplaceAll(ctx, t.who, rules, accounts, revision, allowEmpty)
 	if err != nil {
 		return 0, err
 	}
@@ -288,9 +295,13 @@ func (t *apiTarget) call(ctx context.Context, method, path string, in, out any) 
 		}
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct{ Message, Reason string }
+		var e struct{ Error, Message, Reason string }
 		_ = json.Unmarshal(raw, &e)
-		return fmt.Errorf("%s %s: %s: %s (%s)", method, path, resp.Status, e.Message, e.Reason)
+		if e.Error == "" {
+			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		}
+		// The broker's code and reason, so callers branch as on the store's.
+		return broker.Wrap(fmt.Errorf("%s %s: %s", method, path, resp.Status), e.Error, e.Reason, e.Message)
 	}
 	if out != nil {
 		return json.Unmarshal(raw, out)
@@ -330,12 +341,13 @@ func (t *apiTarget) check(ctx context.Context, rules []mapping.Rule, accounts []
 	return t.call(ctx, "POST", "/api/v1/simulate", map[string]any{"provider": "-", "attributes": map[string][]string{}, "rules": rules}, nil)
 }
 
-func (t *apiTarget) apply(ctx context.Context, revision int64, rules []mapping.Rule, _ []mapping.Account) (int64, error) {
+func (t *apiTarget) apply(ctx context.Context, revision int64, rules []mapping.Rule, _ []mapping.Account, allowEmpty bool) (int64, error) {
 	if rules == nil {
 		rules = []mapping.Rule{}
 	}
 	var r apiRules
-	if err := t.call(ctx, "PUT", "/api/v1/rules", map[string]any{"revision": revision, "rules": rules}, &r); err != nil {
+	body := map[string]any{"revision": revision, "rules": rules, "allow_empty": allowEmpty}
+	if err := t.call(ctx, "PUT", "/api/v1/rules", body, &r); err != nil {
 		return 0, err
 	}
 	return r.Revision, nil

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -238,9 +242,9 @@ type raced struct {
 	between func()
 }
 
-func (r raced) apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account) (int64, error) {
+func (r raced) apply(ctx context.Context, revision int64, rules []mapping.Rule, accounts []mapping.Account, allowEmpty bool) (int64, error) {
 	r.between()
-	return r.rulesTarget.apply(ctx, revision, rules, accounts)
+	return r.rulesTarget.apply(ctx, revision, rules, accounts, allowEmpty)
 }
 
 // `broker rules apply --config` applies only over the revision it read.
@@ -277,5 +281,202 @@ func TestRulesApplyConfigRefusesStaleRevision(t *testing.T) {
 	out.Reset()
 	if err := rulesOn(ctx, target, rulesArgs{sub: "apply", in: rules}, &out, &errb); err != nil || !strings.Contains(out.String(), "- delete hotfix") {
 		t.Fatalf("apply after reload: %v\n%s", err, out.String())
+	}
+}
+
+// An empty rules file would remove every rule: refused without
+// --allow-empty, by ruleset.Admin, whichever way it is applied.
+func TestRulesApplyEmptyNeedsAllowEmpty(t *testing.T) {
+	ctx := context.Background()
+	cfg := writeConfig(t, goodConfig)
+	dir := filepath.Dir(cfg)
+	for name, body := range map[string]string{"empty.yaml": "", "none.yaml": "rules: []\n", "accounts-only.yaml": "accounts:\n  - {id: '111122223333', alias: sandbox}\n"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", path}, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), "--allow-empty") || strings.Contains(out.String(), "applied") {
+			t.Fatalf("%s: %v\n%s", name, err, out.String())
+		}
+	}
+	target := openTestStore(t, cfg)
+	if set, _ := target.db.Rules(ctx); len(set.Rules) != 1 || len(auditEvents(t, target, ruleset.EventRulesReplaced)) != 0 {
+		t.Fatalf("a refused empty apply changed the store: %+v", set)
+	}
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", filepath.Join(dir, "none.yaml"), "--allow-empty"}, &out, &errb); err != nil {
+		t.Fatalf("--allow-empty: %v\n%s", err, errb.String())
+	}
+	if set, _ := target.db.Rules(ctx); len(set.Rules) != 0 {
+		t.Fatalf("rules left after an allowed empty apply: %+v", set.Rules)
+	}
+	if evs := auditEvents(t, target, ruleset.EventRulesReplaced); len(evs) != 1 || evs[0].Message != "0 rules" {
+		t.Fatalf("audit %+v", evs)
+	}
+}
+
+// PUT /api/v1/rules with no rules needs "allow_empty": true, and
+// `broker rules apply --url` sends it for --allow-empty.
+func TestRulesAPIEmptyNeedsAllowEmpty(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	token := "brk_cli-test-token-0123456789"
+	sum := sha256.Sum256([]byte(token))
+	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		Reason string
+		Rules  *[]any
+	}
+	put := func(body string) (int, answer) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, st.BrokerURL+"/api/v1/rules", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a answer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, a
+	}
+	for _, body := range []string{`{}`, `{"rules": []}`, `{"rules": null, "allow_empty": false}`} {
+		if code, a := put(body); code != http.StatusBadRequest || a.Reason != ruleset.ReasonRulesEmpty {
+			t.Fatalf("PUT %s: %d %+v", body, code, a)
+		}
+	}
+	if set, _ := st.App.Store.Rules(ctx); len(set.Rules) == 0 {
+		t.Fatal("a refused PUT emptied the rules")
+	}
+
+	path := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(path, []byte("rules: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROKER_TOKEN", token)
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"rules", "apply", "--url", st.BrokerURL, "-f", path}, &out, &errb); err == nil || !strings.Contains(err.Error(), "--allow-empty") {
+		t.Fatalf("empty apply through the API: %v\n%s", err, out.String())
+	}
+	if err := run(ctx, []string{"rules", "apply", "--url", st.BrokerURL, "-f", path, "--allow-empty"}, &out, &errb); err != nil {
+		t.Fatalf("--allow-empty through the API: %v\n%s", err, errb.String())
+	}
+	set, _ := st.App.Store.Rules(ctx)
+	if len(set.Rules) != 0 {
+		t.Fatalf("rules left: %d", len(set.Rules))
+	}
+	if code, a := put(`{"rules": [], "allow_empty": true}`); code != http.StatusOK || a.Rules == nil || len(*a.Rules) != 0 {
+		t.Fatalf("allowed empty PUT: %d %+v", code, a)
+	}
+	evs, _ := st.App.Store.ListAudit(ctx, store.AuditFilter{Event: ruleset.EventRulesReplaced})
+	if len(evs) != 2 || evs[0].Subject != "token:cli" || evs[0].Message != "0 rules" {
+		t.Fatalf("audit %+v", evs)
+	}
+}
+
+// `broker rules apply --config` and the API (what --url and the admin
+// tools call) record the same change the same way: the same history
+// entries and one rules_replaced audit event that differ only in the
+// actor and the request's own details.
+func TestRulesApplyConfigRecordsWhatTheAPIRecords(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	token := "brk_cli-test-token-0123456789"
+	sum := sha256.Sum256([]byte(token))
+	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROKER_TOKEN", token)
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"rules", "export", "--url", st.BrokerURL}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var before rulesFile
+	if err := yaml.Unmarshal(out.Bytes(), &before); err != nil {
+		t.Fatal(err)
+	}
+	// The change: the first rule updated, the second deleted, one created.
+	after := rulesFile{Rules: append([]mapping.Rule(nil), before.Rules...)}
+	after.Rules[0].Grant.Role = "ReadOnly"
+	after.Rules = append(after.Rules[:1], after.Rules[2:]...)
+	after.Rules = append(after.Rules, mapping.Rule{Name: "oncall", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "oncall"}}},
+		Grant: mapping.GrantSpec{Account: "sandbox", Role: "Admin"}})
+	dir := t.TempDir()
+	files := map[string]rulesFile{"before.yaml": {Rules: before.Rules}, "after.yaml": after}
+	for name, f := range files {
+		b, _ := yaml.Marshal(f)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// record applies the change with args and returns what it recorded:
+	// each history entry as "name action rule" and the audit event.
+	record := func(args ...string) ([]string, store.AuditEvent) {
+		t.Helper()
+		set, _ := st.App.Store.Rules(ctx)
+		last := map[string]int64{}
+		for _, name := range []string{before.Rules[0].Name, before.Rules[1].Name, "oncall"} {
+			if h, _ := st.App.Store.RuleHistory(ctx, name); len(h) > 0 {
+				last[name] = h[0].ID
+			}
+		}
+		if err := run(ctx, append(append([]string{"rules", "apply"}, args...), "-f", filepath.Join(dir, "after.yaml")), &out, &errb); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+		var changes []string
+		for name, id := range map[string]int64{before.Rules[0].Name: last[before.Rules[0].Name], before.Rules[1].Name: last[before.Rules[1].Name], "oncall": last["oncall"]} {
+			h, _ := st.App.Store.RuleHistory(ctx, name)
+			for _, c := range h {
+				if c.ID > id {
+					changes = append(changes, fmt.Sprintf("%s %s %s", c.Name, c.Action, c.Rule))
+				}
+			}
+		}
+		sort.Strings(changes)
+		evs, _ := st.App.Store.ListAudit(ctx, store.AuditFilter{Event: ruleset.EventRulesReplaced, Limit: 1})
+		if len(evs) != 1 {
+			t.Fatalf("%v: no audit event (revision was %d)", args, set.Revision)
+		}
+		return changes, evs[0]
+	}
+	viaAPI, apiEvent := record("--url", st.BrokerURL)
+	// Back to the start, then the same change through the store.
+	if err := run(ctx, []string{"rules", "apply", "--config", st.ConfigPath, "-f", filepath.Join(dir, "before.yaml")}, &out, &errb); err != nil {
+		t.Fatalf("revert: %v\n%s", err, errb.String())
+	}
+	viaConfig, cliEvent := record("--config", st.ConfigPath)
+
+	if len(viaAPI) != 3 || fmt.Sprint(viaAPI) != fmt.Sprint(viaConfig) {
+		t.Fatalf("history\n  api:    %q\n  config: %q", viaAPI, viaConfig)
+	}
+	if apiEvent.Subject != "token:cli" || cliEvent.Subject != "cli:"+actor() {
+		t.Fatalf("actors %q and %q", apiEvent.Subject, cliEvent.Subject)
+	}
+	same := func(e store.AuditEvent) string {
+		return fmt.Sprint(e.Event, e.Result, e.Reason, e.Message, e.Details)
+	}
+	if same(apiEvent) != same(cliEvent) || apiEvent.Message != fmt.Sprintf("%d rules", len(after.Rules)) {
+		t.Fatalf("audit events differ:\n  api:    %+v\n  config: %+v", apiEvent, cliEvent)
+	}
+	for _, name := range []string{before.Rules[0].Name, "oncall"} {
+		h, _ := st.App.Store.RuleHistory(ctx, name)
+		if h[0].Actor != "cli:"+actor() {
+			t.Fatalf("%s changed by %q", name, h[0].Actor)
+		}
 	}
 }

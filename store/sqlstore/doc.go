@@ -4,13 +4,22 @@
 // differences (placeholders, row locks, unique-violation errors).
 //
 //	Open(Driver, DSN, Keys)
-//	  ──> sqlite:   file 0600 in a 0700 directory; WAL, busy timeout,
-//	                immediate transactions (one writer at a time)
+//	  ──> sqlite:   file 0600 in a 0700 directory; WAL (truncated to 4 MiB
+//	                at each reset), busy timeout, immediate transactions (one
+//	                writer at a time), incremental auto-vacuum
 //	      postgres: connection pool
 //	  ──> migrate   embedded per-dialect SQL files, each in one transaction
 //	                with its version row; idempotent; PostgreSQL instances
 //	                starting together take turns on an advisory lock
-//	  ──> DB{Remember, sessions, audit, rules and accounts, API tokens, sign-ins, Purge}
+//	  ──> sqlite file made without incremental auto-vacuum: one VACUUM, once
+//	  ──> DB{Remember, sessions, audit, rules and accounts, API tokens, sign-ins,
+//	         Purge(Retention), Compact, DiskUsage}
+//
+// Upkeep (upkeep.go): Purge deletes expired rows and those past their
+// retention in batches; Compact frees SQLite's free pages in steps
+// (incremental_vacuum) and checkpoints the WAL with TRUNCATE, so the file
+// and the WAL shrink back after a burst of writes; on PostgreSQL it does
+// nothing (autovacuum reuses the space of deleted rows).
 //
 // Secrets at rest (session data, sign-ins) are sealed with AES-256-GCM:
 // Keys[0] encrypts, every key decrypts, and the row's identity is the

@@ -63,3 +63,16 @@ func TestPostgresConcurrentMigrate(t *testing.T) {
 		t.Fatalf("%d migrations recorded (%v), want 2", n, err)
 	}
 }
+
+// DiskUsage measures the store's own tables on PostgreSQL.
+func TestPostgresDiskUsage(t *testing.T) {
+	db, err := Open(context.Background(), Config{Driver: "postgres", DSN: postgresSchema(t), Keys: [][]byte{key(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.DiskUsage(context.Background())
+	if err != nil || u.DB <= 0 || u.WAL != 0 {
+		t.Fatalf("DiskUsage = %+v, %v", u, err)
+	}
+}

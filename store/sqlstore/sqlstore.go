@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type DB struct {
 	now    func() time.Time
 	log    *slog.Logger
 	driver string
+	// path is the SQLite file ("" for PostgreSQL and SQLite in memory).
+	path string
+	// batch bounds the rows one purge statement deletes (purgeBatch).
+	batch int
 }
 
 var _ store.Store = (*DB)(nil)
@@ -50,7 +55,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver}
+	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver, batch: purgeBatch}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -64,6 +69,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if s.db, err = openSQLite(cfg.DSN); err != nil {
 			return nil, err
 		}
+		if !strings.Contains(cfg.DSN, ":memory:") {
+			s.path = cfg.DSN
+		}
 	case "postgres":
 		s.d = postgresDialect{}
 		if s.db, err = openPostgres(cfg.DSN); err != nil {
@@ -75,6 +83,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := s.migrateRetrying(ctx); err != nil {
 		s.db.Close()
 		return nil, err
+	}
+	if s.path != "" {
+		if err := s.useIncrementalVacuum(ctx); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -111,6 +125,10 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
+// walSizeLimit is the size SQLite truncates its write-ahead log to after
+// a checkpoint (PRAGMA journal_size_limit).
+const walSizeLimit = 4 << 20
+
 func openSQLite(path string) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore: the SQLite DSN (file path) is empty")
@@ -130,7 +148,11 @@ func openSQLite(path string) (*sql.DB, error) {
 	}
 	dsn := "file:" + path + "?_busy_timeout=10000&_foreign_keys=1&_txlock=immediate"
 	if !memory {
-		dsn += "&_journal_mode=WAL&_synchronous=NORMAL"
+		// auto_vacuum takes effect on a new file only (older files are
+		// switched once by useIncrementalVacuum); journal_size_limit
+		// truncates the WAL back to this size whenever a checkpoint
+		// resets it, so a burst of writes does not leave a large file.
+		dsn += "&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_synchronous=NORMAL&_pragma=journal_size_limit(" + strconv.Itoa(walSizeLimit) + ")"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {

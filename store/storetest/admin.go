@@ -317,8 +317,9 @@ func testSignIns(t *testing.T, s store.Store, clock *Clock) {
 	if list, _ := s.RecentSignIns(ctx, 1); len(list) != 1 {
 		t.Fatalf("limit 1 gave %d", len(list))
 	}
-	clock.Advance(store.SignInRetention - 2*time.Minute) // bob's sign-in is now exactly the retention old
-	if _, err := s.Purge(ctx); err != nil {
+	const retention = 90 * 24 * time.Hour
+	clock.Advance(retention - 2*time.Minute) // bob's sign-in is now exactly the retention old
+	if _, err := s.Purge(ctx, store.Retention{SignIns: retention}); err != nil {
 		t.Fatal(err)
 	}
 	list, _ = s.RecentSignIns(ctx, 10)

@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"Audit", testAudit},
 		{"AuditFilters", testAuditFilters},
 		{"Purge", testPurge},
+		{"PurgeRetention", testPurgeRetention},
+		{"Compact", testCompact},
 		{"RulesVersioned", testRulesVersioned},
 		{"RulesConcurrentSaves", testRulesConcurrentSaves},
 		{"RulesOrder", testRulesOrder},
@@ -275,12 +277,104 @@ func testPurge(t *testing.T, s store.Store, clock *Clock) {
 	_ = s.CreateSession(ctx, &store.Session{ID: "old", ExpiresAt: clock.Now().Add(time.Minute)})
 	_ = s.CreateSession(ctx, &store.Session{ID: "new", ExpiresAt: clock.Now().Add(time.Hour)})
 	clock.Advance(2 * time.Minute)
-	n, err := s.Purge(ctx)
+	if err := s.AppendAudit(ctx, &store.AuditEvent{Event: "signin", Result: store.ResultFailure, Time: clock.Now().Add(-24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Purge(ctx, store.Retention{})
 	if err != nil || n != 2 {
 		t.Fatalf("Purge = %d, %v; want 2", n, err)
 	}
 	wantCode(t, s.Remember(ctx, "n", "new", clock.Now().Add(time.Hour)), broker.EREPLAY)
 	if _, err := s.GetSession(ctx, "new"); err != nil {
 		t.Fatalf("live session purged: %v", err)
+	}
+	if evs, _ := s.ListAudit(ctx, store.AuditFilter{}); len(evs) != 1 {
+		t.Fatalf("a zero retention purged the audit log: %d events left", len(evs))
+	}
+}
+
+// Purge deletes audit events and sign-ins at least as old as the
+// retention, oldest first, and keeps the younger ones.
+func testPurgeRetention(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	const day = 24 * time.Hour
+	r := store.Retention{Audit: 400 * day, SignIns: 90 * day}
+	// The purge runs 90 days from now, when these events are 401, 400
+	// (exactly the retention), 399 and 91 days old.
+	purgeAt := clock.Now().Add(90 * day)
+	for _, age := range []int{401, 400, 399, 91} {
+		e := &store.AuditEvent{Event: "signin", Result: store.ResultFailure, Reason: fmt.Sprintf("age-%d", age),
+			Time: purgeAt.Add(-time.Duration(age) * day)}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, who := range []string{"old", "new"} {
+		if err := s.RecordSignIn(ctx, &store.SignIn{Provider: "okta", Subject: who, Identity: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(day)
+	}
+	clock.Advance(88 * day) // at purgeAt: "old" is 90 days old, "new" 89
+	n, err := s.Purge(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ListAudit(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range evs {
+		left = append(left, e.Reason)
+	}
+	if fmt.Sprint(left) != "[age-91 age-399]" {
+		t.Errorf("audit events left %v, want [age-91 age-399]", left)
+	}
+	ins, _ := s.RecentSignIns(ctx, 10)
+	if len(ins) != 1 || ins[0].Subject != "new" {
+		t.Errorf("sign-ins left %+v, want new only", ins)
+	}
+	if n != 3 {
+		t.Errorf("Purge deleted %d rows, want 2 audit events + 1 sign-in", n)
+	}
+	if n, err := s.Purge(ctx, r); err != nil || n != 0 {
+		t.Errorf("second Purge = %d, %v; want nothing left to delete", n, err)
+	}
+}
+
+// Compact changes no data, and can run at any time, again and again.
+func testCompact(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	for i := 0; i < 200; i++ {
+		e := &store.AuditEvent{Event: "signin", Result: store.ResultFailure, Reason: "signature_invalid",
+			UserAgent: fmt.Sprintf("agent-%03d %s", i, bytes.Repeat([]byte("x"), 400))}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if i == 99 {
+			clock.Advance(2 * time.Hour)
+		}
+	}
+	if err := s.CreateSession(ctx, &store.Session{ID: "live", Data: []byte("data"), ExpiresAt: clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(ctx); err != nil {
+		t.Fatalf("Compact: %v", err)
+	}
+	if n, err := s.Purge(ctx, store.Retention{Audit: time.Hour}); err != nil || n != 100 {
+		t.Fatalf("Purge = %d, %v; want the 100 older events", n, err)
+	}
+	for range 2 {
+		if err := s.Compact(ctx); err != nil {
+			t.Fatalf("Compact after a purge: %v", err)
+		}
+	}
+	evs, err := s.ListAudit(ctx, store.AuditFilter{Limit: 1000})
+	if err != nil || len(evs) != 100 || evs[99].UserAgent[:9] != "agent-100" {
+		t.Fatalf("after Compact: %d events (%v)", len(evs), err)
+	}
+	if got, err := s.GetSession(ctx, "live"); err != nil || string(got.Data) != "data" {
+		t.Fatalf("session after Compact: %+v, %v", got, err)
 	}
 }

@@ -37,7 +37,7 @@ type RuleAdmin interface {
 	Create(ctx context.Context, who broker.Actor, r mapping.Rule) (ruleset.Rule, error)
 	Update(ctx context.Context, who broker.Actor, r mapping.Rule, version int64) (ruleset.Rule, bool, error)
 	Delete(ctx context.Context, who broker.Actor, name string, version int64) error
-	ReplaceAll(ctx context.Context, who broker.Actor, rules []mapping.Rule, accounts []mapping.Account, revision int64) (*ruleset.Snapshot, error)
+	ReplaceAll(ctx context.Context, who broker.Actor, rules []mapping.Rule, accounts []mapping.Account, revision int64, allowEmpty bool) (*ruleset.Snapshot, error)
 	Simulate(ctx context.Context, rules []mapping.Rule, id *broker.Identity) (ruleset.Simulation, error)
 	RecentIdentity(ctx context.Context, provider, subject string) (*broker.Identity, error)
 }
@@ -192,11 +192,13 @@ func (h *Handler) apiRule(c echo.Context) error {
 
 // apiReplaceRules replaces the whole rule set (what `broker rules apply`
 // does against the store): body {"revision": n, "rules": [...]}; revision
-// is optional and, when given, must be current.
+// is optional and, when given, must be current. No rules at all ({} or
+// "rules": []) is refused (400 rules_empty) unless "allow_empty": true.
 func (h *Handler) apiReplaceRules(c echo.Context) error {
 	var in struct {
-		Revision *int64         `json:"revision"`
-		Rules    []mapping.Rule `json:"rules"`
+		Revision   *int64         `json:"revision"`
+		Rules      []mapping.Rule `json:"rules"`
+		AllowEmpty bool           `json:"allow_empty"`
 	}
 	if err := readJSON(c, &in); err != nil {
 		return err
@@ -205,7 +207,7 @@ func (h *Handler) apiReplaceRules(c echo.Context) error {
 	if in.Revision != nil {
 		expected = *in.Revision
 	}
-	if _, err := h.cfg.Admin.ReplaceAll(c.Request().Context(), actor(c), in.Rules, nil, expected); err != nil {
+	if _, err := h.cfg.Admin.ReplaceAll(c.Request().Context(), actor(c), in.Rules, nil, expected, in.AllowEmpty); err != nil {
 		return h.rulesRefused(c, err)
 	}
 	return h.apiRules(c)

@@ -89,9 +89,13 @@ func TestAdminAPIWithTokens(t *testing.T) {
 func TestAdminAPIWithSessionNeedsCSRFHeader(t *testing.T) {
 	ev := webtest.NewAdminEnv(t)
 	csrf := ev.As(t, "ann", webtest.AdminGroup)
-	body := `{"rules":[]}`
+	body := `{"rules":[],"allow_empty":true}`
 	if rec := ev.API(t, "PUT", "/api/v1/rules", body); rec.Code != http.StatusForbidden {
 		t.Fatalf("no header: %d", rec.Code)
+	}
+	// Emptying the rules needs saying so (issue 9).
+	if rec := ev.API(t, "PUT", "/api/v1/rules", `{"rules":[]}`, "X-CSRF-Token", csrf); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "rules_empty") {
+		t.Fatalf("empty without allow_empty: %d %s", rec.Code, rec.Body)
 	}
 	rec := ev.API(t, "PUT", "/api/v1/rules", body, "X-CSRF-Token", csrf)
 	if rec.Code != http.StatusOK {

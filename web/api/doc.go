@@ -2,7 +2,7 @@
 // (Bearer token, or an admin session with X-CSRF-Token).
 //
 //	GET    /api/v1/rules              rules with versions and the set's revision
-//	PUT    /api/v1/rules              replace all (revision checked)
+//	PUT    /api/v1/rules              replace all (revision checked; none at all needs "allow_empty": true)
 //	POST   /api/v1/rules              create
 //	GET    /api/v1/rules/:name        one rule
 //	PUT    /api/v1/rules/:name        update (version checked)
