@@ -455,3 +455,35 @@ func TestWarnsOnReadableSecretFiles(t *testing.T) {
 		t.Fatalf("warnings\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestAWSRecipientsNamingTheBroker: a pass-through provider's Recipients
+// must be AWS sign-in endpoints; the broker's own URL (or any other) is
+// warned about, since AWS refuses such assertions, and garbage refused.
+func TestAWSRecipientsNamingTheBroker(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	for _, tc := range []struct {
+		recipient, want string
+		warning         bool
+	}{
+		{"https://signin.aws.amazon.com/saml", "", false},
+		{"https://eu-west-1.signin.aws.amazon.com/saml", "", false},
+		{"https://aws.example.com/saml/okta/acs", "is the broker itself", true},
+		{"https://idp.example.com/saml", "not an AWS sign-in SAML endpoint", true},
+		{"not a url", "must be an absolute URL", false},
+	} {
+		yml := strings.Replace(validYAML, "    metadata_file: md.xml\n", "    metadata_file: md.xml\n    mode: pass-through\n    aws_recipients: [\""+tc.recipient+"\"]\n", 1)
+		_, probs := parse(t, dir, yml)
+		var got *Problem
+		for i := range probs {
+			if strings.Contains(probs[i].Path, "aws_recipients") {
+				got = &probs[i]
+			}
+		}
+		switch {
+		case tc.want == "" && got != nil:
+			t.Errorf("%s: unexpected %v", tc.recipient, got)
+		case tc.want != "" && (got == nil || !strings.Contains(got.Message, tc.want) || got.Warning != tc.warning):
+			t.Errorf("%s: got %+v, want %q (warning %v)", tc.recipient, got, tc.want, tc.warning)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/issuer"
+	"github.com/broker-dev/broker/partition"
 )
 
 func (c *Config) validateProviders(p *problems) {
@@ -80,6 +81,30 @@ func (c *Config) validateSAMLProvider(p *problems, base string, pr *Provider) {
 	if s.SPKey.IsSet() && s.SPCertificate.IsSet() {
 		if _, err := c.keyPair(s.SPKey, s.SPCertificate); err != nil {
 			p.add(base+".sp_key", "%v", err)
+		}
+	}
+	c.checkAWSRecipients(p, base, s.AWSRecipients)
+}
+
+// checkAWSRecipients warns about Recipients a pass-through assertion could
+// carry that AWS would refuse: the IdP must address its assertions to an
+// AWS sign-in SAML endpoint, which the broker forwards unchanged; one
+// addressed to the broker itself (its ACS) never works at AWS.
+func (c *Config) checkAWSRecipients(p *problems, base string, recipients []string) {
+	var self string
+	if u, err := url.Parse(c.Server.ExternalURL); err == nil {
+		self = strings.ToLower(u.Hostname())
+	}
+	for i, r := range recipients {
+		path := fmt.Sprintf("%s.aws_recipients[%d]", base, i)
+		u, err := url.Parse(r)
+		switch {
+		case err != nil || u.Host == "":
+			p.add(path, "must be an absolute URL, got %q", r)
+		case self != "" && strings.EqualFold(u.Hostname(), self):
+			p.warn(path, "%q is the broker itself: AWS refuses pass-through assertions whose Recipient is not an AWS sign-in endpoint (e.g. %s)", r, partition.Default().SAMLEndpoint())
+		case !partition.IsSAMLEndpoint(r):
+			p.warn(path, "%q is not an AWS sign-in SAML endpoint: AWS would refuse assertions addressed to it (e.g. %s)", r, partition.Default().SAMLEndpoint())
 		}
 	}
 }
