@@ -46,25 +46,14 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 	if err != nil {
 		return nil, err
 	}
-	plain, encrypted := countAssertions(raw)
-	switch {
-	case plain+encrypted == 0:
-		return nil, sp.fail(broker.EUNAUTHORIZED, "no_assertion", errors.New("the response holds no assertion"))
-	case plain+encrypted > 1:
-		return nil, sp.fail(broker.EUNAUTHORIZED, "multiple_assertions", fmt.Errorf("the response holds %d assertions", plain+encrypted))
-	case encrypted > 0 && sp.cfg.Key == nil:
-		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
+	doc, err := sp.precheck(raw)
+	if err != nil {
+		return nil, err
 	}
-
 	// crewjam checks SubjectConfirmationData Recipient against AcsURL: pick
 	// the allowed Recipient the document names (verified by crewjam next).
 	tmpl := st.sp
-	recipient := sp.cfg.Recipients[0]
-	if r := peekRecipient(raw); sp.recips[r] {
-		recipient = r
-	}
-	ru, _ := url.Parse(recipient)
-	tmpl.AcsURL = *ru
+	tmpl.AcsURL = sp.recipientURL(doc.facts)
 	current, err := url.Parse(in.CurrentURL)
 	if err != nil || current.Host == "" {
 		current = &sp.acs
@@ -97,6 +86,66 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 		return nil, err
 	}
 	return &Result{Identity: *id, ResponseXML: raw, AssertionID: assertion.ID, InResponseTo: scd.InResponseTo, NotOnOrAfter: scd.NotOnOrAfter}, nil
+}
+
+// checked is a Response that passed precheck.
+type checked struct {
+	*response
+	facts *facts // of the plaintext assertion; nil when encrypted
+}
+
+// precheck reads the document as a tree and refuses, before crewjam or
+// anything else trusts it, a structure the broker does not fully
+// understand (inspect).
+func (sp *ServiceProvider) precheck(raw []byte) (*checked, error) {
+	t, err := scan(raw)
+	if err != nil {
+		return nil, sp.fail(broker.EINVALID, "malformed_response", err)
+	}
+	r, err := sp.inspect(t)
+	if err != nil {
+		return nil, sp.refused(err)
+	}
+	doc := &checked{response: r}
+	if r.encrypted && sp.cfg.Key == nil {
+		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
+	}
+	if !r.encrypted { // an encrypted one is read after crewjam decrypted it
+		f, err := t.factsOf(r.assertion)
+		if err != nil {
+			return nil, sp.fail(broker.EINVALID, "malformed_response", err)
+		}
+		doc.facts = &f
+	}
+	return doc, nil
+}
+
+// refused turns an inspect error into the broker error.
+func (sp *ServiceProvider) refused(err error) error {
+	var st *statusError
+	if errors.As(err, &st) {
+		return sp.badStatus(st.status, err)
+	}
+	var se *structureError
+	if errors.As(err, &se) {
+		code := broker.EUNAUTHORIZED
+		if se.reason == "malformed_response" || se.reason == "xml_unsupported" {
+			code = broker.EINVALID
+		}
+		return sp.fail(code, se.reason, se.err)
+	}
+	return sp.fail(broker.EINVALID, "malformed_response", err)
+}
+
+// recipientURL is the allowed Recipient the plaintext assertion names, else
+// the first allowed one.
+func (sp *ServiceProvider) recipientURL(f *facts) url.URL {
+	recipient := sp.cfg.Recipients[0]
+	if f != nil && len(f.confirmations) == 1 && sp.recips[f.confirmations[0].recipient] {
+		recipient = f.confirmations[0].recipient
+	}
+	u, _ := url.Parse(recipient)
+	return *u
 }
 
 func (sp *ServiceProvider) decode(s string) ([]byte, error) {

@@ -5,7 +5,19 @@
 //	LoginRedirect ──> AuthnRequest (HTTP-Redirect, optionally signed); the caller keeps its ID
 //
 //	ParseResponse(SAMLResponse, pending request IDs, current URL)
-//	  ──> size, base64, no DTD, exactly one (Encrypted)Assertion      (raw bytes)
+//	  ──> size, base64, no DTD                                        (raw bytes)
+//	  ──> scan: one parsed tree, every prefix resolved; refused when   (tree.go)
+//	      not namespace-well-formed, or holding what the broker does
+//	      not read (comments or processing instructions inside, an
+//	      encoding other than UTF-8)
+//	  ──> inspect, before anything trusts the document (structure.go):
+//	      a SAML 2.0 Response whose status is Success; exactly one
+//	      Assertion or EncryptedAssertion in the whole tree, counted by
+//	      namespace and local name (look-alikes in other namespaces
+//	      count), as the Response's child; exactly one Signature on each
+//	      of the Response and the plaintext Assertion and none elsewhere,
+//	      with one Reference to "#" + that element's ID, an ID no other
+//	      attribute carries; allowed algorithms
 //	  ──> crewjam ParseXMLResponse: signatures (with our SHA-256+ allow-list
 //	      hook), Destination, Issuer, times, audience hook, InResponseTo,
 //	      decryption
@@ -20,7 +32,10 @@
 // inline XML. Errors are *broker.Error: the person sees "sign-in failed"
 // and what to do, the log and audit get a precise Reason.
 //
+// The Response as received (Result.ResponseXML) is what pass-through
+// forwards to AWS: it is only returned once the broker has read all of it.
+//
 // ParseUnverified reads the attributes of a pasted Response without any
-// of the checks above, for the admin rule simulator only: what it returns
-// must never sign anyone in.
+// of the checks above (but counting assertions the same way), for the
+// admin rule simulator only: what it returns must never sign anyone in.
 package saml

@@ -40,9 +40,7 @@ func (sp *ServiceProvider) classify(err error, raw []byte) error {
 	}
 	var bad saml.ErrBadStatus
 	if errors.As(err, &bad) {
-		e := sp.fail(broker.EFORBIDDEN, "status_not_success", err).(*broker.Error)
-		e.Message = fmt.Sprintf("Your identity provider did not sign you in (status %s). Sign in again; if it keeps failing, contact your administrator.", shortStatus(bad.Status))
-		return e
+		return sp.badStatus(bad.Status, err)
 	}
 	var alg *algorithmError
 	if errors.As(err, &alg) {
@@ -80,6 +78,13 @@ func (sp *ServiceProvider) classify(err error, raw []byte) error {
 		return sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", err)
 	}
 	return sp.fail(broker.EUNAUTHORIZED, "response_invalid", err)
+}
+
+// badStatus is the refusal of a Response whose StatusCode is not Success.
+func (sp *ServiceProvider) badStatus(status string, cause error) error {
+	e := sp.fail(broker.EFORBIDDEN, "status_not_success", cause).(*broker.Error)
+	e.Message = fmt.Sprintf("Your identity provider did not sign you in (status %s). Sign in again; if it keeps failing, contact your administrator.", shortStatus(status))
+	return e
 }
 
 func shortStatus(s string) string {
