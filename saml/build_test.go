@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 
 	"github.com/broker-dev/broker/issuer"
 )
@@ -79,6 +81,8 @@ type resp struct {
 	editAssertion func(a *etree.Element)
 	editResponse  func(r *etree.Element)
 	afterSign     func(r *etree.Element)
+	// encryptTo encrypts the (signed) assertion to this SP certificate.
+	encryptTo *x509.Certificate
 }
 
 func (p *testIdP) build(tb testing.TB, r resp) string {
@@ -207,7 +211,11 @@ func (p *testIdP) build(tb testing.TB, r resp) string {
 	iss.CreateAttr("xmlns:saml", "urn:oasis:names:tc:SAML:2.0:assertion")
 	iss.SetText(r.issuer)
 	root.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", r.status)
-	root.AddChild(assertion(r.assertionID))
+	if a := assertion(r.assertionID); r.encryptTo != nil {
+		root.AddChild(encrypt(tb, a, r.encryptTo))
+	} else {
+		root.AddChild(a)
+	}
 	if r.extraAssertion {
 		root.AddChild(assertion(r.assertionID + "x"))
 	}
@@ -235,11 +243,33 @@ func (p *testIdP) build(tb testing.TB, r resp) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// newSP builds an SP that trusts p, with our clock at p.now. crewjam's
-// global clock is pinned too (it checks IssueInstant itself).
+// encrypt wraps a in a saml:EncryptedAssertion for cert (RSA-OAEP,
+// AES-256-GCM).
+func encrypt(tb testing.TB, a *etree.Element, cert *x509.Certificate) *etree.Element {
+	tb.Helper()
+	doc := etree.NewDocument()
+	doc.SetRoot(a)
+	plain, err := doc.WriteToBytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc := xmlenc.OAEP()
+	enc.BlockCipher = xmlenc.AES256GCM
+	data, err := enc.Encrypt(cert, plain, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+	ea := etree.NewElement("saml:EncryptedAssertion")
+	ea.CreateAttr("xmlns:saml", "urn:oasis:names:tc:SAML:2.0:assertion")
+	ea.AddChild(data)
+	return ea
+}
+
+// newSP builds an SP that trusts p, with our clock at p.now.
 func newSP(tb testing.TB, p *testIdP, edit func(*Config)) (*ServiceProvider, *memReplay) {
 	tb.Helper()
-	now := pinClock(tb, p.now, p.now)
+	now := fixedNow(p.now)
 	rp := newMemReplay(now)
 	cfg := Config{ID: "okta", MetadataURL: spMD, ACSURL: spACS, IDPMetadataXML: p.metadata(), Replay: rp, Now: now}
 	if edit != nil {

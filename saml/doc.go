@@ -18,22 +18,31 @@
 //	      of the Response and the plaintext Assertion and none elsewhere,
 //	      with one Reference to "#" + that element's ID, an ID no other
 //	      attribute carries; allowed algorithms
-//	  ──> crewjam ParseXMLResponse: signatures (with our SHA-256+ allow-list
-//	      hook), Destination, Issuer, times, audience hook, InResponseTo,
-//	      decryption
-//	  ──> one bearer SubjectConfirmation with an allowed Recipient, an
-//	      AuthnStatement, our own time checks with the configured skew
+//	  ──> precheck: Destination, then on the plaintext assertion what
+//	      checkFacts requires (below), so refusals name their reason
+//	  ──> crewjam ParseXMLResponse with our clock (ServiceProvider.Clock)
+//	      and our verifier (guard.go: the same
+//	      structure rules on what crewjam verifies, a decrypted Assertion
+//	      included; allow-lists; certificate validity at our clock):
+//	      signatures, Issuer, InResponseTo, audience hook, decryption; the
+//	      message is read from what the signature covers
+//	  ──> checkFacts on the verified assertion: one bearer
+//	      SubjectConfirmation with an allowed Recipient, every validity
+//	      time within clock_skew, an AuthnStatement
 //	  ──> Identity from the *verified* assertion only; strict Role attribute
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response
+//
+// The Response as received (Result.ResponseXML) is what pass-through
+// forwards to AWS: it is only returned once the broker has read all of it.
+// crewjam's package variables (TimeNow, Clock, MaxClockSkew,
+// MaxIssueDelay) are never assigned, in tests either
+// (TestCrewjamGlobalsNeverAssigned).
 //
 // IdP metadata comes from a URL (fetched with a timeout, refreshed by Run
 // or Refresh, the last good copy kept when a refresh fails), a file or
 // inline XML. Errors are *broker.Error: the person sees "sign-in failed"
 // and what to do, the log and audit get a precise Reason.
-//
-// The Response as received (Result.ResponseXML) is what pass-through
-// forwards to AWS: it is only returned once the broker has read all of it.
 //
 // ParseUnverified reads the attributes of a pasted Response without any
 // of the checks above (but counting assertions the same way), for the

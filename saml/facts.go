@@ -1,16 +1,20 @@
 package saml
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
+
+	"github.com/broker-dev/broker"
 )
 
-// facts is what the broker reads of the plaintext assertion in the
-// inspected tree before crewjam runs. Nothing in it is trusted: it only
-// steers crewjam (which Recipient to expect), and every value is checked
-// again on the assertion crewjam verified.
+// facts is what the broker checks itself in an assertion. It is read twice:
+// from the plaintext assertion of the inspected tree before crewjam runs,
+// so that a refusal names its precise reason, and from the assertion
+// crewjam verified, which is what decides.
 type facts struct {
 	issued                  time.Time // Assertion IssueInstant
 	notBefore, notOnOrAfter time.Time // Conditions (zero: absent)
@@ -23,6 +27,25 @@ type confirmation struct {
 	data                    bool // has SubjectConfirmationData
 	recipient, inResponseTo string
 	notBefore, notOnOrAfter time.Time
+}
+
+// factsOfAssertion reads the verified assertion.
+func factsOfAssertion(a *saml.Assertion) facts {
+	f := facts{issued: a.IssueInstant, authnStatements: len(a.AuthnStatements)}
+	if c := a.Conditions; c != nil {
+		f.notBefore, f.notOnOrAfter = c.NotBefore, c.NotOnOrAfter
+	}
+	if a.Subject != nil {
+		for _, sc := range a.Subject.SubjectConfirmations {
+			c := confirmation{method: sc.Method}
+			if d := sc.SubjectConfirmationData; d != nil {
+				c.data, c.recipient, c.inResponseTo = true, d.Recipient, d.InResponseTo
+				c.notBefore, c.notOnOrAfter = d.NotBefore, d.NotOnOrAfter
+			}
+			f.confirmations = append(f.confirmations, c)
+		}
+	}
+	return f
 }
 
 // factsOf reads the plaintext assertion a of the inspected tree.
@@ -89,4 +112,52 @@ func timeAttr(el *etree.Element, key string) (time.Time, error) {
 		return time.Time{}, malformed("<%s %s=%q> is not a time", el.Tag, key, clip(v))
 	}
 	return time.Time(rt), nil
+}
+
+// checkFacts is what the broker requires of an assertion besides crewjam:
+// exactly one SubjectConfirmation (bearer, with data, an allowed Recipient
+// and a NotOnOrAfter), its times within the configured clock skew, and an
+// AuthnStatement.
+func (sp *ServiceProvider) checkFacts(f facts, now time.Time) error {
+	if len(f.confirmations) != 1 {
+		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("want exactly one SubjectConfirmation, got %d", len(f.confirmations)))
+	}
+	c := f.confirmations[0]
+	if c.method != bearerMethod || !c.data {
+		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("SubjectConfirmation method %q without data", c.method))
+	}
+	if !sp.recips[c.recipient] {
+		return sp.fail(broker.EUNAUTHORIZED, "recipient_mismatch", fmt.Errorf("Recipient %q is not allowed", c.recipient))
+	}
+	if c.notOnOrAfter.IsZero() {
+		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", errors.New("SubjectConfirmationData has no NotOnOrAfter"))
+	}
+	if err := sp.checkTimes(f, c, now); err != nil {
+		return err
+	}
+	if f.authnStatements == 0 {
+		return sp.fail(broker.EUNAUTHORIZED, "no_authn_statement", errors.New("the assertion has no AuthnStatement"))
+	}
+	return nil
+}
+
+// checkTimes applies the configured skew to the validity window: expired
+// first (the usual case of a response used late), then not yet valid.
+func (sp *ServiceProvider) checkTimes(f facts, c confirmation, now time.Time) error {
+	skew := sp.cfg.ClockSkew
+	if !now.Before(c.notOnOrAfter.Add(skew)) {
+		return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("SubjectConfirmationData expired at %s", c.notOnOrAfter))
+	}
+	if !f.notOnOrAfter.IsZero() && !now.Before(f.notOnOrAfter.Add(skew)) {
+		return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("Conditions expired at %s", f.notOnOrAfter))
+	}
+	for _, nb := range []time.Time{f.notBefore, c.notBefore} {
+		if !nb.IsZero() && now.Add(skew).Before(nb) {
+			return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("valid from %s, now %s, clock skew %s", nb, now, skew))
+		}
+	}
+	if f.issued.After(now.Add(skew)) {
+		return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("assertion issued in the future (%s)", f.issued))
+	}
+	return nil
 }

@@ -59,6 +59,36 @@ func (sp *ServiceProvider) inspect(t *tree) (*response, error) {
 	return r, nil
 }
 
+// inspectSigned applies the same rules to an element crewjam is about to
+// verify: the Response (again) or an Assertion, which may be one it has
+// just decrypted and inspect could not see. An Assertion holds no other
+// assertion and carries its one Signature, referencing its own ID, which
+// nothing else in it carries. Errors are *structureError.
+func inspectSigned(el *etree.Element, sigAlgs, digAlgs map[string]bool) error {
+	t, err := treeOf(el)
+	if err != nil {
+		return &structureError{"malformed_response", err}
+	}
+	if t.unsupported != nil {
+		return refuse("xml_unsupported", "%w", t.unsupported)
+	}
+	r := &response{tree: t}
+	switch {
+	case t.is(el, nsProtocol, "Response"):
+		if err := r.findAssertion(); err != nil {
+			return err
+		}
+	case t.is(el, nsAssertion, "Assertion"):
+		if n := len(t.assertions); n != 1 {
+			return refuse("multiple_assertions", "the assertion holds %d more: %s", n-1, describe(t.assertions[1]))
+		}
+		r.assertion = el
+	default:
+		return refuse("signature_structure", "a signature on %s", describe(el))
+	}
+	return r.checkSignatures(sigAlgs, digAlgs)
+}
+
 // statusError is a Response whose StatusCode is not Success.
 type statusError struct{ status string }
 

@@ -157,6 +157,53 @@ func TestHiddenAssertionsRefused(t *testing.T) {
 	}
 }
 
+// TestHiddenInsideEncryptedAssertion: the tree inspect reads cannot see
+// inside an EncryptedAssertion; what crewjam decrypts is held to the same
+// rules before its signature is verified.
+func TestHiddenInsideEncryptedAssertion(t *testing.T) {
+	p := newTestIdP(t, t0)
+	spKP := newTestIdP(t, t0).kp
+	withKey := func(c *Config) { c.Key, c.Certificate = spKP.Key, spKP.Certificate }
+	cases := []struct {
+		name   string
+		r      resp
+		reason string
+	}{
+		{"genuine, Response unsigned", resp{unsignedResp: true}, ""},
+		{"genuine, both signed", resp{}, ""},
+		{"second assertion in its Advice", resp{unsignedResp: true, editAssertion: func(a *etree.Element) {
+			adv := etree.NewElement("saml:Advice")
+			adv.AddChild(forged("Assertion", "xmlns", samlNS))
+			a.InsertChildAt(3, adv)
+		}}, "multiple_assertions"},
+		{"second assertion in an attribute value, Response signed", resp{attrs: map[string][]string{"groups": {"eng"}}, editAssertion: func(a *etree.Element) {
+			v := a.FindElement(".//AttributeValue")
+			v.SetText("")
+			v.AddChild(forged("x:Assertion", "xmlns:x", samlNS))
+		}}, "multiple_assertions"},
+		{"its ID repeated inside it", resp{unsignedResp: true, editAssertion: func(a *etree.Element) {
+			firstChild(t, a, "Subject").CreateAttr("ID", a.SelectAttrValue("ID", ""))
+		}}, "signature_structure"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sp, _ := newSP(t, p, withKey)
+			r := tc.r
+			r.encryptTo = spKP.Certificate
+			res, err := parse(t, sp, p.build(t, r), "req-1")
+			if tc.reason == "" {
+				if err != nil || res.Identity.Subject != "alice@example.com" {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if res != nil || broker.ErrorReason(err) != tc.reason {
+				t.Fatalf("accepted=%t, %v; want refused as %s", res != nil, err, tc.reason)
+			}
+		})
+	}
+}
+
 // TestUnusualSpellingsAccepted: the checks read names by namespace, so a
 // genuine assertion spelled without the usual prefix is still accepted.
 func TestUnusualSpellingsAccepted(t *testing.T) {

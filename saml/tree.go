@@ -71,6 +71,13 @@ func scan(raw []byte) (*tree, error) {
 	return t, t.walk(t.root, map[string]string{"xml": nsXML, "": ""})
 }
 
+// treeOf is the tree of an element that declares every namespace it uses,
+// such as one crewjam detached or decrypted. Errors are *errMalformed.
+func treeOf(el *etree.Element) (*tree, error) {
+	t := &tree{root: el, ns: map[*etree.Element]string{}, ids: map[string]int{}}
+	return t, t.walk(el, map[string]string{"xml": nsXML, "": ""})
+}
+
 var encodingDecl = regexp.MustCompile(`\bencoding\s*=\s*["']([^"']*)["']`)
 
 // prolog checks what surrounds the root element: one root, an optional
