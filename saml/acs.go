@@ -61,12 +61,12 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 	// give it the allowed Recipient the assertion names (checked again on
 	// the verified assertion).
 	tmpl.AcsURL = doc.acs
-	tmpl.Clock = dsig.NewFakeClockAt(now)
+	tmpl.Clock = dsig.NewFakeClockAt(libraryNow(now, sp.cfg.ClockSkew, doc.issued...))
 	assertion, err := tmpl.ParseXMLResponse(raw, in.RequestIDs, *current)
 	if err != nil {
 		return nil, sp.classify(err, doc, current)
 	}
-	if err := sp.checkFacts(factsOfAssertion(assertion), now); err != nil {
+	if err := sp.checkFacts(factsOfAssertion(assertion), doc.responseIssued, now); err != nil {
 		return nil, err
 	}
 	id, err := sp.identity(assertion, st.md.EntityID)
@@ -91,8 +91,10 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 // checked is a Response that passed precheck.
 type checked struct {
 	*response
-	facts *facts  // of the plaintext assertion; nil when encrypted
-	acs   url.URL // the allowed Recipient crewjam must find
+	facts          *facts // of the plaintext assertion; nil when encrypted
+	responseIssued time.Time
+	issued         []time.Time // the IssueInstants the broker can see
+	acs            url.URL     // the allowed Recipient crewjam must find
 }
 
 // precheck reads the document as a tree and refuses, before crewjam or
@@ -111,6 +113,10 @@ func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time)
 		return nil, sp.refused(err)
 	}
 	doc := &checked{response: r}
+	if doc.responseIssued, err = timeAttr(r.root, "IssueInstant"); err != nil {
+		return nil, sp.fail(broker.EINVALID, "malformed_response", err)
+	}
+	doc.issued = []time.Time{doc.responseIssued}
 	if r.encrypted && sp.cfg.Key == nil {
 		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
 	}
@@ -120,13 +126,14 @@ func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time)
 			return nil, sp.fail(broker.EINVALID, "malformed_response", err)
 		}
 		doc.facts = &f
+		doc.issued = append(doc.issued, f.issued)
 	}
 	doc.acs = sp.recipientURL(doc.facts)
 	if dest, _ := attr(r.root, "Destination"); (r.signed || dest != "") && dest != current.String() && dest != doc.acs.String() {
 		return nil, sp.fail(broker.EUNAUTHORIZED, "destination_mismatch", fmt.Errorf("Destination %q is neither %q nor %q", dest, current, &doc.acs))
 	}
 	if doc.facts != nil {
-		if err := sp.checkFacts(*doc.facts, now); err != nil {
+		if err := sp.checkFacts(*doc.facts, doc.responseIssued, now); err != nil {
 			return nil, err
 		}
 	}

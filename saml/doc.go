@@ -20,15 +20,18 @@
 //	      attribute carries; allowed algorithms
 //	  ──> precheck: Destination, then on the plaintext assertion what
 //	      checkFacts requires (below), so refusals name their reason
-//	  ──> crewjam ParseXMLResponse with our clock (ServiceProvider.Clock)
-//	      and our verifier (guard.go: the same
+//	  ──> crewjam ParseXMLResponse with our clock (ServiceProvider.Clock,
+//	      set back when clock_skew allows more than crewjam's 90 s issue
+//	      delay: libraryNow) and our verifier (guard.go: the same
 //	      structure rules on what crewjam verifies, a decrypted Assertion
 //	      included; allow-lists; certificate validity at our clock):
 //	      signatures, Issuer, InResponseTo, audience hook, decryption; the
 //	      message is read from what the signature covers
 //	  ──> checkFacts on the verified assertion: one bearer
-//	      SubjectConfirmation with an allowed Recipient, every validity
-//	      time within clock_skew, an AuthnStatement
+//	      SubjectConfirmation with an allowed Recipient, every time and
+//	      the Response's and Assertion's IssueInstant within clock_skew
+//	      (assertion_expired, not_yet_valid, response_too_old,
+//	      clock_skew), an AuthnStatement
 //	  ──> Identity from the *verified* assertion only; strict Role attribute
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response

@@ -29,6 +29,9 @@ func (sp *ServiceProvider) fail(code, reason string, cause error) error {
 	default:
 		msg = "Sign-in failed: the response from your identity provider could not be verified. Sign in again; if it keeps failing, contact your administrator."
 	}
+	if reason == "clock_skew" {
+		msg = "Sign-in failed: your identity provider's clock and the broker's disagree. Sign in again; if it keeps happening, contact your administrator."
+	}
 	return &broker.Error{Code: code, Reason: reason, Message: msg, Err: fmt.Errorf("saml: %s: %w", sp.cfg.ID, cause)}
 }
 

@@ -117,8 +117,8 @@ func timeAttr(el *etree.Element, key string) (time.Time, error) {
 // checkFacts is what the broker requires of an assertion besides crewjam:
 // exactly one SubjectConfirmation (bearer, with data, an allowed Recipient
 // and a NotOnOrAfter), its times within the configured clock skew, and an
-// AuthnStatement.
-func (sp *ServiceProvider) checkFacts(f facts, now time.Time) error {
+// AuthnStatement. responseIssued is the Response's IssueInstant.
+func (sp *ServiceProvider) checkFacts(f facts, responseIssued, now time.Time) error {
 	if len(f.confirmations) != 1 {
 		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("want exactly one SubjectConfirmation, got %d", len(f.confirmations)))
 	}
@@ -133,6 +133,12 @@ func (sp *ServiceProvider) checkFacts(f facts, now time.Time) error {
 		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", errors.New("SubjectConfirmationData has no NotOnOrAfter"))
 	}
 	if err := sp.checkTimes(f, c, now); err != nil {
+		return err
+	}
+	if err := sp.checkIssued("Assertion", f.issued, now); err != nil {
+		return err
+	}
+	if err := sp.checkIssued("Response", responseIssued, now); err != nil {
 		return err
 	}
 	if f.authnStatements == 0 {
@@ -156,8 +162,44 @@ func (sp *ServiceProvider) checkTimes(f facts, c confirmation, now time.Time) er
 			return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("valid from %s, now %s, clock skew %s", nb, now, skew))
 		}
 	}
-	if f.issued.After(now.Add(skew)) {
-		return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("assertion issued in the future (%s)", f.issued))
+	return nil
+}
+
+// checkIssued holds an IssueInstant to the configured skew both ways: a
+// Response or Assertion issued more than ClockSkew ago is too old (the
+// skew covers the IdP's clock and the time in transit), one issued more
+// than ClockSkew ahead of our clock means the clocks disagree.
+func (sp *ServiceProvider) checkIssued(what string, issued, now time.Time) error {
+	skew := sp.cfg.ClockSkew
+	switch {
+	case issued.IsZero():
+		return sp.fail(broker.EINVALID, "malformed_response", fmt.Errorf("the %s has no IssueInstant", what))
+	case issued.Before(now.Add(-skew)):
+		return sp.fail(broker.EEXPIRED, "response_too_old", fmt.Errorf("%s issued at %s, more than the clock skew %s before %s", what, issued, skew, now))
+	case issued.After(now.Add(skew)):
+		return sp.fail(broker.EUNAUTHORIZED, "clock_skew", fmt.Errorf("%s issued at %s, more than the clock skew %s after %s", what, issued, skew, now))
 	}
 	return nil
+}
+
+// libraryNow is the instant crewjam checks message times at. crewjam
+// refuses a Response or Assertion issued more than saml.MaxIssueDelay (90 s)
+// before its clock, whatever the broker's clock_skew says. When the skew
+// allows more and an IssueInstant the broker can see is older than that,
+// crewjam's clock is set back by the difference, so that its issue-age
+// window ends where checkIssued's does. Every other crewjam time check is
+// at least as loose as the broker's (crewjam's MaxClockSkew is 180 s, our
+// largest skew), and the broker checks every time itself at now.
+// Certificate validity is judged at now regardless (verifier).
+func libraryNow(now time.Time, skew time.Duration, issued ...time.Time) time.Time {
+	extra := skew - saml.MaxIssueDelay
+	if extra <= 0 {
+		return now
+	}
+	for _, t := range issued {
+		if !t.IsZero() && t.Before(now.Add(-saml.MaxIssueDelay)) {
+			return now.Add(-extra)
+		}
+	}
+	return now
 }
