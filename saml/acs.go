@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/broker-dev/broker"
 )
@@ -46,38 +47,26 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 	if err != nil {
 		return nil, err
 	}
-	plain, encrypted := countAssertions(raw)
-	switch {
-	case plain+encrypted == 0:
-		return nil, sp.fail(broker.EUNAUTHORIZED, "no_assertion", errors.New("the response holds no assertion"))
-	case plain+encrypted > 1:
-		return nil, sp.fail(broker.EUNAUTHORIZED, "multiple_assertions", fmt.Errorf("the response holds %d assertions", plain+encrypted))
-	case encrypted > 0 && sp.cfg.Key == nil:
-		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
-	}
-
-	// crewjam checks SubjectConfirmationData Recipient against AcsURL: pick
-	// the allowed Recipient the document names (verified by crewjam next).
-	tmpl := st.sp
-	recipient := sp.cfg.Recipients[0]
-	if r := peekRecipient(raw); sp.recips[r] {
-		recipient = r
-	}
-	ru, _ := url.Parse(recipient)
-	tmpl.AcsURL = *ru
 	current, err := url.Parse(in.CurrentURL)
 	if err != nil || current.Host == "" {
 		current = &sp.acs
 	}
-	ids := append([]string(nil), in.RequestIDs...)
-	if sp.cfg.AllowIDPInitiated {
-		ids = append(ids, "")
-	}
-	assertion, err := tmpl.ParseXMLResponse(raw, ids, *current)
+	now := sp.cfg.Now()
+	doc, err := sp.precheck(raw, current, now)
 	if err != nil {
-		return nil, sp.classify(err, raw)
+		return nil, err
 	}
-	if err := sp.checkAssertion(assertion); err != nil {
+	tmpl := st.sp
+	// crewjam checks the SubjectConfirmationData Recipient against AcsURL:
+	// give it the allowed Recipient the assertion names (checked again on
+	// the verified assertion).
+	tmpl.AcsURL = doc.acs
+	tmpl.Clock = dsig.NewFakeClockAt(libraryNow(now, sp.cfg.ClockSkew, doc.issued...))
+	assertion, err := tmpl.ParseXMLResponse(raw, in.RequestIDs, *current)
+	if err != nil {
+		return nil, sp.classify(err, doc, current)
+	}
+	if err := sp.checkFacts(factsOfAssertion(assertion), doc.responseIssued, now); err != nil {
 		return nil, err
 	}
 	id, err := sp.identity(assertion, st.md.EntityID)
@@ -97,6 +86,89 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 		return nil, err
 	}
 	return &Result{Identity: *id, ResponseXML: raw, AssertionID: assertion.ID, InResponseTo: scd.InResponseTo, NotOnOrAfter: scd.NotOnOrAfter}, nil
+}
+
+// checked is a Response that passed precheck.
+type checked struct {
+	*response
+	facts          *facts // of the plaintext assertion; nil when encrypted
+	responseIssued time.Time
+	issued         []time.Time // the IssueInstants the broker can see
+	acs            url.URL     // the allowed Recipient crewjam must find
+}
+
+// precheck reads the document as a tree and refuses, before crewjam or
+// anything else trusts it, what the broker would refuse anyway: a
+// structure it does not fully understand (inspect), then, in crewjam's
+// order, a Destination that is not where it was posted and, on the
+// plaintext assertion, what checkFacts will require of the verified one,
+// so that the refusal names its precise reason.
+func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time) (*checked, error) {
+	t, err := scan(raw)
+	if err != nil {
+		return nil, sp.fail(broker.EINVALID, "malformed_response", err)
+	}
+	r, err := sp.inspect(t)
+	if err != nil {
+		return nil, sp.refused(err)
+	}
+	doc := &checked{response: r}
+	if doc.responseIssued, err = timeAttr(r.root, "IssueInstant"); err != nil {
+		return nil, sp.fail(broker.EINVALID, "malformed_response", err)
+	}
+	doc.issued = []time.Time{doc.responseIssued}
+	if r.encrypted && sp.cfg.Key == nil {
+		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
+	}
+	if !r.encrypted { // an encrypted one is read after crewjam decrypted it
+		f, err := t.factsOf(r.assertion)
+		if err != nil {
+			return nil, sp.fail(broker.EINVALID, "malformed_response", err)
+		}
+		doc.facts = &f
+		doc.issued = append(doc.issued, f.issued)
+	}
+	doc.acs = sp.recipientURL(doc.facts)
+	if dest, _ := attr(r.root, "Destination"); (r.signed || dest != "") && dest != current.String() && dest != doc.acs.String() {
+		return nil, sp.fail(broker.EUNAUTHORIZED, "destination_mismatch", fmt.Errorf("Destination %q is neither %q nor %q", dest, current, &doc.acs))
+	}
+	if doc.facts != nil {
+		if err := sp.checkFacts(*doc.facts, doc.responseIssued, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.requireSignature(); err != nil {
+		return nil, sp.refused(err)
+	}
+	return doc, nil
+}
+
+// refused turns an inspect error into the broker error.
+func (sp *ServiceProvider) refused(err error) error {
+	var st *statusError
+	if errors.As(err, &st) {
+		return sp.badStatus(st.status, err)
+	}
+	var se *structureError
+	if errors.As(err, &se) {
+		code := broker.EUNAUTHORIZED
+		if se.reason == "malformed_response" || se.reason == "xml_unsupported" {
+			code = broker.EINVALID
+		}
+		return sp.fail(code, se.reason, se.err)
+	}
+	return sp.fail(broker.EINVALID, "malformed_response", err)
+}
+
+// recipientURL is the allowed Recipient the plaintext assertion names, else
+// the first allowed one.
+func (sp *ServiceProvider) recipientURL(f *facts) url.URL {
+	recipient := sp.cfg.Recipients[0]
+	if f != nil && len(f.confirmations) == 1 && sp.recips[f.confirmations[0].recipient] {
+		recipient = f.confirmations[0].recipient
+	}
+	u, _ := url.Parse(recipient)
+	return *u
 }
 
 func (sp *ServiceProvider) decode(s string) ([]byte, error) {
@@ -122,56 +194,18 @@ func (sp *ServiceProvider) decode(s string) ([]byte, error) {
 	return raw, nil
 }
 
-// checkAssertion adds what crewjam does not check.
-func (sp *ServiceProvider) checkAssertion(a *saml.Assertion) error {
-	if a.Subject == nil || len(a.Subject.SubjectConfirmations) != 1 {
-		n := 0
-		if a.Subject != nil {
-			n = len(a.Subject.SubjectConfirmations)
-		}
-		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("want exactly one SubjectConfirmation, got %d", n))
-	}
-	sc := a.Subject.SubjectConfirmations[0]
-	if sc.Method != bearerMethod || sc.SubjectConfirmationData == nil {
-		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", fmt.Errorf("SubjectConfirmation method %q without data", sc.Method))
-	}
-	scd := sc.SubjectConfirmationData
-	if !sp.recips[scd.Recipient] {
-		return sp.fail(broker.EUNAUTHORIZED, "recipient_mismatch", fmt.Errorf("Recipient %q is not allowed", scd.Recipient))
-	}
-	now, skew := sp.cfg.Now(), sp.cfg.ClockSkew
-	if scd.NotOnOrAfter.IsZero() {
-		return sp.fail(broker.EUNAUTHORIZED, "no_bearer_confirmation", errors.New("SubjectConfirmationData has no NotOnOrAfter"))
-	}
-	if !now.Before(scd.NotOnOrAfter.Add(skew)) {
-		return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("SubjectConfirmationData expired at %s", scd.NotOnOrAfter))
-	}
-	if c := a.Conditions; c != nil {
-		if !c.NotBefore.IsZero() && now.Add(skew).Before(c.NotBefore) {
-			return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("Conditions valid from %s", c.NotBefore))
-		}
-		if !c.NotOnOrAfter.IsZero() && !now.Before(c.NotOnOrAfter.Add(skew)) {
-			return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("Conditions expired at %s", c.NotOnOrAfter))
-		}
-	}
-	if a.IssueInstant.After(now.Add(skew)) {
-		return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("assertion issued in the future (%s)", a.IssueInstant))
-	}
-	if len(a.AuthnStatements) == 0 {
-		return sp.fail(broker.EUNAUTHORIZED, "no_authn_statement", errors.New("the assertion has no AuthnStatement"))
-	}
-	return nil
-}
-
 // checkAudience is crewjam's audience hook: there must be at least one
-// AudienceRestriction, and each must name an allowed audience.
+// AudienceRestriction, and every Audience of each (crewjam reads several
+// per restriction) must be an allowed one.
 func (sp *ServiceProvider) checkAudience(a *saml.Assertion) error {
 	if a.Conditions == nil || len(a.Conditions.AudienceRestrictions) == 0 {
 		return &audienceError{"the assertion has no AudienceRestriction"}
 	}
 	for _, ar := range a.Conditions.AudienceRestrictions {
-		if !sp.auds[strings.TrimSpace(ar.Audience.Value)] {
-			return &audienceError{fmt.Sprintf("audience %q is not this service provider", ar.Audience.Value)}
+		for _, aud := range ar.AllAudiences() {
+			if !sp.auds[strings.TrimSpace(aud.Value)] {
+				return &audienceError{fmt.Sprintf("audience %q is not this service provider", aud.Value)}
+			}
 		}
 	}
 	return nil

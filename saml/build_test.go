@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 
 	"github.com/broker-dev/broker/issuer"
 )
@@ -70,6 +72,17 @@ type resp struct {
 	noAuthn        bool
 	assertionID    string
 	tamper         func(string) string
+
+	// prefix spells the assertion's elements: "" is saml:, "-" a default
+	// namespace declaration on the Assertion, anything else that prefix.
+	prefix string
+	// editAssertion and editResponse change the tree before it is signed
+	// (the signature stays valid); afterSign changes the signed Response.
+	editAssertion func(a *etree.Element)
+	editResponse  func(r *etree.Element)
+	afterSign     func(r *etree.Element)
+	// encryptTo encrypts the (signed) assertion to this SP certificate.
+	encryptTo *x509.Certificate
 }
 
 func (p *testIdP) build(tb testing.TB, r resp) string {
@@ -109,15 +122,27 @@ func (p *testIdP) build(tb testing.TB, r resp) string {
 	}
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
+	q := func(local string) string { return "saml:" + local }
+	switch r.prefix {
+	case "":
+	case "-":
+		q = func(local string) string { return local }
+	default:
+		q = func(local string) string { return r.prefix + ":" + local }
+	}
 	assertion := func(id string) *etree.Element {
-		a := etree.NewElement("saml:Assertion")
-		a.CreateAttr("xmlns:saml", "urn:oasis:names:tc:SAML:2.0:assertion")
+		a := etree.NewElement(q("Assertion"))
+		if a.Space == "" {
+			a.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
+		} else {
+			a.CreateAttr("xmlns:"+a.Space, "urn:oasis:names:tc:SAML:2.0:assertion")
+		}
 		a.CreateAttr("ID", id)
 		a.CreateAttr("Version", "2.0")
 		a.CreateAttr("IssueInstant", ts(r.issued))
-		a.CreateElement("saml:Issuer").SetText(r.issuer)
-		sub := a.CreateElement("saml:Subject")
-		n := sub.CreateElement("saml:NameID")
+		a.CreateElement(q("Issuer")).SetText(r.issuer)
+		sub := a.CreateElement(q("Subject"))
+		n := sub.CreateElement(q("NameID"))
 		n.CreateAttr("Format", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
 		n.SetText(r.nameID)
 		confirms := 1
@@ -125,40 +150,43 @@ func (p *testIdP) build(tb testing.TB, r resp) string {
 			confirms = 2
 		}
 		for i := 0; i < confirms; i++ {
-			sc := sub.CreateElement("saml:SubjectConfirmation")
+			sc := sub.CreateElement(q("SubjectConfirmation"))
 			method := "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 			if r.noBearer {
 				method = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
 			}
 			sc.CreateAttr("Method", method)
-			scd := sc.CreateElement("saml:SubjectConfirmationData")
+			scd := sc.CreateElement(q("SubjectConfirmationData"))
 			scd.CreateAttr("NotOnOrAfter", ts(r.issued.Add(r.lifetime)))
 			scd.CreateAttr("Recipient", r.recipient)
 			if r.inResponseTo != "" {
 				scd.CreateAttr("InResponseTo", r.inResponseTo)
 			}
 		}
-		c := a.CreateElement("saml:Conditions")
+		c := a.CreateElement(q("Conditions"))
 		c.CreateAttr("NotBefore", ts(r.issued.Add(-time.Minute)))
 		c.CreateAttr("NotOnOrAfter", ts(r.issued.Add(r.lifetime)))
 		for _, aud := range r.audiences {
-			c.CreateElement("saml:AudienceRestriction").CreateElement("saml:Audience").SetText(aud)
+			c.CreateElement(q("AudienceRestriction")).CreateElement(q("Audience")).SetText(aud)
 		}
 		if !r.noAuthn {
-			as := a.CreateElement("saml:AuthnStatement")
+			as := a.CreateElement(q("AuthnStatement"))
 			as.CreateAttr("AuthnInstant", ts(r.issued))
 			as.CreateAttr("SessionIndex", "_s1")
-			as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").SetText("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+			as.CreateElement(q("AuthnContext")).CreateElement(q("AuthnContextClassRef")).SetText("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
 		}
 		if len(r.attrs) > 0 {
-			st := a.CreateElement("saml:AttributeStatement")
+			st := a.CreateElement(q("AttributeStatement"))
 			for name, vals := range r.attrs {
-				at := st.CreateElement("saml:Attribute")
+				at := st.CreateElement(q("Attribute"))
 				at.CreateAttr("Name", name)
 				for _, v := range vals {
-					at.CreateElement("saml:AttributeValue").SetText(v)
+					at.CreateElement(q("AttributeValue")).SetText(v)
 				}
 			}
+		}
+		if r.editAssertion != nil {
+			r.editAssertion(a)
 		}
 		if r.unsignedAssert {
 			return a
@@ -183,15 +211,25 @@ func (p *testIdP) build(tb testing.TB, r resp) string {
 	iss.CreateAttr("xmlns:saml", "urn:oasis:names:tc:SAML:2.0:assertion")
 	iss.SetText(r.issuer)
 	root.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", r.status)
-	root.AddChild(assertion(r.assertionID))
+	if a := assertion(r.assertionID); r.encryptTo != nil {
+		root.AddChild(encrypt(tb, a, r.encryptTo))
+	} else {
+		root.AddChild(a)
+	}
 	if r.extraAssertion {
 		root.AddChild(assertion(r.assertionID + "x"))
+	}
+	if r.editResponse != nil {
+		r.editResponse(root)
 	}
 	if !r.unsignedResp {
 		var err error
 		if root, err = p.signer.Sign(root); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if r.afterSign != nil {
+		r.afterSign(root)
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(root)
@@ -205,11 +243,33 @@ func (p *testIdP) build(tb testing.TB, r resp) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// newSP builds an SP that trusts p, with our clock at p.now. crewjam's
-// global clock is pinned too (it checks IssueInstant itself).
+// encrypt wraps a in a saml:EncryptedAssertion for cert (RSA-OAEP,
+// AES-256-GCM).
+func encrypt(tb testing.TB, a *etree.Element, cert *x509.Certificate) *etree.Element {
+	tb.Helper()
+	doc := etree.NewDocument()
+	doc.SetRoot(a)
+	plain, err := doc.WriteToBytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc := xmlenc.OAEP()
+	enc.BlockCipher = xmlenc.AES256GCM
+	data, err := enc.Encrypt(cert, plain, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+	ea := etree.NewElement("saml:EncryptedAssertion")
+	ea.CreateAttr("xmlns:saml", "urn:oasis:names:tc:SAML:2.0:assertion")
+	ea.AddChild(data)
+	return ea
+}
+
+// newSP builds an SP that trusts p, with our clock at p.now.
 func newSP(tb testing.TB, p *testIdP, edit func(*Config)) (*ServiceProvider, *memReplay) {
 	tb.Helper()
-	now := pinClock(tb, p.now, p.now)
+	now := fixedNow(p.now)
 	rp := newMemReplay(now)
 	cfg := Config{ID: "okta", MetadataURL: spMD, ACSURL: spACS, IDPMetadataXML: p.metadata(), Replay: rp, Now: now}
 	if edit != nil {

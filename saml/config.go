@@ -46,10 +46,14 @@ type Config struct {
 	Key         *rsa.PrivateKey
 	Certificate *x509.Certificate
 
-	ClockSkew           time.Duration // default 90s, at most 180s
-	SignatureAlgorithms []string      // allow-list; default RSA/ECDSA with SHA-256, -384, -512
-	DigestAlgorithms    []string      // allow-list; default SHA-256, -384, -512
-	MaxResponseBytes    int           // decoded XML; default 256 KiB
+	// ClockSkew is the tolerated difference with the IdP's clock: every
+	// validity time gets this leeway, and the Response's and Assertion's
+	// IssueInstant may be at most this far in the past (the skew covers the
+	// time in transit too) or in the future. Default 90s, at most 180s.
+	ClockSkew           time.Duration
+	SignatureAlgorithms []string // allow-list; default RSA/ECDSA with SHA-256, -384, -512
+	DigestAlgorithms    []string // allow-list; default SHA-256, -384, -512
+	MaxResponseBytes    int      // decoded XML; default 256 KiB
 	NameIDFormat        string
 
 	Replay     ReplayCache
@@ -59,7 +63,8 @@ type Config struct {
 }
 
 // MaxClockSkew is the largest ClockSkew accepted: crewjam/saml applies its
-// own fixed 180 s tolerance, which a larger setting could not loosen.
+// own fixed 180 s tolerance to validity times (saml.MaxClockSkew), which a
+// larger setting could not loosen.
 const MaxClockSkew = 180 * time.Second
 
 // DefaultSignatureAlgorithms and DefaultDigestAlgorithms: SHA-256 and up.

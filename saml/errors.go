@@ -3,6 +3,7 @@ package saml
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/crewjam/saml"
@@ -28,58 +29,74 @@ func (sp *ServiceProvider) fail(code, reason string, cause error) error {
 	default:
 		msg = "Sign-in failed: the response from your identity provider could not be verified. Sign in again; if it keeps failing, contact your administrator."
 	}
+	if reason == "clock_skew" {
+		msg = "Sign-in failed: your identity provider's clock and the broker's disagree. Sign in again; if it keeps happening, contact your administrator."
+	}
 	return &broker.Error{Code: code, Reason: reason, Message: msg, Err: fmt.Errorf("saml: %s: %w", sp.cfg.ID, cause)}
 }
 
-// classify maps crewjam's private error (its messages are pinned to
-// crewjam/saml v0.5.1 and covered by the fixture tests) to a reason.
-func (sp *ServiceProvider) classify(err error, raw []byte) error {
-	var ire *saml.InvalidResponseError
-	if errors.As(err, &ire) && ire.PrivateErr != nil {
-		err = ire.PrivateErr
-	}
+// classify maps crewjam's refusal to a reason by the error kinds crewjam
+// attaches (errors.Is), never by its messages; doc, the tree the broker
+// inspected, tells apart what one kind covers.
+func (sp *ServiceProvider) classify(err error, doc *checked, current *url.URL) error {
 	var bad saml.ErrBadStatus
-	if errors.As(err, &bad) {
-		e := sp.fail(broker.EFORBIDDEN, "status_not_success", err).(*broker.Error)
-		e.Message = fmt.Sprintf("Your identity provider did not sign you in (status %s). Sign in again; if it keeps failing, contact your administrator.", shortStatus(bad.Status))
-		return e
-	}
-	var alg *algorithmError
-	if errors.As(err, &alg) {
-		return sp.fail(broker.EUNAUTHORIZED, "algorithm_not_allowed", err)
-	}
 	var aud *audienceError
-	if errors.As(err, &aud) {
-		return sp.fail(broker.EUNAUTHORIZED, "audience_mismatch", err)
-	}
-	m := err.Error()
+	var se *structureError
 	switch {
-	case strings.Contains(m, "signature element not present"):
-		return sp.fail(broker.EUNAUTHORIZED, "signature_missing", err)
-	case strings.Contains(m, "cannot validate signature"), strings.Contains(m, "Signature could not be verified"),
-		strings.Contains(m, "Missing signature referencing"), strings.Contains(m, "Could not verify certificate"):
+	case errors.As(err, &se): // from our verifier
+		return sp.refused(se)
+	case errors.As(err, &bad):
+		return sp.badStatus(bad.Status, err)
+	case errors.As(err, &aud), errors.Is(err, saml.ErrAudienceMismatch):
+		return sp.fail(broker.EUNAUTHORIZED, "audience_mismatch", err)
+	case errors.Is(err, saml.ErrDecryptionFailed):
+		return sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", err)
+	case errors.Is(err, saml.ErrInvalidSignature):
 		return sp.fail(broker.EUNAUTHORIZED, "signature_invalid", err)
-	case strings.Contains(m, "invalid xml"), strings.Contains(m, "cannot unmarshal"), strings.Contains(m, "XML syntax"), strings.Contains(m, "etree:"):
+	case errors.Is(err, saml.ErrMalformedMessage):
 		return sp.fail(broker.EINVALID, "malformed_response", err)
-	case strings.Contains(m, "Destination"):
+	case errors.Is(err, saml.ErrDestinationMismatch):
+		// The Response's Destination or the assertion's Recipient.
+		if dest, _ := attr(doc.root, "Destination"); dest == "" || dest == current.String() || dest == doc.acs.String() {
+			return sp.fail(broker.EUNAUTHORIZED, "recipient_mismatch", err)
+		}
 		return sp.fail(broker.EUNAUTHORIZED, "destination_mismatch", err)
-	case strings.Contains(m, "InResponseTo"), strings.Contains(m, "possible request IDs"):
-		if !sp.cfg.AllowIDPInitiated && !strings.Contains(string(raw), "InResponseTo=") {
+	case errors.Is(err, saml.ErrRequestIDMismatch):
+		if !sp.cfg.AllowIDPInitiated && !doc.answersRequest() {
 			return sp.fail(broker.EUNAUTHORIZED, "idp_initiated_not_allowed", err)
 		}
 		return sp.fail(broker.EUNAUTHORIZED, "in_response_to_mismatch", err)
-	case strings.Contains(m, "expired"), strings.Contains(m, "is expired"):
-		return sp.fail(broker.EEXPIRED, "assertion_expired", err)
-	case strings.Contains(m, "not yet valid"):
-		return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", err)
-	case strings.Contains(m, "Issuer"), strings.Contains(m, "issuer is not"):
+	case errors.Is(err, saml.ErrIssuerMismatch):
 		return sp.fail(broker.EUNAUTHORIZED, "issuer_mismatch", err)
-	case strings.Contains(m, "Recipient"):
-		return sp.fail(broker.EUNAUTHORIZED, "recipient_mismatch", err)
-	case strings.Contains(m, "decrypt"):
-		return sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", err)
+	case errors.Is(err, saml.ErrExpired):
+		return sp.fail(broker.EEXPIRED, "assertion_expired", err)
+	case errors.Is(err, saml.ErrNotYetValid):
+		return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", err)
 	}
 	return sp.fail(broker.EUNAUTHORIZED, "response_invalid", err)
+}
+
+// answersRequest reports whether the Response, or its plaintext assertion,
+// names a request it answers.
+func (doc *checked) answersRequest() bool {
+	if v, _ := attr(doc.root, "InResponseTo"); v != "" {
+		return true
+	}
+	if doc.facts != nil {
+		for _, c := range doc.facts.confirmations {
+			if c.inResponseTo != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// badStatus is the refusal of a Response whose StatusCode is not Success.
+func (sp *ServiceProvider) badStatus(status string, cause error) error {
+	e := sp.fail(broker.EFORBIDDEN, "status_not_success", cause).(*broker.Error)
+	e.Message = fmt.Sprintf("Your identity provider did not sign you in (status %s). Sign in again; if it keeps failing, contact your administrator.", shortStatus(status))
+	return e
 }
 
 func shortStatus(s string) string {

@@ -2,47 +2,42 @@ package saml
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
-// algorithmGuard is crewjam's SignatureVerifier hook: it refuses signature
-// and digest algorithms outside the allow-lists before verifying.
-type algorithmGuard struct {
+// verifier is crewjam's signature hook. As a SignedElementVerifier it has
+// crewjam read the message from what the signature covers. Before
+// verifying, it refuses a structure the broker does not accept and
+// algorithms outside the allow-lists (crewjam's own RejectSHA1Signatures
+// knows only SHA-1); it judges the signing certificate's validity at the
+// broker's clock, not at the instant crewjam checks message times at (see
+// libraryNow).
+type verifier struct {
 	sig, dig map[string]bool
+	now      func() time.Time
 }
 
-// algorithmError is a refused algorithm.
-type algorithmError struct{ kind, uri string }
-
-func (e *algorithmError) Error() string {
-	return fmt.Sprintf("%s algorithm %q is not allowed", e.kind, e.uri)
+// VerifySignedElement implements saml.SignedElementVerifier. It first
+// applies the structure rules to el (inspectSigned): the Response again, or
+// an Assertion, which may be one crewjam has just decrypted.
+func (v verifier) VerifySignedElement(vc *dsig.ValidationContext, el *etree.Element) (*etree.Element, error) {
+	if err := inspectSigned(el, v.sig, v.dig); err != nil {
+		return nil, err
+	}
+	ctx := *vc
+	ctx.Clock = dsig.NewFakeClockAt(v.now())
+	signed, err := ctx.Validate(el)
+	if err != nil {
+		return nil, fmt.Errorf("cannot validate signature on %s: %w", el.Tag, err)
+	}
+	return signed, nil
 }
 
 // VerifySignature implements saml.SignatureVerifier.
-func (g algorithmGuard) VerifySignature(vc *dsig.ValidationContext, el *etree.Element) error {
-	for _, sig := range el.ChildElements() {
-		if sig.Tag != "Signature" {
-			continue
-		}
-		si := sig.FindElement("./SignedInfo")
-		if si == nil {
-			continue
-		}
-		if sm := si.FindElement("./SignatureMethod"); sm != nil {
-			if alg := sm.SelectAttrValue("Algorithm", ""); !g.sig[alg] {
-				return &algorithmError{"signature", alg}
-			}
-		}
-		for _, dm := range si.FindElements("./Reference/DigestMethod") {
-			if alg := dm.SelectAttrValue("Algorithm", ""); !g.dig[alg] {
-				return &algorithmError{"digest", alg}
-			}
-		}
-	}
-	if _, err := vc.Validate(el); err != nil {
-		return fmt.Errorf("cannot validate signature on %s: %w", el.Tag, err)
-	}
-	return nil
+func (v verifier) VerifySignature(vc *dsig.ValidationContext, el *etree.Element) error {
+	_, err := v.VerifySignedElement(vc, el)
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync/atomic"
+	"time"
 
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -27,6 +28,10 @@ type ServiceProvider struct {
 	digAlgs  map[string]bool
 	recips   map[string]bool
 	auds     map[string]bool
+	// certNow is when the IdP's signing certificate must be valid: cfg.Now
+	// (tests of third-party fixtures signed with long-expired certificates
+	// set it apart).
+	certNow func() time.Time
 }
 
 // spState is one version of the IdP metadata and the crewjam SP built on it.
@@ -43,7 +48,7 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 		return nil, err
 	}
 	sp := &ServiceProvider{cfg: cfg, log: cfg.Logger, sigAlgs: set(cfg.SignatureAlgorithms), digAlgs: set(cfg.DigestAlgorithms),
-		recips: set(cfg.Recipients), auds: set(cfg.Audiences)}
+		recips: set(cfg.Recipients), auds: set(cfg.Audiences), certNow: cfg.Now}
 	acs, _ := url.Parse(cfg.ACSURL)
 	mdu, _ := url.Parse(cfg.MetadataURL)
 	sp.acs, sp.metadata = *acs, *mdu
@@ -63,15 +68,15 @@ func set(xs []string) map[string]bool {
 
 func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
 	tmpl := saml.ServiceProvider{
-		EntityID:    sp.cfg.EntityID,
-		MetadataURL: sp.metadata,
-		AcsURL:      sp.acs,
-		IDPMetadata: md,
-		HTTPClient:  sp.cfg.HTTPClient,
-		// crewjam checks InResponseTo against the IDs we pass, which include
-		// "" only when IdP-initiated sign-in is allowed.
-		AllowIDPInitiated:           false,
-		SignatureVerifier:           algorithmGuard{sig: sp.sigAlgs, dig: sp.digAlgs},
+		EntityID:          sp.cfg.EntityID,
+		MetadataURL:       sp.metadata,
+		AcsURL:            sp.acs,
+		IDPMetadata:       md,
+		HTTPClient:        sp.cfg.HTTPClient,
+		AllowIDPInitiated: sp.cfg.AllowIDPInitiated,
+		SignatureVerifier: verifier{sig: sp.sigAlgs, dig: sp.digAlgs, now: func() time.Time { return sp.certNow() }},
+		// crewjam's own SHA-1 refusal, as a second lock behind the allow-lists.
+		RejectSHA1Signatures:        !allowsSHA1(sp.sigAlgs, sp.digAlgs),
 		ValidateAudienceRestriction: sp.checkAudience,
 		AuthnNameIDFormat:           saml.NameIDFormat(sp.cfg.NameIDFormat),
 	}
@@ -82,6 +87,17 @@ func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
 	}
 	sp.state.Store(&spState{md: md, sp: tmpl})
+}
+
+// allowsSHA1 reports whether the allow-lists name a SHA-1 based algorithm.
+func allowsSHA1(sig, dig map[string]bool) bool {
+	for _, a := range []string{RSASHA1, dsig.ECDSASHA1SignatureMethod, DigestSHA1,
+		"http://www.w3.org/2000/09/xmldsig#dsa-sha1", "http://www.w3.org/2000/09/xmldsig#hmac-sha1"} {
+		if sig[a] || dig[a] {
+			return true
+		}
+	}
+	return false
 }
 
 // Ready reports whether the IdP metadata is loaded.
@@ -106,7 +122,8 @@ func (sp *ServiceProvider) IDPEntityID() string {
 // Metadata returns the SP's EntityDescriptor: ACS (HTTP-POST), entity ID,
 // WantAssertionsSigned, and the certificate when a key is configured.
 func (sp *ServiceProvider) Metadata() ([]byte, error) {
-	tmpl := saml.ServiceProvider{EntityID: sp.cfg.EntityID, MetadataURL: sp.metadata, AcsURL: sp.acs, AuthnNameIDFormat: saml.NameIDFormat(sp.cfg.NameIDFormat)}
+	tmpl := saml.ServiceProvider{EntityID: sp.cfg.EntityID, MetadataURL: sp.metadata, AcsURL: sp.acs, AuthnNameIDFormat: saml.NameIDFormat(sp.cfg.NameIDFormat),
+		Clock: dsig.NewFakeClockAt(sp.cfg.Now())}
 	if sp.cfg.Key != nil {
 		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
 	}
@@ -132,6 +149,7 @@ func (sp *ServiceProvider) LoginRedirect(relayState string) (redirectURL, reques
 		return "", "", fmt.Errorf("saml: relay state must be URL-safe")
 	}
 	tmpl := st.sp
+	tmpl.Clock = dsig.NewFakeClockAt(sp.cfg.Now())
 	dest := tmpl.GetSSOBindingLocation(saml.HTTPRedirectBinding)
 	if dest == "" {
 		return "", "", broker.Errorf(broker.EUNAVAILABLE, "no_redirect_binding", "This identity provider does not accept sign-in requests from the broker (no HTTP-Redirect endpoint in its metadata). Use its own portal to sign in.")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
@@ -86,6 +87,11 @@ func TestParseResponseRejects(t *testing.T) {
 		{"wrong audience", func() string { return p.build(t, resp{audiences: []string{"https://other-sp.example.com"}}) }, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "audience_mismatch"},
 		{"one wrong audience of two", func() string { return p.build(t, resp{audiences: []string{spMD, "https://other-sp.example.com"}}) }, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "audience_mismatch"},
 		{"no audience", func() string { return p.build(t, resp{audiences: []string{}}) }, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "audience_mismatch"},
+		{"a wrong audience in the same restriction", func() string {
+			return p.build(t, resp{editAssertion: func(a *etree.Element) {
+				a.FindElement("./Conditions/AudienceRestriction").CreateElement("saml:Audience").SetText("https://other-sp.example.com")
+			}})
+		}, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "audience_mismatch"},
 		{"wrong recipient", func() string { return p.build(t, resp{recipient: "https://evil.example.com/acs"}) }, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "recipient_mismatch"},
 		{"wrong destination", func() string { return p.build(t, resp{destination: "https://evil.example.com/acs"}) }, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "destination_mismatch"},
 		{"expired", func() string { return p.build(t, resp{issued: t0.Add(-time.Hour)}) }, nil, []string{"req-1"}, broker.EEXPIRED, "assertion_expired"},
@@ -181,7 +187,7 @@ func TestMetadataRefreshKeepsLastGoodCopy(t *testing.T) {
 	p := newTestIdP(t, t0)
 	srv, down := toggleServer(t, p.metadata())
 	down.Store(true)
-	now := pinClock(t, t0, t0)
+	now := fixedNow(t0)
 	sp, err := New(context.Background(), Config{ID: "okta", MetadataURL: spMD, ACSURL: spACS, IDPMetadataURL: srv.URL, Replay: newMemReplay(now), Now: now})
 	if err != nil {
 		t.Fatalf("an unreachable metadata URL must not stop the broker: %v", err)
@@ -260,7 +266,7 @@ func TestLoginRedirectAndMetadata(t *testing.T) {
 
 func BenchmarkParseResponse(b *testing.B) {
 	p := newTestIdP(b, t0)
-	now := pinClock(b, t0, t0)
+	now := fixedNow(t0)
 	sp, err := New(context.Background(), Config{ID: "okta", MetadataURL: spMD, ACSURL: spACS, IDPMetadataXML: p.metadata(), Replay: noReplay{}, Now: now, AllowIDPInitiated: true})
 	if err != nil {
 		b.Fatal(err)

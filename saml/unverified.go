@@ -3,7 +3,6 @@ package saml
 import (
 	"encoding/base64"
 	"encoding/xml"
-	"errors"
 	"strings"
 
 	"github.com/crewjam/saml"
@@ -38,19 +37,25 @@ func ParseUnverified(provider, s string) (*broker.Identity, error) {
 	if err := rejectDTD(raw); err != nil {
 		return nil, broker.Wrap(err, broker.EINVALID, "dtd_forbidden", "The SAML response contains a DTD, which SAML never needs.")
 	}
-	plain, enc := countAssertions(raw)
-	switch {
-	case enc > 0:
-		return nil, broker.Errorf(broker.EINVALID, "saml_encrypted", "The assertion is encrypted; paste the decrypted response or use a recent sign-in instead.")
-	case plain != 1:
-		return nil, broker.Errorf(broker.EINVALID, "saml_assertion_count", "The response must contain exactly one assertion, found %d.", plain)
-	}
-	var resp saml.Response
-	if err := xml.Unmarshal(raw, &resp); err != nil {
+	t, err := scan(raw)
+	if err != nil {
 		return nil, broker.Wrap(err, broker.EINVALID, "saml_malformed", "The SAML response is not well-formed XML.")
 	}
-	if resp.Assertion == nil {
-		return nil, broker.Wrap(errors.New("no assertion"), broker.EINVALID, "saml_assertion_count", "The response has no assertion.")
+	if !t.is(t.root, nsProtocol, "Response") {
+		return nil, broker.Wrap(errNotResponse, broker.EINVALID, "saml_malformed", "The pasted XML is not a SAML 2.0 Response.")
+	}
+	// The same count as sign-in: by namespace and local name, anywhere.
+	for _, a := range t.assertions {
+		if a.Tag == "EncryptedAssertion" {
+			return nil, broker.Errorf(broker.EINVALID, "saml_encrypted", "The assertion is encrypted; paste the decrypted response or use a recent sign-in instead.")
+		}
+	}
+	if n := len(t.assertions); n != 1 || t.assertions[0].Parent() != t.root || t.ns[t.assertions[0]] != nsAssertion {
+		return nil, broker.Errorf(broker.EINVALID, "saml_assertion_count", "The response must contain exactly one assertion, found %d.", n)
+	}
+	var resp saml.Response
+	if err := xml.Unmarshal(raw, &resp); err != nil || resp.Assertion == nil {
+		return nil, broker.Wrap(err, broker.EINVALID, "saml_malformed", "The SAML response is not well-formed XML.")
 	}
 	id, err := identityFromAssertion(resp.Assertion)
 	if err != nil {
