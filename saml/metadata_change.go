@@ -13,6 +13,9 @@ import (
 	"github.com/crewjam/saml"
 )
 
+// EventMetadataChanged is the audit event of a MetadataChange.
+const EventMetadataChanged = "idp_metadata_changed"
+
 // MetadataChange is a change of an IdP's metadata, for the audit log. Keys
 // are the SHA-256 fingerprints of the IdP's signing certificates
 // ("sha256:" and 64 hex digits), sorted; never key material.
