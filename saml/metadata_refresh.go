@@ -52,27 +52,38 @@ func (sp *ServiceProvider) newTimer(d time.Duration) (<-chan time.Time, func() b
 	return t.C, t.Stop
 }
 
-// nextRefresh is how long Run waits before the next refresh.
+// nextRefresh is how long Run waits before the next refresh: the regular
+// delay of the copy in use; after failures the backoff, or the regular
+// delay when a copy still valid would otherwise expire first.
 func (sp *ServiceProvider) nextRefresh() time.Duration {
 	r := &sp.refresh
 	r.mu.Lock()
 	failures := r.failures
 	r.mu.Unlock()
 	interval := sp.cfg.MetadataRefresh
-	if failures > 0 {
-		return backoff(failures, interval)
-	}
 	st := sp.state.Installed()
 	if st == nil {
-		return min(retryBase, interval)
+		return backoff(max(failures, 1), interval)
 	}
+	d := refreshDelay(st.md, sp.cfg.Now(), interval)
+	if failures > 0 {
+		if b := backoff(failures, interval); b < d || sp.state.Load() == nil {
+			return b
+		}
+	}
+	return d
+}
+
+// refreshDelay is when md wants refreshing after a success: every
+// interval, sooner for its cacheDuration, and well before its validUntil
+// (at three quarters of the time left), never sooner than 30 s.
+func refreshDelay(md *saml.EntityDescriptor, now time.Time, interval time.Duration) time.Duration {
 	d := interval
-	if cd := st.md.CacheDuration; cd > 0 && cd < d {
+	if cd := md.CacheDuration; cd > 0 && cd < d {
 		d = cd
 	}
-	if vu := st.md.ValidUntil; !vu.IsZero() {
-		// Fetch a fresh copy well before this one expires.
-		if left := vu.Sub(sp.cfg.Now()) * 3 / 4; left < d {
+	if vu := md.ValidUntil; !vu.IsZero() {
+		if left := vu.Sub(now) * 3 / 4; left < d {
 			d = left
 		}
 	}
@@ -80,13 +91,13 @@ func (sp *ServiceProvider) nextRefresh() time.Duration {
 }
 
 // backoff is the wait after n failed refreshes in a row: 30 s, 1 m, 2 m,
-// ... capped at max.
-func backoff(n int, max time.Duration) time.Duration {
+// ... capped at limit.
+func backoff(n int, limit time.Duration) time.Duration {
 	d := retryBase
-	for i := 1; i < n && d < max; i++ {
+	for i := 1; i < n && d < limit; i++ {
 		d *= 2
 	}
-	return min(d, max)
+	return min(d, limit)
 }
 
 // Refresh loads the metadata now. On failure the previous copy stays in

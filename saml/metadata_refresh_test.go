@@ -222,3 +222,24 @@ func TestExpiredMetadataRefused(t *testing.T) {
 		})
 	}
 }
+
+// While the IdP is down, a copy about to expire is retried before it
+// expires; an expired one backs off like any failure.
+func TestRetryBeforeExpiry(t *testing.T) {
+	clock := newTestClock(t, t0)
+	srv := newMDServer(t, mdDoc{keys: []issuer.KeyPair{newKey(t, "idp")}, validUntil: t0.Add(10 * time.Minute)}.xml())
+	sp, _, _ := urlSP(t, srv.URL, clock, nil, nil)
+	srv.setDown(true)
+	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 450 * time.Second}
+	for i, w := range want {
+		_ = sp.Refresh(context.Background())
+		if d := sp.nextRefresh(); d != w {
+			t.Fatalf("after failure %d: next refresh in %s, want %s", i+1, d, w)
+		}
+	}
+	clock.Advance(10 * time.Minute)
+	_ = sp.Refresh(context.Background())
+	if d := sp.nextRefresh(); d != 16*time.Minute {
+		t.Fatalf("expired copy after 6 failures: next refresh in %s, want 16m", d)
+	}
+}
