@@ -8,5 +8,8 @@
 //	    ─> check + seed the config's rules (ruleset) ─> loadRules ─> buildAccess
 //	    (sts, console) ─> buildWeb (admins, ruleset.Admin, access.Sessions,
 //	    web/site) ──> App{store, providers, issuer, access, web}
+//	SAML providers get the store as their metadata cache (the last good
+//	copy) and auditMetadataChange as their change callback (audit event
+//	idp_metadata_changed: provider, keys_before, keys_after).
 //	App.Serve(ctx, listener) ──> http.Server + refresh/upkeep loops ──> graceful shutdown
 package app

@@ -37,12 +37,21 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 		DigestAlgorithms:    s.DigestAlgorithms,
 		NameIDFormat:        s.NameIDFormat,
 		Replay:              a.Store,
+		MetadataCache:       a.Store,
+		OnMetadataChange:    a.auditMetadataChange,
 		HTTPClient:          hc,
 		Logger:              a.log.With("provider", p.ID),
 		Now:                 now,
 	}
 	if s.MetadataFile != "" {
 		sc.IDPMetadataFile = cfg.ResolvePath(s.MetadataFile)
+	}
+	if s.MetadataSigningCertificate.IsSet() {
+		cert, err := cfg.Certificate(s.MetadataSigningCertificate)
+		if err != nil {
+			return nil, fmt.Errorf("metadata_signing_certificate: %w", err)
+		}
+		sc.MetadataSigningCertificate = cert
 	}
 	if s.MetadataXML != "" {
 		sc.IDPMetadataXML = []byte(s.MetadataXML)

@@ -487,3 +487,34 @@ func TestAWSRecipientsNamingTheBroker(t *testing.T) {
 		}
 	}
 }
+
+func TestMetadataSigningCertificate(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	withCert := func(ref string) string {
+		return strings.Replace(validYAML, "    metadata_file: md.xml\n", "    metadata_file: md.xml\n    metadata_signing_certificate: "+ref+"\n", 1)
+	}
+	cfg, probs := parse(t, dir, withCert("file:idp.crt"))
+	if len(probs) != 0 {
+		t.Fatalf("a PEM certificate refused:\n%v", probs)
+	}
+	cert, err := cfg.Certificate(cfg.Providers[0].SAML.MetadataSigningCertificate)
+	if err != nil || cert.Subject.CommonName != "test" {
+		t.Fatalf("Certificate: %v %v", cert, err)
+	}
+	for ref, want := range map[string]string{
+		"file:missing.crt": "missing.crt",
+		"file:idp.key":     "not a PEM certificate",
+		"env:NOPE_UNSET":   "NOPE_UNSET is not set",
+	} {
+		_, probs := parse(t, dir, withCert(ref))
+		errs := probs.Errors()
+		if len(errs) != 1 || errs[0].Path != "providers[0].metadata_signing_certificate" || !strings.Contains(errs[0].Message, want) {
+			t.Errorf("%s: got %v, want one problem containing %q", ref, errs, want)
+		}
+	}
+	oidc := strings.Replace(validYAML, "accounts:", "  - {id: kc, type: oidc, issuer: \"https://kc.example.com\", client_id: b, metadata_signing_certificate: \"file:idp.crt\"}\naccounts:", 1)
+	_, probs = parse(t, dir, oidc)
+	if errs := probs.Errors(); len(errs) != 1 || errs[0].Path != "providers[1]" || !strings.Contains(errs[0].Message, "SAML providers") {
+		t.Errorf("on an OIDC provider: %v", errs)
+	}
+}

@@ -54,6 +54,13 @@ type SAMLProvider struct {
 	MetadataFile    string           `yaml:"metadata_file"`
 	MetadataXML     string           `yaml:"metadata_xml"`
 	MetadataRefresh mapping.Duration `yaml:"metadata_refresh"`
+	// MetadataSigningCertificate, when set, must have signed the IdP's
+	// metadata (an enveloped XML signature over its root, SHA-256 and up):
+	// a PEM certificate, file:PATH or env:NAME (e.g. a federation's
+	// metadata signing certificate). Metadata it did not sign is refused
+	// and the last good copy kept. Its key is trusted as configured; the
+	// certificate's dates are not checked.
+	MetadataSigningCertificate Secret `yaml:"metadata_signing_certificate"`
 	// EntityID is the broker's SP entity ID for this IdP
 	// (default EXTERNAL_URL/saml/ID/metadata).
 	EntityID          string `yaml:"entity_id"`

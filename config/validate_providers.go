@@ -2,6 +2,9 @@ package config
 
 import (
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -71,6 +74,11 @@ func (c *Config) validateSAMLProvider(p *problems, base string, pr *Provider) {
 	}
 	if d := time.Duration(s.MetadataRefresh); d < time.Minute || d > 7*24*time.Hour {
 		p.add(base+".metadata_refresh", "must be between 1m and 168h")
+	}
+	if s.MetadataSigningCertificate.IsSet() {
+		if _, err := c.Certificate(s.MetadataSigningCertificate); err != nil {
+			p.add(base+".metadata_signing_certificate", "%v", err)
+		}
 	}
 	if s.SPKey.IsSet() != s.SPCertificate.IsSet() {
 		p.add(base+".sp_key", "sp_key and sp_certificate go together")
@@ -144,7 +152,7 @@ func (c *Config) validateOIDCProvider(p *problems, base string, pr *Provider) {
 			p.add(fmt.Sprintf("%s.id_token_algorithms[%d]", base, i), "%q is not allowed: ID tokens must be signed with the provider's private key", alg)
 		}
 	}
-	if pr.SAML.MetadataURL != "" || pr.SAML.MetadataFile != "" || pr.SAML.MetadataXML != "" {
+	if pr.SAML.MetadataURL != "" || pr.SAML.MetadataFile != "" || pr.SAML.MetadataXML != "" || pr.SAML.MetadataSigningCertificate.IsSet() {
 		p.add(base, "metadata_* settings belong to SAML providers")
 	}
 }
@@ -232,6 +240,24 @@ func (c *Config) RSAPublicKey(ref Secret) (*rsa.PublicKey, error) {
 		return nil, err
 	}
 	return issuer.ParseRSAPublicKey(b)
+}
+
+// Certificate resolves a PEM certificate (a public one: an IdP's or a
+// federation's metadata signing certificate).
+func (c *Config) Certificate(ref Secret) (*x509.Certificate, error) {
+	b, err := ref.Resolve(c.Dir())
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, errors.New("not a PEM certificate (-----BEGIN CERTIFICATE-----)")
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse certificate: %w", err)
+	}
+	return cert, nil
 }
 
 // KeyPair resolves a key/certificate pair from the config (for wiring).

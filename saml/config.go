@@ -21,6 +21,14 @@ type ReplayCache interface {
 	Remember(ctx context.Context, namespace, key string, expires time.Time) error
 }
 
+// MetadataCache keeps the last good copy of each IdP's metadata
+// (store.Store). LoadMetadata returns an error with broker.ErrorCode
+// ENOTFOUND when there is none.
+type MetadataCache interface {
+	SaveMetadata(ctx context.Context, provider, source string, xml []byte, fetched time.Time) error
+	LoadMetadata(ctx context.Context, provider string) (xml []byte, source string, fetched time.Time, err error)
+}
+
 // Config configures one ServiceProvider (one upstream IdP).
 type Config struct {
 	ID          string // provider id: errors, logs, replay namespace "saml:"+ID
@@ -38,7 +46,20 @@ type Config struct {
 	IDPMetadataURL  string
 	IDPMetadataFile string
 	IDPMetadataXML  []byte
-	MetadataRefresh time.Duration // default 1h
+	MetadataRefresh time.Duration // default 1h; sooner when cacheDuration or validUntil ask
+
+	// MetadataSigningCertificate, when set, must have signed the IdP
+	// metadata (an enveloped XML-DSig over the root EntityDescriptor or
+	// EntitiesDescriptor, SHA-256 and up); metadata it did not sign is
+	// refused and the last good copy kept. Its key is pinned: the
+	// certificate's dates are not checked (as Shibboleth does).
+	MetadataSigningCertificate *x509.Certificate
+	// MetadataCache keeps the last good copy of URL metadata, so a start
+	// while the URL is down still signs people in (optional; store.Store).
+	MetadataCache MetadataCache
+	// OnMetadataChange, when set, is told when the IdP's metadata changes
+	// (for the audit log). It is called from the refresh, synchronously.
+	OnMetadataChange func(context.Context, MetadataChange)
 
 	AllowIDPInitiated bool
 	SignRequests      bool

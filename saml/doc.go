@@ -42,10 +42,24 @@
 // MaxIssueDelay) are never assigned, in tests either
 // (TestCrewjamGlobalsNeverAssigned).
 //
-// IdP metadata comes from a URL (fetched with a timeout, refreshed by Run
-// or Refresh, the last good copy kept when a refresh fails), a file or
-// inline XML. Errors are *broker.Error: the person sees "sign-in failed"
-// and what to do, the log and audit get a precise Reason.
+// IdP metadata comes from a URL, a file or inline XML, the way Shibboleth
+// handles it:
+//
+//	Refresh ──> read (URL with a timeout | file | inline)
+//	  ──> size, no DTD ──> signature, when MetadataSigningCertificate is set
+//	      (enveloped, over the root, SHA-256+; only the signed element is parsed)
+//	  ──> an IdP role with a signing key and an SSO endpoint ──> not past validUntil
+//	  ──> install; log the first copy and every change (keys before/after),
+//	      OnMetadataChange when it differs from the stored copy
+//	  ──> URL metadata: saved to MetadataCache as the last good copy
+//	on failure ──> the last good copy stays; a newer stored copy (an earlier
+//	      run, another instance) is used when the URL is down, checked again
+//	Run ──> Refresh every MetadataRefresh (sooner for cacheDuration or
+//	      before validUntil); after a failure 30 s, 1 m, 2 m ... up to it
+//
+// A copy past its validUntil signs no one in (Ready says why). Errors are
+// *broker.Error: the person sees "sign-in failed" and what to do, the log
+// and audit get a precise Reason.
 //
 // ParseUnverified reads the attributes of a pasted Response without any
 // of the checks above (but counting assertions the same way), for the

@@ -16,33 +16,58 @@ import (
 // maxMetadataBytes bounds an IdP metadata document.
 const maxMetadataBytes = 4 << 20
 
-// loadMetadata reads the IdP metadata from the configured source.
-func (sp *ServiceProvider) loadMetadata(ctx context.Context) (*saml.EntityDescriptor, error) {
+// ErrMetadataExpired is a metadata copy past its validUntil: it signs no
+// one in, and a fresh copy is fetched.
+var ErrMetadataExpired = errors.New("the IdP metadata has expired (validUntil)")
+
+// Where a copy of the metadata came from, for logs.
+const (
+	sourceURL    = "url"
+	sourceFile   = "file"
+	sourceInline = "inline"
+	sourceStore  = "store"
+)
+
+// readMetadata reads the IdP metadata document from the configured source.
+func (sp *ServiceProvider) readMetadata(ctx context.Context) ([]byte, string, error) {
 	c := &sp.cfg
-	var data []byte
 	switch {
 	case len(c.IDPMetadataXML) > 0:
-		data = c.IDPMetadataXML
+		return c.IDPMetadataXML, sourceInline, nil
 	case c.IDPMetadataFile != "":
 		f, err := os.Open(c.IDPMetadataFile)
 		if err != nil {
-			return nil, fmt.Errorf("saml: %s: read metadata: %w", c.ID, err)
+			return nil, sourceFile, fmt.Errorf("saml: %s: read metadata: %w", c.ID, err)
 		}
 		defer f.Close()
-		if data, err = io.ReadAll(io.LimitReader(f, maxMetadataBytes+1)); err != nil {
-			return nil, fmt.Errorf("saml: %s: read metadata: %w", c.ID, err)
+		data, err := io.ReadAll(io.LimitReader(f, maxMetadataBytes+1))
+		if err != nil {
+			return nil, sourceFile, fmt.Errorf("saml: %s: read metadata: %w", c.ID, err)
 		}
+		return data, sourceFile, nil
 	default:
-		var err error
-		if data, err = sp.fetchMetadata(ctx); err != nil {
-			return nil, err
-		}
+		data, err := sp.fetchMetadata(ctx)
+		return data, sourceURL, err
 	}
+}
+
+// acceptMetadata checks a metadata document and parses it: size, no DTD,
+// the signature when a signing certificate is configured (what is parsed
+// is then the signed element only), an IdP role, and validUntil.
+func (sp *ServiceProvider) acceptMetadata(data []byte, now time.Time) (*saml.EntityDescriptor, error) {
+	c := &sp.cfg
 	if len(data) > maxMetadataBytes {
 		return nil, fmt.Errorf("saml: %s: metadata is larger than %d bytes", c.ID, maxMetadataBytes)
 	}
 	if err := rejectDTD(data); err != nil {
 		return nil, fmt.Errorf("saml: %s: metadata: %w", c.ID, err)
+	}
+	if c.MetadataSigningCertificate != nil {
+		signed, err := verifyMetadataSignature(data, c.MetadataSigningCertificate)
+		if err != nil {
+			return nil, fmt.Errorf("saml: %s: metadata signature: %w", c.ID, err)
+		}
+		data = signed
 	}
 	md, err := parseMetadata(data)
 	if err != nil {
@@ -51,7 +76,15 @@ func (sp *ServiceProvider) loadMetadata(ctx context.Context) (*saml.EntityDescri
 	if err := checkMetadata(md); err != nil {
 		return nil, fmt.Errorf("saml: %s: metadata: %w", c.ID, err)
 	}
+	if metadataExpired(md, now) {
+		return nil, fmt.Errorf("saml: %s: metadata valid until %s: %w", c.ID, md.ValidUntil.UTC().Format(time.RFC3339), ErrMetadataExpired)
+	}
 	return md, nil
+}
+
+// metadataExpired reports whether md is past its validUntil at now.
+func metadataExpired(md *saml.EntityDescriptor, now time.Time) bool {
+	return !md.ValidUntil.IsZero() && !now.Before(md.ValidUntil)
 }
 
 func (sp *ServiceProvider) fetchMetadata(ctx context.Context) ([]byte, error) {
@@ -70,7 +103,11 @@ func (sp *ServiceProvider) fetchMetadata(ctx context.Context) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("saml: %s: fetch metadata: HTTP %d", sp.cfg.ID, resp.StatusCode)
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("saml: %s: fetch metadata: %w", sp.cfg.ID, err)
+	}
+	return data, nil
 }
 
 // checkMetadata requires an IdP role with a signing certificate and a
@@ -100,48 +137,10 @@ func checkMetadata(md *saml.EntityDescriptor) error {
 	return nil
 }
 
-// Run refreshes URL metadata until ctx ends: every MetadataRefresh once
-// loaded, every 30 s (up to MetadataRefresh) while it has never loaded. A
-// failed refresh keeps the last good copy.
-func (sp *ServiceProvider) Run(ctx context.Context) {
-	if sp.cfg.IDPMetadataURL == "" {
-		return
-	}
-	for {
-		wait := sp.cfg.MetadataRefresh
-		if sp.state.Load() == nil && wait > 30*time.Second {
-			wait = 30 * time.Second
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		_ = sp.Refresh(ctx)
-	}
-}
-
-// Refresh loads the metadata now. On failure the previous copy stays in use.
-func (sp *ServiceProvider) Refresh(ctx context.Context) error {
-	md, err := sp.loadMetadata(ctx)
-	if err != nil {
-		if sp.state.Load() != nil {
-			sp.log.Warn("saml: metadata refresh failed, keeping the last good copy", "err", err)
-		} else {
-			sp.log.Error("saml: metadata unavailable", "err", err)
-		}
-		sp.lastErr.Store(&err)
-		return err
-	}
-	sp.install(md)
-	sp.lastErr.Store(nil)
-	return nil
-}
-
 // parseMetadata reads an EntityDescriptor, or the first IdP entity of an
-// EntitiesDescriptor (federation metadata such as InCommon's).
+// EntitiesDescriptor (federation metadata such as InCommon's). The
+// entity's ValidUntil and CacheDuration are the tighter of its own and
+// its EntitiesDescriptor's.
 func parseMetadata(data []byte) (*saml.EntityDescriptor, error) {
 	var probe struct{ XMLName xml.Name }
 	if err := xml.Unmarshal(data, &probe); err != nil {
@@ -161,7 +160,14 @@ func parseMetadata(data []byte) (*saml.EntityDescriptor, error) {
 		}
 		for i, e := range eds.EntityDescriptors {
 			if len(e.IDPSSODescriptors) > 0 {
-				return &eds.EntityDescriptors[i], nil
+				ed := &eds.EntityDescriptors[i]
+				if vu := eds.ValidUntil; vu != nil && !vu.IsZero() && (ed.ValidUntil.IsZero() || vu.Before(ed.ValidUntil)) {
+					ed.ValidUntil = *vu
+				}
+				if cd := eds.CacheDuration; cd != nil && *cd > 0 && (ed.CacheDuration <= 0 || *cd < ed.CacheDuration) {
+					ed.CacheDuration = *cd
+				}
+				return ed, nil
 			}
 		}
 		return nil, errors.New("no entity with an IDPSSODescriptor")

@@ -22,8 +22,9 @@ type ServiceProvider struct {
 	log      *slog.Logger
 	acs      url.URL
 	metadata url.URL
-	state    atomic.Pointer[spState]
+	state    metadataState // Load hides a copy past its validUntil
 	lastErr  atomic.Pointer[error]
+	refresh  refresher
 	sigAlgs  map[string]bool
 	digAlgs  map[string]bool
 	recips   map[string]bool
@@ -49,6 +50,7 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	}
 	sp := &ServiceProvider{cfg: cfg, log: cfg.Logger, sigAlgs: set(cfg.SignatureAlgorithms), digAlgs: set(cfg.DigestAlgorithms),
 		recips: set(cfg.Recipients), auds: set(cfg.Audiences), certNow: cfg.Now}
+	sp.state.now = cfg.Now
 	acs, _ := url.Parse(cfg.ACSURL)
 	mdu, _ := url.Parse(cfg.MetadataURL)
 	sp.acs, sp.metadata = *acs, *mdu
@@ -100,15 +102,12 @@ func allowsSHA1(sig, dig map[string]bool) bool {
 	return false
 }
 
-// Ready reports whether the IdP metadata is loaded.
+// Ready reports whether usable IdP metadata is loaded (not past its validUntil).
 func (sp *ServiceProvider) Ready() error {
 	if sp.state.Load() != nil {
 		return nil
 	}
-	if e := sp.lastErr.Load(); e != nil {
-		return *e
-	}
-	return fmt.Errorf("saml: %s: metadata not loaded yet", sp.cfg.ID)
+	return sp.notReady()
 }
 
 // IDPEntityID returns the IdP's entity ID ("" before metadata loaded).

@@ -36,6 +36,7 @@ type Store interface {
 	RuleStore
 	TokenStore
 	SignInStore
+	MetadataStore
 
 	// Purge deletes what has outlived its use: replay entries and sessions
 	// past their expiry, and audit events and sign-ins older than r keeps

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"Accounts", testAccounts},
 		{"APITokens", testAPITokens},
 		{"SignIns", testSignIns},
+		{"Metadata", testMetadata},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
