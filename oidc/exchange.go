@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -121,8 +122,8 @@ func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub
 	case wantSub != "" && idt.Subject != wantSub:
 		return nil, p.fail(broker.EUNAUTHORIZED, "sub_changed", fmt.Errorf("refreshed token is for %q, not %q", idt.Subject, wantSub))
 	}
-	claims := map[string]any{}
-	if err := idt.Claims(&claims); err != nil {
+	claims, err := claimsOf(idt.Claims)
+	if err != nil {
 		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
 	}
 	if p.cfg.UseUserinfo {
@@ -133,8 +134,7 @@ func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub
 		if ui.Subject != idt.Subject {
 			return nil, p.fail(broker.EUNAUTHORIZED, "userinfo_sub_mismatch", fmt.Errorf("userinfo sub %q is not the ID token's %q", ui.Subject, idt.Subject))
 		}
-		extra := map[string]any{}
-		if err := ui.Claims(&extra); err == nil {
+		if extra, err := claimsOf(ui.Claims); err == nil {
 			for k, v := range extra {
 				if _, ok := claims[k]; !ok {
 					claims[k] = v
@@ -189,4 +189,21 @@ func (p *Provider) fail(code, reason string, cause error) error {
 		msg = "Sign-in failed: the answer from your identity provider could not be verified. Sign in again; if it keeps failing, contact your administrator."
 	}
 	return &broker.Error{Code: code, Reason: reason, Message: msg, Err: fmt.Errorf("oidc: %s: %w", p.cfg.ID, cause)}
+}
+
+// claimsOf decodes claims keeping numbers as their JSON text (json.Number),
+// so that Flatten gives a real sign-in the same attribute values as the
+// admin simulator's pasted claims (1.0 stays "1.0", big integers exact).
+func claimsOf(get func(any) error) (map[string]any, error) {
+	var raw json.RawMessage
+	if err := get(&raw); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	claims := map[string]any{}
+	if err := dec.Decode(&claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -186,8 +187,11 @@ func checkAccepted(t *testing.T, res *Result, pub *rsa.PublicKey, issuer string)
 	case id.Provider != "op" || id.Protocol != broker.ProtocolOIDC:
 		t.Fatalf("identity %+v", id)
 	}
+	// Numbers keep their JSON text (json.Number), as in the simulator.
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
 	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	if err := dec.Decode(&claims); err != nil {
 		t.Fatal(err)
 	}
 	want := Flatten(claims)

@@ -34,7 +34,7 @@ func FuzzMetadata(f *testing.F) {
 	f.Add([]byte(`<x/>`))
 
 	response := p.build(f, resp{})
-	nowFn := pinClock(f, t0, t0)
+	nowFn := fixedNow(t0)
 	f.Fuzz(func(t *testing.T, md []byte) {
 		sp, err := New(context.Background(), Config{ID: "fz", MetadataURL: spMD, ACSURL: spACS, IDPMetadataXML: md, Replay: noReplay{}, Now: nowFn})
 		if err != nil {

@@ -158,11 +158,16 @@ func readJSON(c echo.Context, v any) error {
 		}
 		return broker.Wrap(err, broker.EINVALID, "json_invalid", "The request body is not valid JSON for this endpoint: "+err.Error())
 	}
-	if dec.More() {
+	// Only the end of the body may follow the value: Token sees a stray
+	// "}" or "]" that More would not, and a body cut at the size limit.
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil && broker.ErrorCode(err) == broker.ETOOLARGE:
+		return web.ErrBodyTooLarge
+	default:
 		return broker.Errorf(broker.EINVALID, "json_invalid", "The request body has data after the JSON value.")
 	}
-	_, _ = io.Copy(io.Discard, r.Body)
-	return nil
 }
 
 func (h *Handler) apiRules(c echo.Context) error {
