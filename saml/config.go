@@ -42,9 +42,23 @@ type Config struct {
 
 	AllowIDPInitiated bool
 	SignRequests      bool
-	// Key and Certificate sign AuthnRequests and decrypt assertions.
+	// Key and Certificate sign AuthnRequests and decrypt assertions; the
+	// SP metadata advertises Certificate for encryption.
 	Key         *rsa.PrivateKey
 	Certificate *x509.Certificate
+	// PreviousKeys are retired SP keys that still decrypt, tried after Key,
+	// so that the SP key can be rotated while IdPs still encrypt to the old
+	// certificate. They are never advertised nor used to sign.
+	PreviousKeys []*rsa.PrivateKey
+
+	// EncryptionAlgorithms is the allow-list of XML Encryption algorithms,
+	// key transport and content encryption alike (default
+	// DefaultEncryptionAlgorithms: RSA-OAEP and AES-GCM). AES-CBC, when
+	// listed, is accepted only in a Response whose signature is verified
+	// before decryption; RSA-1.5 never.
+	EncryptionAlgorithms []string
+	// RequireEncryption refuses a plaintext assertion (needs Key).
+	RequireEncryption bool
 
 	// ClockSkew is the tolerated difference with the IdP's clock: every
 	// validity time gets this leeway, and the Response's and Assertion's
@@ -136,6 +150,9 @@ func (c *Config) setDefaults() error {
 	}
 	if (c.Key == nil) != (c.Certificate == nil) {
 		return fmt.Errorf("saml: %s: Key and Certificate go together", c.ID)
+	}
+	if err := c.encryptionDefaults(); err != nil {
+		return err
 	}
 	if c.Replay == nil {
 		return fmt.Errorf("saml: %s: a ReplayCache is required", c.ID)

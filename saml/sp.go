@@ -28,6 +28,8 @@ type ServiceProvider struct {
 	digAlgs  map[string]bool
 	recips   map[string]bool
 	auds     map[string]bool
+	// encPolicy is the encryption allow-list (encryption.go).
+	encPolicy encryptionPolicy
 	// certNow is when the IdP's signing certificate must be valid: cfg.Now
 	// (tests of third-party fixtures signed with long-expired certificates
 	// set it apart).
@@ -49,6 +51,7 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	}
 	sp := &ServiceProvider{cfg: cfg, log: cfg.Logger, sigAlgs: set(cfg.SignatureAlgorithms), digAlgs: set(cfg.DigestAlgorithms),
 		recips: set(cfg.Recipients), auds: set(cfg.Audiences), certNow: cfg.Now}
+	sp.encPolicy, _ = newEncryptionPolicy(cfg.EncryptionAlgorithms) // checked by setDefaults
 	acs, _ := url.Parse(cfg.ACSURL)
 	mdu, _ := url.Parse(cfg.MetadataURL)
 	sp.acs, sp.metadata = *acs, *mdu
@@ -74,14 +77,18 @@ func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
 		IDPMetadata:       md,
 		HTTPClient:        sp.cfg.HTTPClient,
 		AllowIDPInitiated: sp.cfg.AllowIDPInitiated,
-		SignatureVerifier: verifier{sig: sp.sigAlgs, dig: sp.digAlgs, now: func() time.Time { return sp.certNow() }},
+		SignatureVerifier: verifier{sig: sp.sigAlgs, dig: sp.digAlgs, enc: sp.encPolicy, now: func() time.Time { return sp.certNow() }},
 		// crewjam's own SHA-1 refusal, as a second lock behind the allow-lists.
-		RejectSHA1Signatures:        !allowsSHA1(sp.sigAlgs, sp.digAlgs),
+		RejectSHA1Signatures: !allowsSHA1(sp.sigAlgs, sp.digAlgs),
+		// Its own CBC refusal, as a second lock behind checkEncryption.
+		RequireSignedResponseForCBC: true,
 		ValidateAudienceRestriction: sp.checkAudience,
 		AuthnNameIDFormat:           saml.NameIDFormat(sp.cfg.NameIDFormat),
 	}
 	if sp.cfg.Key != nil {
+		// Key decrypts first, then each retired key.
 		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
+		tmpl.DecryptionKeys = sp.cfg.PreviousKeys
 	}
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
