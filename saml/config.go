@@ -68,7 +68,10 @@ type Config struct {
 	SignatureAlgorithms []string // allow-list; default RSA/ECDSA with SHA-256, -384, -512
 	DigestAlgorithms    []string // allow-list; default SHA-256, -384, -512
 	MaxResponseBytes    int      // decoded XML; default 256 KiB
-	NameIDFormat        string
+	// NameIDFormat is asked for in AuthnRequests and advertised in the SP
+	// metadata: default NameIDPersistent; NameIDUnspecified leaves the
+	// choice to the IdP (the AuthnRequest then names no format).
+	NameIDFormat string
 
 	Replay     ReplayCache
 	HTTPClient *http.Client
@@ -92,6 +95,12 @@ var (
 		"http://www.w3.org/2001/04/xmldsig-more#sha384",
 		"http://www.w3.org/2001/04/xmlenc#sha512",
 	}
+)
+
+// NameID formats.
+const (
+	NameIDPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+	NameIDUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 )
 
 // Algorithms that SHA-1 users may add explicitly (legacy IdPs).
@@ -153,6 +162,9 @@ func (c *Config) setDefaults() error {
 	}
 	if err := c.encryptionDefaults(); err != nil {
 		return err
+	}
+	if c.NameIDFormat == "" {
+		c.NameIDFormat = NameIDPersistent
 	}
 	if c.Replay == nil {
 		return fmt.Errorf("saml: %s: a ReplayCache is required", c.ID)

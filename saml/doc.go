@@ -55,6 +55,11 @@
 // MaxIssueDelay) are never assigned, in tests either
 // (TestCrewjamGlobalsNeverAssigned).
 //
+// Metadata is what the IdP reads of the SP: the ACS (HTTP-POST, the one
+// endpoint the broker serves), the NameID format (persistent unless
+// configured), the current certificate for encryption with the allowed
+// EncryptionMethods, AES-GCM first, and for signing when AuthnRequests are.
+//
 // IdP metadata comes from a URL (fetched with a timeout, refreshed by Run
 // or Refresh, the last good copy kept when a refresh fails), a file or
 // inline XML. Errors are *broker.Error: the person sees "sign-in failed"

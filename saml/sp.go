@@ -126,18 +126,31 @@ func (sp *ServiceProvider) IDPEntityID() string {
 	return ""
 }
 
-// Metadata returns the SP's EntityDescriptor: ACS (HTTP-POST), entity ID,
-// WantAssertionsSigned, and the certificate when a key is configured.
+// Metadata returns the SP's EntityDescriptor, what the IdP reads: the
+// entity ID, the one endpoint the broker serves (the ACS, HTTP-POST), the
+// NameID format, WantAssertionsSigned, and with a key: the certificate for
+// encryption with the allowed EncryptionMethods, AES-GCM first (only the
+// current certificate: PreviousKeys only decrypt), and for signing when
+// AuthnRequests are signed.
 func (sp *ServiceProvider) Metadata() ([]byte, error) {
 	tmpl := saml.ServiceProvider{EntityID: sp.cfg.EntityID, MetadataURL: sp.metadata, AcsURL: sp.acs, AuthnNameIDFormat: saml.NameIDFormat(sp.cfg.NameIDFormat),
-		Clock: dsig.NewFakeClockAt(sp.cfg.Now())}
+		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}, Clock: dsig.NewFakeClockAt(sp.cfg.Now())}
 	if sp.cfg.Key != nil {
 		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
 	}
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
 	}
-	b, err := xml.MarshalIndent(tmpl.Metadata(), "", "  ")
+	md := tmpl.Metadata()
+	for i := range md.SPSSODescriptors {
+		kds := md.SPSSODescriptors[i].KeyDescriptors
+		for j := range kds {
+			if kds[j].Use == "encryption" {
+				kds[j].EncryptionMethods = sp.encPolicy.advertised()
+			}
+		}
+	}
+	b, err := xml.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("saml: %s: metadata: %w", sp.cfg.ID, err)
 	}
