@@ -129,6 +129,9 @@ func (sp *ServiceProvider) checkEncryption(r *response) error {
 			return sp.decryptFailed(fmt.Errorf("the EncryptedAssertion holds %d EncryptedData elements, want one", n))
 		}
 	}
+	if !holdsEncrypted(r.root) {
+		return nil
+	}
 	err := sp.encPolicy.check(r.tree, r.root, func(el *etree.Element) bool {
 		return r.signed || (r.assertionSigned && within(el, r.assertion))
 	})
@@ -284,13 +287,29 @@ func (t *tree) encryptionMethod(el *etree.Element, read map[*etree.Element]bool)
 	return algs[0].Value, nil
 }
 
+// holdsEncrypted reports whether an element under el has a local name of
+// XML Encryption's: only then is the policy worth a namespace-aware tree.
+func holdsEncrypted(el *etree.Element) bool {
+	found := false
+	walkElements(el, func(c *etree.Element) bool {
+		switch c.Tag {
+		case "EncryptedData", "EncryptedKey", "EncryptionMethod":
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
 // walkElements calls f on el and, while f returns true, its descendants.
 func walkElements(el *etree.Element, f func(*etree.Element) bool) {
 	if !f(el) {
 		return
 	}
-	for _, c := range el.ChildElements() {
-		walkElements(c, f)
+	for _, tok := range el.Child { // not ChildElements, which allocates
+		if c, ok := tok.(*etree.Element); ok {
+			walkElements(c, f)
+		}
 	}
 }
 

@@ -32,9 +32,11 @@ func (v verifier) VerifySignedElement(vc *dsig.ValidationContext, el *etree.Elem
 	// What el holds encrypted (an EncryptedID in an assertion crewjam has
 	// just decrypted, say) meets the encryption policy too: the signature
 	// about to be verified covers it, and crewjam decrypts it only after.
-	if t, err := treeOf(el); err == nil {
-		if err := v.enc.check(t, el, func(*etree.Element) bool { return true }); err != nil {
-			return nil, err
+	if holdsEncrypted(el) {
+		if t, err := treeOf(el); err == nil {
+			if err := v.enc.check(t, el, func(*etree.Element) bool { return true }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	ctx := *vc
