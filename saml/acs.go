@@ -102,7 +102,8 @@ type checked struct {
 // structure it does not fully understand (inspect), then, in crewjam's
 // order, a Destination that is not where it was posted and, on the
 // plaintext assertion, what checkFacts will require of the verified one,
-// so that the refusal names its precise reason.
+// so that the refusal names its precise reason; last, before anything is
+// decrypted, the encryption policy (checkEncryption).
 func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time) (*checked, error) {
 	t, err := scan(raw)
 	if err != nil {
