@@ -24,24 +24,26 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 	cfg := a.cfg
 	s := p.SAML
 	sc := saml.Config{
-		ID:                  p.ID,
-		EntityID:            s.EntityID,
-		MetadataURL:         cfg.Server.ExternalURL + "/saml/" + p.ID + "/metadata",
-		ACSURL:              cfg.Server.ExternalURL + "/saml/" + p.ID + "/acs",
-		IDPMetadataURL:      s.MetadataURL,
-		MetadataRefresh:     time.Duration(s.MetadataRefresh),
-		AllowIDPInitiated:   s.AllowIDPInitiated,
-		SignRequests:        s.SignRequests,
-		ClockSkew:           time.Duration(p.ClockSkew),
-		SignatureAlgorithms: s.SignatureAlgorithms,
-		DigestAlgorithms:    s.DigestAlgorithms,
-		NameIDFormat:        s.NameIDFormat,
-		Replay:              a.Store,
-		MetadataCache:       a.Store,
-		OnMetadataChange:    a.auditMetadataChange,
-		HTTPClient:          hc,
-		Logger:              a.log.With("provider", p.ID),
-		Now:                 now,
+		ID:                   p.ID,
+		EntityID:             s.EntityID,
+		MetadataURL:          cfg.Server.ExternalURL + "/saml/" + p.ID + "/metadata",
+		ACSURL:               cfg.Server.ExternalURL + "/saml/" + p.ID + "/acs",
+		IDPMetadataURL:       s.MetadataURL,
+		MetadataRefresh:      time.Duration(s.MetadataRefresh),
+		AllowIDPInitiated:    s.AllowIDPInitiated,
+		SignRequests:         s.SignRequests,
+		ClockSkew:            time.Duration(p.ClockSkew),
+		SignatureAlgorithms:  s.SignatureAlgorithms,
+		DigestAlgorithms:     s.DigestAlgorithms,
+		NameIDFormat:         s.NameIDFormat,
+		EncryptionAlgorithms: s.EncryptionAlgorithms,
+		RequireEncryption:    s.RequireEncryption,
+		Replay:               a.Store,
+		MetadataCache:        a.Store,
+		OnMetadataChange:     a.auditMetadataChange,
+		HTTPClient:           hc,
+		Logger:               a.log.With("provider", p.ID),
+		Now:                  now,
 	}
 	if s.MetadataFile != "" {
 		sc.IDPMetadataFile = cfg.ResolvePath(s.MetadataFile)
@@ -71,6 +73,13 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 			return nil, err
 		}
 		sc.Key, sc.Certificate = kp.Key, kp.Certificate
+	}
+	for i, pk := range s.PreviousSPKeys {
+		kp, err := cfg.KeyPair(pk.Key, pk.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("previous_sp_keys[%d]: %w", i, err)
+		}
+		sc.PreviousKeys = append(sc.PreviousKeys, kp.Key)
 	}
 	return saml.New(ctx, sc)
 }

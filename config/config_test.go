@@ -518,3 +518,65 @@ func TestMetadataSigningCertificate(t *testing.T) {
 		t.Errorf("on an OIDC provider: %v", errs)
 	}
 }
+
+// The settings of encrypted assertions: what needs the SP key, previous
+// key pairs, the algorithm list's shape, the NameID format.
+func TestSAMLEncryptionSettings(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	for _, name := range []string{"sp", "old", "other"} {
+		kp, err := issuer.GenerateKeyPair(name, time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".key"), kp.KeyPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".crt"), kp.CertificatePEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const spKey = "    sp_key: file:sp.key\n    sp_certificate: file:sp.crt\n"
+	provider := func(settings string) string {
+		return strings.Replace(validYAML, "    metadata_file: md.xml\n", "    metadata_file: md.xml\n"+settings, 1)
+	}
+	cfg, probs := parse(t, dir, provider(spKey+`    require_encryption: true
+    previous_sp_keys:
+      - {key: file:old.key, certificate: file:old.crt}
+    encryption_algorithms:
+      - http://www.w3.org/2009/xmlenc11#rsa-oaep
+      - http://www.w3.org/2009/xmlenc11#aes256-gcm
+      - http://www.w3.org/2001/04/xmlenc#aes256-cbc
+    name_id_format: urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified
+`))
+	if len(probs) != 0 {
+		t.Fatalf("valid settings refused:\n%v", probs)
+	}
+	s := cfg.Providers[0].SAML
+	if !s.RequireEncryption || len(s.PreviousSPKeys) != 1 || s.PreviousSPKeys[0].Certificate != "file:old.crt" || len(s.EncryptionAlgorithms) != 3 {
+		t.Errorf("settings not read: %+v", s)
+	}
+	for _, tc := range []struct {
+		name, settings, path, msg string
+		warning                   bool
+	}{
+		{"require encryption without an SP key", "    require_encryption: true\n", "providers[0].require_encryption", "needs sp_key", false},
+		{"previous keys without an SP key", "    previous_sp_keys: [{key: file:old.key, certificate: file:old.crt}]\n", "providers[0].previous_sp_keys", "current sp_key", false},
+		{"a previous key without its certificate", spKey + "    previous_sp_keys: [{key: file:old.key}]\n", "providers[0].previous_sp_keys[0]", "key and certificate", false},
+		{"a previous key with another's certificate", spKey + "    previous_sp_keys: [{key: file:old.key, certificate: file:other.crt}]\n", "providers[0].previous_sp_keys[0].key", "does not match", false},
+		{"the current key as a previous one", spKey + "    previous_sp_keys: [{key: file:sp.key, certificate: file:sp.crt}]\n", "providers[0].previous_sp_keys[0].key", "current sp_key", false},
+		{"RSA-1.5", spKey + "    encryption_algorithms: [\"http://www.w3.org/2001/04/xmlenc#rsa-1_5\"]\n", "providers[0].encryption_algorithms[0]", "never accepted", false},
+		{"a short name", spKey + "    encryption_algorithms: [aes256-gcm]\n", "providers[0].encryption_algorithms[0]", "algorithm URI", false},
+		{"a NameID format that is not a URI", "    name_id_format: persistent\n", "providers[0].name_id_format", "format URI", false},
+		{"a transient NameID", "    name_id_format: urn:oasis:names:tc:SAML:2.0:nameid-format:transient\n", "providers[0].name_id_format", "changes at every sign-in", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := parse(t, dir, provider(tc.settings))
+			for _, p := range probs {
+				if p.Path == tc.path && strings.Contains(p.Message, tc.msg) && p.Warning == tc.warning {
+					return
+				}
+			}
+			t.Fatalf("no problem at %s containing %q (warning %t):\n%v", tc.path, tc.msg, tc.warning, probs)
+		})
+	}
+}

@@ -104,6 +104,9 @@ func (c *Config) secretFiles() []secretFile {
 	add("issuer.oidc.key", c.Issuer.OIDC.Key)
 	for i, pr := range c.Providers {
 		add(fmt.Sprintf("providers[%d].sp_key", i), pr.SAML.SPKey)
+		for j, pk := range pr.SAML.PreviousSPKeys {
+			add(fmt.Sprintf("providers[%d].previous_sp_keys[%d].key", i, j), pk.Key)
+		}
 		add(fmt.Sprintf("providers[%d].client_secret", i), pr.OIDC.ClientSecret)
 	}
 	return out

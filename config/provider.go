@@ -66,14 +66,40 @@ type SAMLProvider struct {
 	EntityID          string `yaml:"entity_id"`
 	AllowIDPInitiated bool   `yaml:"allow_idp_initiated"`
 	SignRequests      bool   `yaml:"sign_requests"`
-	// SPKey and SPCertificate sign AuthnRequests and decrypt assertions.
+	// SPKey and SPCertificate sign AuthnRequests and decrypt assertions;
+	// the SP metadata offers SPCertificate to the IdP for encryption.
 	SPKey         Secret `yaml:"sp_key"`
 	SPCertificate Secret `yaml:"sp_certificate"`
+	// PreviousSPKeys are retired sp_key/sp_certificate pairs that still
+	// decrypt assertions, tried after sp_key, so that the SP key can be
+	// rotated while the IdP still encrypts to the old certificate. They are
+	// not in the SP metadata and never sign.
+	PreviousSPKeys []SPKeyPair `yaml:"previous_sp_keys"`
+	// EncryptionAlgorithms is the allow-list of XML Encryption algorithm
+	// URIs for encrypted assertions, key transport and content encryption
+	// alike (default: RSA-OAEP, xmlenc#rsa-oaep-mgf1p and xmlenc11#rsa-oaep,
+	// with AES-128/192/256-GCM). AES-CBC (xmlenc#aes128-cbc, aes192-cbc,
+	// aes256-cbc) may be added for IdPs without GCM: it is then accepted
+	// only in a Response whose signature covers it. xmlenc#rsa-1_5 never.
+	EncryptionAlgorithms []string `yaml:"encryption_algorithms"`
+	// RequireEncryption refuses assertions that are not encrypted (needs
+	// sp_key and sp_certificate).
+	RequireEncryption bool `yaml:"require_encryption"`
 	// Algorithm allow-lists (XML-DSig URIs); defaults: SHA-256 and up.
 	SignatureAlgorithms []string `yaml:"signature_algorithms"`
 	DigestAlgorithms    []string `yaml:"digest_algorithms"`
-	NameIDFormat        string   `yaml:"name_id_format"`
+	// NameIDFormat is asked for and advertised in the SP metadata
+	// (default urn:oasis:names:tc:SAML:2.0:nameid-format:persistent;
+	// urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified lets the IdP
+	// choose).
+	NameIDFormat string `yaml:"name_id_format"`
 	// AWSRecipients are the SubjectConfirmation Recipients accepted from a
 	// pass-through IdP (default: AWS's SAML sign-in endpoints).
 	AWSRecipients []string `yaml:"aws_recipients"`
+}
+
+// SPKeyPair is a service provider key and its certificate.
+type SPKeyPair struct {
+	Key         Secret `yaml:"key"`
+	Certificate Secret `yaml:"certificate"`
 }

@@ -91,7 +91,65 @@ func (c *Config) validateSAMLProvider(p *problems, base string, pr *Provider) {
 			p.add(base+".sp_key", "%v", err)
 		}
 	}
+	c.checkEncryption(p, base, s)
 	c.checkAWSRecipients(p, base, s.AWSRecipients)
+}
+
+// rsa15 is the one XML Encryption algorithm named here, to refuse it in
+// `broker check`: the saml package judges the allow-list in full when the
+// provider starts.
+const rsa15 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
+
+// checkEncryption checks the settings of encrypted assertions: what needs
+// the SP key, the previous key pairs, the algorithm list's shape, the
+// NameID format.
+func (c *Config) checkEncryption(p *problems, base string, s SAMLProvider) {
+	if !s.SPKey.IsSet() {
+		if s.RequireEncryption {
+			p.add(base+".require_encryption", "requiring encrypted assertions needs sp_key and sp_certificate (the IdP encrypts to sp_certificate)")
+		}
+		if len(s.PreviousSPKeys) > 0 {
+			p.add(base+".previous_sp_keys", "previous SP keys need a current sp_key and sp_certificate")
+		}
+	}
+	var current *rsa.PrivateKey
+	if s.SPKey.IsSet() {
+		current, _ = c.RSAKey(s.SPKey)
+	}
+	for i, pk := range s.PreviousSPKeys {
+		at := fmt.Sprintf("%s.previous_sp_keys[%d]", base, i)
+		if !pk.Key.IsSet() || !pk.Certificate.IsSet() {
+			p.add(at, "each previous SP key needs key and certificate (the sp_key and sp_certificate it replaced)")
+			continue
+		}
+		kp, err := c.keyPair(pk.Key, pk.Certificate)
+		if err != nil {
+			p.add(at+".key", "%v", err)
+			continue
+		}
+		if current != nil && current.Equal(kp.Key) {
+			p.add(at+".key", "is the current sp_key: list only the keys sp_key replaced")
+		}
+		if pk.Key.Kind() == "inline" {
+			p.warn(at+".key", "the key is written inline in the config file; prefer env:NAME or file:PATH")
+		}
+	}
+	for i, a := range s.EncryptionAlgorithms {
+		at := fmt.Sprintf("%s.encryption_algorithms[%d]", base, i)
+		switch u, err := url.Parse(a); {
+		case a == rsa15:
+			p.add(at, "RSA PKCS#1 v1.5 key transport is never accepted (padding-oracle attacks); the IdP must use RSA-OAEP")
+		case err != nil || u.Scheme == "" || u.Fragment == "":
+			p.add(at, "must be an XML Encryption algorithm URI such as http://www.w3.org/2009/xmlenc11#aes256-gcm, got %q", a)
+		}
+	}
+	switch u, err := url.Parse(s.NameIDFormat); {
+	case s.NameIDFormat == "":
+	case err != nil || u.Scheme == "":
+		p.add(base+".name_id_format", "must be a NameID format URI such as urn:oasis:names:tc:SAML:2.0:nameid-format:persistent, got %q", s.NameIDFormat)
+	case strings.HasSuffix(s.NameIDFormat, ":nameid-format:transient"):
+		p.warn(base+".name_id_format", "a transient NameID changes at every sign-in: rules and the audit log cannot follow a person by subject")
+	}
 }
 
 // checkAWSRecipients warns about Recipients a pass-through assertion could

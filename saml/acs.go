@@ -102,7 +102,8 @@ type checked struct {
 // structure it does not fully understand (inspect), then, in crewjam's
 // order, a Destination that is not where it was posted and, on the
 // plaintext assertion, what checkFacts will require of the verified one,
-// so that the refusal names its precise reason.
+// so that the refusal names its precise reason; last, before anything is
+// decrypted, the encryption policy (checkEncryption).
 func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time) (*checked, error) {
 	t, err := scan(raw)
 	if err != nil {
@@ -117,9 +118,6 @@ func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time)
 		return nil, sp.fail(broker.EINVALID, "malformed_response", err)
 	}
 	doc.issued = []time.Time{doc.responseIssued}
-	if r.encrypted && sp.cfg.Key == nil {
-		return nil, sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", errors.New("encrypted assertion but no SP key configured"))
-	}
 	if !r.encrypted { // an encrypted one is read after crewjam decrypted it
 		f, err := t.factsOf(r.assertion)
 		if err != nil {
@@ -139,6 +137,9 @@ func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time)
 	}
 	if err := r.requireSignature(); err != nil {
 		return nil, sp.refused(err)
+	}
+	if err := sp.checkEncryption(r); err != nil { // encryption.go
+		return nil, err
 	}
 	return doc, nil
 }

@@ -63,9 +63,23 @@ type Config struct {
 
 	AllowIDPInitiated bool
 	SignRequests      bool
-	// Key and Certificate sign AuthnRequests and decrypt assertions.
+	// Key and Certificate sign AuthnRequests and decrypt assertions; the
+	// SP metadata advertises Certificate for encryption.
 	Key         *rsa.PrivateKey
 	Certificate *x509.Certificate
+	// PreviousKeys are retired SP keys that still decrypt, tried after Key,
+	// so that the SP key can be rotated while IdPs still encrypt to the old
+	// certificate. They are never advertised nor used to sign.
+	PreviousKeys []*rsa.PrivateKey
+
+	// EncryptionAlgorithms is the allow-list of XML Encryption algorithms,
+	// key transport and content encryption alike (default
+	// DefaultEncryptionAlgorithms: RSA-OAEP and AES-GCM). AES-CBC, when
+	// listed, is accepted only in a Response whose signature is verified
+	// before decryption; RSA-1.5 never.
+	EncryptionAlgorithms []string
+	// RequireEncryption refuses a plaintext assertion (needs Key).
+	RequireEncryption bool
 
 	// ClockSkew is the tolerated difference with the IdP's clock: every
 	// validity time gets this leeway, and the Response's and Assertion's
@@ -75,7 +89,10 @@ type Config struct {
 	SignatureAlgorithms []string // allow-list; default RSA/ECDSA with SHA-256, -384, -512
 	DigestAlgorithms    []string // allow-list; default SHA-256, -384, -512
 	MaxResponseBytes    int      // decoded XML; default 256 KiB
-	NameIDFormat        string
+	// NameIDFormat is asked for in AuthnRequests and advertised in the SP
+	// metadata: default NameIDPersistent; NameIDUnspecified leaves the
+	// choice to the IdP (the AuthnRequest then names no format).
+	NameIDFormat string
 
 	Replay     ReplayCache
 	HTTPClient *http.Client
@@ -99,6 +116,12 @@ var (
 		"http://www.w3.org/2001/04/xmldsig-more#sha384",
 		"http://www.w3.org/2001/04/xmlenc#sha512",
 	}
+)
+
+// NameID formats.
+const (
+	NameIDPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+	NameIDUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 )
 
 // Algorithms that SHA-1 users may add explicitly (legacy IdPs).
@@ -157,6 +180,12 @@ func (c *Config) setDefaults() error {
 	}
 	if (c.Key == nil) != (c.Certificate == nil) {
 		return fmt.Errorf("saml: %s: Key and Certificate go together", c.ID)
+	}
+	if err := c.encryptionDefaults(); err != nil {
+		return err
+	}
+	if c.NameIDFormat == "" {
+		c.NameIDFormat = NameIDPersistent
 	}
 	if c.Replay == nil {
 		return fmt.Errorf("saml: %s: a ReplayCache is required", c.ID)

@@ -20,13 +20,26 @@
 //	      attribute carries; allowed algorithms
 //	  ──> precheck: Destination, then on the plaintext assertion what
 //	      checkFacts requires (below), so refusals name their reason
+//	  ──> encryption policy, on the tree, before anything is decrypted
+//	      (encryption.go): a plaintext assertion refused when
+//	      RequireEncryption; every EncryptedData (the EncryptedAssertion,
+//	      an EncryptedID or EncryptedAttribute) read by namespace, one
+//	      EncryptionMethod each, its EncryptedKeys where crewjam looks for
+//	      them and nowhere else; key transport and content algorithms on
+//	      the allow-list (RSA-OAEP, AES-GCM; AES-CBC only when listed and
+//	      covered by a signature crewjam verifies before decrypting: the
+//	      Response's, or the assertion's for what it holds; RSA-1.5 never)
 //	  ──> crewjam ParseXMLResponse with our clock (ServiceProvider.Clock,
 //	      set back when clock_skew allows more than crewjam's 90 s issue
 //	      delay: libraryNow) and our verifier (guard.go: the same
 //	      structure rules on what crewjam verifies, a decrypted Assertion
 //	      included; allow-lists; certificate validity at our clock):
-//	      signatures, Issuer, InResponseTo, audience hook, decryption; the
-//	      message is read from what the signature covers
+//	      signatures, Issuer, InResponseTo, audience hook, decryption with
+//	      Key then each of PreviousKeys; the message is read from what the
+//	      signature covers. Every decryption failure (key transport, tag,
+//	      padding, length, plaintext that is not XML, a malformed
+//	      EncryptedData) gets one answer, decrypt_failed, the cause going
+//	      to the log only
 //	  ──> checkFacts on the verified assertion: one bearer
 //	      SubjectConfirmation with an allowed Recipient, every time and
 //	      the Response's and Assertion's IssueInstant within clock_skew
@@ -41,6 +54,11 @@
 // crewjam's package variables (TimeNow, Clock, MaxClockSkew,
 // MaxIssueDelay) are never assigned, in tests either
 // (TestCrewjamGlobalsNeverAssigned).
+//
+// Metadata is what the IdP reads of the SP: the ACS (HTTP-POST, the one
+// endpoint the broker serves), the NameID format (persistent unless
+// configured), the current certificate for encryption with the allowed
+// EncryptionMethods, AES-GCM first, and for signing when AuthnRequests are.
 //
 // IdP metadata comes from a URL, a file or inline XML, the way Shibboleth
 // handles it:

@@ -50,7 +50,7 @@ func (sp *ServiceProvider) classify(err error, doc *checked, current *url.URL) e
 	case errors.As(err, &aud), errors.Is(err, saml.ErrAudienceMismatch):
 		return sp.fail(broker.EUNAUTHORIZED, "audience_mismatch", err)
 	case errors.Is(err, saml.ErrDecryptionFailed):
-		return sp.fail(broker.EUNAUTHORIZED, "decrypt_failed", err)
+		return sp.decryptFailed(err)
 	case errors.Is(err, saml.ErrInvalidSignature):
 		return sp.fail(broker.EUNAUTHORIZED, "signature_invalid", err)
 	case errors.Is(err, saml.ErrMalformedMessage):

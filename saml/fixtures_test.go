@@ -75,6 +75,7 @@ type fixtureCase struct {
 	requestID   string
 	key         bool
 	allowSHA1   bool
+	allowCBC    bool // add AES-CBC to the encryption allow-list
 	mutate      func(string) string
 	wantSubject string
 	wantReason  string
@@ -119,6 +120,9 @@ func (fc fixtureCase) run(t *testing.T) (*Result, error) {
 	if fc.key {
 		cfg.Key, cfg.Certificate = spKey(t)
 	}
+	if fc.allowCBC {
+		cfg.EncryptionAlgorithms = append(append([]string{}, DefaultEncryptionAlgorithms...), AES128CBC, AES192CBC, AES256CBC)
+	}
 	if fc.allowSHA1 {
 		cfg.SignatureAlgorithms = append(append([]string{}, DefaultSignatureAlgorithms...), RSASHA1)
 		cfg.DigestAlgorithms = append(append([]string{}, DefaultDigestAlgorithms...), DigestSHA1)
@@ -156,23 +160,21 @@ func TestThirdPartyFixtures(t *testing.T) {
 			c.name, c.allowSHA1, c.wantSubject = "OneLogin (SHA-1 allowed)", true, "ross@kndr.org"
 		}),
 		with(google, func(c *fixtureCase) { c.name, c.wantSubject = "Google Workspace", "ross@octolabs.io" }),
+		// Okta encrypts with AES-256-CBC: accepted when CBC is allowed and
+		// the Response's signature covers the ciphertext.
 		with(okta, func(c *fixtureCase) {
-			c.name, c.response, c.now, c.requestID, c.wantSubject = "Okta signed response, encrypted assertion",
+			c.name, c.response, c.now, c.requestID, c.wantSubject = "Okta signed response, encrypted assertion (CBC allowed)",
 				"crewjam-saml/TestSPCanHandleOktaSignedResponseEncryptedAssertion_response", "2020-03-03T19:24:28Z", "id-a7364d1e4432aa9085a7a8bd824ea2fa8fa8f684", "testuser@testrsc.com"
+			c.allowCBC = true
 		}),
 		with(okta, func(c *fixtureCase) {
-			c.name, c.response, c.now, c.requestID, c.wantSubject = "Okta signed-then-encrypted assertion",
-				"crewjam-saml/TestSPCanHandleOktaResponseEncryptedSignedAssertion_response", "2020-03-03T19:31:55Z", "id-6d976cdde8e76df5df0a8ff58148fc0b7ec6796d", "testuser@testrsc.com"
-		}),
-		with(okta, func(c *fixtureCase) {
-			c.name, c.response, c.now, c.requestID, c.wantSubject = "Okta both signed, assertion encrypted",
+			c.name, c.response, c.now, c.requestID, c.wantSubject = "Okta both signed, assertion encrypted (CBC allowed)",
 				"crewjam-saml/TestSPCanHandleOktaResponseEncryptedAssertionBothSigned_response", "2020-03-03T19:40:54Z", "id-953d4cab69ff475c5901d12e585b0bb15a7b85fe", "testuser@testrsc.com"
+			c.allowCBC = true
 		}),
 		with(signedAssertions, func(c *fixtureCase) {
 			c.name, c.response, c.allowSHA1, c.wantSubject = "OneLogin toolkit, only assertion signed", "crewjam-saml/TestServiceProviderCanHandleSignedAssertionsResponse_response", true, ""
 		}),
-		{name: "TestShib encrypted assertion", response: "crewjam-saml/SP_SamlResponse", xml: true, metadata: "crewjam-saml/SP_IDPMetadata", now: "2015-12-01T01:57:09Z",
-			spBase: "https://15661444.ngrok.io/saml2/", requestID: "id-9e61753d64e928af5a7a341a97f420c9", key: true, allowSHA1: true, wantSubject: "_41bd295976dadd70e1480f318e772841"},
 		with(py, func(c *fixtureCase) {
 			c.name, c.response, c.metadataXML, c.now, c.requestID, c.spMD, c.acs, c.wantSubject = "python3-saml both signed", "python3-saml/valid_response.xml.base64", idpCrt("http://idp.example.com/"),
 				"2014-02-19T01:37:30Z", "ONELOGIN_5fe9d6e499b2f0913206aab3f7191729049bb807", "http://stuff.com/endpoints/metadata.php", "https://pitbulk.no-ip.org/newonelogin/demo1/index.php?acs", ""
@@ -221,13 +223,29 @@ func TestThirdPartyFixtures(t *testing.T) {
 			c.mutate = func(s string) string { return `<!DOCTYPE r [<!ENTITY x "y">]>` + s }
 		}),
 		with(okta, func(c *fixtureCase) {
+			c.name, c.response, c.now, c.requestID, c.wantReason = "Okta AES-CBC refused by default",
+				"crewjam-saml/TestSPCanHandleOktaSignedResponseEncryptedAssertion_response", "2020-03-03T19:24:28Z", "id-a7364d1e4432aa9085a7a8bd824ea2fa8fa8f684", ReasonEncryptionNotAllowed
+		}),
+		// An unsigned Response: nothing authenticates the CBC ciphertext
+		// before decryption (the assertion's own signature is inside it).
+		with(okta, func(c *fixtureCase) {
+			c.name, c.response, c.now, c.requestID, c.wantReason = "Okta signed-then-encrypted assertion, CBC in an unsigned Response",
+				"crewjam-saml/TestSPCanHandleOktaResponseEncryptedSignedAssertion_response", "2020-03-03T19:31:55Z", "id-6d976cdde8e76df5df0a8ff58148fc0b7ec6796d", ReasonCBCNeedsSignedResponse
+			c.allowCBC = true
+		}),
+		{name: "TestShib CBC in an unsigned Response", response: "crewjam-saml/SP_SamlResponse", xml: true, metadata: "crewjam-saml/SP_IDPMetadata", now: "2015-12-01T01:57:09Z",
+			spBase: "https://15661444.ngrok.io/saml2/", requestID: "id-9e61753d64e928af5a7a341a97f420c9", key: true, allowSHA1: true, allowCBC: true, wantReason: ReasonCBCNeedsSignedResponse},
+		with(okta, func(c *fixtureCase) {
+			c.name, c.response, c.now, c.requestID, c.wantReason = "Okta encrypted assertion an hour later",
+				"crewjam-saml/TestSPCanHandleOktaResponseEncryptedAssertionBothSigned_response", "2020-03-03T20:40:54Z", "id-953d4cab69ff475c5901d12e585b0bb15a7b85fe", "assertion_expired"
+			c.allowCBC = true
+		}),
+		with(okta, func(c *fixtureCase) {
 			c.name, c.response, c.now, c.requestID, c.key, c.wantReason = "encrypted without SP key", "crewjam-saml/TestSPCanHandleOktaSignedResponseEncryptedAssertion_response",
 				"2020-03-03T19:24:28Z", "id-a7364d1e4432aa9085a7a8bd824ea2fa8fa8f684", false, "decrypt_failed"
 		}),
 		{name: "TestShib wrong ACS", response: "crewjam-saml/SP_SamlResponse", xml: true, metadata: "crewjam-saml/SP_IDPMetadata", now: "2015-12-01T01:57:09Z",
 			spMD: "https://15661444.ngrok.io/saml2/metadata", acs: "https://wrong/saml2/acs", requestID: "id-9e61753d64e928af5a7a341a97f420c9", key: true, allowSHA1: true, wantReason: "destination_mismatch"},
-		{name: "TestShib an hour later", response: "crewjam-saml/SP_SamlResponse", xml: true, metadata: "crewjam-saml/SP_IDPMetadata", now: "2015-12-01T02:57:09Z",
-			spBase: "https://15661444.ngrok.io/saml2/", requestID: "id-9e61753d64e928af5a7a341a97f420c9", key: true, allowSHA1: true, wantReason: "assertion_expired"},
 		with(py, func(c *fixtureCase) {
 			c.name, c.response, c.metadataXML, c.now, c.wantReason = "python3-saml signature wrapping", "python3-saml/signature_wrapping_attack.xml.base64",
 				idpCrt("https://pitbulk.no-ip.org/simplesaml/saml2/idp/metadata.php"), "2014-03-21T13:41:30Z", "multiple_assertions"

@@ -17,15 +17,27 @@ import (
 // libraryNow).
 type verifier struct {
 	sig, dig map[string]bool
+	enc      encryptionPolicy
 	now      func() time.Time
 }
 
 // VerifySignedElement implements saml.SignedElementVerifier. It first
-// applies the structure rules to el (inspectSigned): the Response again, or
-// an Assertion, which may be one crewjam has just decrypted.
+// applies the structure rules to el (inspectSigned) and the encryption
+// policy to what el holds encrypted: the Response again, or an Assertion,
+// which may be one crewjam has just decrypted.
 func (v verifier) VerifySignedElement(vc *dsig.ValidationContext, el *etree.Element) (*etree.Element, error) {
 	if err := inspectSigned(el, v.sig, v.dig); err != nil {
 		return nil, err
+	}
+	// What el holds encrypted (an EncryptedID in an assertion crewjam has
+	// just decrypted, say) meets the encryption policy too: the signature
+	// about to be verified covers it, and crewjam decrypts it only after.
+	if holdsEncrypted(el) {
+		if t, err := treeOf(el); err == nil {
+			if err := v.enc.check(t, el, func(*etree.Element) bool { return true }); err != nil {
+				return nil, err
+			}
+		}
 	}
 	ctx := *vc
 	ctx.Clock = dsig.NewFakeClockAt(v.now())

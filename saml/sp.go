@@ -29,6 +29,8 @@ type ServiceProvider struct {
 	digAlgs  map[string]bool
 	recips   map[string]bool
 	auds     map[string]bool
+	// encPolicy is the encryption allow-list (encryption.go).
+	encPolicy encryptionPolicy
 	// certNow is when the IdP's signing certificate must be valid: cfg.Now
 	// (tests of third-party fixtures signed with long-expired certificates
 	// set it apart).
@@ -51,6 +53,7 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	sp := &ServiceProvider{cfg: cfg, log: cfg.Logger, sigAlgs: set(cfg.SignatureAlgorithms), digAlgs: set(cfg.DigestAlgorithms),
 		recips: set(cfg.Recipients), auds: set(cfg.Audiences), certNow: cfg.Now}
 	sp.state.now = cfg.Now
+	sp.encPolicy, _ = newEncryptionPolicy(cfg.EncryptionAlgorithms) // checked by setDefaults
 	acs, _ := url.Parse(cfg.ACSURL)
 	mdu, _ := url.Parse(cfg.MetadataURL)
 	sp.acs, sp.metadata = *acs, *mdu
@@ -76,14 +79,18 @@ func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
 		IDPMetadata:       md,
 		HTTPClient:        sp.cfg.HTTPClient,
 		AllowIDPInitiated: sp.cfg.AllowIDPInitiated,
-		SignatureVerifier: verifier{sig: sp.sigAlgs, dig: sp.digAlgs, now: func() time.Time { return sp.certNow() }},
+		SignatureVerifier: verifier{sig: sp.sigAlgs, dig: sp.digAlgs, enc: sp.encPolicy, now: func() time.Time { return sp.certNow() }},
 		// crewjam's own SHA-1 refusal, as a second lock behind the allow-lists.
-		RejectSHA1Signatures:        !allowsSHA1(sp.sigAlgs, sp.digAlgs),
+		RejectSHA1Signatures: !allowsSHA1(sp.sigAlgs, sp.digAlgs),
+		// Its own CBC refusal, as a second lock behind checkEncryption.
+		RequireSignedResponseForCBC: true,
 		ValidateAudienceRestriction: sp.checkAudience,
 		AuthnNameIDFormat:           saml.NameIDFormat(sp.cfg.NameIDFormat),
 	}
 	if sp.cfg.Key != nil {
+		// Key decrypts first, then each retired key.
 		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
+		tmpl.DecryptionKeys = sp.cfg.PreviousKeys
 	}
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
@@ -118,18 +125,31 @@ func (sp *ServiceProvider) IDPEntityID() string {
 	return ""
 }
 
-// Metadata returns the SP's EntityDescriptor: ACS (HTTP-POST), entity ID,
-// WantAssertionsSigned, and the certificate when a key is configured.
+// Metadata returns the SP's EntityDescriptor, what the IdP reads: the
+// entity ID, the one endpoint the broker serves (the ACS, HTTP-POST), the
+// NameID format, WantAssertionsSigned, and with a key: the certificate for
+// encryption with the allowed EncryptionMethods, AES-GCM first (only the
+// current certificate: PreviousKeys only decrypt), and for signing when
+// AuthnRequests are signed.
 func (sp *ServiceProvider) Metadata() ([]byte, error) {
 	tmpl := saml.ServiceProvider{EntityID: sp.cfg.EntityID, MetadataURL: sp.metadata, AcsURL: sp.acs, AuthnNameIDFormat: saml.NameIDFormat(sp.cfg.NameIDFormat),
-		Clock: dsig.NewFakeClockAt(sp.cfg.Now())}
+		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}, Clock: dsig.NewFakeClockAt(sp.cfg.Now())}
 	if sp.cfg.Key != nil {
 		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
 	}
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
 	}
-	b, err := xml.MarshalIndent(tmpl.Metadata(), "", "  ")
+	md := tmpl.Metadata()
+	for i := range md.SPSSODescriptors {
+		kds := md.SPSSODescriptors[i].KeyDescriptors
+		for j := range kds {
+			if kds[j].Use == "encryption" {
+				kds[j].EncryptionMethods = sp.encPolicy.advertised()
+			}
+		}
+	}
+	b, err := xml.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("saml: %s: metadata: %w", sp.cfg.ID, err)
 	}
