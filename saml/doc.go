@@ -19,7 +19,8 @@
 //	      with one Reference to "#" + that element's ID, an ID no other
 //	      attribute carries; allowed algorithms
 //	  ──> precheck: Destination, then on the plaintext assertion what
-//	      checkFacts requires (below), so refusals name their reason
+//	      checkFacts requires (below), so refusals name their reason;
+//	      such a refusal waits for the signatures (unless none is there)
 //	  ──> crewjam ParseXMLResponse with our clock (ServiceProvider.Clock,
 //	      set back when clock_skew allows more than crewjam's 90 s issue
 //	      delay: libraryNow) and our verifier (guard.go: the same
@@ -44,8 +45,13 @@
 //
 // IdP metadata comes from a URL (fetched with a timeout, refreshed by Run
 // or Refresh, the last good copy kept when a refresh fails), a file or
-// inline XML. Errors are *broker.Error: the person sees "sign-in failed"
-// and what to do, the log and audit get a precise Reason.
+// inline XML. Errors are *broker.Error: the person sees what happened and
+// who must act (errors.go), the log and audit get a precise Reason, and
+// the cause is a *RefusedError: the subject of an assertion whose
+// signature verified (a refusal before that names nobody; when the
+// plaintext was refused already, crewjam still verifies the signatures,
+// at the IdP's clock, only to name the subject), and the IdP's status
+// when it did not answer Success.
 //
 // ParseUnverified reads the attributes of a pasted Response without any
 // of the checks above (but counting assertions the same way), for the
