@@ -33,7 +33,9 @@
 //	      the Response's and Assertion's IssueInstant within clock_skew
 //	      (assertion_expired, not_yet_valid, response_too_old,
 //	      clock_skew), an AuthnStatement
-//	  ──> Identity from the *verified* assertion only; strict Role attribute
+//	  ──> Identity from the *verified* assertion only; the AWS attributes
+//	      (Role, RoleSessionName, SessionDuration) strictly for a
+//	      PassThrough provider, malformed values left out otherwise
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response
 //

@@ -30,6 +30,7 @@ func TestRefusalsNameTheVerifiedSubject(t *testing.T) {
 	other := newTestIdP(t, t0)
 	spKP := newTestIdP(t, t0).kp
 	withKey := func(c *Config) { c.Key, c.Certificate = spKP.Key, spKP.Certificate }
+	passThrough := func(c *Config) { c.PassThrough = true }
 	badRole := map[string][]string{broker.SAMLAttrRole: {"arn:aws:iam::111122223333:role/A,arn:aws:iam::111122223333:saml-provider/P,"}}
 	tamper := func(s string) string { return strings.Replace(s, "alice@example.com", "mallory@example.com", 1) }
 	cases := []struct {
@@ -53,7 +54,7 @@ func TestRefusalsNameTheVerifiedSubject(t *testing.T) {
 		{"not a pending request", p, resp{}, nil, "req-2", "in_response_to_mismatch", "alice@example.com"},
 		{"IdP-initiated not allowed", p, resp{inResponseTo: "-"}, nil, "req-1", "idp_initiated_not_allowed", "alice@example.com"},
 		{"no AuthnStatement", p, resp{noAuthn: true}, nil, "req-1", "no_authn_statement", "alice@example.com"},
-		{"malformed Role", p, resp{attrs: badRole}, nil, "req-1", "role_attribute_invalid", "alice@example.com"},
+		{"malformed Role, pass-through", p, resp{attrs: badRole}, passThrough, "req-1", "role_attribute_invalid", "alice@example.com"},
 		{"encrypted, audience", p, resp{audiences: []string{"https://other-sp.example.com"}, encryptTo: spKP.Certificate}, withKey, "req-1", "audience_mismatch", "alice@example.com"},
 		{"NameID with spaces", p, resp{nameID: "  bob@example.com ", audiences: []string{"https://other-sp.example.com"}}, nil, "req-1", "audience_mismatch", "bob@example.com"},
 		// Before a signature verified, or none did.
