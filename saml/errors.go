@@ -303,11 +303,11 @@ func (sp *ServiceProvider) late(reason string, cause error, off time.Duration) e
 	if off <= 0 {
 		return sp.fail(broker.EEXPIRED, reason, cause)
 	}
-	what := "had expired when it reached the broker"
+	what := " and had expired by then"
 	if reason == "response_too_old" {
-		what = "is older than the " + approx(sp.cfg.ClockSkew) + " the broker accepts"
+		what = ", more than the " + approx(sp.cfg.ClockSkew) + " the broker accepts"
 	}
-	return sp.refusal(broker.EEXPIRED, reason, fmt.Sprintf("Sign-in failed: the response from your identity provider was issued %s before it reached the broker and %s. Sign in again. If you had only just signed in, the broker's clock or your identity provider's is off by about %s, and an administrator must set it right.", approx(off), what, approx(off)), cause)
+	return sp.refusal(broker.EEXPIRED, reason, fmt.Sprintf("Sign-in failed: the response from your identity provider was issued %s before it reached the broker%s. Sign in again. If you had only just signed in, the broker's clock or your identity provider's is off by about %s, and an administrator must set it right.", approx(off), what, approx(off)), cause)
 }
 
 // early is a response dated in the future (not_yet_valid, clock_skew): off
