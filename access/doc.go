@@ -12,11 +12,14 @@
 //	            ended), stored encrypted, sign-in recorded for the simulator,
 //	            audit "signin" ──> the browser gets only the id
 //	Sessions.Load / Save (keeps the expiry) / End (audit "logout") / Failed
-//	(audit a failed sign-in) / UseOnce (OIDC states, across instances)
+//	(audit a failed sign-in: the subject once the credential's signature
+//	verified, the IdP's status or error in Details, both read from the
+//	error chain) / UseOnce (OIDC states, across instances)
 //
 //	Failed ──> window per (client address, provider, reason), 1 min:
 //	           first failure ──> audited as it is
 //	           the rest       ──> counted ──> one audit event {count, window, since}
+//	                              (subject and details kept while all agree)
 //	                              when the window has closed (next failure or
 //	                              FlushFailures; FlushAllFailures at shutdown)
 //	           all windows taken (DefaultFailureKeys) ──> one "other" count

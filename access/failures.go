@@ -3,6 +3,7 @@ package access
 import (
 	"container/list"
 	"context"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -48,12 +49,14 @@ type failureKey struct{ addr, provider, reason string }
 
 // failureWindow is one open window: the failures after its first, not
 // audited yet, and the latest of them (its request id, user agent,
-// message and time go into the aggregated event).
+// message and time go into the aggregated event; its subject and details
+// too while every counted failure had the same, else none).
 type failureWindow struct {
 	key   failureKey
 	start time.Time
 	count int64
 	last  store.AuditEvent
+	mixed bool // the counted failures differ in subject or details
 }
 
 // failures holds the open windows, oldest first.
@@ -132,25 +135,33 @@ func (f *failures) closeDue(clock func() time.Time) []store.AuditEvent {
 }
 
 func (w *failureWindow) add(ev *store.AuditEvent, now time.Time) {
+	if w.count > 0 && (ev.Subject != w.last.Subject || !maps.Equal(ev.Details, w.last.Details)) {
+		w.mixed = true
+	}
 	w.count++
 	w.last = *ev
 	w.last.Time = now
 	w.last.RemoteAddr = clip(ev.RemoteAddr, maxAddrLen)
 	w.last.UserAgent = clip(ev.UserAgent, maxUserAgentLen)
-	w.last.Details = nil
+	if w.mixed {
+		w.last.Subject, w.last.Details = "", nil
+	}
 }
 
 // event is the window's aggregated audit event: the latest failure's
 // record, with the count.
 func (w *failureWindow) event(window time.Duration) store.AuditEvent {
 	e := w.last
-	e.Details = map[string]string{DetailCount: strconv.FormatInt(w.count, 10), DetailWindow: windowString(window), DetailSince: w.start.UTC().Format(time.RFC3339)}
+	e.Details = map[string]string{}
+	maps.Copy(e.Details, w.last.Details)
+	maps.Copy(e.Details, map[string]string{DetailCount: strconv.FormatInt(w.count, 10), DetailWindow: windowString(window), DetailSince: w.start.UTC().Format(time.RFC3339)})
 	return e
 }
 
 // otherEvent is the "other" window's event: the count, no address,
-// provider or user agent (they were many).
+// provider, subject, user agent or details (they were many).
 func (w *failureWindow) otherEvent(window time.Duration) store.AuditEvent {
+	w.last.Subject, w.last.Details = "", nil
 	e := w.event(window)
 	e.Reason, e.Provider, e.RemoteAddr, e.UserAgent = ReasonOtherFailures, "", "", ""
 	e.Message = "Failed sign-ins from more clients at once than are counted one by one."

@@ -199,3 +199,61 @@ func TestFailedSignInsConcurrent(t *testing.T) {
 		t.Fatalf("%d failures in %d events; want 800 in 4 first + 4 aggregated + 1 other", total, len(evs))
 	}
 }
+
+// refusal is a protocol package's refusal cause, as saml.RefusedError and
+// oidc.RefusedError are.
+type refusal struct {
+	subject string
+	details map[string]string
+}
+
+func (r refusal) Error() string                   { return "refused" }
+func (r refusal) VerifiedSubject() string         { return r.subject }
+func (r refusal) AuditDetails() map[string]string { return r.details }
+
+func refused(reason, subject string, details map[string]string) error {
+	return broker.Wrap(refusal{subject, details}, broker.EEXPIRED, reason, "Sign-in failed.")
+}
+
+// A refusal after the signature verified is audited with its subject and
+// details; the window's aggregated event keeps them while every failure it
+// counts agrees, and drops them when they differ.
+func TestFailedSignInsKeepTheSubject(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	s, au := failing(t, &now, 0)
+	meta := Meta{RemoteAddr: "192.0.2.7"}
+	replay := refused("replay", "alice@example.com", nil)
+	s.Failed(ctx, "okta", replay, meta)
+	if evs := au.take(); len(evs) != 1 || evs[0].Subject != "alice@example.com" || evs[0].Reason != "replay" || evs[0].Details != nil {
+		t.Fatalf("first replay: %+v", evs)
+	}
+	s.Failed(ctx, "okta", replay, meta)
+	s.Failed(ctx, "okta", replay, meta)
+	denied := refused("status_not_success", "", map[string]string{"status": "urn:oasis:names:tc:SAML:2.0:status:Responder"})
+	s.Failed(ctx, "okta", denied, meta)
+	if evs := au.take(); len(evs) != 1 || evs[0].Subject != "" || evs[0].Details["status"] == "" {
+		t.Fatalf("IdP status: %+v", evs)
+	}
+	now = now.Add(time.Minute)
+	s.FlushFailures(ctx)
+	if evs := au.take(); len(evs) != 1 || evs[0].Reason != "replay" || evs[0].Subject != "alice@example.com" || evs[0].Details[DetailCount] != "2" {
+		t.Fatalf("replays of one subject: %+v", evs)
+	}
+
+	// Different subjects (or none) in one window: the count names nobody.
+	s.Failed(ctx, "okta", refused("assertion_expired", "alice@example.com", nil), meta)
+	s.Failed(ctx, "okta", refused("assertion_expired", "bob@example.com", nil), meta)
+	s.Failed(ctx, "okta", refused("assertion_expired", "alice@example.com", nil), meta)
+	s.Failed(ctx, "okta", refused("status_not_success", "", map[string]string{"status": "a"}), meta)
+	s.Failed(ctx, "okta", refused("status_not_success", "", map[string]string{"status": "a"}), meta)
+	s.Failed(ctx, "okta", refused("status_not_success", "", map[string]string{"status": "b"}), meta)
+	au.take()
+	now = now.Add(time.Minute)
+	s.FlushFailures(ctx)
+	for _, e := range au.take() {
+		if e.Subject != "" || e.Details["status"] != "" || e.Details[DetailCount] != "2" {
+			t.Errorf("mixed window %+v", e)
+		}
+	}
+}

@@ -141,16 +141,36 @@ func (s *Sessions) recordSignIn(ctx context.Context, id *broker.Identity, meta M
 	}
 }
 
-// Failed audits a sign-in that did not verify: the first of its client
-// address, provider and reason in a window as it is, the rest of the
-// window counted into one event (Details count, window, since) written
-// when the window has closed: at the next failed sign-in after it, or at
-// FlushFailures.
+// What a protocol package's refusal may carry beyond its reason, read
+// from the error chain with errors.As (saml.RefusedError and
+// oidc.RefusedError have both): the subject of a credential whose
+// signature verified ("" before one did), and details for the audit
+// record (an IdP's status or error code).
+type (
+	verifiedSubject interface{ VerifiedSubject() string }
+	auditDetails    interface{ AuditDetails() map[string]string }
+)
+
+// Failed audits a sign-in that was refused: with its subject when the
+// refusal came after the upstream credential's signature verified (replay,
+// expired, audience, …), and the details the refusal gives. The first of
+// its client address, provider and reason in a window is audited as it
+// is, the rest of the window counted into one event (Details count,
+// window, since) written when the window has closed: at the next failed
+// sign-in after it, or at FlushFailures.
 func (s *Sessions) Failed(ctx context.Context, provider string, err error, meta Meta) {
 	ev := &store.AuditEvent{
 		RequestID: meta.RequestID, Event: "signin", Result: store.ResultFailure,
 		Reason: broker.ErrorReason(err), Message: broker.ErrorMessage(err), Provider: provider,
 		RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
+	}
+	var vs verifiedSubject
+	if errors.As(err, &vs) {
+		ev.Subject = vs.VerifiedSubject()
+	}
+	var ad auditDetails
+	if errors.As(err, &ad) {
+		ev.Details = ad.AuditDetails()
 	}
 	audit, due := s.fails.record(s.now, ev)
 	for i := range due {

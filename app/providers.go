@@ -61,6 +61,7 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 	if broker.Mode(p.Mode) == broker.ModePassThrough || len(s.AWSRecipients) > 0 {
 		// The IdP's "AWS app": assertions are addressed to AWS and posted
 		// to us, with a Recipient AWS itself accepts.
+		sc.PassThrough = true
 		sc.Audiences = []string{broker.AWSSAMLAudienceURN, partition.Default().SAMLEndpoint()}
 		sc.Recipients = s.AWSRecipients
 		if len(sc.Recipients) == 0 {

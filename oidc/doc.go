@@ -13,6 +13,12 @@
 //	      (groups, https://example.com/claims/team, realm_access.roles)
 //	Refresh(refresh token) ──> a fresh ID token for the same sub
 //
+// Errors are *broker.Error whose message says who must act (errors.go);
+// the cause is a *RefusedError naming the sub once the ID token's signature
+// verified (an audience refusal included: go-oidc checks the signature
+// first). AuthorizationError is the OP's ?error= answer at the callback,
+// audited with its code.
+//
 // Discovery is lazy and retried: the broker starts while an OP is down and
 // Ready says why. State, nonce and verifier are generated and kept by the
 // caller (bound to the browser, single use).

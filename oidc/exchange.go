@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -25,7 +24,9 @@ type Result struct {
 
 // Exchange redeems an authorization code and verifies the ID token.
 // Errors are *broker.Error (EUNAUTHORIZED with a precise reason, EEXPIRED,
-// EUPSTREAM when the OP cannot be reached, EUNAVAILABLE before discovery).
+// EUPSTREAM when the OP cannot be reached, EUNAVAILABLE before discovery)
+// with a message that says who must act; the cause of a refusal is a
+// *RefusedError, naming the subject once the ID token's signature verified.
 func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (*Result, error) {
 	oc, err := p.discover(ctx, false)
 	if err != nil {
@@ -95,44 +96,47 @@ func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub
 	p.mu.Unlock()
 	idt, err := v.Verify(p.httpContext(ctx), raw)
 	if err != nil {
-		return nil, p.verifyError(err)
+		return nil, p.verifyError(ctx, op, raw, err)
 	}
+	// The signature verified: every refusal from here on names the subject.
+	sub := idt.Subject
+	refuse := func(code, reason string, cause error) error { return p.refusedFor(sub, code, reason, cause) }
 	now, skew := p.cfg.Now(), p.cfg.ClockSkew
 	var c idClaims
 	if err := idt.Claims(&c); err != nil {
-		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
+		return nil, refuse(broker.EUNAUTHORIZED, "id_token_invalid", err)
 	}
 	switch {
 	case idt.Subject == "":
-		return nil, p.fail(broker.EUNAUTHORIZED, "sub_missing", errors.New("the ID token has no sub"))
+		return nil, refuse(broker.EUNAUTHORIZED, "sub_missing", errors.New("the ID token has no sub"))
 	case c.IssuedAt == nil:
-		return nil, p.fail(broker.EUNAUTHORIZED, "iat_missing", errors.New("the ID token has no iat"))
+		return nil, refuse(broker.EUNAUTHORIZED, "iat_missing", errors.New("the ID token has no iat"))
 	case idt.IssuedAt.After(now.Add(skew)):
-		return nil, p.fail(broker.EUNAUTHORIZED, "issued_in_future", fmt.Errorf("iat %s is in the future", idt.IssuedAt))
+		return nil, p.early(sub, fmt.Errorf("iat %s is in the future", idt.IssuedAt), idt.IssuedAt.Sub(now))
 	case !now.Before(idt.Expiry.Add(skew)):
-		return nil, p.fail(broker.EEXPIRED, "token_expired", fmt.Errorf("the ID token expired at %s", idt.Expiry))
+		return nil, p.expired(sub, fmt.Errorf("the ID token expired at %s", idt.Expiry), now.Sub(idt.IssuedAt))
 	case len(idt.Audience) > 1 && c.Azp != p.cfg.ClientID:
-		return nil, p.fail(broker.EUNAUTHORIZED, "azp_mismatch", fmt.Errorf("several audiences %v and azp %q is not our client id", idt.Audience, c.Azp))
+		return nil, refuse(broker.EUNAUTHORIZED, "azp_mismatch", fmt.Errorf("several audiences %v and azp %q is not our client id", idt.Audience, c.Azp))
 	case c.Azp != "" && c.Azp != p.cfg.ClientID:
-		return nil, p.fail(broker.EUNAUTHORIZED, "azp_mismatch", fmt.Errorf("azp %q is not our client id", c.Azp))
+		return nil, refuse(broker.EUNAUTHORIZED, "azp_mismatch", fmt.Errorf("azp %q is not our client id", c.Azp))
 	case nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1:
-		return nil, p.fail(broker.EUNAUTHORIZED, "nonce_mismatch", errors.New("the ID token's nonce is not the one this browser sent"))
+		return nil, refuse(broker.EUNAUTHORIZED, "nonce_mismatch", errors.New("the ID token's nonce is not the one this browser sent"))
 	case nonce == "" && wantSub == "":
-		return nil, p.fail(broker.EUNAUTHORIZED, "nonce_missing", errors.New("no nonce to check"))
+		return nil, refuse(broker.EUNAUTHORIZED, "nonce_missing", errors.New("no nonce to check"))
 	case wantSub != "" && idt.Subject != wantSub:
-		return nil, p.fail(broker.EUNAUTHORIZED, "sub_changed", fmt.Errorf("refreshed token is for %q, not %q", idt.Subject, wantSub))
+		return nil, refuse(broker.EUNAUTHORIZED, "sub_changed", fmt.Errorf("refreshed token is for %q, not %q", idt.Subject, wantSub))
 	}
 	claims, err := claimsOf(idt.Claims)
 	if err != nil {
-		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
+		return nil, refuse(broker.EUNAUTHORIZED, "id_token_invalid", err)
 	}
 	if p.cfg.UseUserinfo {
 		ui, err := op.UserInfo(p.httpContext(ctx), oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return nil, p.fail(broker.EUPSTREAM, "userinfo_failed", err)
+			return nil, refuse(broker.EUPSTREAM, "userinfo_failed", err)
 		}
 		if ui.Subject != idt.Subject {
-			return nil, p.fail(broker.EUNAUTHORIZED, "userinfo_sub_mismatch", fmt.Errorf("userinfo sub %q is not the ID token's %q", ui.Subject, idt.Subject))
+			return nil, refuse(broker.EUNAUTHORIZED, "userinfo_sub_mismatch", fmt.Errorf("userinfo sub %q is not the ID token's %q", ui.Subject, idt.Subject))
 		}
 		if extra, err := claimsOf(ui.Claims); err == nil {
 			for k, v := range extra {
@@ -157,38 +161,6 @@ func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub
 		}
 	}
 	return &Result{Identity: id, IDToken: raw, Expires: idt.Expiry, RefreshToken: tok.RefreshToken}, nil
-}
-
-func (p *Provider) verifyError(err error) error {
-	m := err.Error()
-	switch {
-	case strings.Contains(m, "issued by a different provider"):
-		return p.fail(broker.EUNAUTHORIZED, "issuer_mismatch", err)
-	case strings.Contains(m, "expected audience"):
-		return p.fail(broker.EUNAUTHORIZED, "audience_mismatch", err)
-	case strings.Contains(m, "unsupported algorithm"), strings.Contains(m, "signing algorithm"), strings.Contains(m, "unexpected signature algorithm"):
-		return p.fail(broker.EUNAUTHORIZED, "algorithm_not_allowed", err)
-	case strings.Contains(m, "failed to verify signature"), strings.Contains(m, "malformed"):
-		return p.fail(broker.EUNAUTHORIZED, "signature_invalid", err)
-	case strings.Contains(m, "fetching keys"), strings.Contains(m, "get keys"):
-		return p.fail(broker.EUPSTREAM, "jwks_unavailable", err)
-	}
-	return p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
-}
-
-func (p *Provider) fail(code, reason string, cause error) error {
-	var msg string
-	switch code {
-	case broker.EEXPIRED:
-		msg = "Your sign-in with your identity provider has expired: sign in again."
-	case broker.EUPSTREAM:
-		msg = "Your identity provider could not complete the sign-in; try again in a minute. If it keeps failing, contact your administrator."
-	case broker.EINVALID:
-		msg = "The sign-in did not come back from your identity provider as expected. Start again from the portal."
-	default:
-		msg = "Sign-in failed: the answer from your identity provider could not be verified. Sign in again; if it keeps failing, contact your administrator."
-	}
-	return &broker.Error{Code: code, Reason: reason, Message: msg, Err: fmt.Errorf("oidc: %s: %w", p.cfg.ID, cause)}
 }
 
 // claimsOf decodes claims keeping numbers as their JSON text (json.Number),

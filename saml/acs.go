@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
@@ -37,7 +38,9 @@ const bearerMethod = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 // carries. Every failure is a *broker.Error: EINVALID (malformed input),
 // EUNAUTHORIZED (did not verify), EEXPIRED (times), EREPLAY (already used),
 // EFORBIDDEN (the IdP refused the sign-in), EUNAVAILABLE (no metadata),
-// each with a stable Reason and a Message safe to show.
+// each with a stable Reason and a Message safe to show that says who must
+// act. Its cause is a *RefusedError: the subject once a signature
+// verified, the IdP's status when it was not Success.
 func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Result, error) {
 	st := sp.state.Load()
 	if st == nil {
@@ -56,16 +59,57 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 	if err != nil {
 		return nil, err
 	}
+	assertion, err := sp.verify(st, doc, raw, in.RequestIDs, current, now)
+	if err != nil {
+		return nil, err
+	}
+	// From here on the assertion verified: every refusal names its subject.
+	res, err := sp.accept(ctx, st, assertion, doc, raw, now)
+	if err != nil {
+		return nil, withSubject(err, nameIDOf(assertion))
+	}
+	return res, nil
+}
+
+// verify has crewjam verify the Response with our clock and verifier. A
+// refusal the plaintext already earned in precheck (doc.pending) is
+// reported once the signatures have had their say, with the subject only
+// when they verified and crewjam refused nothing about them.
+func (sp *ServiceProvider) verify(st *spState, doc *checked, raw []byte, requestIDs []string, current *url.URL, now time.Time) (*saml.Assertion, error) {
 	tmpl := st.sp
 	// crewjam checks the SubjectConfirmationData Recipient against AcsURL:
 	// give it the allowed Recipient the assertion names (checked again on
 	// the verified assertion).
 	tmpl.AcsURL = doc.acs
-	tmpl.Clock = dsig.NewFakeClockAt(libraryNow(now, sp.cfg.ClockSkew, doc.issued...))
-	assertion, err := tmpl.ParseXMLResponse(raw, in.RequestIDs, *current)
-	if err != nil {
-		return nil, sp.classify(err, doc, current)
+	at := libraryNow(now, sp.cfg.ClockSkew, doc.issued...)
+	if doc.pending != nil && !doc.responseIssued.IsZero() {
+		// Refused already: crewjam runs only to verify the signatures, at
+		// the IdP's clock, so that its time checks (on an unsigned Response,
+		// before the Assertion's signature) do not stop it first.
+		at = doc.responseIssued
 	}
+	tmpl.Clock = dsig.NewFakeClockAt(at)
+	w := &witness{v: tmpl.SignatureVerifier}
+	tmpl.SignatureVerifier = w
+	assertion, err := tmpl.ParseXMLResponse(raw, requestIDs, *current)
+	subject := ""
+	if err == nil {
+		subject = nameIDOf(assertion)
+	} else if err = sp.classify(err, doc, current); !unverified[broker.ErrorReason(err)] {
+		subject = w.subject()
+	}
+	if doc.pending != nil {
+		err = doc.pending
+	}
+	if err != nil {
+		return nil, withSubject(err, subject)
+	}
+	return assertion, nil
+}
+
+// accept checks the verified assertion, reads the identity from it and
+// burns its ID.
+func (sp *ServiceProvider) accept(ctx context.Context, st *spState, assertion *saml.Assertion, doc *checked, raw []byte, now time.Time) (*Result, error) {
 	if err := sp.checkFacts(factsOfAssertion(assertion), doc.responseIssued, now); err != nil {
 		return nil, err
 	}
@@ -92,17 +136,20 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 type checked struct {
 	*response
 	facts          *facts // of the plaintext assertion; nil when encrypted
+	pending        error  // a refusal the plaintext earned (Destination, checkFacts), reported after verify
 	responseIssued time.Time
 	issued         []time.Time // the IssueInstants the broker can see
 	acs            url.URL     // the allowed Recipient crewjam must find
 }
 
 // precheck reads the document as a tree and refuses, before crewjam or
-// anything else trusts it, what the broker would refuse anyway: a
-// structure it does not fully understand (inspect), then, in crewjam's
-// order, a Destination that is not where it was posted and, on the
-// plaintext assertion, what checkFacts will require of the verified one,
-// so that the refusal names its precise reason; last, before anything is
+// anything else trusts it, a structure the broker does not fully
+// understand (inspect). It then finds, in crewjam's order, a Destination
+// that is not where it was posted or, on the plaintext assertion, what
+// checkFacts will require of the verified one, so that the refusal names
+// its precise reason. That refusal waits in doc.pending for the
+// signatures to be verified, so that it can name who it refused; a
+// document no signature covers gets it at once. Last, before anything is
 // decrypted, the encryption policy (checkEncryption).
 func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time) (*checked, error) {
 	t, err := scan(raw)
@@ -111,7 +158,7 @@ func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time)
 	}
 	r, err := sp.inspect(t)
 	if err != nil {
-		return nil, sp.refused(err)
+		return nil, sp.refused(t, err)
 	}
 	doc := &checked{response: r}
 	if doc.responseIssued, err = timeAttr(r.root, "IssueInstant"); err != nil {
@@ -128,27 +175,30 @@ func (sp *ServiceProvider) precheck(raw []byte, current *url.URL, now time.Time)
 	}
 	doc.acs = sp.recipientURL(doc.facts)
 	if dest, _ := attr(r.root, "Destination"); (r.signed || dest != "") && dest != current.String() && dest != doc.acs.String() {
-		return nil, sp.fail(broker.EUNAUTHORIZED, "destination_mismatch", fmt.Errorf("Destination %q is neither %q nor %q", dest, current, &doc.acs))
-	}
-	if doc.facts != nil {
-		if err := sp.checkFacts(*doc.facts, doc.responseIssued, now); err != nil {
-			return nil, err
-		}
+		doc.pending = sp.fail(broker.EUNAUTHORIZED, "destination_mismatch", fmt.Errorf("Destination %q is neither %q nor %q", dest, current, &doc.acs))
+	} else if doc.facts != nil {
+		doc.pending = sp.checkFacts(*doc.facts, doc.responseIssued, now)
 	}
 	if err := r.requireSignature(); err != nil {
-		return nil, sp.refused(err)
+		if doc.pending != nil { // no signature to wait for
+			return nil, doc.pending
+		}
+		return nil, sp.refused(t, err)
 	}
 	if err := sp.checkEncryption(r); err != nil { // encryption.go
+		if doc.pending != nil { // nothing will be decrypted or verified: the plaintext's refusal says more
+			return nil, doc.pending
+		}
 		return nil, err
 	}
 	return doc, nil
 }
 
-// refused turns an inspect error into the broker error.
-func (sp *ServiceProvider) refused(err error) error {
+// refused turns an inspect error on t into the broker error.
+func (sp *ServiceProvider) refused(t *tree, err error) error {
 	var st *statusError
 	if errors.As(err, &st) {
-		return sp.badStatus(st.status, err)
+		return sp.badStatus(t, err)
 	}
 	var se *structureError
 	if errors.As(err, &se) {
@@ -215,3 +265,70 @@ func (sp *ServiceProvider) checkAudience(a *saml.Assertion) error {
 type audienceError struct{ msg string }
 
 func (e *audienceError) Error() string { return e.msg }
+
+// witness wraps the verifier for one ParseResponse and keeps what its
+// signatures verified: the elements as the signatures cover them, from
+// which a refusal after verification reads its subject.
+type witness struct {
+	v      saml.SignatureVerifier // the SP's verifier
+	signed []*etree.Element
+}
+
+// VerifySignedElement implements saml.SignedElementVerifier.
+func (w *witness) VerifySignedElement(vc *dsig.ValidationContext, el *etree.Element) (*etree.Element, error) {
+	sv, ok := w.v.(saml.SignedElementVerifier)
+	if !ok { // nothing to witness: el is not what a signature covers
+		return el, w.v.VerifySignature(vc, el)
+	}
+	signed, err := sv.VerifySignedElement(vc, el)
+	if err == nil {
+		w.signed = append(w.signed, signed)
+	}
+	return signed, err
+}
+
+// VerifySignature implements saml.SignatureVerifier.
+func (w *witness) VerifySignature(vc *dsig.ValidationContext, el *etree.Element) error {
+	_, err := w.VerifySignedElement(vc, el)
+	return err
+}
+
+// subject is the NameID of the assertion a verified signature covers (an
+// Assertion's own, or the Response's around its plaintext Assertion), ""
+// when none does.
+func (w *witness) subject() string {
+	for i := len(w.signed) - 1; i >= 0; i-- {
+		el := w.signed[i]
+		if el.Tag == "Response" && el.NamespaceURI() == nsProtocol {
+			el = childNS(el, nsAssertion, "Assertion")
+		}
+		if el == nil || el.Tag != "Assertion" || el.NamespaceURI() != nsAssertion {
+			continue
+		}
+		if id := childNS(childNS(el, nsAssertion, "Subject"), nsAssertion, "NameID"); id != nil {
+			return strings.TrimSpace(id.Text())
+		}
+	}
+	return ""
+}
+
+// childNS is el's first child {ns}local, nil when there is none or el is nil.
+func childNS(el *etree.Element, ns, local string) *etree.Element {
+	if el == nil {
+		return nil
+	}
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			return c
+		}
+	}
+	return nil
+}
+
+// nameIDOf is the subject of a verified assertion, as identity reads it.
+func nameIDOf(a *saml.Assertion) string {
+	if a.Subject == nil || a.Subject.NameID == nil {
+		return ""
+	}
+	return strings.TrimSpace(a.Subject.NameID.Value)
+}

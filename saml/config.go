@@ -41,6 +41,12 @@ type Config struct {
 	// sets the AWS audiences and sign-in endpoints.
 	Audiences  []string
 	Recipients []string
+	// PassThrough: the assertions are addressed to AWS and forwarded to
+	// STS as received, so their AWS attributes (Role, RoleSessionName,
+	// SessionDuration) are parsed as strictly as AWS will and a malformed
+	// one refuses the sign-in. Otherwise the broker mints its own and a
+	// malformed one is left out (and logged).
+	PassThrough bool
 
 	// IdP metadata: exactly one of URL, File, XML.
 	IDPMetadataURL  string

@@ -19,7 +19,8 @@
 //	      with one Reference to "#" + that element's ID, an ID no other
 //	      attribute carries; allowed algorithms
 //	  ──> precheck: Destination, then on the plaintext assertion what
-//	      checkFacts requires (below), so refusals name their reason
+//	      checkFacts requires (below), so refusals name their reason;
+//	      such a refusal waits for the signatures (unless none is there)
 //	  ──> encryption policy, on the tree, before anything is decrypted
 //	      (encryption.go): a plaintext assertion refused when
 //	      RequireEncryption; every EncryptedData (the EncryptedAssertion,
@@ -45,7 +46,9 @@
 //	      the Response's and Assertion's IssueInstant within clock_skew
 //	      (assertion_expired, not_yet_valid, response_too_old,
 //	      clock_skew), an AuthnStatement
-//	  ──> Identity from the *verified* assertion only; strict Role attribute
+//	  ──> Identity from the *verified* assertion only; the AWS attributes
+//	      (Role, RoleSessionName, SessionDuration) strictly for a
+//	      PassThrough provider, malformed values left out otherwise
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response
 //
@@ -75,9 +78,15 @@
 //	Run ──> Refresh every MetadataRefresh (sooner for cacheDuration or
 //	      before validUntil); after a failure 30 s, 1 m, 2 m ... up to it
 //
-// A copy past its validUntil signs no one in (Ready says why). Errors are
-// *broker.Error: the person sees "sign-in failed" and what to do, the log
-// and audit get a precise Reason.
+// A copy past its validUntil signs no one in (Ready says why).
+//
+// Errors are *broker.Error: the person sees what happened and who must act
+// (errors.go), the log and audit get a precise Reason, and the cause is a
+// *RefusedError: the subject of an assertion whose signature verified (a
+// refusal before that names nobody; when the plaintext was refused
+// already, crewjam still verifies the signatures, at the IdP's clock, only
+// to name the subject), and the IdP's status when it did not answer
+// Success.
 //
 // ParseUnverified reads the attributes of a pasted Response without any
 // of the checks above (but counting assertions the same way), for the

@@ -136,7 +136,7 @@ func (sp *ServiceProvider) checkEncryption(r *response) error {
 		return r.signed || (r.assertionSigned && within(el, r.assertion))
 	})
 	if err != nil {
-		return sp.refused(err)
+		return sp.refused(r.tree, err)
 	}
 	return nil
 }

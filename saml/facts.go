@@ -151,15 +151,19 @@ func (sp *ServiceProvider) checkFacts(f facts, responseIssued, now time.Time) er
 // first (the usual case of a response used late), then not yet valid.
 func (sp *ServiceProvider) checkTimes(f facts, c confirmation, now time.Time) error {
 	skew := sp.cfg.ClockSkew
+	var age time.Duration // how long ago it was issued (0: unknown)
+	if !f.issued.IsZero() {
+		age = now.Sub(f.issued)
+	}
 	if !now.Before(c.notOnOrAfter.Add(skew)) {
-		return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("SubjectConfirmationData expired at %s", c.notOnOrAfter))
+		return sp.late("assertion_expired", fmt.Errorf("SubjectConfirmationData expired at %s", c.notOnOrAfter), age)
 	}
 	if !f.notOnOrAfter.IsZero() && !now.Before(f.notOnOrAfter.Add(skew)) {
-		return sp.fail(broker.EEXPIRED, "assertion_expired", fmt.Errorf("Conditions expired at %s", f.notOnOrAfter))
+		return sp.late("assertion_expired", fmt.Errorf("Conditions expired at %s", f.notOnOrAfter), age)
 	}
 	for _, nb := range []time.Time{f.notBefore, c.notBefore} {
 		if !nb.IsZero() && now.Add(skew).Before(nb) {
-			return sp.fail(broker.EUNAUTHORIZED, "not_yet_valid", fmt.Errorf("valid from %s, now %s, clock skew %s", nb, now, skew))
+			return sp.early("not_yet_valid", fmt.Errorf("valid from %s, now %s, clock skew %s", nb, now, skew), max(nb.Sub(now), -age))
 		}
 	}
 	return nil
@@ -175,9 +179,9 @@ func (sp *ServiceProvider) checkIssued(what string, issued, now time.Time) error
 	case issued.IsZero():
 		return sp.fail(broker.EINVALID, "malformed_response", fmt.Errorf("the %s has no IssueInstant", what))
 	case issued.Before(now.Add(-skew)):
-		return sp.fail(broker.EEXPIRED, "response_too_old", fmt.Errorf("%s issued at %s, more than the clock skew %s before %s", what, issued, skew, now))
+		return sp.late("response_too_old", fmt.Errorf("%s issued at %s, more than the clock skew %s before %s", what, issued, skew, now), now.Sub(issued))
 	case issued.After(now.Add(skew)):
-		return sp.fail(broker.EUNAUTHORIZED, "clock_skew", fmt.Errorf("%s issued at %s, more than the clock skew %s after %s", what, issued, skew, now))
+		return sp.early("clock_skew", fmt.Errorf("%s issued at %s, more than the clock skew %s after %s", what, issued, skew, now), issued.Sub(now))
 	}
 	return nil
 }

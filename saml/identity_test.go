@@ -94,3 +94,39 @@ func TestRoleAttributesFromRealIdPs(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedAWSAttributesMatterOnlyInPassThrough: AWS reads the Role,
+// RoleSessionName and SessionDuration of a pass-through provider's
+// assertion, so a malformed one refuses the sign-in there; a broker-issued
+// provider mints its own, so it signs the person in without them (the
+// well-formed Role values kept, the attributes still there for the rules).
+func TestMalformedAWSAttributesMatterOnlyInPassThrough(t *testing.T) {
+	p := newTestIdP(t, t0)
+	good := "arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/Okta"
+	bad := "arn:aws:iam::111122223333:role/A,arn:aws:iam::111122223333:saml-provider/P,"
+	attrs := map[string][]string{broker.SAMLAttrRole: {bad, good}, broker.SAMLAttrRoleSessionName: {"has space"}, broker.SAMLAttrSessionDuration: {"60"}, "groups": {"eng"}}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			sp, _ := newSP(t, p, m.cfg)
+			r := m.resp
+			r.attrs = attrs
+			res, err := parse(t, sp, p.build(t, r), "req-1")
+			if m.name == "pass-through" {
+				if broker.ErrorReason(err) != "role_attribute_invalid" || refusalOf(t, err).Subject != "alice@example.com" {
+					t.Fatalf("pass-through: %v, want role_attribute_invalid naming alice", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("broker-issued refused a malformed Role it never uses: %v", err)
+			}
+			id := res.Identity
+			if len(id.Roles) != 1 || id.Roles[0].RoleARN != "arn:aws:iam::111122223333:role/Dev" || id.RoleSessionName != "" || id.SessionDuration != 0 {
+				t.Errorf("AWS attributes %+v / %q / %s", id.Roles, id.RoleSessionName, id.SessionDuration)
+			}
+			if len(id.Attributes[broker.SAMLAttrRole]) != 2 || id.First("groups") != "eng" {
+				t.Errorf("attributes %v", id.Attributes)
+			}
+		})
+	}
+}

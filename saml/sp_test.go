@@ -61,6 +61,7 @@ func TestParseResponseAccepts(t *testing.T) {
 func TestParseResponseRejects(t *testing.T) {
 	p := newTestIdP(t, t0)
 	other := newTestIdP(t, t0)
+	passThrough := func(c *Config) { c.PassThrough = true }
 	cases := []struct {
 		name    string
 		b64     func() string
@@ -105,13 +106,13 @@ func TestParseResponseRejects(t *testing.T) {
 		{"IdP said no", func() string { return p.build(t, resp{status: "urn:oasis:names:tc:SAML:2.0:status:Responder"}) }, nil, []string{"req-1"}, broker.EFORBIDDEN, "status_not_success"},
 		{"role with trailing comma", func() string {
 			return p.build(t, resp{attrs: map[string][]string{broker.SAMLAttrRole: {"arn:aws:iam::111122223333:role/A,arn:aws:iam::111122223333:saml-provider/P,"}}})
-		}, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "role_attribute_invalid"},
+		}, passThrough, []string{"req-1"}, broker.EUNAUTHORIZED, "role_attribute_invalid"},
 		{"bad session name", func() string {
 			return p.build(t, resp{attrs: map[string][]string{broker.SAMLAttrRoleSessionName: {"has space"}}})
-		}, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "role_session_name_invalid"},
+		}, passThrough, []string{"req-1"}, broker.EUNAUTHORIZED, "role_session_name_invalid"},
 		{"bad session duration", func() string {
 			return p.build(t, resp{attrs: map[string][]string{broker.SAMLAttrSessionDuration: {"60"}}})
-		}, nil, []string{"req-1"}, broker.EUNAUTHORIZED, "session_duration_invalid"},
+		}, passThrough, []string{"req-1"}, broker.EUNAUTHORIZED, "session_duration_invalid"},
 		{"SHA-256 refused when not allowed", func() string { return p.build(t, resp{}) }, func(c *Config) { c.SignatureAlgorithms = []string{dsig.RSASHA512SignatureMethod} }, []string{"req-1"}, broker.EUNAUTHORIZED, "algorithm_not_allowed"},
 	}
 	for _, tc := range cases {

@@ -20,6 +20,7 @@ var modes = []struct {
 }{
 	{"broker-issued", nil, resp{}},
 	{"pass-through", func(c *Config) {
+		c.PassThrough = true
 		c.Audiences = []string{"urn:amazon:webservices"}
 		c.Recipients = []string{"https://signin.aws.amazon.com/saml"}
 	}, resp{audiences: []string{"urn:amazon:webservices"}, recipient: "https://signin.aws.amazon.com/saml"}},

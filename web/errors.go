@@ -36,8 +36,11 @@ func StatusOf(code string) int {
 	}
 }
 
-// handleError is echo's error handler: the user sees a safe message and the
-// request id; the log gets the private cause.
+// handleError is echo's error handler: the person sees the safe message
+// (what happened, who must act), what to do for its kind of error and the
+// request id; the log gets the reason and the private cause. The reason
+// is not shown on the page: it is for the log and the audit record (JSON
+// clients still get it, to branch on).
 func (f *Frame) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -60,10 +63,9 @@ func (f *Frame) handleError(err error, c echo.Context) {
 		_ = c.JSON(status, map[string]string{"error": code, "reason": broker.ErrorReason(err), "message": broker.ErrorMessage(err), "request_id": rid})
 		return
 	}
-	data := f.Page(c, "Something went wrong")
+	data := errorPage{Page: f.Page(c, "Something went wrong"), WhatToDo: whatToDo(code)}
 	data.Status = status
 	data.Error = broker.ErrorMessage(err)
-	data.Reason = broker.ErrorReason(err)
 	data.RequestID = rid
 	data.SignInAgain = code == broker.EEXPIRED || code == broker.EUNAUTHORIZED || code == broker.EREPLAY
 	switch code {
@@ -79,6 +81,29 @@ func (f *Frame) handleError(err error, c echo.Context) {
 		return
 	}
 	_ = f.Render(c, status, "error.html", data)
+}
+
+// errorPage is the error page: the layout's fields and what to do.
+type errorPage struct {
+	Page
+	WhatToDo string
+}
+
+// whatToDo is the error page's line on what to do. The message above it
+// says what happened and who must act, as the package that refused knows
+// it; this line adds only what is true of every error of its kind, and
+// how to get help.
+func whatToDo(code string) string {
+	const help = "If you ask your administrator for help, give them the request id shown below: it leads to the details in the broker's log."
+	switch code {
+	case broker.ETOOMANY:
+		return "Wait a minute, then try again. " + help
+	case broker.EUPSTREAM, broker.EUNAVAILABLE:
+		return "Nothing needs fixing on your side. " + help
+	case broker.EINTERNAL:
+		return "This is a fault in the broker, not on your side. " + help
+	}
+	return help
 }
 
 func fromHTTPError(he *echo.HTTPError) error {

@@ -45,7 +45,6 @@ type Page struct {
 	AppTitle    string
 	Status      int
 	Error       string
-	Reason      string
 	RequestID   string
 	SignInAgain bool
 	SignedIn    bool

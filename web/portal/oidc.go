@@ -10,6 +10,7 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/web"
 )
 
@@ -91,7 +92,8 @@ func (h *Handler) oidcCallback(c echo.Context) error {
 }
 
 // oidcError handles ?error= from the OP. A silent sign-in the OP could not
-// do without the person falls back to the interactive one, same role.
+// do without the person falls back to the interactive one, same role;
+// any other error is the OP's refusal (oidc.AuthorizationError).
 func (h *Handler) oidcError(c echo.Context, p web.Provider, req pendingRequest, code string) error {
 	switch code {
 	case "login_required", "interaction_required", "consent_required", "account_selection_required":
@@ -109,21 +111,6 @@ func (h *Handler) oidcError(c echo.Context, p web.Provider, req pendingRequest, 
 			}
 			return c.Redirect(http.StatusSeeOther, target)
 		}
-	case "access_denied":
-		return h.signInFailed(c, p.ID, broker.Errorf(broker.EFORBIDDEN, "access_denied", "Your identity provider did not sign you in (access denied)."))
 	}
-	return h.signInFailed(c, p.ID, broker.Errorf(broker.EUNAUTHORIZED, "op_error", "Your identity provider could not sign you in (%s). Try again; if it keeps failing, contact your administrator.", clipParam(code)))
-}
-
-func clipParam(s string) string {
-	out := make([]rune, 0, 40)
-	for _, r := range s {
-		if len(out) == 40 {
-			break
-		}
-		if r == '_' || r >= 'a' && r <= 'z' {
-			out = append(out, r)
-		}
-	}
-	return string(out)
+	return h.signInFailed(c, p.ID, oidc.AuthorizationError(p.ID, code, web.BoundedParam(c.QueryParam("error_description"), 1000)))
 }

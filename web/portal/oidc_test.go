@@ -86,7 +86,7 @@ func TestOIDCLoginAndCallback(t *testing.T) {
 	}
 	state := op.state
 	// A state this browser did not start is refused, before any code exchange.
-	if r := callback(ev, t, "code=good-code&state=forged"); r.Code != http.StatusUnauthorized || !strings.Contains(r.Body.String(), "state_mismatch") || op.exchanges != 0 {
+	if r := callback(ev, t, "code=good-code&state=forged"); r.Code != http.StatusUnauthorized || lastFailure(t, ev).Reason != "state_mismatch" || op.exchanges != 0 {
 		t.Fatalf("forged state: %d, %d exchanges", r.Code, op.exchanges)
 	}
 	cookies := append([]*http.Cookie(nil), ev.Jar...)
@@ -99,7 +99,7 @@ func TestOIDCLoginAndCallback(t *testing.T) {
 	}
 	// ...and even with a copy of the old cookie, the replay cache refuses it.
 	ev.Jar = cookies
-	if r := callback(ev, t, "code=good-code&state="+url.QueryEscape(state)); r.Code != http.StatusUnauthorized || !strings.Contains(r.Body.String(), "state_replay") {
+	if r := callback(ev, t, "code=good-code&state="+url.QueryEscape(state)); r.Code != http.StatusUnauthorized || lastFailure(t, ev).Reason != "state_replay" {
 		t.Fatalf("replay with an old cookie: %d %s", r.Code, r.Body)
 	}
 	if op.exchanges != 1 {

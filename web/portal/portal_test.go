@@ -81,8 +81,8 @@ func TestACSFailureIsAuditedAndSafe(t *testing.T) {
 		t.Fatalf("status %d", rec.Code)
 	}
 	body := rec.Body.String()
-	if strings.Contains(body, "digest mismatch") || !strings.Contains(body, "could not be verified") {
-		t.Errorf("error page leaks the cause or lacks the message:\n%s", body)
+	if strings.Contains(body, "digest mismatch") || !strings.Contains(body, "could not be verified") || strings.Contains(body, "signature_invalid") {
+		t.Errorf("error page leaks the cause or the reason code, or lacks the message:\n%s", body)
 	}
 	if len(ev.Audit.Events) != 1 || ev.Audit.Events[0].Reason != "signature_invalid" || ev.Audit.Events[0].Event != "signin" {
 		t.Fatalf("audit %+v", ev.Audit.Events)

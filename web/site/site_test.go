@@ -1,6 +1,7 @@
 package site_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,9 +26,15 @@ func TestUnknownProviderAndRoutes(t *testing.T) {
 		{http.MethodPost, "/console", http.StatusForbidden, "csrf_token"},
 		{http.MethodPost, "/logout", http.StatusForbidden, "csrf_token"},
 	} {
+		// The reason is for the log and JSON clients, not the page.
 		rec := ev.Do(t, tc.method, tc.path, url.Values{})
-		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.reason) {
-			t.Errorf("%s %s: %d, want %d with %s\n%s", tc.method, tc.path, rec.Code, tc.status, tc.reason, rec.Body)
+		if rec.Code != tc.status || strings.Contains(rec.Body.String(), tc.reason) || !strings.Contains(rec.Body.String(), `id="error-action"`) {
+			t.Errorf("%s %s: %d, want %d, a what-to-do line and no reason code\n%s", tc.method, tc.path, rec.Code, tc.status, rec.Body)
+		}
+		var body map[string]string
+		rec = ev.Do(t, tc.method, tc.path, url.Values{}, "Accept", "application/json")
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tc.status || body["reason"] != tc.reason {
+			t.Errorf("%s %s as JSON: %d %s, want %d with %s", tc.method, tc.path, rec.Code, rec.Body, tc.status, tc.reason)
 		}
 	}
 	rec := ev.Do(t, http.MethodGet, "/saml/okta/metadata", nil)
