@@ -22,6 +22,13 @@ import (
 // rule and extra appended, in a directory of its own, and loads it.
 func testConfig(t *testing.T, extra string) *config.Config {
 	t.Helper()
+	return testConfigAfterProviders(t, "rules:\n  - {name: r, always: true, grant: {account: \"111122223333\", role: R}}\n"+extra)
+}
+
+// testConfigAfterProviders is testConfig with tail written right after the
+// saml-idp provider: more providers, accounts, rules.
+func testConfigAfterProviders(t *testing.T, tail string) *config.Config {
+	t.Helper()
 	dir := t.TempDir()
 	kp, err := issuer.GenerateKeyPair("t", time.Hour, time.Now())
 	if err != nil {
@@ -42,9 +49,7 @@ issuer:
   saml: {key: file:key.pem, certificate: file:cert.pem}
 providers:
   - {id: saml-idp, metadata_file: md.xml}
-rules:
-  - {name: r, always: true, grant: {account: "111122223333", role: R}}
-` + extra,
+` + tail,
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
