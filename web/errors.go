@@ -97,7 +97,7 @@ func whatToDo(code string) string {
 	const help = "If you ask your administrator for help, give them the request id shown below: it leads to the details in the broker's log."
 	switch code {
 	case broker.ETOOMANY:
-		return "Wait a minute, then try again. " + help
+		return "Wait as long as the message above says, then try again. " + help
 	case broker.EUPSTREAM, broker.EUNAVAILABLE:
 		return "Nothing needs fixing on your side. " + help
 	case broker.EINTERNAL:

@@ -47,8 +47,12 @@ func Check(c echo.Context, l *Limiter, name string) error {
 }
 
 func waitText(d time.Duration) string {
-	if d < time.Minute {
-		return strconv.Itoa(int(d.Seconds())) + " seconds"
+	n, unit := int(d.Seconds()), "second"
+	if d >= time.Minute {
+		n, unit = int(math.Ceil(d.Minutes())), "minute"
 	}
-	return strconv.Itoa(int(math.Ceil(d.Minutes()))) + " minutes"
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.Itoa(n) + " " + unit
 }

@@ -115,3 +115,11 @@ func TestMiddlewareAnswers429WithRetryAfter(t *testing.T) {
 		t.Errorf("another address: %d", rec.Code)
 	}
 }
+
+func TestWaitText(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Second: "1 second", 10 * time.Second: "10 seconds", time.Minute: "1 minute", 90 * time.Second: "2 minutes"} {
+		if got := waitText(d); got != want {
+			t.Errorf("waitText(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
