@@ -113,19 +113,27 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// The same commands through a running broker's API, with an admin token.
-func TestRulesThroughAPI(t *testing.T) {
-	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
+// stackWithToken starts the dev stack (closed when the test ends) with an
+// admin API token named cli, and returns the token.
+func stackWithToken(t *testing.T) (*devstack.Stack, string) {
+	t.Helper()
+	st, err := devstack.Start(context.Background(), devstack.Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(st.Close)
 	token := "brk_cli-test-token-0123456789"
 	sum := sha256.Sum256([]byte(token))
-	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
+	if err := st.App.Store.CreateAPIToken(context.Background(), &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
+	return st, token
+}
+
+// The same commands through a running broker's API, with an admin token.
+func TestRulesThroughAPI(t *testing.T) {
+	ctx := context.Background()
+	st, token := stackWithToken(t)
 	var out, errb bytes.Buffer
 	if err := run(ctx, []string{"rules", "export", "--url", st.BrokerURL}, &out, &errb); err == nil || !strings.Contains(err.Error(), "BROKER_TOKEN") {
 		t.Fatalf("no token: %v", err)
@@ -326,16 +334,7 @@ func TestRulesApplyEmptyNeedsAllowEmpty(t *testing.T) {
 // `broker rules apply --url` sends it for --allow-empty.
 func TestRulesAPIEmptyNeedsAllowEmpty(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	token := "brk_cli-test-token-0123456789"
-	sum := sha256.Sum256([]byte(token))
-	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	st, token := stackWithToken(t)
 	type answer struct {
 		Reason string
 		Rules  *[]any
@@ -396,16 +395,7 @@ func TestRulesAPIEmptyNeedsAllowEmpty(t *testing.T) {
 // actor and the request's own details.
 func TestRulesApplyConfigRecordsWhatTheAPIRecords(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	token := "brk_cli-test-token-0123456789"
-	sum := sha256.Sum256([]byte(token))
-	if err := st.App.Store.CreateAPIToken(ctx, &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	st, token := stackWithToken(t)
 	t.Setenv("BROKER_TOKEN", token)
 	var out, errb bytes.Buffer
 	if err := run(ctx, []string{"rules", "export", "--url", st.BrokerURL}, &out, &errb); err != nil {
