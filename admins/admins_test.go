@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"net/url"
 	"testing"
 	"time"
 
@@ -142,5 +143,13 @@ func TestAuditQuery(t *testing.T) {
 		if _, err := q.Filter(); broker.ErrorCode(err) != broker.EINVALID {
 			t.Errorf("%+v: %v, want EINVALID", q, err)
 		}
+	}
+}
+
+func TestParseAuditQuery(t *testing.T) {
+	q, _ := url.ParseQuery("user=ali&role=dev&result=failure&event=signin&since=2026-11-22&until=2026-11-23&limit=7&before=42")
+	want := admins.AuditQuery{User: "ali", Role: "dev", Result: "failure", Event: "signin", Since: "2026-11-22", Until: "2026-11-23", Limit: 7, Before: 42}
+	if got := admins.ParseAuditQuery(q); got != want {
+		t.Errorf("ParseAuditQuery = %+v, want %+v", got, want)
 	}
 }

@@ -2,6 +2,8 @@ package admins
 
 import (
 	"fmt"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/broker-dev/broker"
@@ -14,6 +16,16 @@ type AuditQuery struct {
 	User, Role, Result, Event, Since, Until string
 	Limit                                   int   // default 100
 	Before                                  int64 // keyset page: events with lower ids
+}
+
+// ParseAuditQuery reads an audit search from URL query parameters, the
+// names the admin page's form and the API share: user, role, result,
+// event, since, until, limit, before.
+func ParseAuditQuery(q url.Values) AuditQuery {
+	aq := AuditQuery{User: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
+	aq.Limit, _ = strconv.Atoi(q.Get("limit"))
+	aq.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	return aq
 }
 
 // Filter checks the query and turns it into an audit filter: a result is

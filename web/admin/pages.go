@@ -89,10 +89,7 @@ type auditPage struct {
 // auditQuery reads an audit search from the query string (the page's
 // form and the API take the same parameters).
 func auditQuery(c echo.Context) (admins.AuditQuery, admins.AuditFilter, error) {
-	q := c.QueryParams()
-	aq := admins.AuditQuery{User: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
-	aq.Limit, _ = strconv.Atoi(q.Get("limit"))
-	aq.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	aq := admins.ParseAuditQuery(c.QueryParams())
 	f, err := aq.Filter()
 	return aq, f, err
 }

@@ -368,11 +368,7 @@ func simulationOf(sim ruleset.Simulation) simulation {
 }
 
 func (h *Handler) apiAudit(c echo.Context) error {
-	q := c.QueryParams()
-	aq := admins.AuditQuery{User: q.Get("user"), Role: q.Get("role"), Result: q.Get("result"), Event: q.Get("event"), Since: q.Get("since"), Until: q.Get("until")}
-	aq.Limit, _ = strconv.Atoi(q.Get("limit"))
-	aq.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	sf, err := aq.Filter()
+	sf, err := admins.ParseAuditQuery(c.QueryParams()).Filter()
 	if err != nil {
 		return err
 	}
