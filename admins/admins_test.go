@@ -3,8 +3,8 @@ package admins_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
