@@ -24,7 +24,10 @@ type Identity struct {
 	Issuer        string // SAML Issuer / OIDC iss
 	Subject       string // SAML NameID / OIDC sub
 	SubjectFormat string // SAML NameID Format, "" for OIDC
-	SessionIndex  string // SAML SessionIndex, if any
+	// SessionIndex is the upstream IdP's session this sign-in belongs to:
+	// the SAML AuthnStatement's SessionIndex or the OIDC ID token's sid,
+	// "" if the IdP sent none. Single logout finds sessions by it.
+	SessionIndex string
 	AuthnInstant  time.Time
 	// Expires is when the upstream credential (SAML assertion's
 	// SubjectConfirmation NotOnOrAfter, ID token exp) stops being usable.
@@ -37,6 +40,13 @@ type Identity struct {
 	SessionDuration time.Duration // https://aws.amazon.com/SAML/Attributes/SessionDuration, 0 if absent
 	// SessionNotOnOrAfter is the AuthnStatement's SessionNotOnOrAfter, zero if absent.
 	SessionNotOnOrAfter time.Time
+
+	// MFA is true when the IdP asserted a multi-factor sign-in: one of the
+	// provider's MFA values (see MFAValues) appeared as the SAML
+	// AuthnContextClassRef, an OIDC acr or amr value, or an
+	// authentication-methods attribute. Set by the protocol packages; the
+	// rules read it as the attribute "mfa" ("true"/"false").
+	MFA bool
 }
 
 // Reserved attribute keys, filled in by the protocol packages.
@@ -44,6 +54,11 @@ const (
 	AttrSubject  = "sub"      // NameID / sub (also set for SAML)
 	AttrIssuer   = "iss"      // Issuer / iss
 	AttrProvider = "provider" // configured provider id
+	// AttrMFA is "true" when the sign-in was multi-factor (Identity.MFA), else "false".
+	AttrMFA = "mfa"
+	// AttrAuthnContext holds the SAML AuthnContextClassRef of the
+	// AuthnStatement (OIDC identities have the acr and amr claims instead).
+	AttrAuthnContext = "authn_context"
 )
 
 // Values returns the attribute values for name (nil if absent).

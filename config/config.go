@@ -31,8 +31,17 @@ type Server struct {
 	// it, e.g. https://aws.example.com. ACS URLs, entity IDs and the console
 	// Issuer derive from it. Must be https unless the host is loopback.
 	ExternalURL string `yaml:"external_url"`
-	// SessionLifetime is how long a portal sign-in lasts (default 8h).
+	// SessionLifetime is the longest a portal sign-in lasts (default 8h).
+	// A session also ends earlier when the IdP says so: the assertion's
+	// SessionNotOnOrAfter, single logout, back-channel logout.
 	SessionLifetime mapping.Duration `yaml:"session_lifetime"`
+	// SessionIdle ends a portal session nobody used for this long
+	// (default 1h; at most session_lifetime).
+	SessionIdle mapping.Duration `yaml:"session_idle"`
+	// ReauthAfter is how old a session's verified attributes may be before
+	// the broker asks the IdP again (silently where it can) before it
+	// grants a role or admin access (default 1h; at most session_lifetime).
+	ReauthAfter mapping.Duration `yaml:"reauth_after"`
 	// SessionKeys sign and encrypt the session cookie: the first is used for
 	// new cookies, all are accepted (rotation). Secret references (env:, file:)
 	// to at least 32 random bytes, base64-encoded.
@@ -76,6 +85,20 @@ type RateLimit struct {
 type Admin struct {
 	When      mapping.Group `yaml:"when"`
 	Providers []string      `yaml:"providers"`
+	// RequireMFA admits only sessions whose sign-in the IdP asserted as
+	// multi-factor (see providers[].mfa_values); others are sent to sign
+	// in again asking for MFA.
+	RequireMFA bool `yaml:"require_mfa"`
+	// APITokens bounds admin API token lifetimes.
+	APITokens APITokens `yaml:"api_tokens"`
+}
+
+// APITokens bounds admin API token lifetimes: every token expires.
+type APITokens struct {
+	// DefaultLifetime is a new token's lifetime when none is asked for (default 90d).
+	DefaultLifetime Period `yaml:"default_lifetime"`
+	// MaxLifetime is the longest lifetime a token may be given (default 365d).
+	MaxLifetime Period `yaml:"max_lifetime"`
 }
 
 // Enabled reports whether an admin condition is configured.

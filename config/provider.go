@@ -20,6 +20,17 @@ type Provider struct {
 	// ClockSkew is the tolerated clock difference with the IdP (default 90s
 	// for SAML, 60s for OIDC; at most 180s).
 	ClockSkew mapping.Duration `yaml:"clock_skew"`
+	// MFAValues are the values that mean the person signed in with more
+	// than a password: SAML AuthnContextClassRef values (or values of the
+	// authnmethodsreferences attribute), OIDC acr or amr values (default
+	// broker.DefaultSAMLMFAValues or broker.DefaultOIDCMFAValues).
+	MFAValues []string `yaml:"mfa_values"`
+	// MFARequest is what the broker asks for when a rule or the admin
+	// condition needs MFA and the session has none: the SAML
+	// RequestedAuthnContext class references, or the OIDC acr_values
+	// (default none: a fresh sign-in is forced, ForceAuthn / prompt=login,
+	// and the IdP's own policy decides).
+	MFARequest []string `yaml:"mfa_request"`
 
 	SAML SAMLProvider `yaml:",inline"`
 	OIDC OIDCProvider `yaml:",inline"`

@@ -24,6 +24,18 @@ func (c *Config) applyDefaults() {
 	if c.Server.SessionLifetime == 0 {
 		c.Server.SessionLifetime = mapping.Duration(8 * time.Hour)
 	}
+	if c.Server.SessionIdle == 0 {
+		c.Server.SessionIdle = mapping.Duration(min(time.Hour, time.Duration(c.Server.SessionLifetime)))
+	}
+	if c.Server.ReauthAfter == 0 {
+		c.Server.ReauthAfter = mapping.Duration(min(time.Hour, time.Duration(c.Server.SessionLifetime)))
+	}
+	if c.Admin.APITokens.DefaultLifetime == 0 {
+		c.Admin.APITokens.DefaultLifetime = Period(90 * Day)
+	}
+	if c.Admin.APITokens.MaxLifetime == 0 {
+		c.Admin.APITokens.MaxLifetime = Period(max(365*Day, time.Duration(c.Admin.APITokens.DefaultLifetime)))
+	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = 512 << 10
 	}
@@ -135,6 +147,12 @@ func (c *Config) validateServer(p *problems) {
 	}
 	if d := time.Duration(s.SessionLifetime); d < 5*time.Minute || d > 7*24*time.Hour {
 		p.add("server.session_lifetime", "must be between 5m and 168h, got %s", d)
+	}
+	if d := time.Duration(s.SessionIdle); d < time.Minute || d > time.Duration(s.SessionLifetime) {
+		p.add("server.session_idle", "must be between 1m and server.session_lifetime (%s), got %s", time.Duration(s.SessionLifetime), d)
+	}
+	if d := time.Duration(s.ReauthAfter); d < time.Minute || d > time.Duration(s.SessionLifetime) {
+		p.add("server.reauth_after", "must be between 1m and server.session_lifetime (%s), got %s", time.Duration(s.SessionLifetime), d)
 	}
 	if len(s.SessionKeys) == 0 {
 		p.add("server.session_keys", "required: at least one key (e.g. env:BROKER_SESSION_KEY holding 32 random bytes, base64; generate with `openssl rand -base64 32`)")
@@ -275,6 +293,13 @@ func (c *Config) validateRules(p *problems) {
 }
 
 func (c *Config) validateAdmin(p *problems) {
+	t := c.Admin.APITokens
+	if d := time.Duration(t.MaxLifetime); d < Day || d > 3650*Day {
+		p.add("admin.api_tokens.max_lifetime", "must be between 1d and 3650d, got %s", t.MaxLifetime)
+	}
+	if d := time.Duration(t.DefaultLifetime); d < time.Hour || d > time.Duration(t.MaxLifetime) {
+		p.add("admin.api_tokens.default_lifetime", "must be between 1h and admin.api_tokens.max_lifetime (%s), got %s", t.MaxLifetime, t.DefaultLifetime)
+	}
 	if !c.Admin.Enabled() {
 		if len(c.Admin.Providers) > 0 {
 			p.add("admin.when", "required when admin.providers is set: the condition that makes someone an admin")

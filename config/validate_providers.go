@@ -36,6 +36,15 @@ func (c *Config) validateProviders(p *problems) {
 		default:
 			p.add(base+".mode", "must be broker-issued or pass-through, got %q", pr.Mode)
 		}
+		for j, v := range append(append([]string(nil), pr.MFAValues...), pr.MFARequest...) {
+			if strings.TrimSpace(v) == "" || len(v) > 1024 {
+				field := "mfa_values"
+				if j >= len(pr.MFAValues) {
+					field, j = "mfa_request", j-len(pr.MFAValues)
+				}
+				p.add(fmt.Sprintf("%s.%s[%d]", base, field, j), "must be a non-empty value of at most 1024 characters")
+			}
+		}
 		if d := time.Duration(pr.ClockSkew); d < 0 || d > 180*time.Second {
 			p.add(base+".clock_skew", "must be between 0s and 180s, got %s", d)
 		}
