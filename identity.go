@@ -28,7 +28,7 @@ type Identity struct {
 	// the SAML AuthnStatement's SessionIndex or the OIDC ID token's sid,
 	// "" if the IdP sent none. Single logout finds sessions by it.
 	SessionIndex string
-	AuthnInstant  time.Time
+	AuthnInstant time.Time
 	// Expires is when the upstream credential (SAML assertion's
 	// SubjectConfirmation NotOnOrAfter, ID token exp) stops being usable.
 	Expires    time.Time
