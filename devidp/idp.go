@@ -29,6 +29,10 @@ type User struct {
 	Groups      []string
 	AWSRoles    []broker.RolePair   // the Role attribute for AWS-shaped SPs
 	Attributes  map[string][]string // sent as they are
+	// OTP, when set, is the person's second factor: the login forms ask
+	// for it, and a sign-in with it is asserted as multi-factor (SAML
+	// AuthnContextClassRef, OIDC amr/acr).
+	OTP string
 }
 
 // ServiceProvider is an SP this IdP knows.
@@ -57,7 +61,7 @@ type IdP struct {
 	entityID string
 	kp       issuer.KeyPair
 	signer   *issuer.Signer
-	users    map[string]User
+	users    *directory
 	sps      map[string]ServiceProvider
 	mux      *http.ServeMux
 	pages    *template.Template
@@ -96,7 +100,7 @@ func New(cfg Config) (*IdP, error) {
 	if cfg.SessionLifetime == 0 {
 		cfg.SessionLifetime = 8 * time.Hour
 	}
-	p := &IdP{cfg: cfg, entityID: cfg.BaseURL + "/saml/metadata", users: map[string]User{}, sps: map[string]ServiceProvider{},
+	p := &IdP{cfg: cfg, entityID: cfg.BaseURL + "/saml/metadata", sps: map[string]ServiceProvider{},
 		log: cfg.Logger, now: cfg.Now, sessions: map[string]ssoSession{}, pending: map[string]pendingAuthn{}}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -112,11 +116,8 @@ func New(cfg Config) (*IdP, error) {
 	if p.signer, err = issuer.NewSigner(p.kp); err != nil {
 		return nil, err
 	}
-	for _, us := range cfg.Users {
-		if us.Username == "" || us.Password == "" {
-			return nil, errors.New("devidp: every user needs a username and a password")
-		}
-		p.users[us.Username] = us
+	if p.users, err = newDirectory(cfg.Users); err != nil {
+		return nil, err
 	}
 	for _, sp := range cfg.ServiceProviders {
 		if _, err := url.Parse(sp.ACSURL); err != nil || sp.EntityID == "" {

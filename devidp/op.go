@@ -49,7 +49,7 @@ type OP struct {
 	key     *rsa.PrivateKey
 	kid     string
 	signer  jose.Signer
-	users   map[string]User
+	users   *directory
 	clients map[string]Client
 	mux     *http.ServeMux
 	pages   *template.Template
@@ -91,7 +91,7 @@ func NewOP(cfg OPConfig) (*OP, error) {
 	if cfg.SessionLifetime == 0 {
 		cfg.SessionLifetime = 8 * time.Hour
 	}
-	o := &OP{cfg: cfg, issuer: strings.TrimRight(cfg.BaseURL, "/"), users: map[string]User{}, clients: map[string]Client{}, log: cfg.Logger, now: cfg.Now,
+	o := &OP{cfg: cfg, issuer: strings.TrimRight(cfg.BaseURL, "/"), clients: map[string]Client{}, log: cfg.Logger, now: cfg.Now,
 		sessions: map[string]ssoSession{}, pending: map[string]authzRequest{}, codes: map[string]*grant{}, access: map[string]*grant{}, refresh: map[string]*grant{}}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
@@ -111,8 +111,8 @@ func NewOP(cfg OPConfig) (*OP, error) {
 	if o.signer, err = jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: o.key, KeyID: o.kid}}, (&jose.SignerOptions{}).WithType("JWT")); err != nil {
 		return nil, err
 	}
-	for _, us := range cfg.Users {
-		o.users[us.Username] = us
+	if o.users, err = newDirectory(cfg.Users); err != nil {
+		return nil, err
 	}
 	for _, c := range cfg.Clients {
 		if c.ID == "" || len(c.RedirectURIs) == 0 {

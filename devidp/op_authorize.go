@@ -82,7 +82,7 @@ func (o *OP) serveLogin(w http.ResponseWriter, r *http.Request) {
 		o.page(w, http.StatusBadRequest, "error", map[string]any{"Message": "This sign-in took too long or was already used. Start again from the application."})
 		return
 	}
-	u, found := o.users[r.PostFormValue("username")]
+	u, found := o.users.get(r.PostFormValue("username"))
 	if !found || !equal(u.Password, r.PostFormValue("password")) {
 		o.page(w, http.StatusUnauthorized, "login", map[string]any{"Req": key, "Error": "Wrong username or password."})
 		return
@@ -125,7 +125,7 @@ func (o *OP) sessionUser(r *http.Request) (User, bool) {
 	if !ok || o.now().After(s.expires) {
 		return User{}, false
 	}
-	u, ok := o.users[s.user]
+	u, ok := o.users.get(s.user)
 	return u, ok
 }
 

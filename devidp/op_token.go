@@ -145,7 +145,8 @@ func (o *OP) tokens(w http.ResponseWriter, g grant, withNonce bool) {
 }
 
 func (o *OP) idToken(g grant, now time.Time, withNonce bool) (string, error) {
-	claims := o.claims(o.users[g.user])
+	u, _ := o.users.get(g.user)
+	claims := o.claims(u)
 	claims["iss"], claims["aud"] = o.issuer, g.client
 	claims["iat"], claims["exp"], claims["auth_time"] = now.Unix(), now.Add(o.cfg.IDTokenLifetime).Unix(), g.authTime.Unix()
 	if withNonce && g.nonce != "" {
@@ -192,5 +193,6 @@ func (o *OP) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 		return
 	}
-	writeJSON(w, http.StatusOK, o.claims(o.users[g.user]))
+	u, _ := o.users.get(g.user)
+	writeJSON(w, http.StatusOK, o.claims(u))
 }

@@ -31,7 +31,7 @@ func (p *IdP) IssueResponse(o IssueOptions) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("devidp: unknown service provider %q", o.SPEntityID)
 	}
-	u, ok := p.users[o.Username]
+	u, ok := p.users.get(o.Username)
 	if !ok {
 		return "", fmt.Errorf("devidp: unknown user %q", o.Username)
 	}

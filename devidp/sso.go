@@ -120,7 +120,7 @@ func (p *IdP) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.page(w, http.StatusBadRequest, "error", map[string]any{"Message": "This sign-in took too long or was already used. Go back to the application and start again."})
 		return
 	}
-	u, ok := p.users[r.PostFormValue("username")]
+	u, ok := p.users.get(r.PostFormValue("username"))
 	if !ok || !equal(u.Password, r.PostFormValue("password")) {
 		p.log.Info("devidp: wrong username or password", "username", r.PostFormValue("username"))
 		p.loginForm(w, http.StatusUnauthorized, key, "Wrong username or password.")
@@ -162,7 +162,7 @@ func (p *IdP) sessionUser(r *http.Request) (User, bool) {
 	if !ok || p.now().After(s.expires) {
 		return User{}, false
 	}
-	u, ok := p.users[s.user]
+	u, ok := p.users.get(s.user)
 	return u, ok
 }
 
