@@ -60,6 +60,7 @@ type compiledRule struct {
 	name      string
 	deny      bool
 	disabled  bool
+	mfa       bool // RequireMFA
 	providers map[string]bool
 	root      *cond // nil: always
 	indexed   *cond // the indexed equals condition, if any
@@ -170,6 +171,10 @@ func (c *compiler) compile() *compiledRule {
 		cr.deny = true
 	default:
 		c.fail("effect", "must be allow or deny, got %q", r.Effect)
+	}
+	cr.mfa = r.RequireMFA
+	if cr.deny && r.RequireMFA {
+		c.fail("require_mfa", "applies to allow rules only: a deny rule that needed MFA would stop denying when the sign-in has none")
 	}
 	for i, p := range r.Providers {
 		if p == "" {

@@ -19,7 +19,11 @@ const (
 // Decision is the result of evaluating the rules for one identity.
 type Decision struct {
 	Grants []broker.Grant // deduplicated by Key(), in rule order then value order
-	trace  *trace
+	// NeedsMFA is true when an allow rule's conditions held but the rule
+	// requires MFA and the sign-in had none: a sign-in with MFA would give
+	// more roles.
+	NeedsMFA bool
+	trace    *trace
 }
 
 // RuleTrace explains one rule's outcome.
@@ -122,10 +126,13 @@ func (e *Engine) Evaluate(id *broker.Identity) Decision {
 		}
 	}
 	ev.applyDenies()
-	d := Decision{Grants: ev.uniqueGrants(), trace: ev.t}
+	d := Decision{Grants: ev.uniqueGrants(), NeedsMFA: ev.needsMFA, trace: ev.t}
 	ev.t.markDenied()
 	return d
 }
+
+// reasonNeedsMFA is the trace reason of a rule that held but requires MFA.
+const reasonNeedsMFA = "the rule requires a multi-factor sign-in and this sign-in did not assert MFA"
 
 // evaluation is the working state of one Evaluate call (a value on its
 // stack: the view and the skip tables stay off the heap).
@@ -136,6 +143,8 @@ type evaluation struct {
 	t      *trace
 	grants []ownedGrant
 	denies []matchedDeny
+	// needsMFA: a rule failed only for want of MFA.
+	needsMFA bool
 }
 
 // ownedGrant is a grant with the trace of the rule that produced it.
@@ -162,6 +171,11 @@ func (ev *evaluation) rule(i int) uint8 {
 			return codeFailed
 		}
 		bs = got
+	}
+	if r.mfa && !ev.id.MFA {
+		ev.needsMFA = true
+		ev.t.failed = append(ev.t.failed, failure{i, reasonNeedsMFA})
+		return codeFailed
 	}
 	tr := &RuleTrace{Rule: r.name, Effect: "allow", Outcome: Matched}
 	ev.t.detailed = append(ev.t.detailed, tr)

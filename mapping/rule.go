@@ -24,9 +24,13 @@ type Rule struct {
 	// Always makes a rule without conditions match everyone. Without it, an
 	// empty When is a compile error (a rule that silently matches everybody
 	// is more often a mistake than a wish).
-	Always bool      `yaml:"always,omitempty" json:"always,omitempty"`
-	When   Group     `yaml:"when,omitempty" json:"when,omitempty"`
-	Grant  GrantSpec `yaml:"grant,omitempty" json:"grant,omitempty"`
+	Always bool `yaml:"always,omitempty" json:"always,omitempty"`
+	// RequireMFA makes an allow rule match only a sign-in the IdP asserted
+	// as multi-factor (broker.Identity.MFA): its roles stay hidden until
+	// the person signs in with MFA.
+	RequireMFA bool      `yaml:"require_mfa,omitempty" json:"require_mfa,omitempty"`
+	When       Group     `yaml:"when,omitempty" json:"when,omitempty"`
+	Grant      GrantSpec `yaml:"grant,omitempty" json:"grant,omitempty"`
 }
 
 // Group holds conditions: all of All and, if Any is not empty, at least one

@@ -25,6 +25,10 @@ func (a *Admin) Simulate(ctx context.Context, rules []mapping.Rule, id *broker.I
 	if err != nil {
 		return Simulation{}, err
 	}
+	// Pasted attributes say MFA as the rules read it: "mfa": "true".
+	if v := id.First(broker.AttrMFA); v != "" {
+		id.MFA = v == "true"
+	}
 	return simulate(eng, id), nil
 }
 

@@ -18,7 +18,7 @@ import (
 // ruleForm is the rule editor's form, field by field.
 type ruleForm struct {
 	Name, Description, Effect, Providers, When                string
-	Disabled, Always                                          bool
+	Disabled, Always, RequireMFA                              bool
 	Account, Role, Mode, Downstream, Audience, Partition      string
 	Provider, Duration, ConsoleDuration, Destination, Region  string
 	Label, GrantDescription, SessionName, SourceIdentity      string
@@ -37,7 +37,8 @@ func formFromRequest(r *http.Request) ruleForm {
 	f := ruleForm{
 		Name: v("name"), Description: v("description"), Effect: v("effect"), Providers: v("providers"), When: r.PostFormValue("when"),
 		Disabled: r.PostFormValue("disabled") != "", Always: r.PostFormValue("always") != "",
-		Account: v("grant.account"), Role: v("grant.role"), Mode: v("grant.mode"), Downstream: v("grant.downstream"),
+		RequireMFA: r.PostFormValue("require_mfa") != "",
+		Account:    v("grant.account"), Role: v("grant.role"), Mode: v("grant.mode"), Downstream: v("grant.downstream"),
 		Audience: v("grant.audience"), Partition: v("grant.partition"), Provider: v("grant.provider"),
 		Duration: v("grant.duration"), ConsoleDuration: v("grant.console_duration"), Destination: v("grant.destination"),
 		Region: v("grant.region"), Label: v("grant.label"), GrantDescription: v("grant.description"),
@@ -61,7 +62,7 @@ func formFromRequest(r *http.Request) ruleForm {
 func formFromRule(r mapping.Rule, version int64) ruleForm {
 	f := ruleForm{
 		Name: r.Name, Description: r.Description, Effect: r.Effect, Providers: strings.Join(r.Providers, ", "),
-		Disabled: r.Disabled, Always: r.Always, Version: version,
+		Disabled: r.Disabled, Always: r.Always, RequireMFA: r.RequireMFA, Version: version,
 		Account: r.Grant.Account, Role: r.Grant.Role, Mode: r.Grant.Mode, Downstream: r.Grant.Downstream,
 		Audience: r.Grant.Audience, Partition: r.Grant.Partition, Provider: r.Grant.Provider,
 		Destination: r.Grant.Destination, Region: r.Grant.Region, Label: r.Grant.Label, GrantDescription: r.Grant.Description,
@@ -131,7 +132,7 @@ func (f *ruleForm) toRule() (mapping.Rule, fieldErrors) {
 	fe := fieldErrors{}
 	r := mapping.Rule{
 		Name: f.Name, Description: f.Description, Effect: f.Effect, Disabled: f.Disabled, Always: f.Always,
-		Providers: splitList(f.Providers),
+		RequireMFA: f.RequireMFA, Providers: splitList(f.Providers),
 		Grant: mapping.GrantSpec{
 			Account: f.Account, Role: f.Role, Mode: f.Mode, Downstream: f.Downstream, Audience: f.Audience,
 			Partition: f.Partition, Provider: f.Provider, Destination: f.Destination, Region: f.Region,
