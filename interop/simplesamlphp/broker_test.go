@@ -34,6 +34,7 @@ type stack struct {
 	BrokerURL string
 	App       *app.App
 	IdP       *ssp
+	spKey     issuer.KeyPair // the broker's SP key (tests sign as the broker with it)
 	log       *syncBuffer
 }
 
@@ -80,23 +81,23 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = ln.Close() }) // Serve closes it too; this is for a failure before
 	// The broker is named localhost and SimpleSAMLphp 127.0.0.1: two hosts,
 	// so their cookies stay apart in the browser's jar, as on two sites.
 	s := &stack{BrokerURL: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port), log: &syncBuffer{}}
 	spBase := s.BrokerURL + "/saml/" + providerID
 	spKey, err := issuer.GenerateKeyPair("broker interop SP", 24*time.Hour, time.Now())
 	if err != nil {
-		ln.Close()
 		t.Fatal(err)
 	}
-	s.IdP = startSSP(t, freePort(t), people(t), sp{
+	s.spKey = spKey
+	s.IdP = startSSP(t, people(t), sp{
 		EntityID: spBase + "/metadata", ACS: spBase + "/acs", SLO: spBase + "/slo", CertificatePEM: spKey.CertificatePEM(),
 	})
 
 	dir := t.TempDir()
 	issuerKey, err := issuer.GenerateKeyPair("broker interop issuer", 24*time.Hour, time.Now())
 	if err != nil {
-		ln.Close()
 		t.Fatal(err)
 	}
 	files := map[string][]byte{
@@ -107,13 +108,11 @@ func startStack(t *testing.T) *stack {
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), body, 0o600); err != nil {
-			ln.Close()
 			t.Fatal(err)
 		}
 	}
 	cfg, probs := config.Load(filepath.Join(dir, "broker.yaml"))
 	if errs := probs.Errors(); len(errs) > 0 {
-		ln.Close()
 		t.Fatalf("broker config: %v", errs)
 	}
 	logger := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -121,7 +120,6 @@ func startStack(t *testing.T) *stack {
 	defer cancel()
 	s.App, err = app.New(ctx, cfg, app.Options{Logger: logger})
 	if err != nil {
-		ln.Close()
 		t.Fatalf("start the broker: %v", err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())

@@ -19,8 +19,14 @@
 //	        ──> POST /logout ──(LogoutRequest)──> SimpleSAMLphp ──(LogoutResponse)──> broker /saml/ssp/slo
 //	        ──> SimpleSAMLphp …/SingleLogoutService.php?ReturnTo= ──(LogoutRequest)──> broker /saml/ssp/slo
 //
+// Two tests pin SimpleSAMLphp's half of single logout whatever the broker
+// does: it sends /saml/ssp/slo a signed LogoutRequest naming the sign-in's
+// NameID and SessionIndex, and it answers a LogoutRequest signed with the
+// broker's SP key (and only that key) with a signed successful
+// LogoutResponse. The end-to-end logout tests skip until BROKER_SLO_READY
+// is set (the broker's /saml/ID/slo is being built; the guard goes with it).
+//
 // The config templates are testdata/*.php.tmpl. Without php or
 // SimpleSAMLphp the tests skip; BROKER_REQUIRE_SIMPLESAMLPHP=1 (set in
-// .ci/run) makes that a failure. The single logout tests also skip until
-// BROKER_SLO_READY is set (the broker's /saml/ID/slo is being built).
+// .ci/run) makes that a failure. Run: go test -race ./interop/simplesamlphp
 package simplesamlphp

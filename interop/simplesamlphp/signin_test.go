@@ -38,19 +38,28 @@ func (s *stack) loginForm(t *testing.T, b *browser, p *page) (string, url.Values
 
 // signIn signs username in at the broker through SimpleSAMLphp, like a
 // browser: the broker's login route, SimpleSAMLphp's login form, the
-// auto-posted SAMLResponse to the ACS. It returns the portal page.
-func (s *stack) signIn(t *testing.T, b *browser, username string) *page {
+// auto-posted SAMLResponse to the ACS. It returns the portal page and the
+// Response SimpleSAMLphp sent.
+func (s *stack) signIn(t *testing.T, b *browser, username string) (*page, samlMessage) {
 	t.Helper()
 	p := b.get(s.BrokerURL + "/saml/" + providerID + "/login")
 	action, form := s.loginForm(t, b, p)
 	form.Set("username", username)
 	form.Set("password", s.person(t, username).Password)
 	p = b.post(action, form)
-	if p.Status != http.StatusOK || p.URL.String() != s.BrokerURL+"/" {
-		t.Fatalf("after the login form: %d at %s:%s\n%s", p.Status, p.URL, b.trace(), clip(p.Body, 3000))
+	_, resp, ok := b.sent(s.acsURL(), "SAMLResponse")
+	if !ok {
+		t.Fatalf("no SAMLResponse posted to the broker's ACS:%s", b.trace())
 	}
-	return p
+	if p.Status != http.StatusOK || p.URL.String() != s.BrokerURL+"/" || !signedIn(p) {
+		t.Fatalf("expected the portal after the login form, got %d at %s:%s\n%s", p.Status, p.URL, b.trace(), clip(p.Body, 3000))
+	}
+	return p, resp
 }
+
+func (s *stack) acsURL() string { return s.BrokerURL + "/saml/" + providerID + "/acs" }
+
+func (s *stack) sloURL() string { return s.BrokerURL + "/saml/" + providerID + "/slo" }
 
 // signedIn reports whether p is the portal of someone signed in (the
 // header's sign-out form), not the sign-in page.
@@ -105,14 +114,14 @@ func TestSignInThroughSimpleSAMLphp(t *testing.T) {
 	form.Set("username", "alice")
 	form.Set("password", s.person(t, "alice").Password)
 	p = b.post(action, form)
-	var acs *hop
-	for i := range b.hops {
-		if b.hops[i].URL.String() == s.BrokerURL+"/saml/"+providerID+"/acs" {
-			acs = &b.hops[i]
-		}
-	}
-	if acs == nil || acs.Method != http.MethodPost || acs.Form.Get("SAMLResponse") == "" {
+	acs, resp, ok := b.sent(s.acsURL(), "SAMLResponse")
+	if !ok || acs.Method != http.MethodPost {
 		t.Fatalf("no SAMLResponse posted to the broker's ACS:%s", b.trace())
+	}
+	if resp.Status.Code.Value != statusSuccess || !resp.Signed || resp.Issuer != s.IdP.EntityID ||
+		resp.Assertion.Subject.NameID.Value != "alice" || resp.Assertion.Subject.NameID.Format != "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" ||
+		resp.Assertion.AuthnStatement.SessionIndex == "" {
+		t.Errorf("SimpleSAMLphp's Response: %+v", resp)
 	}
 	if p.Status != http.StatusOK || p.URL.String() != s.BrokerURL+"/" || !signedIn(p) {
 		t.Fatalf("expected the portal, got %d at %s:%s\n%s", p.Status, p.URL, b.trace(), clip(p.Body, 3000))
@@ -130,7 +139,7 @@ func TestSignInThroughSimpleSAMLphp(t *testing.T) {
 	}
 
 	// Bob, an affiliate, signs in too (another browser) and is granted nothing.
-	p = s.signIn(t, newBrowser(t), "bob")
+	p, _ = s.signIn(t, newBrowser(t), "bob")
 	if byID(p, "user") != "Bob Interop" || byID(p, "no-roles") == "" {
 		t.Errorf("bob's portal: user %q, no-roles notice %q", byID(p, "user"), byID(p, "no-roles"))
 	}

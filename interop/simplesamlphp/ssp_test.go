@@ -1,18 +1,19 @@
 package simplesamlphp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"testing"
 	"text/template"
@@ -90,17 +91,6 @@ func needSSP(t *testing.T) string {
 	return php
 }
 
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func randomHex(t *testing.T, n int) string {
 	t.Helper()
 	b := make([]byte, n)
@@ -130,10 +120,11 @@ func writeTemplate(t *testing.T, path, name string, data any) {
 
 // startSSP writes a complete SimpleSAMLphp configuration for one IdP into a
 // temporary directory (a fresh signing key, the people, the broker as its
-// SP) and serves it with PHP's built-in web server on a free loopback
-// port until the test ends. It skips the test when SimpleSAMLphp is not
-// installed (fails under BROKER_REQUIRE_SIMPLESAMLPHP=1).
-func startSSP(t *testing.T, port int, people []person, broker sp) *ssp {
+// SP) and serves it with PHP's built-in web server on a free loopback port
+// (php picks it: -S 127.0.0.1:0) until the test ends. It skips the test
+// when SimpleSAMLphp is not installed (fails under
+// BROKER_REQUIRE_SIMPLESAMLPHP=1).
+func startSSP(t *testing.T, people []person, broker sp) *ssp {
 	t.Helper()
 	php := needSSP(t)
 	root := t.TempDir()
@@ -145,14 +136,10 @@ func startSSP(t *testing.T, port int, people []person, broker sp) *ssp {
 		}
 	}
 	// PHP's server maps URL paths to files: /simplesaml/ is SimpleSAMLphp's
-	// www directory through a link, so its baseurlpath is what it expects.
+	// www directory through a link, which is what baseurlpath says.
 	if err := os.Symlink(filepath.Join(installDir, "www"), filepath.Join(dirs["docroot"], "simplesaml")); err != nil {
 		t.Fatal(err)
 	}
-	s := &ssp{BaseURL: "http://127.0.0.1:" + strconv.Itoa(port) + "/simplesaml/", People: people, logDir: dirs["log"]}
-	s.EntityID = s.BaseURL + "saml2/idp/metadata.php"
-	s.MetadataURL = s.EntityID
-
 	kp, err := issuer.GenerateKeyPair("SimpleSAMLphp interop IdP", 24*time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -162,39 +149,82 @@ func startSSP(t *testing.T, port int, people []person, broker sp) *ssp {
 			t.Fatal(err)
 		}
 	}
-	brokerURL := strings.TrimSuffix(broker.EntityID, "/metadata")
-	brokerHost := brokerURL[strings.Index(brokerURL, "//")+2:]
-	brokerHost = brokerHost[:strings.IndexByte(brokerHost+"/", '/')]
-	writeTemplate(t, filepath.Join(dirs["config"], "config.php"), "config.php.tmpl", map[string]any{
-		"BaseURLPath": s.BaseURL, "BaseURL": "http://127.0.0.1:" + strconv.Itoa(port),
-		"CertDir": dirs["cert"] + "/", "LogDir": dirs["log"] + "/", "DataDir": dirs["data"] + "/", "TempDir": dirs["tmp"],
-		"MetadataDir": dirs["metadata"] + "/", "SessionDir": dirs["sessions"],
-		"SecretSalt": randomHex(t, 32), "AdminPassword": randomHex(t, 16),
-		"TrustedDomains": []string{"127.0.0.1:" + strconv.Itoa(port), brokerHost},
-	})
-	writeTemplate(t, filepath.Join(dirs["config"], "authsources.php"), "authsources.php.tmpl", map[string]any{"Users": people})
-	writeTemplate(t, filepath.Join(dirs["metadata"], "saml20-idp-hosted.php"), "saml20-idp-hosted.php.tmpl", map[string]any{"EntityID": s.EntityID})
-	writeTemplate(t, filepath.Join(dirs["metadata"], "saml20-sp-remote.php"), "saml20-sp-remote.php.tmpl", broker)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, php, "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", dirs["docroot"])
-	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+dirs["config"])
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
+	brokerURL, err := url.Parse(broker.EntityID)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The port is not known yet: SimpleSAMLphp takes its host and port from
+	// each request (a relative baseurlpath, the __DYNAMIC:1__ entity ID,
+	// which is then its metadata URL). ReturnTo may name the broker.
+	writeTemplate(t, filepath.Join(dirs["config"], "config.php"), "config.php.tmpl", map[string]any{
+		"BaseURLPath": "simplesaml/",
+		"CertDir":     dirs["cert"] + "/", "LogDir": dirs["log"] + "/", "DataDir": dirs["data"] + "/", "TempDir": dirs["tmp"],
+		"MetadataDir": dirs["metadata"] + "/", "SessionDir": dirs["sessions"],
+		"SecretSalt": randomHex(t, 32), "AdminPassword": randomHex(t, 16),
+		"TrustedDomains": []string{brokerURL.Host},
+	})
+	writeTemplate(t, filepath.Join(dirs["config"], "authsources.php"), "authsources.php.tmpl", map[string]any{"Users": people})
+	writeTemplate(t, filepath.Join(dirs["metadata"], "saml20-idp-hosted.php"), "saml20-idp-hosted.php.tmpl", map[string]any{"EntityID": "__DYNAMIC:1__"})
+	writeTemplate(t, filepath.Join(dirs["metadata"], "saml20-sp-remote.php"), "saml20-sp-remote.php.tmpl", broker)
+
+	s := &ssp{People: people, logDir: dirs["log"]}
+	port := servePHP(t, php, dirs["docroot"], dirs["config"], s)
+	s.BaseURL = "http://127.0.0.1:" + port + "/simplesaml/"
+	s.EntityID = s.BaseURL + "saml2/idp/metadata.php"
+	s.MetadataURL = s.EntityID
+	waitMetadata(t, s)
+	return s
+}
+
+// phpStarted is the line PHP's built-in server prints when it listens.
+var phpStarted = regexp.MustCompile(`Development Server \(http://127\.0\.0\.1:([0-9]+)\) started`)
+
+// servePHP runs `php -S 127.0.0.1:0 -t docroot` with SimpleSAMLphp's
+// config dir until the test ends, and returns the port it listens on.
+func servePHP(t *testing.T, php, docroot, configDir string, s *ssp) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, php, "-S", "127.0.0.1:0", "-t", docroot)
+	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+configDir)
+	cmd.WaitDelay = 5 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if m := phpStarted.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case port <- m[1]:
+				default:
+				}
+			}
+			out.Write(append(sc.Bytes(), '\n'))
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
+		pw.Close()
 		if t.Failed() {
 			t.Logf("php -S output:\n%s", clip(out.String(), 4000))
 			t.Logf("SimpleSAMLphp log:\n%s", clip(s.Log(), 20000))
 		}
 	})
-	waitMetadata(t, s)
-	return s
+	select {
+	case p := <-port:
+		return p
+	case <-time.After(10 * time.Second):
+		t.Fatalf("php -S did not start:\n%s", out.String())
+	}
+	return ""
 }
 
 // waitMetadata waits until SimpleSAMLphp serves its IdP metadata.
@@ -209,6 +239,9 @@ func waitMetadata(t *testing.T, s *ssp) {
 			_, _ = b.ReadFrom(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && strings.Contains(b.String(), "IDPSSODescriptor") {
+				if !strings.Contains(b.String(), `entityID="`+s.EntityID+`"`) {
+					t.Fatalf("SimpleSAMLphp's metadata does not name entity %s:\n%s", s.EntityID, clip(b.String(), 2000))
+				}
 				return
 			}
 			last = fmt.Sprintf("%d %s", resp.StatusCode, clip(b.String(), 2000))
