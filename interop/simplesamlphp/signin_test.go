@@ -75,7 +75,7 @@ func (s *stack) signInPage(t *testing.T, b *browser, p *page) {
 	}
 }
 
-// auditFind returns the audit events of event for subject at SimpleSAMLphp.
+// audit returns the audit events of event for subject at SimpleSAMLphp.
 func (s *stack) audit(t *testing.T, event, subject string) []store.AuditEvent {
 	t.Helper()
 	evs, err := s.App.Store.ListAudit(context.Background(), store.AuditFilter{Event: event, Provider: providerID, Subject: subject})

@@ -51,7 +51,7 @@ type ssp struct {
 	logDir      string
 }
 
-// LoginURL is the IdP's SSO endpoint.
+// SSOURL is the IdP's SingleSignOnService endpoint.
 func (s *ssp) SSOURL() string { return s.BaseURL + "saml2/idp/SSOService.php" }
 
 // LogoutURL is the IdP-initiated logout that ends the SimpleSAMLphp session
