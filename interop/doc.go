@@ -6,4 +6,17 @@
 // The node dependencies live in interop/oidc-provider; `.ci/run` installs
 // them with `npm ci`. Without them the test is skipped, unless
 // BROKER_REQUIRE_INTEROP=1 (set in CI), which turns the skip into a failure.
+//
+// interop/simplesamlphp runs SimpleSAMLphp (Debian's simplesamlphp package,
+// under PHP's built-in server) as the SAML IdP of a whole broker, with a
+// configuration the test writes to a temporary directory: SP-initiated
+// sign-in through its login form, and SP- and IdP-initiated single logout.
+// Install it with `sudo bash .ci/system` (apt-get install
+// --no-install-recommends simplesamlphp php-cli php-xml php-mbstring), then
+//
+//	go test -race -count=1 ./interop/simplesamlphp
+//
+// Without it the tests skip, unless BROKER_REQUIRE_SIMPLESAMLPHP=1 (set in
+// CI). The single logout tests skip unless BROKER_SLO_READY=1 until the
+// broker serves /saml/ID/slo; `-v` shows the skips.
 package interop
