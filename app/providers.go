@@ -116,6 +116,7 @@ func (a *App) newOIDCProvider(p config.Provider, hc *http.Client, now func() tim
 		RedirectURL: a.cfg.Server.ExternalURL + "/oidc/" + p.ID + "/callback", Scopes: o.Scopes,
 		OfflineAccess: o.RefreshTokens, UseUserinfo: o.Userinfo, SessionNameClaims: o.SessionNameClaims,
 		SigningAlgorithms: o.IDTokenAlgorithms, ClockSkew: time.Duration(p.ClockSkew),
+		MFAValues: p.MFAValues, MFARequest: p.MFARequest,
 		HTTPClient: hc, Logger: a.log.With("provider", p.ID), Now: now,
 	})
 }

@@ -21,7 +21,17 @@
 //
 //	GET /.well-known/openid-configuration, GET /jwks
 //	GET /authorize (code flow, PKCE S256 only) ──> login form (or session) ──> redirect with code
-//	POST /token: code (+ verifier) ──> ID token (RS256), access token, refresh token
+//	    the session answers unless prompt=login, max_age has passed, or acr_values
+//	    names an MFA value the session lacks; POST /login (password) ──> POST
+//	    /login/otp for a person with User.OTP (required when MFA was asked for;
+//	    none set up ──> error=unmet_authentication_requirements)
+//	POST /token: code (+ verifier) ──> ID token (RS256; sid, auth_time, amr pwd or
+//	             pwd otp mfa, acr REFEDS sfa or mfa), access token, refresh token
 //	             (offline_access, rotated on use)
 //	/userinfo
+//	GET|POST /end-session (RP-initiated logout): id_token_hint, client_id,
+//	    post_logout_redirect_uri (registered, else an error page), state
+//	    ──> session ended, its tokens revoked ──> logout token (typ logout+jwt) POSTed
+//	    to each client with a BackchannelLogoutURI that got tokens in it (5 s) ──>
+//	    redirect with state; POST /logout (the OP's own sign-out) fans out the same
 package devidp

@@ -67,7 +67,7 @@ func TestOPCodeFlowWithPKCEAndRefresh(t *testing.T) {
 	ctx := context.Background()
 	p := rp(t, srv.URL, nil)
 	verifier := oidc.NewVerifier()
-	authURL, err := p.AuthURL(ctx, "state-1", "nonce-1", verifier, "")
+	authURL, err := p.AuthURL(ctx, oidc.AuthRequest{State: "state-1", Nonce: "nonce-1", Verifier: verifier})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestOPCodeFlowWithPKCEAndRefresh(t *testing.T) {
 
 func mustAuth(t *testing.T, p *oidc.Provider, state, nonce, verifier, prompt string) string {
 	t.Helper()
-	u, err := p.AuthURL(context.Background(), state, nonce, verifier, prompt)
+	u, err := p.AuthURL(context.Background(), oidc.AuthRequest{State: state, Nonce: nonce, Verifier: verifier, Prompt: prompt})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,11 @@ func (o *OP) exchangeCode(w http.ResponseWriter, r *http.Request, c Client) {
 	}
 	if ok {
 		g.used = true
+		// The client now holds tokens of this SSO session: it hears of
+		// the session's end (back-channel logout).
+		if sess := o.sessionBySID(g.sid); sess != nil && g.client == c.ID {
+			sess.clients[c.ID] = true
+		}
 	}
 	o.mu.Unlock()
 	switch {
@@ -149,6 +154,10 @@ func (o *OP) idToken(g grant, now time.Time, withNonce bool) (string, error) {
 	claims := o.claims(u)
 	claims["iss"], claims["aud"] = o.issuer, g.client
 	claims["iat"], claims["exp"], claims["auth_time"] = now.Unix(), now.Add(o.cfg.IDTokenLifetime).Unix(), g.authTime.Unix()
+	claims["sid"], claims["amr"], claims["acr"] = g.sid, []string{"pwd"}, ACRPassword
+	if g.mfa {
+		claims["amr"], claims["acr"] = []string{"pwd", "otp", "mfa"}, ACRMFA
+	}
 	if withNonce && g.nonce != "" {
 		claims["nonce"] = g.nonce
 	}

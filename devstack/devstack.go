@@ -134,7 +134,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.OP, err = devidp.NewOP(devidp.OPConfig{
 		BaseURL: s.OPURL, Users: idpUsers, Signing: sec.OPKey.Key, RefreshTokens: true, Logger: log.With("component", "devop"), Now: o.Now,
-		Clients: []devidp.Client{{ID: OIDCClientID, Secret: sec.OIDCSecret, RedirectURIs: []string{s.BrokerURL + "/oidc/demo-oidc/callback"}}},
+		Clients: []devidp.Client{{ID: OIDCClientID, Secret: sec.OIDCSecret, RedirectURIs: []string{s.BrokerURL + "/oidc/demo-oidc/callback"},
+			PostLogoutRedirectURIs: []string{s.BrokerURL + "/"}, BackchannelLogoutURI: s.BrokerURL + "/oidc/demo-oidc/backchannel-logout"}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: demo OP: %w", err)

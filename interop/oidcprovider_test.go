@@ -179,7 +179,7 @@ func TestRelyingPartyAgainstOIDCProvider(t *testing.T) {
 	}
 	verifier := oidc.NewVerifier()
 	// prompt=consent: the OpenID spec grants offline_access only with it.
-	authURL, err := rp.AuthURL(ctx, "interop-state", "interop-nonce", verifier, "consent")
+	authURL, err := rp.AuthURL(ctx, oidc.AuthRequest{State: "interop-state", Nonce: "interop-nonce", Verifier: verifier, Prompt: "consent"})
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
@@ -212,7 +212,7 @@ func TestRelyingPartyAgainstOIDCProvider(t *testing.T) {
 		t.Error("the OP accepted a used code")
 	}
 	// A wrong PKCE verifier is refused by the OP.
-	authURL, _ = rp.AuthURL(ctx, "s2", "n2", oidc.NewVerifier(), "")
+	authURL, _ = rp.AuthURL(ctx, oidc.AuthRequest{State: "s2", Nonce: "n2", Verifier: oidc.NewVerifier()})
 	q = interact(t, c, authURL)
 	if _, err := rp.Exchange(ctx, q.Get("code"), oidc.NewVerifier(), "n2"); err == nil {
 		t.Error("the OP accepted a wrong PKCE verifier")

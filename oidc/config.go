@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/broker-dev/broker"
 )
 
 // Client authentication methods at the token endpoint.
@@ -37,6 +39,13 @@ type Config struct {
 	// SigningAlgorithms is the ID token allow-list (default RS/ES/PS 256..512).
 	SigningAlgorithms []string
 	ClockSkew         time.Duration // default 60s
+	// MFAValues are the acr and amr values that mean a multi-factor
+	// sign-in (Identity.MFA); default broker.DefaultOIDCMFAValues.
+	MFAValues []string
+	// MFARequest are the acr_values an AuthRequest with MFA set sends; when
+	// empty, such a request sends prompt=login and the OP's own policy
+	// decides.
+	MFARequest []string
 	// DiscoveryRetry is the pause between discovery attempts (default 15s).
 	DiscoveryRetry time.Duration
 	HTTPClient     *http.Client
@@ -92,6 +101,9 @@ func (c *Config) setDefaults() error {
 	}
 	if len(c.SigningAlgorithms) == 0 {
 		c.SigningAlgorithms = DefaultSigningAlgorithms
+	}
+	if len(c.MFAValues) == 0 {
+		c.MFAValues = broker.DefaultOIDCMFAValues
 	}
 	if c.ClockSkew == 0 {
 		c.ClockSkew = 60 * time.Second

@@ -68,25 +68,35 @@ func (p *Provider) refusedFor(subject, code, reason string, cause error) error {
 // refusal is of a token the OP signed, so its subject is read again
 // through a verifier that skips only that check.
 func (p *Provider) verifyError(ctx context.Context, op *gooidc.Provider, raw string, err error) error {
-	m := err.Error()
-	switch {
-	case strings.Contains(m, "issued by a different provider"):
-		return p.fail(broker.EUNAUTHORIZED, "issuer_mismatch", err)
-	case strings.Contains(m, "expected audience"):
+	code, reason := classifyVerify(err)
+	if reason == "audience_mismatch" {
 		lax := op.Verifier(&gooidc.Config{SkipClientIDCheck: true, SkipExpiryCheck: true, SupportedSigningAlgs: p.cfg.SigningAlgorithms})
 		subject := ""
 		if idt, lerr := lax.Verify(p.httpContext(ctx), raw); lerr == nil {
 			subject = idt.Subject
 		}
-		return p.refusedFor(subject, broker.EUNAUTHORIZED, "audience_mismatch", err)
-	case strings.Contains(m, "unsupported algorithm"), strings.Contains(m, "signing algorithm"), strings.Contains(m, "unexpected signature algorithm"):
-		return p.fail(broker.EUNAUTHORIZED, "algorithm_not_allowed", err)
-	case strings.Contains(m, "failed to verify signature"), strings.Contains(m, "malformed"):
-		return p.fail(broker.EUNAUTHORIZED, "signature_invalid", err)
-	case strings.Contains(m, "fetching keys"), strings.Contains(m, "get keys"):
-		return p.fail(broker.EUPSTREAM, "jwks_unavailable", err)
+		return p.refusedFor(subject, code, reason, err)
 	}
-	return p.fail(broker.EUNAUTHORIZED, "id_token_invalid", err)
+	return p.fail(code, reason, err)
+}
+
+// classifyVerify names go-oidc's refusal of a signed token (ID token or
+// logout token): its code and reason.
+func classifyVerify(err error) (code, reason string) {
+	m := err.Error()
+	switch {
+	case strings.Contains(m, "issued by a different provider"):
+		return broker.EUNAUTHORIZED, "issuer_mismatch"
+	case strings.Contains(m, "expected audience"):
+		return broker.EUNAUTHORIZED, "audience_mismatch"
+	case strings.Contains(m, "unsupported algorithm"), strings.Contains(m, "signing algorithm"), strings.Contains(m, "unexpected signature algorithm"):
+		return broker.EUNAUTHORIZED, "algorithm_not_allowed"
+	case strings.Contains(m, "failed to verify signature"), strings.Contains(m, "malformed"):
+		return broker.EUNAUTHORIZED, "signature_invalid"
+	case strings.Contains(m, "fetching keys"), strings.Contains(m, "get keys"):
+		return broker.EUPSTREAM, "jwks_unavailable"
+	}
+	return broker.EUNAUTHORIZED, "id_token_invalid"
 }
 
 // What the person reads, by reason: what happened and who must act. The
@@ -121,7 +131,15 @@ var messages = map[string]string{
 	"sub_changed":                  "Your identity provider now names you differently than when you signed in. Sign in again.",
 	"userinfo_failed":              "Sign-in failed: the broker could not read your profile from your identity provider. Try again in a few minutes; if it lasts, tell your administrator.",
 	"userinfo_sub_mismatch":        "Sign-in failed: your identity provider's profile answer is about someone else than its ID token. An administrator must check the identity provider.",
+	ReasonAuthTimeMissing:          "Sign-in failed: this access needs a recent sign-in, and your identity provider did not say when you signed in (auth_time). An administrator must set the identity provider up to send auth_time.",
+	ReasonAuthTimeTooOld:           "Sign-in failed: this access needs a recent sign-in, and your identity provider reused an older one instead of asking you again. Sign in again; if it keeps happening, an administrator must check that the identity provider honours max_age.",
 }
+
+// Reasons of the refusals of a sign-in sent with a max age (AuthRequest.MaxAge, WithMaxAge).
+const (
+	ReasonAuthTimeMissing = "auth_time_missing" // max_age sent, no auth_time in the ID token
+	ReasonAuthTimeTooOld  = "auth_time_too_old" // auth_time older than max_age (+ skew)
+)
 
 // messageFor is the message of a reason, else of its code.
 func messageFor(code, reason string) string {
@@ -168,7 +186,9 @@ func approx(d time.Duration) string {
 
 // AuthorizationError is the refusal of a callback that brought the OP's
 // error (?error=) instead of a code: access_denied (EFORBIDDEN: the OP
-// refused the person), an answer that needs the person at the OP
+// refused the person), unmet_authentication_requirements (EFORBIDDEN, that
+// reason: the OP could not meet acr_values or max_age, e.g. no second
+// factor set up), an answer that needs the person at the OP
 // (login_required and its kin: EUNAUTHORIZED, sign in again), anything
 // else EUPSTREAM (reason op_error). The person is told that the OP
 // refused and who can change it; the audit record gets the code and the
@@ -181,6 +201,8 @@ func AuthorizationError(provider, code, description string) error {
 	switch name {
 	case "access_denied":
 		e = p.refusal(broker.EFORBIDDEN, "access_denied", "Your identity provider refused you (access_denied): it does not let you sign in to this application. If you should have access, ask whoever runs your identity provider.", cause)
+	case "unmet_authentication_requirements":
+		e = p.refusal(broker.EFORBIDDEN, "unmet_authentication_requirements", "Your identity provider could not sign you in the way this access needs (unmet_authentication_requirements): usually a second factor you have not set up there. Set it up at your identity provider, or ask whoever runs it.", cause)
 	case "login_required", "interaction_required", "consent_required", "account_selection_required":
 		e = p.refusal(broker.EUNAUTHORIZED, "op_error", "Your identity provider could not sign you in without asking you ("+name+"). Sign in again, and answer your identity provider when it asks.", cause)
 	case "server_error", "temporarily_unavailable":

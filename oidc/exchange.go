@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -20,6 +21,25 @@ type Result struct {
 	IDToken      string // raw, for pass-through AssumeRoleWithWebIdentity
 	Expires      time.Time
 	RefreshToken string // "" when the OP issued none
+	// RefreshExpires is when the refresh token stops working, from the
+	// token response's refresh_expires_in (Keycloak); zero when the OP
+	// did not say. The portal session is capped there.
+	RefreshExpires time.Time
+}
+
+// ExchangeOption adds a check to one Exchange.
+type ExchangeOption func(*exchangeOptions)
+
+type exchangeOptions struct {
+	maxAge time.Duration
+}
+
+// WithMaxAge is the AuthRequest.MaxAge this sign-in sent: the ID token's
+// auth_time must then be present (auth_time_missing) and within maxAge
+// plus the clock skew of now (auth_time_too_old), OIDC Core 3.1.2.1 and
+// 3.1.3.7. Zero or less checks nothing.
+func WithMaxAge(maxAge time.Duration) ExchangeOption {
+	return func(o *exchangeOptions) { o.maxAge = maxAge }
 }
 
 // Exchange redeems an authorization code and verifies the ID token.
@@ -27,7 +47,12 @@ type Result struct {
 // EUPSTREAM when the OP cannot be reached, EUNAVAILABLE before discovery)
 // with a message that says who must act; the cause of a refusal is a
 // *RefusedError, naming the subject once the ID token's signature verified.
-func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (*Result, error) {
+// opts add checks (WithMaxAge).
+func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string, opts ...ExchangeOption) (*Result, error) {
+	var o exchangeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	oc, err := p.discover(ctx, false)
 	if err != nil {
 		return nil, err
@@ -39,7 +64,7 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if err != nil {
 		return nil, p.tokenError(err)
 	}
-	return p.verify(ctx, tok, nonce, "")
+	return p.verify(ctx, tok, nonce, "", o)
 }
 
 // Refresh uses a refresh token to get a fresh ID token for the same
@@ -57,7 +82,7 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken, subject string) (*
 		}
 		return nil, p.fail(broker.EUPSTREAM, "token_endpoint_unreachable", err)
 	}
-	res, err := p.verify(ctx, tok, "", subject)
+	res, err := p.verify(ctx, tok, "", subject, exchangeOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +109,10 @@ type idClaims struct {
 	Azp      string          `json:"azp"`
 	AuthTime *int64          `json:"auth_time"`
 	Aud      json.RawMessage `json:"aud"`
+	SID      string          `json:"sid"`
 }
 
-func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub string) (*Result, error) {
+func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub string, o exchangeOptions) (*Result, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		return nil, p.fail(broker.EUNAUTHORIZED, "id_token_missing", errors.New("the token response has no id_token"))
@@ -126,6 +152,9 @@ func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub
 	case wantSub != "" && idt.Subject != wantSub:
 		return nil, refuse(broker.EUNAUTHORIZED, "sub_changed", fmt.Errorf("refreshed token is for %q, not %q", idt.Subject, wantSub))
 	}
+	if err := checkAuthTime(c.AuthTime, o.maxAge, now, skew); err != nil {
+		return nil, refuse(broker.EUNAUTHORIZED, err.reason, err)
+	}
 	claims, err := claimsOf(idt.Claims)
 	if err != nil {
 		return nil, refuse(broker.EUNAUTHORIZED, "id_token_invalid", err)
@@ -148,19 +177,65 @@ func (p *Provider) verify(ctx context.Context, tok *oauth2.Token, nonce, wantSub
 	}
 	id := broker.Identity{
 		Provider: p.cfg.ID, Protocol: broker.ProtocolOIDC, Issuer: idt.Issuer, Subject: idt.Subject,
-		Expires: idt.Expiry, AuthnInstant: idt.IssuedAt, Attributes: Flatten(claims),
+		SessionIndex: c.SID, Expires: idt.Expiry, AuthnInstant: idt.IssuedAt, Attributes: Flatten(claims),
 	}
 	if c.AuthTime != nil {
 		id.AuthnInstant = time.Unix(*c.AuthTime, 0)
 	}
 	id.Attributes[broker.AttrProvider] = []string{p.cfg.ID}
+	broker.SetMFA(&id, p.cfg.MFAValues)
 	for _, name := range p.cfg.SessionNameClaims {
 		if n := broker.SanitizeRoleSessionName(id.First(name)); n != "" {
 			id.RoleSessionName = n
 			break
 		}
 	}
-	return &Result{Identity: id, IDToken: raw, Expires: idt.Expiry, RefreshToken: tok.RefreshToken}, nil
+	return &Result{Identity: id, IDToken: raw, Expires: idt.Expiry, RefreshToken: tok.RefreshToken,
+		RefreshExpires: refreshExpires(tok, now)}, nil
+}
+
+// authTimeError is a refusal of auth_time under max_age.
+type authTimeError struct {
+	reason string
+	error
+}
+
+// checkAuthTime: with a max age sent, auth_time must be present and no
+// older than the max age (in the whole seconds sent) plus skew.
+func checkAuthTime(authTime *int64, maxAge time.Duration, now time.Time, skew time.Duration) *authTimeError {
+	if maxAge <= 0 {
+		return nil
+	}
+	if authTime == nil {
+		return &authTimeError{ReasonAuthTimeMissing, errors.New("max_age was sent and the ID token has no auth_time")}
+	}
+	at := time.Unix(*authTime, 0)
+	if limit := time.Duration(maxAgeSeconds(maxAge))*time.Second + skew; now.Sub(at) > limit {
+		return &authTimeError{ReasonAuthTimeTooOld, fmt.Errorf("auth_time %s is %s ago, max_age %s", at.UTC().Format(time.RFC3339), now.Sub(at).Round(time.Second), maxAge)}
+	}
+	return nil
+}
+
+// refreshExpires reads refresh_expires_in (seconds, Keycloak) from the
+// token response: zero when absent, not a positive number, or the
+// refresh token is absent.
+func refreshExpires(tok *oauth2.Token, now time.Time) time.Time {
+	if tok.RefreshToken == "" {
+		return time.Time{}
+	}
+	var secs float64
+	switch v := tok.Extra("refresh_expires_in").(type) {
+	case float64:
+		secs = v
+	case json.Number:
+		secs, _ = v.Float64()
+	case string:
+		secs, _ = strconv.ParseFloat(v, 64)
+	}
+	if !(secs > 0) || secs > 10*365*24*3600 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(secs) * time.Second)
 }
 
 // claimsOf decodes claims keeping numbers as their JSON text (json.Number),

@@ -27,6 +27,8 @@ type fakeOP struct {
 	idToken   func(nonce string) string // what the token endpoint returns
 	refresh   string
 	userinfo  map[string]any
+	discovery map[string]any // extra discovery members (end_session_endpoint, ...)
+	tokenResp map[string]any // extra token response members (refresh_expires_in, ...)
 	jwksHits  atomic.Int32
 	tokenForm chan map[string][]string
 }
@@ -63,9 +65,13 @@ func (f *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 		if iss == "" {
 			iss = f.srv.URL
 		}
-		json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "authorization_endpoint": f.srv.URL + "/authorize",
+		md := map[string]any{"issuer": iss, "authorization_endpoint": f.srv.URL + "/authorize",
 			"token_endpoint": f.srv.URL + "/token", "userinfo_endpoint": f.srv.URL + "/userinfo", "jwks_uri": f.srv.URL + "/jwks",
-			"id_token_signing_alg_values_supported": []string{"RS256"}})
+			"id_token_signing_alg_values_supported": []string{"RS256"}}
+		for k, v := range f.discovery {
+			md[k] = v
+		}
+		json.NewEncoder(w).Encode(md)
 	case "/jwks":
 		f.jwksHits.Add(1)
 		var set jose.JSONWebKeySet
@@ -83,6 +89,9 @@ func (f *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 		resp := map[string]any{"access_token": "at-1", "token_type": "Bearer", "expires_in": 3600, "id_token": f.idToken(r.PostForm.Get("code"))}
 		if f.refresh != "" {
 			resp["refresh_token"] = f.refresh
+		}
+		for k, v := range f.tokenResp {
+			resp[k] = v
 		}
 		json.NewEncoder(w).Encode(resp)
 	case "/userinfo":

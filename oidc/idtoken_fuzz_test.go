@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,9 @@ func FuzzIDToken(f *testing.F) {
 		seed(func(c map[string]any) { c["nonce"] = "other" }),
 		seed(func(c map[string]any) { c["iss"] = "https://evil.example.com" }),
 		seed(func(c map[string]any) { c["auth_time"] = iat - 60; c["nbf"] = iat }),
+		seed(func(c map[string]any) { c["sid"], c["amr"], c["acr"] = "sid-1", []string{"pwd", "otp"}, "1" }),
+		seed(func(c map[string]any) { c["mfa"], c["acr"] = "true", "https://refeds.org/profile/sfa" }),
+		seed(func(c map[string]any) { c["sid"] = 7 }),
 		seed(func(c map[string]any) {
 			c["deep"] = map[string]any{"a": map[string]any{"b": []any{true, nil, "x", map[string]any{"c": "d"}}}}
 		}),
@@ -196,6 +200,16 @@ func checkAccepted(t *testing.T, res *Result, pub *rsa.PublicKey, issuer string)
 	}
 	want := Flatten(claims)
 	want[broker.AttrProvider] = []string{"op"}
+	// mfa is the broker's verdict on acr and amr, whatever the payload
+	// says under that name.
+	mfa := broker.AssertedMFA(&broker.Identity{Attributes: want}, broker.DefaultOIDCMFAValues)
+	want[broker.AttrMFA] = []string{strconv.FormatBool(mfa)}
+	if id.MFA != mfa {
+		t.Fatalf("MFA %v, acr/amr of the payload say %v", id.MFA, mfa)
+	}
+	if sid, _ := claims["sid"].(string); id.SessionIndex != sid {
+		t.Fatalf("SessionIndex %q, sid claim %v", id.SessionIndex, claims["sid"])
+	}
 	if !reflect.DeepEqual(id.Attributes, want) {
 		t.Fatalf("attributes %v, payload flattens to %v", id.Attributes, want)
 	}

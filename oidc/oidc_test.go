@@ -31,7 +31,7 @@ func TestExchangeHappyPath(t *testing.T) {
 	f.idToken = func(string) string { return sign(t, f.keys[0], f.standardClaims("n-1"), false) }
 	f.refresh = "rt-1"
 	p := newRP(t, f, func(c *Config) { c.OfflineAccess = true })
-	u, err := p.AuthURL(context.Background(), "st-1", "n-1", "verifier-verifier-verifier-verifier-verifier-1", "none")
+	u, err := p.AuthURL(context.Background(), AuthRequest{State: "st-1", Nonce: "n-1", Verifier: "verifier-verifier-verifier-verifier-verifier-1", Prompt: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestDiscoveryIsLazyAndRetried(t *testing.T) {
 	if p.Ready() == nil {
 		t.Fatal("ready before discovery")
 	}
-	if _, err := p.AuthURL(context.Background(), "s", "n", "v", ""); broker.ErrorCode(err) != broker.EUNAVAILABLE {
+	if _, err := p.AuthURL(context.Background(), AuthRequest{State: "s", Nonce: "n", Verifier: "v"}); broker.ErrorCode(err) != broker.EUNAVAILABLE {
 		t.Fatalf("AuthURL with the OP down: %v", err)
 	}
 	if p.Ready() == nil || !strings.Contains(p.Ready().Error(), "discovery") {
@@ -262,7 +262,7 @@ func TestDiscoveryIsLazyAndRetried(t *testing.T) {
 	if err := p.Ready(); err != nil {
 		t.Fatalf("Run did not recover: %v", err)
 	}
-	if u, err := p.AuthURL(context.Background(), "s", "n", "v", ""); err != nil || !strings.HasPrefix(u, srvURL+"/authorize") {
+	if u, err := p.AuthURL(context.Background(), AuthRequest{State: "s", Nonce: "n", Verifier: "v"}); err != nil || !strings.HasPrefix(u, srvURL+"/authorize") {
 		t.Fatalf("AuthURL after recovery: %v %s", err, u)
 	}
 }

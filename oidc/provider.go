@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +25,7 @@ type Provider struct {
 	op       *gooidc.Provider
 	oauth    *oauth2.Config
 	verifier *gooidc.IDTokenVerifier
+	logout   LogoutSupport
 	lastErr  error
 	lastTry  time.Time
 }
@@ -100,7 +104,13 @@ func (p *Provider) discover(ctx context.Context, force bool) (*oauth2.Config, er
 	if p.cfg.OfflineAccess {
 		scopes = append(scopes, "offline_access")
 	}
-	p.op, p.lastErr = op, nil
+	logout, err := logoutSupport(op)
+	if err != nil {
+		p.lastErr = fmt.Errorf("oidc: %s: discovery: %w", p.cfg.ID, err)
+		p.log.Warn("oidc: discovery failed", "provider", p.cfg.ID, "err", err)
+		return nil, p.unavailable(p.lastErr)
+	}
+	p.op, p.lastErr, p.logout = op, nil, logout
 	p.oauth = &oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret, Endpoint: ep, RedirectURL: p.cfg.RedirectURL, Scopes: scopes}
 	// Expiry is checked by us with the configured skew and injected clock.
 	p.verifier = op.Verifier(&gooidc.Config{ClientID: p.cfg.ClientID, SupportedSigningAlgs: p.cfg.SigningAlgorithms, SkipExpiryCheck: true})
@@ -112,18 +122,61 @@ func (p *Provider) unavailable(err error) error {
 	return broker.Wrap(err, broker.EUNAVAILABLE, "discovery_failed", "Sign-in with this identity provider is not available right now: it could not be reached. Try again in a few minutes.")
 }
 
+// AuthRequest is what one authorization request asks of the OP. State,
+// Nonce and Verifier are generated and kept by the caller.
+type AuthRequest struct {
+	State, Nonce, Verifier string
+	// Prompt is "", "none" (silent) or "login" (sign in again).
+	Prompt string
+	// MaxAge > 0 sends max_age (whole seconds, at least 1): the OP must
+	// have authenticated the person within it. Pass the same value to
+	// Exchange (WithMaxAge), which then refuses an older auth_time.
+	MaxAge time.Duration
+	// ACRValues are sent as acr_values, in order.
+	ACRValues []string
+	// MFA asks for a multi-factor sign-in: Config.MFARequest is added to
+	// acr_values, or, when none is configured, prompt=login is sent so the
+	// OP's own policy runs again.
+	MFA bool
+}
+
 // AuthURL returns the authorization request URL: code flow with PKCE
-// (S256), state and nonce. prompt is "", "none" (silent) or "login".
-func (p *Provider) AuthURL(ctx context.Context, state, nonce, verifier, prompt string) (string, error) {
+// (S256), state and nonce, and prompt, max_age and acr_values as req
+// says. Errors: EUNAVAILABLE before discovery has succeeded.
+func (p *Provider) AuthURL(ctx context.Context, req AuthRequest) (string, error) {
 	oc, err := p.discover(ctx, false)
 	if err != nil {
 		return "", err
 	}
-	opts := []oauth2.AuthCodeOption{gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	opts := []oauth2.AuthCodeOption{gooidc.Nonce(req.Nonce), oauth2.S256ChallengeOption(req.Verifier)}
+	acr := append([]string(nil), req.ACRValues...)
+	prompt := req.Prompt
+	if req.MFA {
+		for _, v := range p.cfg.MFARequest {
+			if !slices.Contains(acr, v) {
+				acr = append(acr, v)
+			}
+		}
+		if len(p.cfg.MFARequest) == 0 && prompt == "" {
+			prompt = "login"
+		}
+	}
 	if prompt != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
 	}
-	return oc.AuthCodeURL(state, opts...), nil
+	if req.MaxAge > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(maxAgeSeconds(req.MaxAge), 10)))
+	}
+	if len(acr) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(acr, " ")))
+	}
+	return oc.AuthCodeURL(req.State, opts...), nil
+}
+
+// maxAgeSeconds is d in whole seconds, rounded up, at least 1.
+func maxAgeSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
 }
 
 // NewVerifier returns a fresh PKCE code verifier.

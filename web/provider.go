@@ -23,8 +23,8 @@ type SAMLProvider interface {
 // party (oidc.Provider).
 type OIDCProvider interface {
 	Ready() error
-	AuthURL(ctx context.Context, state, nonce, verifier, prompt string) (string, error)
-	Exchange(ctx context.Context, code, verifier, nonce string) (*oidc.Result, error)
+	AuthURL(ctx context.Context, req oidc.AuthRequest) (string, error)
+	Exchange(ctx context.Context, code, verifier, nonce string, opts ...oidc.ExchangeOption) (*oidc.Result, error)
 	Refresh(ctx context.Context, refreshToken, subject string) (*oidc.Result, error)
 }
 

@@ -27,7 +27,7 @@ func (h *Handler) oidcLogin(c echo.Context) error {
 		prompt = "none"
 	}
 	state, nonce, verifier := web.RandomToken(24), web.RandomToken(24), oidcVerifier()
-	authURL, err := p.OIDC.AuthURL(c.Request().Context(), state, nonce, verifier, prompt)
+	authURL, err := p.OIDC.AuthURL(c.Request().Context(), oidc.AuthRequest{State: state, Nonce: nonce, Verifier: verifier, Prompt: prompt})
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,12 @@ type fakeOIDC struct {
 
 func (f *fakeOIDC) Ready() error { return nil }
 
-func (f *fakeOIDC) AuthURL(_ context.Context, state, nonce, verifier, prompt string) (string, error) {
-	f.state, f.nonce, f.verifier, f.prompt = state, nonce, verifier, prompt
-	return "https://op.example.com/authorize?state=" + url.QueryEscape(state), nil
+func (f *fakeOIDC) AuthURL(_ context.Context, req oidc.AuthRequest) (string, error) {
+	f.state, f.nonce, f.verifier, f.prompt = req.State, req.Nonce, req.Verifier, req.Prompt
+	return "https://op.example.com/authorize?state=" + url.QueryEscape(req.State), nil
 }
 
-func (f *fakeOIDC) Exchange(_ context.Context, code, verifier, nonce string) (*oidc.Result, error) {
+func (f *fakeOIDC) Exchange(_ context.Context, code, verifier, nonce string, _ ...oidc.ExchangeOption) (*oidc.Result, error) {
 	f.exchanges++
 	if code != "good-code" || verifier != f.verifier || nonce != f.nonce {
 		return nil, broker.Errorf(broker.EUNAUTHORIZED, "code_rejected", "no")
