@@ -10,6 +10,23 @@
 //	               ──> auto-post page ──> Response to the SP's ACS
 //	IdP-initiated: GET /saml/idp-initiated?sp=ENTITY ──> login (or session) ──> auto-post
 //	metadata:      GET /saml/metadata
+//	single logout: GET/POST /saml/slo (HTTP-Redirect, HTTP-POST; see slo.go)
+//	               SP-initiated: the SP's LogoutRequest (signature checked when
+//	               its Certificate is set) ends the SSO session ──> LogoutResponse
+//	               POSTed to the SP's SLOURL
+//	               IdP-initiated: POST /logout ──> a signed LogoutRequest POSTed to
+//	               each SP of the session with an SLOURL, one after another, their
+//	               LogoutResponses back at /saml/slo ──> "signed out";
+//	               LogoutRequestFor is the same without a browser at the IdP
+//
+// Every Response of one SSO session carries its SessionIndex. The
+// AuthnContextClassRef is PasswordProtectedTransport, or
+// MobileTwoFactorContract when the person entered their OTP (User.OTP).
+// An AuthnRequest whose RequestedAuthnContext names a multi-factor class
+// makes the OTP required (a person without one gets a Responder /
+// NoAuthnContext Response); ForceAuthn asks for the password whatever the
+// SSO session.
+//
 //	apps page:     GET / lists the SPs as tiles, like an IdP's portal
 //
 // For a service provider marked AWS, assertions are shaped for AWS (the

@@ -41,6 +41,15 @@ type ServiceProvider struct {
 	ACSURL          string
 	AWS             bool          // AWS-shaped assertions (pass-through to STS)
 	SessionDuration time.Duration // AWS only; 0 = no SessionDuration attribute
+	// SLOURL is the SP's SingleLogoutService (HTTP-Redirect or HTTP-POST;
+	// the IdP POSTs): where "sign out" sends a LogoutRequest and where a
+	// LogoutResponse to the SP's own LogoutRequest goes. Empty: no single
+	// logout with this SP.
+	SLOURL string
+	// Certificate, when set, must have signed the SP's logout messages
+	// (LogoutRequest, LogoutResponse), which are then refused unsigned.
+	// Nil: they are read without a signature check, as a demo IdP may.
+	Certificate *x509.Certificate
 }
 
 // Config configures the IdP.
@@ -69,13 +78,19 @@ type IdP struct {
 	now      func() time.Time
 
 	mu       sync.Mutex
-	sessions map[string]ssoSession
+	sessions map[string]*ssoSession
 	pending  map[string]pendingAuthn
+	logouts  map[string]*logoutChain // IdP-initiated single logouts under way, by RelayState
 }
 
+// ssoSession is a person's session at the IdP.
 type ssoSession struct {
-	user    string
-	expires time.Time
+	user         string
+	expires      time.Time
+	index        string          // the SessionIndex asserted to SPs
+	authnInstant time.Time       // when the person last entered their password
+	mfa          bool            // they entered their OTP too
+	sps          map[string]bool // SPs that received an assertion in this session
 }
 
 // pendingAuthn is a sign-in waiting for the login form.
@@ -85,6 +100,8 @@ type pendingAuthn struct {
 	acs        string
 	relayState string
 	expires    time.Time
+	force      bool // ForceAuthn: the password again, whatever the session
+	mfa        bool // the SP asked for a multi-factor AuthnContext
 }
 
 // New builds the IdP.
@@ -101,7 +118,7 @@ func New(cfg Config) (*IdP, error) {
 		cfg.SessionLifetime = 8 * time.Hour
 	}
 	p := &IdP{cfg: cfg, entityID: cfg.BaseURL + "/saml/metadata", sps: map[string]ServiceProvider{},
-		log: cfg.Logger, now: cfg.Now, sessions: map[string]ssoSession{}, pending: map[string]pendingAuthn{}}
+		log: cfg.Logger, now: cfg.Now, sessions: map[string]*ssoSession{}, pending: map[string]pendingAuthn{}, logouts: map[string]*logoutChain{}}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -123,6 +140,9 @@ func New(cfg Config) (*IdP, error) {
 		if _, err := url.Parse(sp.ACSURL); err != nil || sp.EntityID == "" {
 			return nil, fmt.Errorf("devidp: service provider %q needs an entity ID and an ACS URL", sp.EntityID)
 		}
+		if u, err := url.Parse(sp.SLOURL); sp.SLOURL != "" && (err != nil || u.Host == "") {
+			return nil, fmt.Errorf("devidp: service provider %q: SLOURL must be an absolute URL", sp.EntityID)
+		}
 		p.sps[sp.EntityID] = sp
 	}
 	if p.pages, err = template.New("").Parse(pagesHTML); err != nil {
@@ -134,6 +154,7 @@ func New(cfg Config) (*IdP, error) {
 	p.mux.HandleFunc("GET /saml/idp-initiated", p.serveIdPInitiated)
 	p.mux.HandleFunc("POST /login", p.serveLogin)
 	p.mux.HandleFunc("POST /logout", p.serveLogout)
+	p.mux.HandleFunc("/saml/slo", p.serveSLO)
 	p.mux.HandleFunc("GET /{$}", p.serveApps)
 	return p, nil
 }
@@ -164,7 +185,7 @@ func (p *IdP) Certificate() *x509.Certificate { return p.kp.Certificate }
 // Metadata returns the IdP's EntityDescriptor.
 func (p *IdP) Metadata() []byte {
 	cert := base64.StdEncoding.EncodeToString(p.kp.Certificate.Raw)
-	sso := p.cfg.BaseURL + "/saml/sso"
+	sso, slo := p.cfg.BaseURL+"/saml/sso", p.cfg.BaseURL+"/saml/slo"
 	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="` + template.HTMLEscapeString(p.entityID) + `">
   <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
@@ -173,6 +194,8 @@ func (p *IdP) Metadata() []byte {
         <ds:X509Data><ds:X509Certificate>` + cert + `</ds:X509Certificate></ds:X509Data>
       </ds:KeyInfo>
     </md:KeyDescriptor>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="` + slo + `"/>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="` + slo + `"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
     <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="` + sso + `"/>

@@ -20,8 +20,10 @@ func (p *IdP) page(w http.ResponseWriter, status int, name string, data map[stri
 	w.Write(buf.Bytes())
 }
 
-func (p *IdP) loginForm(w http.ResponseWriter, status int, pendingKey, message string) {
-	p.page(w, status, "login", map[string]any{"Req": pendingKey, "Error": message})
+// loginForm asks for the password, and the one-time code: required when
+// mfa (the application asked for a second factor), optional otherwise.
+func (p *IdP) loginForm(w http.ResponseWriter, status int, pendingKey, message string, mfa bool) {
+	p.page(w, status, "login", map[string]any{"Req": pendingKey, "Error": message, "MFA": mfa})
 }
 
 const pagesHTML = `
@@ -37,13 +39,15 @@ label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-si
 <input type="hidden" name="req" value="{{.Req}}">
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+{{if .MFA}}<p class="note" id="otp-required">This application asks for your one-time code too.</p>{{end}}
+<label for="otp">One-time code{{if not .MFA}} <span class="note">(if your account has one)</span>{{end}}</label><input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code"{{if .MFA}} required{{end}}>
 <button type="submit">Sign in</button>
 </form></body></html>{{end}}
 
 {{define "post"}}{{template "head"}}
-<p>Signing you in…</p>
+<p>{{.Message}}</p>
 <form id="saml-post" method="post" action="{{.ACS}}">
-<input type="hidden" name="SAMLResponse" value="{{.SAMLResponse}}">
+<input type="hidden" name="{{.Field}}" value="{{.Value}}">
 {{if .RelayState}}<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}
 <noscript><button type="submit">Continue</button></noscript>
 </form>
@@ -55,6 +59,11 @@ label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-si
 <ul id="apps">{{range .Apps}}<li><a href="{{.URL}}">{{.Label}}</a></li>{{end}}</ul>
 <form method="post" action="/logout"><button type="submit">Sign out</button></form>
 </body></html>{{end}}
+
+{{define "signed-out"}}{{template "head"}}
+<p id="signed-out">You are signed out.</p>
+{{if .Apps}}<ul id="slo-results">{{range .Apps}}<li>{{.SP}}: {{.Result}}</li>{{end}}</ul>{{end}}
+<p><a href="/">Sign in again</a></p></body></html>{{end}}
 
 {{define "error"}}{{template "head"}}<p class="err" role="alert">{{.Message}}</p></body></html>{{end}}
 `

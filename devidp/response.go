@@ -23,6 +23,23 @@ type IssueOptions struct {
 	Audience     string        // override
 	Recipient    string        // override
 	Lifetime     time.Duration // override
+	// SessionIndex and AuthnContextClassRef of the AuthnStatement: default
+	// a fresh index and PasswordProtectedTransport.
+	SessionIndex         string
+	AuthnContextClassRef string
+}
+
+// Authentication context classes the IdP asserts.
+const (
+	ClassPassword  = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+	ClassTwoFactor = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+)
+
+// authn is what the AuthnStatement says of the sign-in.
+type authn struct {
+	index   string    // SessionIndex
+	instant time.Time // AuthnInstant; zero = the response's time
+	class   string    // AuthnContextClassRef
 }
 
 // IssueResponse signs a Response for a user and SP.
@@ -39,7 +56,14 @@ func (p *IdP) IssueResponse(o IssueOptions) (string, error) {
 	if now.IsZero() {
 		now = p.now()
 	}
-	return p.response(sp, u, o.InResponseTo, now, o.Audience, o.Recipient, o.Lifetime)
+	a := authn{index: o.SessionIndex, class: o.AuthnContextClassRef}
+	if a.index == "" {
+		a.index = "_" + randomID(10)
+	}
+	if a.class == "" {
+		a.class = ClassPassword
+	}
+	return p.response(sp, u, o.InResponseTo, now, o.Audience, o.Recipient, o.Lifetime, a)
 }
 
 const (
@@ -50,7 +74,7 @@ const (
 func samlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // response builds and signs (Assertion, then Response) a Response for u.
-func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time.Time, audience, recipient string, lifetime time.Duration) (string, error) {
+func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time.Time, audience, recipient string, lifetime time.Duration, au authn) (string, error) {
 	if lifetime == 0 {
 		lifetime = p.cfg.AssertionLifetime
 	}
@@ -90,10 +114,12 @@ func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time
 	cond.CreateAttr("NotOnOrAfter", samlTime(now.Add(lifetime)))
 	cond.CreateElement("saml:AudienceRestriction").CreateElement("saml:Audience").SetText(audience)
 	as := a.CreateElement("saml:AuthnStatement")
-	as.CreateAttr("AuthnInstant", samlTime(now))
-	as.CreateAttr("SessionIndex", "_"+randomID(10))
-	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").
-		SetText("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+	if au.instant.IsZero() {
+		au.instant = now
+	}
+	as.CreateAttr("AuthnInstant", samlTime(au.instant))
+	as.CreateAttr("SessionIndex", au.index)
+	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").SetText(au.class)
 
 	st := a.CreateElement("saml:AttributeStatement")
 	for _, at := range attributes(sp, u) {
@@ -123,16 +149,53 @@ func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time
 	iss.SetText(p.entityID)
 	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
 	resp.AddChild(signed)
-	if resp, err = p.signer.Sign(resp); err != nil {
+	return p.signEncode(resp)
+}
+
+// signEncode signs a protocol message and returns it base64-encoded, as
+// the HTTP-POST binding carries it.
+func (p *IdP) signEncode(el *etree.Element) (string, error) {
+	signed, err := p.signer.Sign(el)
+	if err != nil {
 		return "", err
 	}
 	doc := etree.NewDocument()
-	doc.SetRoot(resp)
+	doc.SetRoot(signed)
 	b, err := doc.WriteToBytes()
 	if err != nil {
 		return "", err
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// protocolMessage starts a signed protocol message (Response,
+// LogoutRequest, LogoutResponse) from this IdP: ID, Version,
+// IssueInstant, Destination, Issuer.
+func (p *IdP) protocolMessage(name, destination string, now time.Time) *etree.Element {
+	el := etree.NewElement("samlp:" + name)
+	el.CreateAttr("xmlns:samlp", nsProtocol)
+	el.CreateAttr("xmlns:saml", nsAssertion)
+	el.CreateAttr("ID", "_"+randomID(20))
+	el.CreateAttr("Version", "2.0")
+	el.CreateAttr("IssueInstant", samlTime(now))
+	el.CreateAttr("Destination", destination)
+	el.CreateElement("saml:Issuer").SetText(p.entityID)
+	return el
+}
+
+// errorResponse is a signed Response without an assertion whose status
+// is top (with the second-level status second, when set).
+func (p *IdP) errorResponse(sp ServiceProvider, inResponseTo, top, second string) (string, error) {
+	resp := p.protocolMessage("Response", sp.ACSURL, p.now())
+	if inResponseTo != "" {
+		resp.CreateAttr("InResponseTo", inResponseTo)
+	}
+	code := resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode")
+	code.CreateAttr("Value", top)
+	if second != "" {
+		code.CreateElement("samlp:StatusCode").CreateAttr("Value", second)
+	}
+	return p.signEncode(resp)
 }
 
 type attribute struct {

@@ -125,7 +125,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.IdP, err = devidp.New(devidp.Config{
 		BaseURL: s.IDPURL, Users: idpUsers, Signing: &sec.IdPKey, Logger: log.With("component", "devidp"), Now: o.Now,
 		ServiceProviders: []devidp.ServiceProvider{
-			{EntityID: s.BrokerURL + "/saml/demo/metadata", ACSURL: s.BrokerURL + "/saml/demo/acs"},
+			{EntityID: s.BrokerURL + "/saml/demo/metadata", ACSURL: s.BrokerURL + "/saml/demo/acs", SLOURL: s.BrokerURL + "/saml/demo/slo"},
 			{EntityID: s.BrokerURL + "/saml/demo-aws/metadata", ACSURL: s.BrokerURL + "/saml/demo-aws/acs", AWS: true, SessionDuration: 4 * time.Hour},
 		},
 	})

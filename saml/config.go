@@ -12,6 +12,8 @@ import (
 	"time"
 
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/broker-dev/broker"
 )
 
 // ReplayCache remembers assertion IDs until they expire. Remember returns an
@@ -35,6 +37,21 @@ type Config struct {
 	EntityID    string // SP entity ID (default MetadataURL)
 	MetadataURL string // where the SP metadata is served
 	ACSURL      string // where responses are POSTed
+	// SLOURL is the broker's Single Logout endpoint for this IdP
+	// (EXTERNAL/saml/ID/slo): advertised in the SP metadata with the
+	// HTTP-Redirect and HTTP-POST bindings, the Destination every incoming
+	// logout message must name. Empty: no single logout (the metadata
+	// advertises none and LogoutRequest refuses).
+	SLOURL string
+
+	// MFAValues are the AuthnContextClassRef values (and values of an
+	// authentication-methods attribute) that count as a multi-factor
+	// sign-in: Identity.MFA (default broker.DefaultSAMLMFAValues).
+	MFAValues []string
+	// MFARequest are the AuthnContextClassRefs the broker asks for when a
+	// sign-in must be multi-factor (LoginOptions.AuthnContexts; read them
+	// with MFARequest). Empty: the broker asks for no context.
+	MFARequest []string
 
 	// What the assertion must carry: default Audiences = [EntityID],
 	// Recipients = [ACSURL]. A pass-through provider (the IdP's AWS app)
@@ -140,7 +157,11 @@ func (c *Config) setDefaults() error {
 	if c.ID == "" {
 		return errors.New("saml: ID is required")
 	}
-	for name, v := range map[string]string{"ACSURL": c.ACSURL, "MetadataURL": c.MetadataURL} {
+	urls := map[string]string{"ACSURL": c.ACSURL, "MetadataURL": c.MetadataURL}
+	if c.SLOURL != "" {
+		urls["SLOURL"] = c.SLOURL
+	}
+	for name, v := range urls {
 		if u, err := url.Parse(v); err != nil || u.Host == "" {
 			return fmt.Errorf("saml: %s: %s must be an absolute URL", c.ID, name)
 		}
@@ -189,6 +210,9 @@ func (c *Config) setDefaults() error {
 	}
 	if err := c.encryptionDefaults(); err != nil {
 		return err
+	}
+	if len(c.MFAValues) == 0 {
+		c.MFAValues = broker.DefaultSAMLMFAValues
 	}
 	if c.NameIDFormat == "" {
 		c.NameIDFormat = NameIDPersistent

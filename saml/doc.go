@@ -2,7 +2,10 @@
 // ServiceProvider per upstream IdP, built on crewjam/saml and hardened
 // where crewjam leaves checks to its caller.
 //
-//	LoginRedirect ──> AuthnRequest (HTTP-Redirect, optionally signed); the caller keeps its ID
+//	LoginRedirect(relay, LoginOptions{ForceAuthn, AuthnContexts}) ──> AuthnRequest
+//	  (HTTP-Redirect, optionally signed; ForceAuthn="true", RequestedAuthnContext
+//	  Comparison="exact" when asked); the caller keeps its ID. MFARequest() is
+//	  the provider's configured AuthnContexts for a multi-factor sign-in.
 //
 //	ParseResponse(SAMLResponse, pending request IDs, current URL)
 //	  ──> size, base64, no DTD                                        (raw bytes)
@@ -52,16 +55,57 @@
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response
 //
+// The Identity carries the AuthnStatement's SessionIndex, its
+// AuthnContextClassRef as the attribute broker.AttrAuthnContext (set after
+// the IdP's attributes: an attribute of that name cannot stand in for it),
+// and MFA (broker.SetMFA with Config.MFAValues, default
+// broker.DefaultSAMLMFAValues).
+//
 // The Response as received (Result.ResponseXML) is what pass-through
 // forwards to AWS: it is only returned once the broker has read all of it.
 // crewjam's package variables (TimeNow, Clock, MaxClockSkew,
 // MaxIssueDelay) are never assigned, in tests either
 // (TestCrewjamGlobalsNeverAssigned).
 //
-// Metadata is what the IdP reads of the SP: the ACS (HTTP-POST, the one
-// endpoint the broker serves), the NameID format (persistent unless
-// configured), the current certificate for encryption with the allowed
-// EncryptionMethods, AES-GCM first, and for signing when AuthnRequests are.
+// Metadata is what the IdP reads of the SP: the ACS (HTTP-POST), the
+// SingleLogoutService at SLOURL (HTTP-Redirect and HTTP-POST) when one is
+// configured, the NameID format (persistent unless configured), the
+// current certificate for encryption with the allowed EncryptionMethods,
+// AES-GCM first, and for signing when AuthnRequests or logout messages
+// are signed.
+//
+// Single logout (slo.go, slo_parse.go), for the web layer's routes
+// GET|POST /saml/ID/slo (SLOURL):
+//
+//	broker signs a person out (SP-initiated), when SingleLogoutSupported():
+//	  LogoutRequest(identity, relay) ──> *Outbound, requestID
+//	      NameID (its Format) and SessionIndex of the identity; HTTP-Redirect
+//	      when the IdP offers it (query signed RSA-SHA256 with Key), else
+//	      HTTP-POST (enveloped signature with Key). The caller keeps
+//	      requestID as pending for this browser, then sends the browser:
+//	      Outbound.RedirectURL (302) or an auto-submitting form of
+//	      Outbound.Fields to Outbound.PostURL
+//	  the IdP answers at SLOURL ──> ParseLogout(r, pendingIDs)
+//	      ──> LogoutMessage.Response (Success, StatusCode): done
+//
+//	IdP signs a person out (IdP-initiated):
+//	  IdP ──> SLOURL ──> ParseLogout(r, nil) ──> LogoutMessage.Request
+//	      ──> RememberLogoutRequest (burns its ID; EREPLAY when seen)
+//	      ──> the caller ends the broker sessions of Request.NameID (those
+//	          of Request.SessionIndexes only, when there are any)
+//	      ──> LogoutResponse(Request, success, LogoutMessage.RelayState)
+//	          ──> *Outbound to the IdP's ResponseLocation (Success also
+//	          when no session matched; Responder when ending one failed)
+//
+// ParseLogout checks a logout message as the ACS checks a Response: size,
+// base64, deflate (Redirect), no DTD, the tree (tree.go) at most 32 deep
+// without comments or processing instructions, the root what the
+// parameter names, at most one Signature (the root's, over its unique ID,
+// algorithms allowed); the Redirect query signature over the exact raw
+// octets and any enveloped signature verify with the IdP's metadata
+// signing certificates; an unsigned LogoutRequest is refused
+// (logout_unsigned); Issuer, Destination = SLOURL, IssueInstant within
+// ClockSkew, NotOnOrAfter; a LogoutResponse answers a pending request.
 //
 // IdP metadata comes from a URL, a file or inline XML, the way Shibboleth
 // handles it:

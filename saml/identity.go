@@ -34,6 +34,7 @@ func (sp *ServiceProvider) identity(a *saml.Assertion, idpEntityID string) (*bro
 	}
 	id.Attributes[broker.AttrIssuer] = []string{id.Issuer}
 	id.Attributes[broker.AttrProvider] = []string{sp.cfg.ID}
+	broker.SetMFA(id, sp.cfg.MFAValues)
 	return id, nil
 }
 
@@ -98,6 +99,14 @@ func attributesOf(a *saml.Assertion) *broker.Identity {
 		}
 	}
 	id.Attributes[broker.AttrSubject] = []string{id.Subject}
+	// Reserved keys are set last: an attribute of the same name cannot
+	// stand in for them.
+	delete(id.Attributes, broker.AttrAuthnContext)
+	if len(a.AuthnStatements) > 0 {
+		if ref := a.AuthnStatements[0].AuthnContext.AuthnContextClassRef; ref != nil && strings.TrimSpace(ref.Value) != "" {
+			id.Attributes[broker.AttrAuthnContext] = []string{strings.TrimSpace(ref.Value)}
+		}
+	}
 	return id
 }
 

@@ -46,7 +46,7 @@ func FuzzMetadata(f *testing.F) {
 		if sp.Ready() != nil || sp.IDPEntityID() == "" {
 			t.Fatalf("loaded but not ready (%v) or without an entity ID", sp.Ready())
 		}
-		if loc, id, err := sp.LoginRedirect("relay"); err == nil {
+		if loc, id, err := sp.LoginRedirect("relay", LoginOptions{}); err == nil {
 			if u, perr := url.Parse(loc); perr != nil || id == "" || u.Query().Get("SAMLRequest") == "" {
 				t.Fatalf("login redirect %q (request %q)", loc, id)
 			}

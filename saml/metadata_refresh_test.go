@@ -159,7 +159,7 @@ func TestExpiredMetadataIsNotUsed(t *testing.T) {
 	if err := signIn(t, sp, key, clock, "_v1"); err != nil {
 		t.Fatalf("sign-in before validUntil: %v", err)
 	}
-	if _, _, err := sp.LoginRedirect("r"); err != nil {
+	if _, _, err := sp.LoginRedirect("r", LoginOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -172,7 +172,7 @@ func TestExpiredMetadataIsNotUsed(t *testing.T) {
 	if err := signIn(t, sp, key, clock, "_v2"); broker.ErrorReason(err) != "metadata_unavailable" || !errors.Is(err, ErrMetadataExpired) {
 		t.Fatalf("sign-in with expired metadata: %v", err)
 	}
-	if _, _, err := sp.LoginRedirect("r"); broker.ErrorReason(err) != "metadata_unavailable" {
+	if _, _, err := sp.LoginRedirect("r", LoginOptions{}); broker.ErrorReason(err) != "metadata_unavailable" {
 		t.Fatalf("login with expired metadata: %v", err)
 	}
 	if d := sp.nextRefresh(); d != 30*time.Second {

@@ -182,12 +182,13 @@ func checkSigned(t *testing.T, s *fuzzSP, raw []byte, res *Result) {
 		}
 		gotAttrs := map[string][]string{}
 		for k, v := range got.Attributes {
-			if k != broker.AttrIssuer && k != broker.AttrProvider {
+			if k != broker.AttrIssuer && k != broker.AttrProvider && k != broker.AttrMFA {
 				gotAttrs[k] = v
 			}
 		}
 		if got.Subject == want.Subject && got.SubjectFormat == want.SubjectFormat && reflect.DeepEqual(got.Roles, want.Roles) &&
-			got.RoleSessionName == want.RoleSessionName && got.SessionDuration == want.SessionDuration && reflect.DeepEqual(gotAttrs, want.Attributes) {
+			got.RoleSessionName == want.RoleSessionName && got.SessionDuration == want.SessionDuration && reflect.DeepEqual(gotAttrs, want.Attributes) &&
+			got.MFA == broker.AssertedMFA(want, s.sp.cfg.MFAValues) {
 			return
 		}
 	}

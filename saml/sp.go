@@ -22,6 +22,7 @@ type ServiceProvider struct {
 	log      *slog.Logger
 	acs      url.URL
 	metadata url.URL
+	slo      url.URL       // zero when SLOURL is not set
 	state    metadataState // Load hides a copy past its validUntil
 	lastErr  atomic.Pointer[error]
 	refresh  refresher
@@ -57,6 +58,10 @@ func New(ctx context.Context, cfg Config) (*ServiceProvider, error) {
 	acs, _ := url.Parse(cfg.ACSURL)
 	mdu, _ := url.Parse(cfg.MetadataURL)
 	sp.acs, sp.metadata = *acs, *mdu
+	if cfg.SLOURL != "" {
+		slo, _ := url.Parse(cfg.SLOURL) // checked by setDefaults
+		sp.slo = *slo
+	}
 	if err := sp.Refresh(ctx); err != nil && cfg.IDPMetadataURL == "" {
 		return nil, err
 	}
@@ -86,11 +91,14 @@ func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
 		RequireSignedResponseForCBC: true,
 		ValidateAudienceRestriction: sp.checkAudience,
 		AuthnNameIDFormat:           saml.NameIDFormat(sp.cfg.NameIDFormat),
+		SloURL:                      sp.slo,
 	}
 	if sp.cfg.Key != nil {
 		// Key decrypts first, then each retired key.
 		tmpl.Key, tmpl.Certificate = sp.cfg.Key, sp.cfg.Certificate
 		tmpl.DecryptionKeys = sp.cfg.PreviousKeys
+		// Logout messages are signed whenever there is a key (slo.go).
+		tmpl.LogoutSignatureMethod = dsig.RSASHA256SignatureMethod
 	}
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
@@ -126,11 +134,12 @@ func (sp *ServiceProvider) IDPEntityID() string {
 }
 
 // Metadata returns the SP's EntityDescriptor, what the IdP reads: the
-// entity ID, the one endpoint the broker serves (the ACS, HTTP-POST), the
-// NameID format, WantAssertionsSigned, and with a key: the certificate for
-// encryption with the allowed EncryptionMethods, AES-GCM first (only the
-// current certificate: PreviousKeys only decrypt), and for signing when
-// AuthnRequests are signed.
+// entity ID, the ACS (HTTP-POST), the SingleLogoutService at SLOURL
+// (HTTP-Redirect and HTTP-POST) when one is set, the NameID format,
+// WantAssertionsSigned, and with a key: the certificate for encryption
+// with the allowed EncryptionMethods, AES-GCM first (only the current
+// certificate: PreviousKeys only decrypt), and for signing when
+// AuthnRequests or logout messages are signed.
 func (sp *ServiceProvider) Metadata() ([]byte, error) {
 	tmpl := saml.ServiceProvider{EntityID: sp.cfg.EntityID, MetadataURL: sp.metadata, AcsURL: sp.acs, AuthnNameIDFormat: saml.NameIDFormat(sp.cfg.NameIDFormat),
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}, Clock: dsig.NewFakeClockAt(sp.cfg.Now())}
@@ -139,6 +148,13 @@ func (sp *ServiceProvider) Metadata() ([]byte, error) {
 	}
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
+	}
+	if sp.cfg.SLOURL != "" {
+		tmpl.SloURL = sp.slo
+		tmpl.LogoutBindings = []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding}
+		if sp.cfg.Key != nil {
+			tmpl.LogoutSignatureMethod = dsig.RSASHA256SignatureMethod
+		}
 	}
 	md := tmpl.Metadata()
 	for i := range md.SPSSODescriptors {
@@ -156,10 +172,29 @@ func (sp *ServiceProvider) Metadata() ([]byte, error) {
 	return append([]byte(xml.Header), b...), nil
 }
 
+// LoginOptions shape an AuthnRequest.
+type LoginOptions struct {
+	// ForceAuthn asks the IdP to authenticate the person again, whatever
+	// session it has (ForceAuthn="true").
+	ForceAuthn bool
+	// AuthnContexts, when set, become the RequestedAuthnContext
+	// (Comparison "exact"): the IdP must authenticate the person with one
+	// of these classes or answer NoAuthnContext. MFARequest gives the
+	// provider's configured values.
+	AuthnContexts []string
+}
+
+// MFARequest returns the AuthnContextClassRefs configured for a
+// multi-factor sign-in (Config.MFARequest), nil when none are.
+func (sp *ServiceProvider) MFARequest() []string {
+	return append([]string(nil), sp.cfg.MFARequest...)
+}
+
 // LoginRedirect builds an SP-initiated AuthnRequest for the HTTP-Redirect
-// binding (signed when SignRequests). The caller keeps requestID to match
-// the response's InResponseTo; relayState must be URL-safe.
-func (sp *ServiceProvider) LoginRedirect(relayState string) (redirectURL, requestID string, err error) {
+// binding (signed when SignRequests), with opts' ForceAuthn and
+// RequestedAuthnContext. The caller keeps requestID to match the
+// response's InResponseTo; relayState must be URL-safe.
+func (sp *ServiceProvider) LoginRedirect(relayState string, opts LoginOptions) (redirectURL, requestID string, err error) {
 	st := sp.state.Load()
 	if st == nil {
 		return "", "", broker.Wrap(sp.Ready(), broker.EUNAVAILABLE, "metadata_unavailable", "Sign-in with this identity provider is not available right now. Try again in a few minutes.")
@@ -169,6 +204,14 @@ func (sp *ServiceProvider) LoginRedirect(relayState string) (redirectURL, reques
 	}
 	tmpl := st.sp
 	tmpl.Clock = dsig.NewFakeClockAt(sp.cfg.Now())
+	if opts.ForceAuthn {
+		force := true
+		tmpl.ForceAuthn = &force
+	}
+	if len(opts.AuthnContexts) > 0 {
+		tmpl.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact",
+			AuthnContextClassRefs: append([]string(nil), opts.AuthnContexts...)}
+	}
 	dest := tmpl.GetSSOBindingLocation(saml.HTTPRedirectBinding)
 	if dest == "" {
 		return "", "", broker.Errorf(broker.EUNAVAILABLE, "no_redirect_binding", "This identity provider does not accept sign-in requests from the broker (no HTTP-Redirect endpoint in its metadata). Use its own portal to sign in.")

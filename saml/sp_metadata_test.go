@@ -180,7 +180,7 @@ func crewjamIdPResponse(tb testing.TB, kp issuer.KeyPair, sp *ServiceProvider) (
 	idp := &saml.IdentityProvider{Key: kp.Key, Certificate: kp.Certificate, MetadataURL: *mdURL, SSOURL: *ssoURL,
 		ServiceProviderProvider: spProvider{spMetadata(tb, sp)}, SignatureMethod: dsig.RSASHA256SignatureMethod,
 		Clock: dsig.NewFakeClockAt(t0)}
-	loc, reqID, err := sp.LoginRedirect("relay")
+	loc, reqID, err := sp.LoginRedirect("relay", LoginOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}

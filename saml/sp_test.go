@@ -224,7 +224,7 @@ func TestLoginRedirectAndMetadata(t *testing.T) {
 	p := newTestIdP(t, t0)
 	spKeyPair := newTestIdP(t, t0).kp
 	sp, _ := newSP(t, p, func(c *Config) { c.SignRequests, c.Key, c.Certificate = true, spKeyPair.Key, spKeyPair.Certificate })
-	loc, reqID, err := sp.LoginRedirect("relay-123")
+	loc, reqID, err := sp.LoginRedirect("relay-123", LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestLoginRedirectAndMetadata(t *testing.T) {
 	if err := spKeyPair.Certificate.CheckSignature(spKeyPair.Certificate.SignatureAlgorithm, []byte(signed), sig); err != nil {
 		t.Errorf("AuthnRequest signature does not verify: %v", err)
 	}
-	if _, _, err := sp.LoginRedirect("not url safe&x=y"); err == nil {
+	if _, _, err := sp.LoginRedirect("not url safe&x=y", LoginOptions{}); err == nil {
 		t.Error("unsafe relay state accepted")
 	}
 	md, err := sp.Metadata()

@@ -14,7 +14,7 @@ import (
 // (saml.ServiceProvider).
 type SAMLProvider interface {
 	Metadata() ([]byte, error)
-	LoginRedirect(relayState string) (redirectURL, requestID string, err error)
+	LoginRedirect(relayState string, opts saml.LoginOptions) (redirectURL, requestID string, err error)
 	ParseResponse(ctx context.Context, in saml.ACSInput) (*saml.Result, error)
 	Ready() error
 }

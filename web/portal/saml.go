@@ -26,7 +26,7 @@ func (h *Handler) samlLogin(c echo.Context) error {
 			"Sign-in with "+p.Label+" is not available right now: its metadata could not be loaded. Try again in a few minutes.")
 	}
 	relay := web.RandomToken(18)
-	redirect, reqID, err := p.SAML.LoginRedirect(relay)
+	redirect, reqID, err := p.SAML.LoginRedirect(relay, saml.LoginOptions{})
 	if err != nil {
 		return err
 	}

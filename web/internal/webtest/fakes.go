@@ -46,7 +46,7 @@ func (f *FakeSP) Metadata() ([]byte, error) { return []byte("<EntityDescriptor/>
 func (f *FakeSP) Ready() error              { return f.NotReady }
 
 // LoginRedirect names its requests id-a, id-aa, id-aaa, …
-func (f *FakeSP) LoginRedirect(relay string) (string, string, error) {
+func (f *FakeSP) LoginRedirect(relay string, _ saml.LoginOptions) (string, string, error) {
 	f.reqN++
 	id := "id-" + strings.Repeat("a", f.reqN)
 	return "https://idp.example.com/sso?SAMLRequest=x&RelayState=" + url.QueryEscape(relay), id, nil
