@@ -7,11 +7,25 @@
 //
 //	sign-in ──> NewSAMLSession / NewOIDCSession ──> Session
 //	            (identity + upstream SAML Response, used flag,
-//	             ID token + expiry, refresh token)
+//	             ID token + expiry, refresh token, verifiedAt,
+//	             notAfter: SAML SessionNotOnOrAfter, or CapAt for an OP's limit)
 //	        ──> Sessions.Start: new session id (the browser's previous session
-//	            ended), stored encrypted, sign-in recorded for the simulator,
-//	            audit "signin" ──> the browser gets only the id
-//	Sessions.Load / Save (keeps the expiry) / End (audit "logout") / Failed
+//	            ended), stored encrypted, expires at min(now+Lifetime, notAfter)
+//	            (a notAfter already past: EEXPIRED session_not_on_or_after),
+//	            with the IdP's session (SessionIndex / sid), address and user
+//	            agent; sign-in recorded for the simulator, audit "signin"
+//	            ──> the browser gets only the id
+//	Sessions.Load ──> unused for Idle? deleted, audit "logout" reason idle,
+//	                  ENOTFOUND ReasonSessionIdle
+//	              ──> else last use recorded (at most once a minute)
+//	Sessions.Stale(session): verified ReauthAfter ago or at an unknown time
+//	              ──> the caller asks the IdP again before a role or admin access
+//	Sessions.List(person) ──> []SessionInfo (Handle, never the id)
+//	Sessions.EndHandle (one, audit "session_ended") / EndAll ("sign out
+//	              everywhere", audit "sessions_ended") / EndUpstream (single
+//	              logout by subject or IdP session, audit "logout" per session)
+//	              ──> deleted: the next request with that id fails in Load
+//	Sessions.Save (keeps the expiry, or the cap) / End (audit "logout") / Failed
 //	(audit a failed sign-in: the subject once the credential's signature
 //	verified, the IdP's status or error in Details, both read from the
 //	error chain) / UseOnce (OIDC states, across instances)

@@ -39,24 +39,66 @@ type Session struct {
 	// refreshed is true once Refreshed was applied to this value (it is not
 	// stored): NextStep never asks for a second refresh in one attempt.
 	refreshed bool
+
+	// verifiedAt is when the broker last verified the identity's
+	// attributes with the IdP (the sign-in); zero means unknown (a session
+	// stored before it was recorded), which Sessions.Stale treats as stale.
+	verifiedAt time.Time
+	// notAfter is the upstream cap on the session (SAML
+	// SessionNotOnOrAfter, the OP's refresh lifetime); zero for none.
+	notAfter time.Time
+}
+
+// SessionOption sets an optional property of a new Session.
+type SessionOption func(*Session)
+
+// WithVerifiedAt says when the identity was verified (the caller's clock).
+// Without it, Sessions.Start records its own now.
+func WithVerifiedAt(t time.Time) SessionOption {
+	return func(s *Session) { s.verifiedAt = t }
 }
 
 // NewSAMLSession is the session of a SAML sign-in. responseXML is the
 // decoded Response exactly as received; it is kept for pass-through only
 // when the assertion names AWS roles (id.Roles), from which pass-through
-// grants are made.
-func NewSAMLSession(id broker.Identity, responseXML []byte) *Session {
+// grants are made. The session is capped at the assertion's
+// SessionNotOnOrAfter (id.SessionNotOnOrAfter) when the IdP set one.
+func NewSAMLSession(id broker.Identity, responseXML []byte, opts ...SessionOption) *Session {
 	s := &Session{Identity: id}
 	if len(id.Roles) > 0 {
 		s.samlResponse = base64.StdEncoding.EncodeToString(responseXML)
+	}
+	s.CapAt(id.SessionNotOnOrAfter)
+	for _, o := range opts {
+		o(s)
 	}
 	return s
 }
 
 // NewOIDCSession is the session of an OIDC sign-in: the raw ID token, its
-// expiry and the refresh token ("" when the OP issued none).
-func NewOIDCSession(id broker.Identity, idToken string, expires time.Time, refreshToken string) *Session {
-	return &Session{Identity: id, idToken: idToken, idTokenExpires: expires, refreshToken: refreshToken}
+// expiry and the refresh token ("" when the OP issued none). Cap it with
+// CapAt when the OP limits the session (refresh_expires_in).
+func NewOIDCSession(id broker.Identity, idToken string, expires time.Time, refreshToken string, opts ...SessionOption) *Session {
+	s := &Session{Identity: id, idToken: idToken, idTokenExpires: expires, refreshToken: refreshToken}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// VerifiedAt is when the broker last verified the identity with the IdP;
+// zero when unknown (treated as stale by Sessions.Stale).
+func (s *Session) VerifiedAt() time.Time { return s.verifiedAt }
+
+// NotAfter is the upstream cap on the session, zero for none.
+func (s *Session) NotAfter() time.Time { return s.notAfter }
+
+// CapAt caps the session at t: the earliest cap wins, a zero t changes
+// nothing. Sessions.Start and Sessions.Save end the stored session by then.
+func (s *Session) CapAt(t time.Time) {
+	if !t.IsZero() && (s.notAfter.IsZero() || t.Before(s.notAfter)) {
+		s.notAfter = t
+	}
 }
 
 // RefreshToken is the token to renew the upstream ID token with, "" when
@@ -89,6 +131,14 @@ func (s *Session) spend(out *Outcome, err error) bool {
 	return true
 }
 
+// capped is t, or the session's cap when that comes first.
+func (s *Session) capped(t time.Time) time.Time {
+	if !s.notAfter.IsZero() && s.notAfter.Before(t) {
+		return s.notAfter
+	}
+	return t
+}
+
 // LogValue implements slog.LogValuer: who, never the credential.
 func (s *Session) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("provider", s.Identity.Provider), slog.String("subject", s.Identity.Subject))
@@ -96,7 +146,8 @@ func (s *Session) LogValue() slog.Value {
 
 // sessionWire is the stored form. Its JSON names are those sessions have
 // been stored with since the first release: sessions in the store survive
-// an upgrade.
+// an upgrade. Fields added later are optional (omitzero), so older
+// sessions decode with them zero.
 type sessionWire struct {
 	Identity       broker.Identity `json:"identity"`
 	SAMLResponse   string          `json:"saml_response,omitempty"`
@@ -104,6 +155,8 @@ type sessionWire struct {
 	IDToken        string          `json:"id_token,omitempty"`
 	IDTokenExpires time.Time       `json:"id_token_expires,omitzero"`
 	RefreshToken   string          `json:"refresh_token,omitempty"`
+	VerifiedAt     time.Time       `json:"verified_at,omitzero"`
+	NotAfter       time.Time       `json:"not_after,omitzero"`
 }
 
 // MarshalBinary encodes the session for the server-side session store. The
@@ -112,6 +165,7 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 	b, err := json.Marshal(sessionWire{
 		Identity: s.Identity, SAMLResponse: s.samlResponse, Used: s.used,
 		IDToken: s.idToken, IDTokenExpires: s.idTokenExpires, RefreshToken: s.refreshToken,
+		VerifiedAt: s.verifiedAt, NotAfter: s.notAfter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("access: encode session: %w", err)
@@ -128,6 +182,7 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	*s = Session{
 		Identity: w.Identity, samlResponse: w.SAMLResponse, used: w.Used,
 		idToken: w.IDToken, idTokenExpires: w.IDTokenExpires, refreshToken: w.RefreshToken,
+		verifiedAt: w.VerifiedAt, notAfter: w.NotAfter,
 	}
 	return nil
 }

@@ -21,6 +21,9 @@ type SessionStore interface {
 	GetSession(ctx context.Context, id string) (*store.Session, error)
 	UpdateSession(ctx context.Context, id string, data []byte, expires time.Time) error
 	DeleteSession(ctx context.Context, id string) error
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	ListSessions(ctx context.Context, f store.SessionFilter) ([]store.Session, error)
+	DeleteSessions(ctx context.Context, f store.SessionFilter) ([]store.Session, error)
 }
 
 // SignInRecorder keeps each person's latest verified attributes for the
@@ -43,8 +46,17 @@ type SessionsConfig struct {
 	// SignIns records sign-ins for the simulator; nil = not recorded.
 	SignIns SignInRecorder
 	Replay  ReplayCache
-	// Lifetime is a session's absolute lifetime (default 8 h).
+	// Lifetime is a session's absolute lifetime (default 8 h); an upstream
+	// cap (Session.CapAt) ends it earlier.
 	Lifetime time.Duration
+	// Idle ends a session unused for this long (default 1 h). Use is
+	// recorded at most once a minute (a quarter of Idle when that is
+	// shorter), so a session may end up to that much sooner than Idle
+	// after its last use.
+	Idle time.Duration
+	// ReauthAfter is how old a session's verified attributes may be before
+	// Stale says to ask the IdP again (default 1 h).
+	ReauthAfter time.Duration
 	// FailureWindow is how long repeated failed sign-ins (same client
 	// address, provider and reason) are counted into one audit event
 	// after the first (default DefaultFailureWindow).
@@ -69,7 +81,32 @@ type Sessions struct {
 	log   *slog.Logger
 	now   func() time.Time
 	fails *failures
+	// idleMessage is the text of ReasonSessionIdle, made once.
+	idleMessage string
+	// touchEvery is how often Load records that a session is in use:
+	// a page view is not a store write each time.
+	touchEvery time.Duration
 }
+
+// Reasons of the session lifecycle, for callers to branch on.
+const (
+	// ReasonSessionIdle (ENOTFOUND, from Load): the session went unused for
+	// SessionsConfig.Idle and has ended.
+	ReasonSessionIdle = "session_idle"
+	// ReasonSessionNotOnOrAfter (EEXPIRED, from Start): the IdP's session
+	// had already ended (the cap is in the past).
+	ReasonSessionNotOnOrAfter = "session_not_on_or_after"
+	// ReasonSessionNotFound (ENOTFOUND, from EndHandle): no such session of
+	// that person (ended already, or never theirs).
+	ReasonSessionNotFound = "session_not_found"
+	// ReasonUpstreamLogout is the audit reason of a session ended by the
+	// IdP's logout (EndUpstream).
+	ReasonUpstreamLogout = "upstream_logout"
+)
+
+// touchEvery is how often Load records that a session is in use, at most
+// (a quarter of SessionsConfig.Idle when that is shorter).
+const touchEvery = time.Minute
 
 // NewSessions returns the session lifecycle; Store, Access and Replay are required.
 func NewSessions(cfg SessionsConfig) (*Sessions, error) {
@@ -79,13 +116,21 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = 8 * time.Hour
 	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = time.Hour
+	}
+	if cfg.ReauthAfter <= 0 {
+		cfg.ReauthAfter = time.Hour
+	}
 	if cfg.FailureWindow <= 0 {
 		cfg.FailureWindow = DefaultFailureWindow
 	}
 	if cfg.FailureKeys <= 0 {
 		cfg.FailureKeys = DefaultFailureKeys
 	}
-	s := &Sessions{cfg: cfg, log: cfg.Logger, now: cfg.Now, fails: newFailures(cfg.FailureWindow, cfg.FailureKeys)}
+	s := &Sessions{cfg: cfg, log: cfg.Logger, now: cfg.Now, fails: newFailures(cfg.FailureWindow, cfg.FailureKeys),
+		idleMessage: "You were signed out after " + spell(cfg.Idle) + " without activity. Sign in again.",
+		touchEvery:  min(touchEvery, cfg.Idle/4)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -98,8 +143,22 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 // Start stores a new session for a verified sign-in and returns its id and
 // the roles the rules give the person now. replaces is the browser's
 // previous session id ("" if none); it is ended first.
+//
+// The session ends at now+Lifetime or at its upstream cap
+// (Session.NotAfter), whichever is first; a cap already past is refused
+// with EEXPIRED, ReasonSessionNotOnOrAfter (audited as a failed sign-in,
+// the previous session kept). A zero VerifiedAt becomes now. The stored
+// session records the IdP's session (Identity.SessionIndex) for single
+// logout, and meta's address and user agent for the list of sessions.
 func (s *Sessions) Start(ctx context.Context, sess *Session, replaces string, meta Meta) (string, mapping.Decision, error) {
 	id := &sess.Identity
+	now := s.now()
+	if na := sess.notAfter; !na.IsZero() && !na.After(now) {
+		return "", mapping.Decision{}, s.refuseEnded(ctx, sess, now, meta)
+	}
+	if sess.verifiedAt.IsZero() {
+		sess.verifiedAt = now
+	}
 	if replaces != "" {
 		_ = s.cfg.Store.DeleteSession(ctx, replaces)
 	}
@@ -110,7 +169,8 @@ func (s *Sessions) Start(ctx context.Context, sess *Session, replaces string, me
 	sid := newSessionID()
 	if err := s.cfg.Store.CreateSession(ctx, &store.Session{
 		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data,
-		ExpiresAt: s.now().Add(s.cfg.Lifetime),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: sess.capped(now.Add(s.cfg.Lifetime)),
+		UpstreamSession: id.SessionIndex, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
 	}); err != nil {
 		return "", mapping.Decision{}, err
 	}
@@ -181,20 +241,32 @@ func (s *Sessions) Failed(ctx context.Context, provider string, err error, meta 
 	}
 }
 
-// Load returns a live session; ENOTFOUND when it is absent or expired.
+// Load returns a live session; ENOTFOUND when it is absent, expired or
+// ended (EndAll, EndHandle, EndUpstream). A session unused for Idle is
+// ended here (deleted, audited "logout" with reason "idle") and Load
+// returns ENOTFOUND with ReasonSessionIdle and a message saying so.
+// Otherwise the use is recorded (TouchSession), at most once a minute.
 func (s *Sessions) Load(ctx context.Context, id string) (*Session, error) {
 	st, err := s.cfg.Store.GetSession(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
+	if s.idle(st, now) {
+		return nil, s.endIdle(ctx, st, now)
+	}
 	var sess Session
 	if err := sess.UnmarshalBinary(st.Data); err != nil {
 		return nil, broker.Wrap(err, broker.EINTERNAL, "session_undecodable", "")
 	}
+	if err := s.touch(ctx, st, now); err != nil {
+		return nil, err
+	}
 	return &sess, nil
 }
 
-// Save writes a session back, keeping its expiry.
+// Save writes a session back, keeping its expiry, or ending it sooner
+// when the session was capped (Session.CapAt) since it was stored.
 func (s *Sessions) Save(ctx context.Context, id string, sess *Session) error {
 	st, err := s.cfg.Store.GetSession(ctx, id)
 	if err != nil {
@@ -204,7 +276,15 @@ func (s *Sessions) Save(ctx context.Context, id string, sess *Session) error {
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.UpdateSession(ctx, id, data, st.ExpiresAt)
+	return s.cfg.Store.UpdateSession(ctx, id, data, sess.capped(st.ExpiresAt))
+}
+
+// Stale reports whether sess's attributes are too old to grant a role or
+// admin access on: verified ReauthAfter ago or longer, or at an unknown
+// time. The caller then sends the person through the IdP again (silently
+// where the protocol allows) and starts a fresh session.
+func (s *Sessions) Stale(sess *Session) bool {
+	return sess.verifiedAt.IsZero() || !s.now().Before(sess.verifiedAt.Add(s.cfg.ReauthAfter))
 }
 
 // End ends a session (sign-out) and audits it; ending one that is already

@@ -17,6 +17,13 @@ import (
 // clock at *now.
 func newSessions(t *testing.T, now *time.Time) (*Sessions, *sqlstore.DB, *memAudit) {
 	t.Helper()
+	return newSessionsWith(t, now, nil)
+}
+
+// newSessionsWith is newSessions with Lifetime 1 h, changed by edit (nil:
+// none) before NewSessions.
+func newSessionsWith(t *testing.T, now *time.Time, edit func(*SessionsConfig)) (*Sessions, *sqlstore.DB, *memAudit) {
+	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Config{DSN: ":memory:", Keys: [][]byte{bytes.Repeat([]byte{9}, 32)},
 		Now: func() time.Time { return *now }})
 	if err != nil {
@@ -24,8 +31,12 @@ func newSessions(t *testing.T, now *time.Time) (*Sessions, *sqlstore.DB, *memAud
 	}
 	t.Cleanup(func() { db.Close() })
 	acc, _, _, au := newService(t, &fakeSTS{})
-	s, err := NewSessions(SessionsConfig{Store: db, Access: acc, SignIns: db, Replay: db, Lifetime: time.Hour,
-		Now: func() time.Time { return *now }})
+	cfg := SessionsConfig{Store: db, Access: acc, SignIns: db, Replay: db, Lifetime: time.Hour,
+		Now: func() time.Time { return *now }}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := NewSessions(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,8 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	}
 	a.Sessions, err = access.NewSessions(access.SessionsConfig{
 		Store: a.Store, Access: a.Access, SignIns: a.Store, Replay: a.Store,
-		Lifetime: time.Duration(cfg.Server.SessionLifetime), Logger: a.log, Now: now,
+		Lifetime: time.Duration(cfg.Server.SessionLifetime), Idle: time.Duration(cfg.Server.SessionIdle),
+		ReauthAfter: time.Duration(cfg.Server.ReauthAfter), Logger: a.log, Now: now,
 	})
 	if err != nil {
 		return err

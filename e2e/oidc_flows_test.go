@@ -48,6 +48,19 @@ func (c *clock) now() time.Time {
 	return time.Now().Add(c.off)
 }
 
+// keepUsing moves the clock on by d while the person keeps using the
+// portal (a page view every 55 minutes), so the session outlives its
+// ID token without going idle (server.session_idle, 1 h).
+func keepUsing(b *browser, st *devstack.Stack, c *clock, d time.Duration) {
+	b.t.Helper()
+	for step := 55 * time.Minute; d > 0; d -= step {
+		c.advance(min(step, d))
+		if p := b.get(st.BrokerURL + "/"); p.Status != http.StatusOK {
+			b.t.Fatalf("portal after %s more: status %d", min(step, d), p.Status)
+		}
+	}
+}
+
 func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -97,7 +110,7 @@ func TestOIDCRefreshAfterExpiry(t *testing.T) {
 	c := &clock{}
 	st := startStackWith(t, devstack.Options{Now: c.now})
 	b, portal := signInOIDC(t, st, "bob")
-	c.advance(2 * time.Hour) // the demo OP's ID tokens last 1 h
+	keepUsing(b, st, c, 110*time.Minute) // the demo OP's ID tokens last 1 h
 	action, form := roleForm(t, portal, sandboxWebDeveloper)
 	p := b.post(action, form)
 	for _, h := range b.hops {
@@ -116,7 +129,7 @@ func TestOIDCSilentReauthentication(t *testing.T) {
 	c := &clock{}
 	st := startStackWith(t, devstack.Options{Now: c.now, NoRefreshTokens: true})
 	b, portal := signInOIDC(t, st, "bob")
-	c.advance(2 * time.Hour)
+	keepUsing(b, st, c, 110*time.Minute) // the demo OP's ID tokens last 1 h
 	action, form := roleForm(t, portal, sandboxWebDeveloper)
 	p := b.post(action, form)
 	if !strings.Contains(fmt.Sprint(b.hops), "prompt=none") {

@@ -7,6 +7,8 @@
 //	                                           └─> PostgreSQL   (any number)
 //	   replay cache   Remember(namespace, key, expires)        one atomic upsert, never evicted before expiry
 //	   sessions       Create/Get/Update/DeleteSession          Data encrypted at rest (AES-256-GCM)
+//	                  TouchSession (last seen, idle timeout)   a list never holds Data; a delete names a provider
+//	                  ListSessions / DeleteSessions(filter)    or a subject: a person's, or one upstream session's
 //	   audit log      AppendAudit / ListAudit                  append-only, newest first, keyset pagination, kept Retention.Audit
 //	   rules          Rules, PutRule, DeleteRule, Reorder,     versioned; a stale version or revision
 //	                  ReplaceRules, RuleHistory, DeletedRules  is ECONFLICT, never merged; every change in history

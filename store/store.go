@@ -27,6 +27,19 @@ type Store interface {
 	UpdateSession(ctx context.Context, id string, data []byte, expires time.Time) error
 	// DeleteSession removes a session; deleting a missing one is not an error.
 	DeleteSession(ctx context.Context, id string) error
+	// TouchSession sets a live session's LastSeenAt to at (the idle
+	// timeout counts from it); ENOTFOUND if absent or expired.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// ListSessions returns the live (unexpired) sessions matching f,
+	// newest first (by CreatedAt), at most f.Limit (default 100, at most
+	// 1000). The sessions come without Data: a list never decrypts.
+	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
+	// DeleteSessions deletes every live session matching f (f.Limit does
+	// not apply: all of them go) and returns the deleted sessions, without
+	// Data, newest first. A filter with neither Provider nor Subject is
+	// refused with EINVALID, so no caller ends everyone's session by
+	// accident.
+	DeleteSessions(ctx context.Context, f SessionFilter) ([]Session, error)
 
 	// AppendAudit appends an event, setting e.ID and, if zero, e.Time.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
@@ -65,12 +78,36 @@ type Retention struct {
 
 // Session is the server-side half of a browser session.
 type Session struct {
-	ID        string // random, at least 128 bits, chosen by the caller
+	ID        string // random, at least 128 bits, chosen by the caller; a bearer secret, never shown
 	Subject   string // who, for admin views (not secret)
 	Provider  string
 	Data      []byte // secret: encrypted at rest
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeenAt is the last time the session was used (TouchSession);
+	// CreateSession sets it to CreatedAt when zero. Zero for a session
+	// stored before the column existed.
+	LastSeenAt time.Time
+	// UpstreamSession is the IdP's session the sign-in belongs to (SAML
+	// SessionIndex, OIDC sid), "" if none: single logout finds sessions by
+	// it. Not secret.
+	UpstreamSession string
+	// RemoteAddr and UserAgent are where the session started, for the
+	// list of a person's sessions.
+	RemoteAddr, UserAgent string
+}
+
+// SessionFilter selects live sessions (ListSessions, DeleteSessions).
+// Empty fields match every session.
+type SessionFilter struct {
+	Provider, Subject string
+	// UpstreamSession matches the IdP's session (SAML SessionIndex, OIDC sid).
+	UpstreamSession string
+	// ID matches one session; Except leaves one session out (the caller's
+	// own, for "sign out everywhere else").
+	ID, Except string
+	// Limit bounds ListSessions: default 100, at most 1000.
+	Limit int
 }
 
 // Audit results.
