@@ -75,7 +75,7 @@ func TestMigrationGivesOldTokensAnExpiryAndScopes(t *testing.T) {
 			got := map[string]string{}
 			for _, tok := range toks {
 				if tok.ExpiresAt.Before(before.Add(90*24*time.Hour)) || tok.ExpiresAt.After(after.Add(90*24*time.Hour)) {
-					t.Errorf("%s expires %v, want the migration time + 90 days (%v..%v)", tok.ID, tok.ExpiresAt, before, after)
+					t.Errorf("%s expires %v, want the migration time + 90 days (%v..%v)", tok.ID, tok.ExpiresAt, before.Add(90*24*time.Hour), after.Add(90*24*time.Hour))
 				}
 				got[tok.ID] = fmt.Sprintf("%s|%s|%s", tok.CreatorProvider, tok.CreatorSubject, strings.Join(tok.Scopes, " "))
 			}

@@ -9,7 +9,7 @@ ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
 ALTER TABLE api_tokens ADD COLUMN creator_provider TEXT NOT NULL DEFAULT '';
 ALTER TABLE api_tokens ADD COLUMN creator_subject TEXT NOT NULL DEFAULT '';
 UPDATE api_tokens SET
-    expires_at = (CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) + 90 * 86400) * 1000000000,
+    expires_at = (CAST(floor(EXTRACT(EPOCH FROM now())) AS BIGINT) + 90 * 86400) * 1000000000,
     scopes = 'rules:read rules:write audit:read accounts:read accounts:write';
 UPDATE api_tokens SET
     creator_provider = substr(created_by, 1, strpos(created_by, '/') - 1),
