@@ -2,27 +2,15 @@ package admins
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
-	"strings"
+	"time"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/store"
 )
-
-// TokenPrefix starts every admin API token, so a leaked one is easy to
-// recognise (and to scan for).
-const TokenPrefix = "brk_"
-
-// maxTokenLen bounds what is hashed from an Authorization header.
-const maxTokenLen = 200
-
-// Token is an admin API token as admins see it (its hash never leaves the store).
-type Token = store.APIToken
 
 // AuditEvent and AuditFilter are the audit log's record and query.
 type (
@@ -39,6 +27,8 @@ const (
 // Store is what the service needs from the store.
 type Store interface {
 	store.TokenStore
+	// SignIn is the latest sign-in of an API token's creator.
+	SignIn(ctx context.Context, provider, subject string) (*store.SignIn, error)
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 }
@@ -49,23 +39,48 @@ type Config struct {
 	// admin pages and API are disabled).
 	Matcher *mapping.Matcher
 	Store   Store
-	Logger  *slog.Logger
+	// DefaultLifetime is an API token's lifetime when none is asked for
+	// (0: 90 days); MaxLifetime the longest one may have (0: 365 days, or
+	// the default if that is longer).
+	DefaultLifetime, MaxLifetime time.Duration
+	Logger                       *slog.Logger
+	Now                          func() time.Time
 }
+
+// The lifetimes of API tokens when Config leaves them zero.
+const (
+	DefaultTokenLifetime = 90 * 24 * time.Hour
+	MaxTokenLifetime     = 365 * 24 * time.Hour
+)
 
 // Service is safe for concurrent use.
 type Service struct {
 	cfg Config
 	log *slog.Logger
+	now func() time.Time
 }
 
-// New returns a service; Store is required.
+// New returns a service; Store is required, and DefaultLifetime may not
+// exceed MaxLifetime.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("admins: Store is required")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger}
+	if cfg.DefaultLifetime == 0 {
+		cfg.DefaultLifetime = DefaultTokenLifetime
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = max(MaxTokenLifetime, cfg.DefaultLifetime)
+	}
+	if cfg.DefaultLifetime < 0 || cfg.DefaultLifetime > cfg.MaxLifetime {
+		return nil, fmt.Errorf("admins: the default token lifetime %v is not between 0 and the maximum %v", cfg.DefaultLifetime, cfg.MaxLifetime)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	return s, nil
 }
@@ -77,8 +92,10 @@ type Actor = broker.Actor
 var (
 	ErrDisabled       = broker.Errorf(broker.EFORBIDDEN, "admin_disabled", "The admin pages are disabled: no admin condition is configured.")
 	ErrNotAdmin       = broker.Errorf(broker.EFORBIDDEN, "not_admin", "You are signed in, but you are not a broker administrator.")
-	ErrTokenMalformed = broker.Errorf(broker.EUNAUTHORIZED, "api_token_malformed", "Send an admin API token as Authorization: Bearer brk_….")
-	ErrTokenUnknown   = broker.Errorf(broker.EUNAUTHORIZED, "api_token_unknown", "The API token is not valid (revoked, or never created).")
+	ErrTokenMalformed = broker.Errorf(broker.EUNAUTHORIZED, ReasonTokenMalformed, "Send an admin API token as Authorization: Bearer brk_….")
+	ErrTokenUnknown   = broker.Errorf(broker.EUNAUTHORIZED, ReasonTokenUnknown, "The API token is not valid (revoked, or never created).")
+	ErrTokenOrphaned  = broker.Errorf(broker.EUNAUTHORIZED, ReasonTokenOrphaned,
+		"This API token no longer works: the person who created it is no longer a broker administrator. An admin must create a new token under Admin → API tokens.")
 )
 
 // Enabled reports whether an admin condition is configured.
@@ -93,73 +110,19 @@ func (s *Service) IsAdmin(id *broker.Identity) (bool, string) {
 	return s.cfg.Matcher.Match(id)
 }
 
-// Authenticate checks an admin API token (the value after "Bearer ").
-func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error) {
-	if !s.Enabled() {
-		return nil, ErrDisabled
-	}
-	if !strings.HasPrefix(token, TokenPrefix) || len(token) > maxTokenLen {
-		return nil, ErrTokenMalformed
-	}
-	sum := sha256.Sum256([]byte(token))
-	t, err := s.cfg.Store.APITokenByHash(ctx, sum[:])
-	if err != nil {
-		if broker.ErrorCode(err) == broker.ENOTFOUND {
-			return nil, ErrTokenUnknown
-		}
-		return nil, err
-	}
-	return &Actor{ID: "token:" + t.Name, Name: "API token " + t.Name}, nil
-}
-
-// Tokens lists the admin API tokens.
-func (s *Service) Tokens(ctx context.Context) ([]Token, error) {
-	return s.cfg.Store.APITokens(ctx)
-}
-
-// CreateToken makes a new admin API token and returns its secret, which
-// is shown once and never stored.
-func (s *Service) CreateToken(ctx context.Context, by Actor, name string) (string, *Token, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", nil, broker.Errorf(broker.EINVALID, "token_name", "Give the token a name of up to 100 characters (what it is for).")
-	}
-	secret := TokenPrefix + randomToken(32)
-	sum := sha256.Sum256([]byte(secret))
-	t := &Token{ID: randomToken(9), Name: name, Hash: sum[:], CreatedBy: by.ID}
-	if err := s.cfg.Store.CreateAPIToken(ctx, t); err != nil {
-		return "", nil, err
-	}
-	s.audit(ctx, by, "api_token_created", "token "+t.ID+" "+name)
-	return secret, t, nil
-}
-
-// RevokeToken deletes a token; it stops working at once.
-func (s *Service) RevokeToken(ctx context.Context, by Actor, id string) error {
-	if err := s.cfg.Store.DeleteAPIToken(ctx, id); err != nil {
-		return err
-	}
-	s.audit(ctx, by, "api_token_revoked", "token "+id)
-	return nil
-}
-
 // Audit returns audit events matching f, newest first.
 func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	return s.cfg.Store.ListAudit(ctx, f)
 }
 
 func (s *Service) audit(ctx context.Context, by Actor, event, msg string) {
-	ev := &store.AuditEvent{RequestID: by.RequestID, Event: event, Result: store.ResultSuccess,
-		Subject: by.ID, Message: msg, RemoteAddr: by.RemoteAddr, UserAgent: by.UserAgent}
-	if err := s.cfg.Store.AppendAudit(ctx, ev); err != nil {
-		s.log.ErrorContext(ctx, "audit write failed", "event", event, "subject", by.ID, "err", err)
-	}
+	s.appendAudit(ctx, by, &store.AuditEvent{Event: event, Result: store.ResultSuccess, Message: msg})
 }
 
-func randomToken(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("admins: crypto/rand failed: " + err.Error())
+// appendAudit records ev as done by by (a write failure is logged).
+func (s *Service) appendAudit(ctx context.Context, by Actor, ev *store.AuditEvent) {
+	ev.RequestID, ev.Subject, ev.RemoteAddr, ev.UserAgent = by.RequestID, by.ID, by.RemoteAddr, by.UserAgent
+	if err := s.cfg.Store.AppendAudit(ctx, ev); err != nil {
+		s.log.ErrorContext(ctx, "audit write failed", "event", ev.Event, "subject", by.ID, "err", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -88,30 +88,48 @@ type Account struct {
 // TokenStore keeps admin API tokens. Only a SHA-256 hash of each token is
 // stored; the token itself is shown once, when it is created.
 type TokenStore interface {
+	// CreateAPIToken stores t: EINVALID without an id, a 32-byte hash, an
+	// expiry or a scope; ECONFLICT if the id or hash exists.
 	CreateAPIToken(ctx context.Context, t *APIToken) error
+	// APITokens lists every token, expired ones included, oldest first,
+	// without their hashes.
 	APITokens(ctx context.Context) ([]APIToken, error)
-	// APITokenByHash finds a token by its hash and records its use (ENOTFOUND).
+	// APITokenByHash finds a token by its hash and records its use
+	// (ENOTFOUND). It does not judge expiry: the caller does.
 	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	DeleteAPIToken(ctx context.Context, id string) error
 }
 
 // APIToken is an admin API token.
 type APIToken struct {
-	ID         string // public id, shown in lists
-	Name       string
-	Hash       []byte // SHA-256 of the secret token
-	CreatedBy  string
+	ID   string // public id, shown in lists
+	Name string
+	Hash []byte // SHA-256 of the secret token
+	// CreatedBy is the creator's actor id ("provider/subject"); the
+	// creator's provider and subject are also kept apart, so the token can
+	// be checked against that person's latest sign-in. Both are "" for a
+	// token created by something other than a signed-in admin.
+	CreatedBy       string
+	CreatorProvider string
+	CreatorSubject  string
+	// Scopes are what the token may do ("rules:read", …); never empty.
+	Scopes     []string
 	CreatedAt  time.Time
-	LastUsedAt time.Time
+	ExpiresAt  time.Time // required: every token expires
+	LastUsedAt time.Time // zero: never used
 }
 
 // SignInStore remembers the latest sign-in of each person (their verified
-// attributes), for the rule simulator and the impact preview.
+// attributes), for the rule simulator, the impact preview and the check
+// that an admin API token's creator is still an admin.
 type SignInStore interface {
 	// RecordSignIn keeps s as the latest sign-in of its provider and subject.
 	RecordSignIn(ctx context.Context, s *SignIn) error
 	// RecentSignIns returns the latest sign-ins, newest first.
 	RecentSignIns(ctx context.Context, limit int) ([]SignIn, error)
+	// SignIn returns the latest sign-in of one person (ENOTFOUND when
+	// there is none, e.g. it was purged by retention).
+	SignIn(ctx context.Context, provider, subject string) (*SignIn, error)
 }
 
 // SignIn is a person's latest sign-in. Identity is the JSON of the verified

@@ -13,8 +13,8 @@
 //	   rules          Rules, PutRule, DeleteRule, Reorder,     versioned; a stale version or revision
 //	                  ReplaceRules, RuleHistory, DeletedRules  is ECONFLICT, never merged; every change in history
 //	   accounts       Accounts / PutAccount / DeleteAccount    aliases and labels used by the rules
-//	   API tokens     Create/APITokens/APITokenByHash/Delete   only the SHA-256 of the secret is stored
-//	   sign-ins       RecordSignIn / RecentSignIns             latest per person, encrypted, kept Retention.SignIns
+//	   API tokens     Create/APITokens/APITokenByHash/Delete   only the SHA-256 of the secret is stored; expiry, scopes, creator
+//	   sign-ins       RecordSignIn / RecentSignIns / SignIn    latest per person, encrypted, kept Retention.SignIns
 //	   IdP metadata   SaveMetadata / LoadMetadata              last good copy per provider; the newest fetch wins
 //	   upkeep         Purge(Retention): expired sessions and replay entries,
 //	                  audit events and sign-ins past their retention;

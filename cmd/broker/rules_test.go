@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -97,7 +99,15 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("sqlite store migrated: schema version %d", len(migrations))
+	// The schema version is the highest migration number (numbers may
+	// have gaps).
+	newest := 0
+	for _, m := range migrations {
+		if v, err := strconv.Atoi(strings.SplitN(m.Name(), "_", 2)[0]); err == nil && v > newest {
+			newest = v
+		}
+	}
+	want := fmt.Sprintf("sqlite store migrated: schema version %d", newest)
 	var out, errb bytes.Buffer
 	for i := 0; i < 2; i++ { // twice: idempotent
 		out.Reset()
@@ -123,11 +133,29 @@ func stackWithToken(t *testing.T) (*devstack.Stack, string) {
 	}
 	t.Cleanup(st.Close)
 	token := "brk_cli-test-token-0123456789"
-	sum := sha256.Sum256([]byte(token))
-	if err := st.App.Store.CreateAPIToken(context.Background(), &store.APIToken{ID: "cli", Name: "cli", Hash: sum[:], CreatedBy: "test"}); err != nil {
+	storeAdminToken(t, st.App.Store, "cli", token)
+	return st, token
+}
+
+// storeAdminToken stores an admin API token (every scope, a day to live)
+// created by the demo admin alice, and records her latest sign-in in the
+// admin group: a token works only while its creator is an admin.
+func storeAdminToken(t *testing.T, st store.Store, id, token string) {
+	t.Helper()
+	ctx := context.Background()
+	alice, err := json.Marshal(broker.Identity{Provider: "demo", Protocol: broker.ProtocolSAML, Subject: "alice",
+		Attributes: map[string][]string{"groups": {"broker-admins"}}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return st, token
+	if err := st.RecordSignIn(ctx, &store.SignIn{Provider: "demo", Subject: "alice", Identity: alice}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(token))
+	if err := st.CreateAPIToken(ctx, &store.APIToken{ID: id, Name: id, Hash: sum[:], CreatedBy: "demo/alice", CreatorProvider: "demo",
+		CreatorSubject: "alice", Scopes: []string{"rules:read", "rules:write", "audit:read", "accounts:read"}, ExpiresAt: time.Now().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The same commands through a running broker's API, with an admin token.

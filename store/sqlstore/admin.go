@@ -4,21 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
+	"time"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
 )
 
-// CreateAPIToken implements store.TokenStore.
+// CreateAPIToken implements store.TokenStore. Scopes are kept as one
+// space-separated column.
 func (s *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
-	if t.ID == "" || len(t.Hash) != 32 {
+	if t.ID == "" || len(t.Hash) != 32 || t.ExpiresAt.IsZero() || !validScopes(t.Scopes) {
 		return broker.Errorf(broker.EINVALID, "api_token_invalid", "")
 	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO api_tokens (id, name, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?)`),
-		t.ID, t.Name, t.Hash, t.CreatedBy, ns(t.CreatedAt))
+	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO api_tokens (id, name, hash, created_by, creator_provider, creator_subject, scopes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.Name, t.Hash, t.CreatedBy, t.CreatorProvider, t.CreatorSubject, strings.Join(t.Scopes, " "), ns(t.CreatedAt), ns(t.ExpiresAt))
 	if s.d.isUniqueViolation(err) {
 		return broker.Errorf(broker.ECONFLICT, "api_token_exists", "")
 	}
@@ -28,25 +32,48 @@ func (s *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
 	return nil
 }
 
+// validScopes: at least one, each a word without spaces.
+func validScopes(scopes []string) bool {
+	for _, sc := range scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n") {
+			return false
+		}
+	}
+	return len(scopes) > 0
+}
+
+const apiTokenColumns = `id, name, created_by, creator_provider, creator_subject, scopes, created_at, expires_at, last_used_at`
+
+// scanAPIToken reads the apiTokenColumns of one row.
+func scanAPIToken(row interface{ Scan(...any) error }) (*store.APIToken, int64, error) {
+	var t store.APIToken
+	var scopes string
+	var created, expires, used int64
+	if err := row.Scan(&t.ID, &t.Name, &t.CreatedBy, &t.CreatorProvider, &t.CreatorSubject, &scopes, &created, &expires, &used); err != nil {
+		return nil, 0, err
+	}
+	t.Scopes = strings.Fields(scopes)
+	t.CreatedAt, t.ExpiresAt = fromNS(created), fromNS(expires)
+	if used > 0 {
+		t.LastUsedAt = fromNS(used)
+	}
+	return &t, used, nil
+}
+
 // APITokens implements store.TokenStore.
 func (s *DB) APITokens(ctx context.Context) ([]store.APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_by, created_at, last_used_at FROM api_tokens ORDER BY created_at, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens ORDER BY created_at, id`)
 	if err != nil {
 		return nil, s.fail(err, "list api tokens")
 	}
 	defer rows.Close()
 	var out []store.APIToken
 	for rows.Next() {
-		var t store.APIToken
-		var created, used int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedBy, &created, &used); err != nil {
+		t, _, err := scanAPIToken(rows)
+		if err != nil {
 			return nil, s.fail(err, "list api tokens")
 		}
-		t.CreatedAt = fromNS(created)
-		if used > 0 {
-			t.LastUsedAt = fromNS(used)
-		}
-		out = append(out, t)
+		out = append(out, *t)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.fail(err, "list api tokens")
@@ -56,26 +83,22 @@ func (s *DB) APITokens(ctx context.Context) ([]store.APIToken, error) {
 
 // APITokenByHash implements store.TokenStore.
 func (s *DB) APITokenByHash(ctx context.Context, hash []byte) (*store.APIToken, error) {
-	var t store.APIToken
-	var created, used int64
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT id, name, created_by, created_at, last_used_at FROM api_tokens WHERE hash = ?`), hash).
-		Scan(&t.ID, &t.Name, &t.CreatedBy, &created, &used)
+	t, used, err := scanAPIToken(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, broker.Errorf(broker.ENOTFOUND, "api_token_unknown", "The API token is not valid.")
 	}
 	if err != nil {
 		return nil, s.fail(err, "find api token")
 	}
-	t.CreatedAt = fromNS(created)
 	now := s.now()
 	t.LastUsedAt = now
 	// Record use at most once a minute: no write per API call.
-	if now.Sub(fromNS(used)) > 60e9 {
+	if now.Sub(fromNS(used)) > time.Minute {
 		if _, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), ns(now), t.ID); err != nil {
 			return nil, s.fail(err, "find api token")
 		}
 	}
-	return &t, nil
+	return t, nil
 }
 
 // DeleteAPIToken implements store.TokenStore.
@@ -113,6 +136,29 @@ func (s *DB) RecordSignIn(ctx context.Context, in *store.SignIn) error {
 	}
 	return nil
 }
+
+// SignIn implements store.SignInStore. A row that does not decrypt (a
+// rotated-out key) is as good as absent: ENOTFOUND.
+func (s *DB) SignIn(ctx context.Context, provider, subject string) (*store.SignIn, error) {
+	in := store.SignIn{Provider: provider, Subject: subject}
+	var t int64
+	var blob []byte
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT time, identity FROM signins WHERE provider = ? AND subject = ?`), provider, subject).Scan(&t, &blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errSignInUnknown
+	}
+	if err != nil {
+		return nil, s.fail(err, "find sign-in")
+	}
+	in.Time = fromNS(t)
+	if in.Identity, err = s.seal.open(blob, signInAAD(provider, subject)); err != nil {
+		s.log.WarnContext(ctx, "a sign-in record does not decrypt with the configured keys", "provider", provider, "subject", subject)
+		return nil, errSignInUnknown
+	}
+	return &in, nil
+}
+
+var errSignInUnknown = broker.Errorf(broker.ENOTFOUND, "signin_unknown", "No sign-in of that person is kept.")
 
 // RecentSignIns implements store.SignInStore. Rows that do not decrypt
 // (a rotated-out key) are skipped.

@@ -14,27 +14,64 @@ import (
 // transaction. It is idempotent and safe when several processes start at
 // once: the version row is inserted in the same transaction as the schema
 // change, and a concurrent duplicate makes that transaction fail and retry.
+//
+// Versions are the files' numeric prefixes, applied in ascending order;
+// gaps are allowed (a change may land its 005 before another's 004), and
+// each version is applied once whatever the order it arrived in, so
+// migrations must not depend on a later-numbered one. Two files with the
+// same version are an error.
 func (s *DB) Migrate(ctx context.Context) error {
-	if err := s.createMigrationsTable(ctx); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	dir := "migrations/" + s.d.name()
-	entries, err := fs.ReadDir(migrations, dir)
+	return s.migrate(ctx, migrations, "migrations/"+s.d.name(), 0)
+}
+
+// migration is one file of a migrations directory.
+type migration struct {
+	version int
+	name    string
+}
+
+// listMigrations reads dir's migrations in ascending version order.
+func listMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var out []migration
+	seen := map[int]string{}
 	for _, e := range entries {
 		name := e.Name()
 		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlstore: migration %s has no numeric prefix", name)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("sqlstore: migration %s has no positive numeric prefix", name)
 		}
-		body, err := fs.ReadFile(migrations, dir+"/"+name)
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("sqlstore: migrations %s and %s have the same version %d", other, name, v)
+		}
+		seen[v] = name
+		out = append(out, migration{version: v, name: name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// migrate applies the migrations of dir in fsys up to version upTo (0: all).
+func (s *DB) migrate(ctx context.Context, fsys fs.FS, dir string, upTo int) error {
+	if err := s.createMigrationsTable(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	list, err := listMigrations(fsys, dir)
+	if err != nil {
+		return err
+	}
+	for _, m := range list {
+		if upTo > 0 && m.version > upTo {
+			break
+		}
+		body, err := fs.ReadFile(fsys, dir+"/"+m.name)
 		if err != nil {
 			return err
 		}
-		if err := s.apply(ctx, v, name, string(body)); err != nil {
+		if err := s.apply(ctx, m.version, m.name, string(body)); err != nil {
 			return err
 		}
 	}

@@ -259,29 +259,58 @@ func testAPITokens(t *testing.T, s store.Store, clock *Clock) {
 	ctx := context.Background()
 	secret := "brk_secret-token-value"
 	h := sha256.Sum256([]byte(secret))
-	tok := &store.APIToken{ID: "tok1", Name: "ci", Hash: h[:], CreatedBy: "alice"}
+	expires := clock.Now().Add(90 * 24 * time.Hour)
+	tok := &store.APIToken{ID: "tok1", Name: "ci", Hash: h[:], CreatedBy: "okta/alice@example.com",
+		CreatorProvider: "okta", CreatorSubject: "alice@example.com", Scopes: []string{"rules:read", "audit:read"}, ExpiresAt: expires}
 	if err := s.CreateAPIToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.CreateAPIToken(ctx, &store.APIToken{ID: "tok1", Name: "dup", Hash: bytes.Repeat([]byte{1}, 32)}), broker.ECONFLICT)
-	wantCode(t, s.CreateAPIToken(ctx, &store.APIToken{ID: "tok2", Name: "short", Hash: []byte{1}}), broker.EINVALID)
+	valid := func(id string, h byte) *store.APIToken {
+		return &store.APIToken{ID: id, Name: id, Hash: bytes.Repeat([]byte{h}, 32), Scopes: []string{"rules:read"}, ExpiresAt: expires}
+	}
+	wantCode(t, s.CreateAPIToken(ctx, valid("tok1", 1)), broker.ECONFLICT)
+	short := valid("tok2", 2)
+	short.Hash = []byte{1}
+	wantCode(t, s.CreateAPIToken(ctx, short), broker.EINVALID)
+	noExpiry := valid("tok3", 3)
+	noExpiry.ExpiresAt = time.Time{}
+	wantCode(t, s.CreateAPIToken(ctx, noExpiry), broker.EINVALID)
+	for _, scopes := range [][]string{nil, {}, {""}, {"rules:read rules:write"}} {
+		noScope := valid("tok4", 4)
+		noScope.Scopes = scopes
+		wantCode(t, s.CreateAPIToken(ctx, noScope), broker.EINVALID)
+	}
 	clock.Advance(2 * time.Minute)
 	got, err := s.APITokenByHash(ctx, h[:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != "tok1" || got.Name != "ci" || got.CreatedBy != "alice" {
+	if got.ID != "tok1" || got.Name != "ci" || got.CreatedBy != "okta/alice@example.com" || got.CreatorProvider != "okta" ||
+		got.CreatorSubject != "alice@example.com" || fmt.Sprint(got.Scopes) != "[rules:read audit:read]" || !got.ExpiresAt.Equal(expires) {
 		t.Fatalf("found %+v", got)
 	}
 	other := sha256.Sum256([]byte("brk_wrong"))
 	_, err = s.APITokenByHash(ctx, other[:])
 	wantCode(t, err, broker.ENOTFOUND)
+	// An expired token is still found (the caller refuses it with its own
+	// reason) and still listed, until it is revoked.
+	clock.Advance(91 * 24 * time.Hour)
+	if got, err := s.APITokenByHash(ctx, h[:]); err != nil || !got.ExpiresAt.Before(clock.Now()) {
+		t.Fatalf("expired token: %+v %v", got, err)
+	}
 	list, err := s.APITokens(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 1 || !list[0].LastUsedAt.Equal(clock.Now()) || list[0].Hash != nil {
-		t.Fatalf("tokens %+v (last use must be recorded; hashes never listed)", list)
+	if len(list) != 1 || !list[0].LastUsedAt.Equal(clock.Now()) || list[0].Hash != nil || !list[0].ExpiresAt.Equal(expires) ||
+		fmt.Sprint(list[0].Scopes) != "[rules:read audit:read]" || list[0].CreatorSubject != "alice@example.com" {
+		t.Fatalf("tokens %+v (last use, expiry and scopes must be kept; hashes never listed)", list)
+	}
+	if err := s.CreateAPIToken(ctx, valid("tok5", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.APITokens(ctx); len(list) != 2 || !list[1].LastUsedAt.IsZero() || list[1].CreatorProvider != "" {
+		t.Fatalf("a token never used: %+v", list)
 	}
 	if err := s.DeleteAPIToken(ctx, "tok1"); err != nil {
 		t.Fatal(err)
@@ -317,6 +346,14 @@ func testSignIns(t *testing.T, s store.Store, clock *Clock) {
 	if list, _ := s.RecentSignIns(ctx, 1); len(list) != 1 {
 		t.Fatalf("limit 1 gave %d", len(list))
 	}
+	// One person's latest sign-in, by provider and subject.
+	if in, err := s.SignIn(ctx, "okta", "alice"); err != nil || string(in.Identity) != `{"subject":"alice","n":2}` || in.Provider != "okta" || in.Subject != "alice" {
+		t.Fatalf("SignIn(okta, alice) = %+v, %v", in, err)
+	}
+	for _, who := range [][2]string{{"okta", "carol"}, {"github", "alice"}, {"okta", "Alice"}} {
+		_, err := s.SignIn(ctx, who[0], who[1])
+		wantCode(t, err, broker.ENOTFOUND)
+	}
 	const retention = 90 * 24 * time.Hour
 	clock.Advance(retention - 2*time.Minute) // bob's sign-in is now exactly the retention old
 	if _, err := s.Purge(ctx, store.Retention{SignIns: retention}); err != nil {
@@ -326,4 +363,6 @@ func testSignIns(t *testing.T, s store.Store, clock *Clock) {
 	if len(list) != 2 {
 		t.Fatalf("after purge %d sign-ins, want the 2 newer than the retention", len(list))
 	}
+	_, err = s.SignIn(ctx, "okta", "bob")
+	wantCode(t, err, broker.ENOTFOUND) // purged
 }

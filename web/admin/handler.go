@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,7 +49,8 @@ type RuleAdmin interface {
 // Admins keeps the admin API tokens and reads the audit log (admins.Service).
 type Admins interface {
 	Tokens(ctx context.Context) ([]admins.Token, error)
-	CreateToken(ctx context.Context, by broker.Actor, name string) (string, *admins.Token, error)
+	CreateToken(ctx context.Context, by broker.Actor, creator *broker.Identity, req admins.TokenRequest) (string, *admins.Token, error)
+	Lifetimes() (def, maxLifetime time.Duration)
 	RevokeToken(ctx context.Context, by broker.Actor, id string) error
 	Audit(ctx context.Context, f admins.AuditFilter) ([]admins.AuditEvent, error)
 }

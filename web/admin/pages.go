@@ -208,37 +208,6 @@ func (h *Handler) adminAccountDelete(c echo.Context) error {
 	return h.flashRedirect(c, "Removed account "+id+".", "/admin/accounts")
 }
 
-type tokensPage struct {
-	Tokens []admins.Token
-	New    string // the token just created, shown once
-	Flash  string
-}
-
-func (h *Handler) adminTokens(c echo.Context) error {
-	toks, err := h.cfg.Admins.Tokens(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	p := tokensPage{Tokens: toks, Flash: h.adminFlash(c)}
-	return h.renderAdmin(c, http.StatusOK, "admin_tokens.html", h.adminPage(c, "API tokens", "tokens", p))
-}
-
-func (h *Handler) adminTokenCreate(c echo.Context) error {
-	ctx := c.Request().Context()
-	secret, _, err := h.cfg.Admins.CreateToken(ctx, adminauth.Of(c).Actor, c.Request().PostFormValue("name"))
-	if err != nil {
-		return err
-	}
-	toks, err := h.cfg.Admins.Tokens(ctx)
-	if err != nil {
-		return err
-	}
-	// Shown once, in this response only (no redirect: it would have to
-	// carry the secret in a URL or a cookie).
-	p := tokensPage{Tokens: toks, New: secret}
-	return h.renderAdmin(c, http.StatusCreated, "admin_tokens.html", h.adminPage(c, "API tokens", "tokens", p))
-}
-
 func (h *Handler) adminTokenDelete(c echo.Context) error {
 	if err := h.cfg.Admins.RevokeToken(c.Request().Context(), adminauth.Of(c).Actor, c.Param("id")); err != nil {
 		return err

@@ -85,19 +85,49 @@ func New(cfg Config) (*Handler, error) {
 // Log is the handler's logger.
 func (h *Handler) Log() *slog.Logger { return h.log }
 
-// Mount adds the API routes, each behind the guard.
+// Route is one API route and the token scope it needs.
+type Route struct {
+	Method, Path string // Path is under /api/v1
+	Scope        string // admins.Scope…
+}
+
+// Routes lists every API route with the scope a token needs for it
+// (simulate only reads: rules:read).
+func Routes() []Route {
+	rs := routeTable(&Handler{})
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.Route
+	}
+	return out
+}
+
+type route struct {
+	Route
+	handle echo.HandlerFunc
+}
+
+func routeTable(h *Handler) []route {
+	return []route{
+		{Route{http.MethodGet, "/rules", admins.ScopeRulesRead}, h.apiRules},
+		{Route{http.MethodPut, "/rules", admins.ScopeRulesWrite}, h.apiReplaceRules},
+		{Route{http.MethodPost, "/rules", admins.ScopeRulesWrite}, h.apiCreateRule},
+		{Route{http.MethodGet, "/rules/:name", admins.ScopeRulesRead}, h.apiRule},
+		{Route{http.MethodPut, "/rules/:name", admins.ScopeRulesWrite}, h.apiUpdateRule},
+		{Route{http.MethodDelete, "/rules/:name", admins.ScopeRulesWrite}, h.apiDeleteRule},
+		{Route{http.MethodGet, "/rules/:name/history", admins.ScopeRulesRead}, h.apiRuleHistory},
+		{Route{http.MethodPost, "/simulate", admins.ScopeRulesRead}, h.apiSimulate},
+		{Route{http.MethodGet, "/audit", admins.ScopeAuditRead}, h.apiAudit},
+		{Route{http.MethodGet, "/accounts", admins.ScopeAccountsRead}, h.apiAccounts},
+	}
+}
+
+// Mount adds the API routes, each behind the guard and the scope it needs.
 func (h *Handler) Mount(e *echo.Echo) {
 	api := e.Group("/api/v1", h.cfg.Guard.Require)
-	api.GET("/rules", h.apiRules)
-	api.PUT("/rules", h.apiReplaceRules)
-	api.POST("/rules", h.apiCreateRule)
-	api.GET("/rules/:name", h.apiRule)
-	api.PUT("/rules/:name", h.apiUpdateRule)
-	api.DELETE("/rules/:name", h.apiDeleteRule)
-	api.GET("/rules/:name/history", h.apiRuleHistory)
-	api.POST("/simulate", h.apiSimulate)
-	api.GET("/audit", h.apiAudit)
-	api.GET("/accounts", h.apiAccounts)
+	for _, r := range routeTable(h) {
+		api.Add(r.Method, r.Path, r.handle, h.cfg.Guard.Scope(r.Scope))
+	}
 }
 
 // apiRule is a rule as the API shows it.

@@ -16,18 +16,14 @@ import (
 func TestAdminAPIWithTokens(t *testing.T) {
 	ev := webtest.NewAdminEnv(t)
 	csrf := ev.As(t, "ann", webtest.AdminGroup)
-	rec := ev.Do(t, "POST", "/admin/tokens", url.Values{"csrf_token": {csrf}, "name": {"ci"}})
-	tok := regexp.MustCompile(`id="token-value">(brk_[^<]+)<`).FindStringSubmatch(rec.Body.String())
-	if rec.Code != http.StatusCreated || tok == nil {
-		t.Fatalf("create token: %d\n%s", rec.Code, rec.Body)
-	}
-	if strings.Contains(ev.Do(t, "GET", "/admin/tokens", nil).Body.String(), tok[1]) {
+	tok := createToken(t, ev, csrf, "ci", "rules:read", "rules:write", "audit:read")
+	if strings.Contains(ev.Do(t, "GET", "/admin/tokens", nil).Body.String(), tok) {
 		t.Fatal("the token is shown twice")
 	}
 	ev.Jar = nil // the token alone, no session
-	bearer := []string{"Authorization", "Bearer " + tok[1]}
+	bearer := []string{"Authorization", "Bearer " + tok}
 
-	rec = ev.API(t, "GET", "/api/v1/rules", "", bearer...)
+	rec := ev.API(t, "GET", "/api/v1/rules", "", bearer...)
 	var got struct {
 		Revision int64
 		Rules    []struct {
@@ -84,6 +80,18 @@ func TestAdminAPIWithTokens(t *testing.T) {
 	if rec := ev.API(t, "GET", "/api/v1/rules", "", "Authorization", "Bearer nope"); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("malformed token: %d", rec.Code)
 	}
+}
+
+// createToken creates a token through the admin page with scopes and the
+// default lifetime, and returns its secret.
+func createToken(t *testing.T, ev *webtest.AdminEnv, csrf, name string, scopes ...string) string {
+	t.Helper()
+	rec := ev.Do(t, "POST", "/admin/tokens", url.Values{"csrf_token": {csrf}, "name": {name}, "scope": scopes})
+	tok := regexp.MustCompile(`id="token-value">(brk_[^<]+)<`).FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusCreated || tok == nil {
+		t.Fatalf("create token: %d\n%s", rec.Code, rec.Body)
+	}
+	return tok[1]
 }
 
 func TestAdminAPIWithSessionNeedsCSRFHeader(t *testing.T) {

@@ -1,16 +1,18 @@
 // Package api serves the admin JSON API, every route behind adminauth
-// (Bearer token, or an admin session with X-CSRF-Token).
+// (Bearer token, or an admin session with X-CSRF-Token) and the token
+// scope it needs (Routes; a session allows every scope, a token without
+// the scope gets 403 api_token_scope).
 //
-//	GET    /api/v1/rules              rules with versions and the set's revision
-//	PUT    /api/v1/rules              replace all (revision checked; none at all needs "allow_empty": true)
-//	POST   /api/v1/rules              create
-//	GET    /api/v1/rules/:name        one rule
-//	PUT    /api/v1/rules/:name        update (version checked)
-//	DELETE /api/v1/rules/:name?version=
-//	GET    /api/v1/rules/:name/history
-//	POST   /api/v1/simulate           roles for an identity, against live or candidate rules
-//	GET    /api/v1/audit              audit events, keyset pages
-//	GET    /api/v1/accounts           account aliases
+//	GET    /api/v1/rules              rules:read     rules with versions and the set's revision
+//	PUT    /api/v1/rules              rules:write    replace all (revision checked; none at all needs "allow_empty": true)
+//	POST   /api/v1/rules              rules:write    create
+//	GET    /api/v1/rules/:name        rules:read     one rule
+//	PUT    /api/v1/rules/:name        rules:write    update (version checked)
+//	DELETE /api/v1/rules/:name?version=  rules:write
+//	GET    /api/v1/rules/:name/history   rules:read
+//	POST   /api/v1/simulate           rules:read     roles for an identity, against live or candidate rules
+//	GET    /api/v1/audit              audit:read     audit events, keyset pages
+//	GET    /api/v1/accounts           accounts:read  account aliases
 //
 // Rules that do not compile get 422 with {rule,index,field,reason} problems;
 // stale versions or revisions get 409.
