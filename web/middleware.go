@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -65,6 +66,19 @@ func (f *Frame) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 		}()
 		return next(c)
 	}
+}
+
+// AllowFormAction lets this response's page post a form to target's
+// origin (a protocol message to an IdP over HTTP-POST): the page's
+// Content-Security-Policy form-action gains that one origin.
+func (f *Frame) AllowFormAction(c echo.Context, target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return broker.Errorf(broker.EINTERNAL, "form_target_invalid", "")
+	}
+	origins := append(append([]string(nil), f.cfg.FormActionOrigins...), u.Scheme+"://"+u.Host)
+	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(origins))
+	return nil
 }
 
 func contentSecurityPolicy(formActions []string) string {

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"sort"
 
+	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/saml"
 )
@@ -17,6 +19,13 @@ type SAMLProvider interface {
 	LoginRedirect(relayState string, opts saml.LoginOptions) (redirectURL, requestID string, err error)
 	ParseResponse(ctx context.Context, in saml.ACSInput) (*saml.Result, error)
 	Ready() error
+	MFARequest() []string
+	// Single logout (saml/slo.go).
+	SingleLogoutSupported() bool
+	LogoutRequest(id *broker.Identity, relayState string) (*saml.Outbound, string, error)
+	ParseLogout(r *http.Request, pendingRequestIDs []string) (*saml.LogoutMessage, error)
+	RememberLogoutRequest(ctx context.Context, req *saml.LogoutRequestInfo) error
+	LogoutResponse(req *saml.LogoutRequestInfo, success bool, relayState string) (*saml.Outbound, error)
 }
 
 // OIDCProvider is what the web layer needs of an OpenID Connect relying
@@ -26,7 +35,15 @@ type OIDCProvider interface {
 	AuthURL(ctx context.Context, req oidc.AuthRequest) (string, error)
 	Exchange(ctx context.Context, code, verifier, nonce string, opts ...oidc.ExchangeOption) (*oidc.Result, error)
 	Refresh(ctx context.Context, refreshToken, subject string) (*oidc.Result, error)
+	// Logout (oidc/logout.go).
+	EndSessionURL(ctx context.Context, idTokenHint, postLogoutRedirectURI, state string) (string, error)
+	VerifyLogoutToken(ctx context.Context, raw string) (*oidc.LogoutToken, error)
 }
+
+var (
+	_ SAMLProvider = (*saml.ServiceProvider)(nil)
+	_ OIDCProvider = (*oidc.Provider)(nil)
+)
 
 // Provider is one upstream IdP as the portal lists it: SAML or OIDC.
 type Provider struct {

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +17,6 @@ import (
 
 // sloReady skips a single logout test until the broker serves
 // EXTERNAL/saml/ID/slo (issue 10); the lead removes this guard with it.
-func sloReady(t *testing.T) {
-	t.Helper()
-	if os.Getenv("BROKER_SLO_READY") == "" {
-		t.Skip("BROKER_SLO_READY not set: the broker's SAML single logout (/saml/ID/slo) is not merged yet")
-	}
-}
 
 const (
 	nameIDPersistent = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
@@ -86,7 +79,6 @@ func TestSimpleSAMLphpSendsLogoutRequestToBroker(t *testing.T) {
 // browser on the sign-in page. Signing in again needs SimpleSAMLphp's
 // login form again.
 func TestSPInitiatedLogoutWithSimpleSAMLphp(t *testing.T) {
-	sloReady(t)
 	s := startStack(t)
 	b := newBrowser(t)
 	portal, _ := s.signIn(t, b, "alice")
@@ -129,7 +121,6 @@ func TestSPInitiatedLogoutWithSimpleSAMLphp(t *testing.T) {
 // answers a successful LogoutResponse; SimpleSAMLphp then sends the
 // browser to ReturnTo, the broker's sign-in page.
 func TestIdPInitiatedLogoutFromSimpleSAMLphp(t *testing.T) {
-	sloReady(t)
 	s := startStack(t)
 	b := newBrowser(t)
 	s.signIn(t, b, "alice")

@@ -29,6 +29,8 @@ type Sessions interface {
 	End(ctx context.Context, id string, meta access.Meta) error
 	// UseOnce makes an OIDC state single use across instances (EREPLAY).
 	UseOnce(ctx context.Context, namespace, key string, expires time.Time) error
+	// EndUpstream ends the sessions an IdP's logout names.
+	EndUpstream(ctx context.Context, provider, subject, upstreamSession, via string, meta access.Meta) (int, error)
 }
 
 // Config configures the portal.
@@ -50,9 +52,10 @@ type Config struct {
 // flows (SAML and OIDC).
 type Handler struct {
 	*web.Frame
-	cfg        Config
-	reqCookie  *web.Cookie
-	oidcCookie *web.Cookie
+	cfg          Config
+	reqCookie    *web.Cookie
+	oidcCookie   *web.Cookie
+	logoutCookie *web.Cookie
 }
 
 const (
@@ -60,6 +63,7 @@ const (
 	// the ACS on the IdP's cross-site POST, so on https it is SameSite=None.
 	requestCookie = "broker_saml_requests"
 	oidcCookie    = "broker_oidc_requests"
+	logoutCookie  = "broker_saml_logouts"
 	maxPending    = 5
 	pendingTTL    = 10 * time.Minute
 )
@@ -76,6 +80,11 @@ func New(cfg Config) (*Handler, error) {
 	}
 	var err error
 	if h.reqCookie, err = h.NewCookieStore(web.CookieOptions{Name: requestCookie, Path: "/saml/", MaxAge: pendingTTL, SameSite: sameSite}); err != nil {
+		return nil, err
+	}
+	// Logout requests this browser sent to a SAML IdP, matched when its
+	// LogoutResponse comes back (by POST, cross-site, like the ACS).
+	if h.logoutCookie, err = h.NewCookieStore(web.CookieOptions{Name: logoutCookie, Path: "/saml/", MaxAge: pendingTTL, SameSite: sameSite}); err != nil {
 		return nil, err
 	}
 	// The OIDC callback is a top-level GET: SameSite=Lax cookies arrive.
@@ -96,6 +105,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST("/saml/:provider/acs", h.samlACS, limit)
 	e.GET("/oidc/:provider/login", h.oidcLogin, limit)
 	e.GET("/oidc/:provider/callback", h.oidcCallback, limit)
+	e.GET("/saml/:provider/slo", h.samlSLO, limit)
+	e.POST("/saml/:provider/slo", h.samlSLO, limit)
+	e.POST("/oidc/:provider/backchannel-logout", h.oidcBackchannelLogout, limit)
 }
 
 // pendingRequest is a sign-in this browser started: a SAML AuthnRequest

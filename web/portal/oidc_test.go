@@ -25,6 +25,14 @@ type fakeOIDC struct {
 
 func (f *fakeOIDC) Ready() error { return nil }
 
+// The fake OP has no end-session endpoint and sends no logout tokens.
+func (f *fakeOIDC) EndSessionURL(context.Context, string, string, string) (string, error) {
+	return "", nil
+}
+func (f *fakeOIDC) VerifyLogoutToken(context.Context, string) (*oidc.LogoutToken, error) {
+	return nil, broker.Errorf(broker.EUNAUTHORIZED, "logout_token_invalid", "fake OP sends no logout tokens")
+}
+
 func (f *fakeOIDC) AuthURL(_ context.Context, req oidc.AuthRequest) (string, error) {
 	f.state, f.nonce, f.verifier, f.prompt = req.State, req.Nonce, req.Verifier, req.Prompt
 	return "https://op.example.com/authorize?state=" + url.QueryEscape(req.State), nil

@@ -156,17 +156,3 @@ func (h *Handler) console(c echo.Context) error {
 	r := c.Request()
 	return h.assume(c, cur, web.BoundedParam(r.PostFormValue("grant"), 600), web.BoundedParam(r.PostFormValue("destination"), 2000), true)
 }
-
-func (h *Handler) logout(c echo.Context) error {
-	r := c.Request()
-	b := h.LoadBrowser(r)
-	if b.ID != "" {
-		if err := h.cfg.Sessions.End(r.Context(), b.ID, meta(c)); err != nil {
-			return err
-		}
-	}
-	if err := h.SaveBrowser(c.Response(), r, web.Browser{Flash: "You are signed out of the portal. AWS console sessions you opened last until they expire; sign out of them in the console."}); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/")
-}

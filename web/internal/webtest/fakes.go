@@ -3,6 +3,7 @@ package webtest
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -166,3 +167,18 @@ func (r *replay) Remember(_ context.Context, ns, key string, _ time.Time) error 
 type rulesOf struct{ e *mapping.Engine }
 
 func (r rulesOf) Engine() *mapping.Engine { return r.e }
+
+// The fake IdP offers no single logout: the portal signs out locally.
+// Single logout is tested against the demo IdP and SimpleSAMLphp.
+func (f *FakeSP) MFARequest() []string        { return nil }
+func (f *FakeSP) SingleLogoutSupported() bool { return false }
+func (f *FakeSP) LogoutRequest(*broker.Identity, string) (*saml.Outbound, string, error) {
+	return nil, "", ErrString("fake SP: no single logout")
+}
+func (f *FakeSP) ParseLogout(*http.Request, []string) (*saml.LogoutMessage, error) {
+	return nil, broker.Errorf(broker.EINVALID, "logout_unsupported", "This identity provider has no single logout.")
+}
+func (f *FakeSP) RememberLogoutRequest(context.Context, *saml.LogoutRequestInfo) error { return nil }
+func (f *FakeSP) LogoutResponse(*saml.LogoutRequestInfo, bool, string) (*saml.Outbound, error) {
+	return nil, ErrString("fake SP: no single logout")
+}
