@@ -38,6 +38,9 @@ type Config struct {
 	// Matcher is the admin condition; nil means nobody is an admin (the
 	// admin pages and API are disabled).
 	Matcher *mapping.Matcher
+	// RequireMFA admits to the admin pages and API only sessions whose
+	// sign-in the IdP asserted as multi-factor (admin.require_mfa).
+	RequireMFA bool
 	Store   Store
 	// DefaultLifetime is an API token's lifetime when none is asked for
 	// (0: 90 days); MaxLifetime the longest one may have (0: 365 days, or
@@ -100,6 +103,9 @@ var (
 
 // Enabled reports whether an admin condition is configured.
 func (s *Service) Enabled() bool { return s != nil && s.cfg.Matcher != nil }
+
+// RequiresMFA reports whether admin sessions need a multi-factor sign-in.
+func (s *Service) RequiresMFA() bool { return s != nil && s.cfg.RequireMFA }
 
 // IsAdmin reports whether a verified identity meets the admin condition
 // now, and why not.

@@ -134,7 +134,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
-	adminSvc, err := admins.New(admins.Config{Matcher: adminMatcher, Store: a.Store, Logger: a.log, Now: now,
+	adminSvc, err := admins.New(admins.Config{Matcher: adminMatcher, RequireMFA: cfg.Admin.RequireMFA, Store: a.Store, Logger: a.log, Now: now,
 		DefaultLifetime: time.Duration(cfg.Admin.APITokens.DefaultLifetime), MaxLifetime: time.Duration(cfg.Admin.APITokens.MaxLifetime)})
 	if err != nil {
 		return err

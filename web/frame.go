@@ -21,6 +21,9 @@ import (
 type Sessions interface {
 	Load(ctx context.Context, id string) (*access.Session, error)
 	Save(ctx context.Context, id string, sess *access.Session) error
+	// Stale reports whether the session's attributes are older than
+	// server.reauth_after: ask the IdP again before granting anything.
+	Stale(sess *access.Session) bool
 }
 
 // Config configures the frame every audience's handlers run in.

@@ -14,6 +14,9 @@ type Current struct {
 	ID      string // server-side session id
 	Session *access.Session
 	Browser Browser
+	// Stale: the attributes are older than server.reauth_after; the IdP
+	// must be asked again before a role or admin access is granted.
+	Stale bool
 }
 
 // Current loads the signed-in session, or returns ok=false.
@@ -30,7 +33,7 @@ func (f *Frame) Current(c echo.Context) (*Current, bool) {
 		}
 		return &Current{Browser: b}, false
 	}
-	return &Current{ID: b.ID, Session: sess, Browser: b}, true
+	return &Current{ID: b.ID, Session: sess, Browser: b, Stale: f.cfg.Sessions.Stale(sess)}, true
 }
 
 // SaveSession writes the server-side session back, keeping its expiry.

@@ -3,6 +3,7 @@ package adminauth
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -21,6 +22,7 @@ type Admins interface {
 	IsAdmin(id *broker.Identity) (bool, string)
 	Authenticate(ctx context.Context, token string, from broker.Actor) (*admins.Caller, error)
 	RefuseScope(ctx context.Context, who broker.Actor, scope string) error
+	RequiresMFA() bool
 }
 
 var _ Admins = (*admins.Service)(nil)
@@ -29,6 +31,9 @@ var _ Admins = (*admins.Service)(nil)
 type Config struct {
 	Frame  *web.Frame
 	Admins Admins
+	// Providers are the upstream IdPs a stale or single-factor admin
+	// session is sent back to.
+	Providers *web.Providers
 	// TokenLimit bounds how often one client may present an API token;
 	// nil = no limit.
 	TokenLimit *ratelimit.Limiter
@@ -38,12 +43,13 @@ type Config struct {
 type Guard struct {
 	*web.Frame
 	admins     Admins
+	providers  *web.Providers
 	tokenLimit *ratelimit.Limiter
 }
 
 // New returns a guard.
 func New(cfg Config) *Guard {
-	return &Guard{Frame: cfg.Frame, admins: cfg.Admins, tokenLimit: cfg.TokenLimit}
+	return &Guard{Frame: cfg.Frame, admins: cfg.Admins, providers: cfg.Providers, tokenLimit: cfg.TokenLimit}
 }
 
 // Admin is the authenticated administrator of one request.
@@ -118,10 +124,19 @@ func (g *Guard) Require(next echo.HandlerFunc) echo.HandlerFunc {
 			return errAdminSignIn
 		}
 		data, b := cur.Session, cur.Browser
+		// Attributes older than reauth_after are confirmed with the IdP
+		// first: someone removed from the admin group there loses admin
+		// access at this check, not at the end of their session.
+		if cur.Stale {
+			return g.signInAgain(c, api, &data.Identity, false)
+		}
 		if ok, why := g.admins.IsAdmin(&data.Identity); !ok {
 			g.Log().WarnContext(ctx, "admin request refused", "request_id", web.RequestID(c), "provider", data.Identity.Provider,
 				"subject", data.Identity.Subject, "path", r.URL.Path, "why", why)
 			return admins.ErrNotAdmin
+		}
+		if g.admins.RequiresMFA() && !data.Identity.MFA {
+			return g.signInAgain(c, api, &data.Identity, true)
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := g.checkCSRF(c, b); err != nil {
@@ -132,6 +147,39 @@ func (g *Guard) Require(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(adminKey, &Admin{Actor: meta, CSRF: b.CSRF, Identity: &data.Identity})
 		return next(c)
 	}
+}
+
+// Errors of a session that must sign in again before admin access.
+var (
+	errReauth = broker.Errorf(broker.EUNAUTHORIZED, "reauth_required",
+		"Your sign-in must be confirmed with your identity provider again before admin access. Reload the page in your browser.")
+	errNeedsMFA = broker.Errorf(broker.EFORBIDDEN, "admin_mfa_required",
+		"The admin pages need a sign-in with multi-factor authentication. Open an admin page in your browser to sign in with MFA.")
+)
+
+// signInAgain sends a page request through the person's IdP (silently
+// where it can: OIDC prompt=none; a SAML IdP with a session answers
+// without a page) and back to the same page; with mfa, asking for a
+// multi-factor sign-in. API and form requests get the error instead.
+func (g *Guard) signInAgain(c echo.Context, api bool, id *broker.Identity, mfa bool) error {
+	r := c.Request()
+	g.Log().InfoContext(r.Context(), "admin session sent to sign in again", "request_id", web.RequestID(c),
+		"provider", id.Provider, "subject", id.Subject, "mfa", mfa)
+	p, ok := g.providers.Get(id.Provider)
+	if api || r.Method != http.MethodGet || !ok {
+		if mfa {
+			return errNeedsMFA
+		}
+		return errReauth
+	}
+	q := url.Values{"return": {r.URL.RequestURI()}}
+	switch {
+	case mfa:
+		q.Set("mfa", "1")
+	case p.OIDC != nil:
+		q.Set("prompt", "none")
+	}
+	return c.Redirect(http.StatusSeeOther, p.LoginPath()+"?"+q.Encode())
 }
 
 // Scope returns middleware, for routes behind Require, that lets through

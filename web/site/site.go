@@ -97,7 +97,7 @@ func New(cfg Config) (*Site, error) {
 	if cfg.Admin != nil {
 		adminSvc = cfg.Admin.Admins
 	}
-	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc, TokenLimit: limiter(cfg.APITokenLimit, cfg.Now)})
+	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc, Providers: providers, TokenLimit: limiter(cfg.APITokenLimit, cfg.Now)})
 	p, err := portal.New(portal.Config{
 		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
