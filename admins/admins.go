@@ -41,7 +41,7 @@ type Config struct {
 	// RequireMFA admits to the admin pages and API only sessions whose
 	// sign-in the IdP asserted as multi-factor (admin.require_mfa).
 	RequireMFA bool
-	Store   Store
+	Store      Store
 	// DefaultLifetime is an API token's lifetime when none is asked for
 	// (0: 90 days); MaxLifetime the longest one may have (0: 365 days, or
 	// the default if that is longer).
