@@ -90,6 +90,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.GET("/", h.index)
 	e.POST("/console", h.console, h.RequireCSRF)
 	e.GET("/continue", h.continueTo)
+	e.GET("/open", h.open)
+	e.GET("/switch", h.switchPage)
+	e.POST("/switch", h.switchChoice, h.RequireCSRF)
 	e.POST("/logout", h.logout, h.RequireCSRF)
 	limit := ratelimit.Middleware(h.cfg.SignInLimit, "signin")
 	e.GET("/saml/:provider/login", h.samlLogin, limit)
@@ -112,6 +115,9 @@ type pendingRequest struct {
 	// Continue: what to do after sign-in (open this role, land here).
 	Grant       string `json:"g,omitempty"`
 	Destination string `json:"d,omitempty"`
+	// Confirm: the role is opened only after the person confirms it (the
+	// link came from another site, or the sign-in was IdP-initiated).
+	Confirm bool `json:"c,omitempty"`
 }
 
 func (h *Handler) loadPending(r *http.Request, jar *web.Cookie) []pendingRequest {
