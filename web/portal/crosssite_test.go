@@ -298,7 +298,7 @@ func TestIdPInitiatedRoleIsConfirmed(t *testing.T) {
 	// alice without the role her IdP asserts: Developer is her only role.
 	ev.SP.Result.Identity.Attributes = map[string][]string{"groups": {"dev"}, "displayName": {"Alice <script>"}}
 	ev.SP.Result.Identity.Roles = nil
-	rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}, "RelayState": {s3}}, "Sec-Fetch-Site", "cross-site")
+	rec := fromIdP(t, ev, url.Values{"SAMLResponse": {"x"}, "RelayState": {s3}})
 	confirmOpens(t, ev, devConfirmation(t, ev, rec, s3))
 
 	// SP-initiated from this site, the single role still opens at once.
@@ -340,7 +340,35 @@ func arrive(t *testing.T, ev *webtest.Env, subject, name string) *httptest.Respo
 	saved := ev.SP.Result
 	ev.SP.Result = &r
 	defer func() { ev.SP.Result = saved }()
-	return ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "Sec-Fetch-Site", "cross-site")
+	return fromIdP(t, ev, url.Values{"SAMLResponse": {"x"}})
+}
+
+// fromIdP posts an unsolicited Response to the ACS as a browser does when
+// another site posts it: without the SameSite=Lax session cookie. The ACS
+// must leave that cookie alone and send the browser on to /arrive, which
+// gets it; fromIdP returns the answer of /arrive.
+func fromIdP(t *testing.T, ev *webtest.Env, form url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	var held, kept []*http.Cookie
+	for _, c := range ev.Jar {
+		if c.Name == "broker_session" {
+			held = append(held, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	ev.Jar = kept
+	rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", form, "Sec-Fetch-Site", "cross-site")
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "broker_session" {
+			t.Errorf("the ACS set the session cookie for an unsolicited Response: %v", c)
+		}
+	}
+	ev.Jar = append(ev.Jar, held...)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/arrive" {
+		t.Fatalf("unsolicited Response: %d %q, want 303 /arrive\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	return ev.Do(t, http.MethodGet, "/arrive", nil, "Sec-Fetch-Site", "cross-site")
 }
 
 // sessionsOf counts the server-side sessions by subject.
@@ -494,7 +522,7 @@ func TestUnsolicitedSignInOfSomeoneElse(t *testing.T) {
 	})
 	t.Run("the same person arriving again proceeds", func(t *testing.T) {
 		ev, csrf, _ := switchEnv(t)
-		rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "Sec-Fetch-Site", "cross-site")
+		rec := fromIdP(t, ev, url.Values{"SAMLResponse": {"x"}})
 		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/" {
 			t.Fatalf("alice again: %d %q", rec.Code, rec.Header().Get("Location"))
 		}
@@ -514,7 +542,7 @@ func TestUnsolicitedSignInOfSomeoneElse(t *testing.T) {
 		r.Identity.Provider = "other"
 		saved := ev.SP.Result
 		ev.SP.Result = &r
-		rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}})
+		rec := fromIdP(t, ev, url.Values{"SAMLResponse": {"x"}})
 		ev.SP.Result = saved
 		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/switch" {
 			t.Fatalf("%d %q", rec.Code, rec.Header().Get("Location"))

@@ -50,9 +50,10 @@ type Config struct {
 // flows (SAML and OIDC).
 type Handler struct {
 	*web.Frame
-	cfg        Config
-	reqCookie  *web.Cookie
-	oidcCookie *web.Cookie
+	cfg          Config
+	reqCookie    *web.Cookie
+	oidcCookie   *web.Cookie
+	arriveCookie *web.Cookie
 }
 
 const (
@@ -60,8 +61,10 @@ const (
 	// the ACS on the IdP's cross-site POST, so on https it is SameSite=None.
 	requestCookie = "broker_saml_requests"
 	oidcCookie    = "broker_oidc_requests"
-	maxPending    = 5
-	pendingTTL    = 10 * time.Minute
+	// arriveCookie carries an unsolicited sign-in from the ACS to /arrive.
+	arriveCookie = "broker_arrival"
+	maxPending   = 5
+	pendingTTL   = 10 * time.Minute
 )
 
 // New builds the portal handler.
@@ -82,6 +85,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.oidcCookie, err = h.NewCookieStore(web.CookieOptions{Name: oidcCookie, Path: "/oidc/", MaxAge: pendingTTL, SameSite: http.SameSiteLaxMode}); err != nil {
 		return nil, err
 	}
+	// Set on the IdP's cross-site POST (a top-level navigation may set a
+	// Lax cookie), read on the same-site GET /arrive that follows.
+	if h.arriveCookie, err = h.NewCookieStore(web.CookieOptions{Name: arriveCookie, Path: "/arrive", MaxAge: switchTTL, SameSite: http.SameSiteLaxMode}); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -91,6 +99,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST("/console", h.console, h.RequireCSRF)
 	e.GET("/continue", h.continueTo)
 	e.GET("/open", h.open)
+	e.GET("/arrive", h.arrive)
 	e.GET("/switch", h.switchPage)
 	e.POST("/switch", h.switchChoice, h.RequireCSRF)
 	e.POST("/logout", h.logout, h.RequireCSRF)

@@ -90,12 +90,10 @@ func (h *Handler) samlACS(c echo.Context) error {
 		if rs := r.PostFormValue("RelayState"); strings.HasPrefix(rs, "https://") && len(rs) <= 2000 {
 			cont.Destination = rs
 		}
-		cont.Confirm = true
-		// Nobody here asked for it: it must not replace someone else's
-		// session (login CSRF). Ask the person signed in now.
-		if cur, ok := h.Current(c); ok && !samePerson(&cur.Session.Identity, &sess.Identity) {
-			return h.holdSwitch(c, cur, p, sess, cont)
-		}
+		// Nobody here asked for it, and the browser's session cookie
+		// (SameSite=Lax) does not come with another site's POST: it goes
+		// on to /arrive, which sees who is signed in (switch.go).
+		return h.arrival(c, sess, cont)
 	}
 	return h.signIn(c, sess, cont)
 }

@@ -15,15 +15,23 @@ import (
 
 // An unsolicited (IdP-initiated) sign-in of someone else never replaces
 // the session the browser has: another site can post a Response of its
-// own (login CSRF). The arriving session is started server-side (its
-// Response is verified and burned, so it cannot be kept and played later)
-// but not bound to the browser; the cookie holds it as a pending switch
-// until the person stays or switches, for at most switchTTL.
+// own (login CSRF). The ACS cannot tell who is signed in (the session
+// cookie is SameSite=Lax, so another site's POST arrives without it): it
+// starts the arriving session server-side (its Response is verified and
+// burned, so it cannot be kept and played later), puts it in a short-lived
+// arrival cookie and sends the browser on to GET /arrive, which gets the
+// session cookie. Nobody signed in, or the same person: the arriving
+// session becomes the browser's. Someone else: it waits in the session
+// cookie as a pending switch until the person stays or switches, for at
+// most switchTTL after it arrived. A role it would open is confirmed first
+// (/open?confirm=1).
 //
-//	POST /saml/:p/acs (unsolicited, someone else) ──> Sessions.Start ──> cookie: switch ──> 303 /switch
+//	POST /saml/:p/acs (unsolicited) ──> Sessions.Start ──> arrival cookie ──> 303 /arrive
+//	GET  /arrive: nobody or the same person ──> bound (new CSRF) ──> portal, or /open to confirm a role
+//	              someone else ──> session cookie: switch ──> 303 /switch
 //	GET  /switch  "You are signed in as A. A sign-in for B just arrived."
-//	POST /switch  (CSRF) choice=stay   ──> pending session ended
-//	              choice=switch ──> pending session bound (new CSRF), A's ended
+//	POST /switch  (CSRF) choice=stay   ──> arriving session ended
+//	              choice=switch ──> arriving session bound (new CSRF), A's ended
 
 // switchTTL is how long a pending switch waits for the person.
 const switchTTL = 5 * time.Minute
@@ -34,6 +42,7 @@ type pendingSwitch struct {
 	Expires  time.Time `json:"e"`
 	Name     string    `json:"n"` // display name of the arriving person
 	Provider string    `json:"p"`
+	Subject  string    `json:"s"`
 	// What the sign-in would have continued to: opened only through the
 	// confirmation page.
 	Grant       string `json:"g,omitempty"`
@@ -53,35 +62,79 @@ func decodeSwitch(v string) (pendingSwitch, bool) {
 	return s, true
 }
 
-// samePerson says whether two identities are the same person at the same
-// provider.
-func samePerson(a, b *broker.Identity) bool {
-	return a.Provider == b.Provider && a.Subject == b.Subject
-}
-
-// holdSwitch starts the arriving session without binding it to the
-// browser and asks the person signed in now what to do.
-func (h *Handler) holdSwitch(c echo.Context, cur *web.Current, p web.Provider, sess *access.Session, cont pendingRequest) error {
-	ctx := c.Request().Context()
-	sid, decision, err := h.cfg.Sessions.Start(ctx, sess, "", meta(c))
+// arrival starts the arriving session without binding it to the browser
+// and sends the browser on to /arrive with it.
+func (h *Handler) arrival(c echo.Context, sess *access.Session, cont pendingRequest) error {
+	r := c.Request()
+	sid, decision, err := h.cfg.Sessions.Start(r.Context(), sess, "", meta(c))
 	if err != nil {
 		return err
 	}
-	b := cur.Browser
-	h.dropSwitch(c, b)
 	grantKey := cont.Grant
 	if grantKey == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
 		grantKey = decision.Grants[0].Key()
 	}
-	b.Switch = pendingSwitch{ID: sid, Expires: h.Now().Add(switchTTL), Name: web.DisplayName(&sess.Identity),
-		Provider: p.ID, Grant: grantKey, Destination: cont.Destination}.encode()
-	if err := h.SaveBrowser(c.Response(), c.Request(), b); err != nil {
+	a := pendingSwitch{ID: sid, Expires: h.Now().Add(switchTTL), Name: web.DisplayName(&sess.Identity),
+		Provider: sess.Identity.Provider, Subject: sess.Identity.Subject, Grant: grantKey, Destination: cont.Destination}
+	if err := h.arriveCookie.Put(c.Response(), r, map[string]string{"a": a.encode()}); err != nil {
 		return err
 	}
-	h.Log().InfoContext(ctx, "unsolicited sign-in of someone else held for the person's choice", "request_id", web.RequestID(c),
-		"provider", p.ID, "subject", sess.Identity.Subject,
-		"signed_in_provider", cur.Session.Identity.Provider, "signed_in_subject", cur.Session.Identity.Subject)
-	return c.Redirect(http.StatusSeeOther, "/switch")
+	return c.Redirect(http.StatusSeeOther, "/arrive")
+}
+
+// arrive binds an unsolicited sign-in to the browser, unless someone else
+// is signed in: then it asks.
+func (h *Handler) arrive(c echo.Context) error {
+	r := c.Request()
+	a, ok := decodeSwitch(h.arriveCookie.Get(r)["a"])
+	if err := h.arriveCookie.Put(c.Response(), r, nil); err != nil {
+		return err
+	}
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	cur, signedIn := h.Current(c)
+	b := cur.Browser
+	if !h.Now().Before(a.Expires) {
+		h.dropSwitch(c, web.Browser{Switch: a.encode()})
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	ctx := r.Context()
+	if signedIn && (cur.Session.Identity.Provider != a.Provider || cur.Session.Identity.Subject != a.Subject) {
+		h.dropSwitch(c, b)
+		b.Switch = a.encode()
+		if err := h.SaveBrowser(c.Response(), r, b); err != nil {
+			return err
+		}
+		h.Log().InfoContext(ctx, "unsolicited sign-in of someone else held for the person's choice", "request_id", web.RequestID(c),
+			"provider", a.Provider, "subject", a.Subject,
+			"signed_in_provider", cur.Session.Identity.Provider, "signed_in_subject", cur.Session.Identity.Subject)
+		return c.Redirect(http.StatusSeeOther, "/switch")
+	}
+	// Nobody signed in, or the same person again: proceed as a sign-in
+	// does (a new session id, the previous one ended).
+	h.dropSwitch(c, b)
+	if signedIn {
+		if err := h.cfg.Sessions.End(ctx, cur.ID, meta(c)); err != nil {
+			return err
+		}
+	}
+	if err := h.SaveBrowser(c.Response(), r, web.Browser{ID: a.ID, CSRF: web.RandomToken(32)}); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, a.next())
+}
+
+// next is where the browser goes once the arriving session is its own: a
+// role it would open is confirmed first.
+func (a pendingSwitch) next() string {
+	switch {
+	case a.Grant != "":
+		return "/open?" + roleLink(a.Grant, a.Destination, true).Encode()
+	case a.Destination != "":
+		return "/?destination=" + url.QueryEscape(a.Destination)
+	}
+	return "/"
 }
 
 // dropSwitch ends the pending switch the browser holds, if any (the
@@ -173,15 +226,8 @@ func (h *Handler) switchChoice(c echo.Context) error {
 	if err := h.SaveBrowser(c.Response(), c.Request(), web.Browser{ID: s.ID, CSRF: web.RandomToken(32)}); err != nil {
 		return err
 	}
-	h.Log().InfoContext(ctx, "switched to the arriving sign-in", "request_id", web.RequestID(c), "provider", s.Provider)
-	target := "/"
-	switch {
-	case s.Grant != "":
-		target = "/open?" + roleLink(s.Grant, s.Destination, true).Encode()
-	case s.Destination != "":
-		target += "?destination=" + url.QueryEscape(s.Destination)
-	}
-	return c.Redirect(http.StatusSeeOther, target)
+	h.Log().InfoContext(ctx, "switched to the arriving sign-in", "request_id", web.RequestID(c), "provider", s.Provider, "subject", s.Subject)
+	return c.Redirect(http.StatusSeeOther, s.next())
 }
 
 // discardSwitch ends the pending sign-in, keeps the browser as it is and
