@@ -74,8 +74,9 @@ func TestSAMLBrokerIssuedIdPInitiated(t *testing.T) {
 	b := newBrowser(t)
 	loginForm := b.get(st.IDPURL + "/saml/idp-initiated?sp=" + st.BrokerURL + "/saml/demo/metadata")
 	// carol's group aws-444455556666-Billing maps through the regex rule;
-	// it is her only role, so the broker opens it at once.
-	cp := readConsole(t, st, b, loginAtIdP(t, b, st, loginForm, "carol"))
+	// it is her only role, so the broker offers it, and opens it once she
+	// confirms (an IdP-initiated sign-in never opens a role by itself).
+	cp := readConsole(t, st, b, confirmRole(t, b, loginAtIdP(t, b, st, loginForm, "carol")))
 	if cp.Account != devstack.ProductionAccount || cp.Role != "Billing" || cp.SessionName != "carol@example.com" {
 		t.Errorf("console shows %+v", cp)
 	}
@@ -120,9 +121,20 @@ func TestSAMLPassThroughIdPInitiated(t *testing.T) {
 	st := startStack(t)
 	b := newBrowser(t)
 	portal := loginAtIdP(t, b, st, b.get(st.IDPURL+"/saml/idp-initiated?sp="+st.BrokerURL+"/saml/demo-aws/metadata"), "bob")
-	// bob has one asserted role: auto-selected, straight to the console.
-	cp := readConsole(t, st, b, portal)
+	// bob has one asserted role: auto-selected, and opened once he confirms.
+	cp := readConsole(t, st, b, confirmRole(t, b, portal))
 	if cp.Role != "Developer" || cp.SessionName != "bob@example.com" {
 		t.Errorf("console shows %+v", cp)
 	}
+}
+
+// confirmRole checks that p is the page asking before a role opens, and
+// presses its button.
+func confirmRole(t *testing.T, b *browser, p *page) *page {
+	t.Helper()
+	if p.Status != http.StatusOK || p.URL.Path != "/open" || p.text("confirm-role-h") == "" {
+		t.Fatalf("expected the role confirmation page, got %d at %s:\n%s", p.Status, p.URL, clip(p.Body))
+	}
+	action, form := p.form(t, formWithID("confirm-form"))
+	return b.post(action, form)
 }

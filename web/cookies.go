@@ -107,17 +107,20 @@ type Browser struct {
 	// Next is the role to open once the browser comes back to /continue
 	// (single use); its encoding belongs to the portal.
 	Next string
+	// Switch is a sign-in of someone else that arrived unasked and waits
+	// for the person's choice; its encoding belongs to the portal.
+	Switch string
 }
 
 // LoadBrowser reads the session cookie.
 func (f *Frame) LoadBrowser(r *http.Request) Browser {
 	v := f.sessStore.Get(r)
-	return Browser{ID: v["sid"], CSRF: v["csrf"], Flash: v["flash"], Next: v["next"]}
+	return Browser{ID: v["sid"], CSRF: v["csrf"], Flash: v["flash"], Next: v["next"], Switch: v["switch"]}
 }
 
 // SaveBrowser writes the session cookie.
 func (f *Frame) SaveBrowser(w http.ResponseWriter, r *http.Request, b Browser) error {
-	return f.sessStore.Put(w, r, map[string]string{"sid": b.ID, "csrf": b.CSRF, "flash": b.Flash, "next": b.Next})
+	return f.sessStore.Put(w, r, map[string]string{"sid": b.ID, "csrf": b.CSRF, "flash": b.Flash, "next": b.Next, "switch": b.Switch})
 }
 
 // RandomToken returns n random bytes, base64url encoded.

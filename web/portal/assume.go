@@ -2,7 +2,6 @@ package portal
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -100,10 +99,11 @@ func (h *Handler) refreshUpstream(c echo.Context, cur *web.Current, p web.Provid
 // does not (and should not) list every IdP. With an IdP session the round
 // trip is invisible.
 func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, silent bool, grantKey, dest string) error {
-	q := url.Values{"grant": {grantKey}}
-	if dest != "" {
-		q.Set("destination", dest)
-	}
+	// The intent token says this link is the broker's own, so the role
+	// opens after sign-in without a confirmation, whatever the browser
+	// sends as Sec-Fetch-Site.
+	q := roleLink(grantKey, dest, false)
+	q.Set("intent", intentToken(cur.Browser.CSRF, grantKey, dest))
 	pd := h.Page(c, "Signing you in again")
 	pd.SignedIn, pd.User, pd.CSRF = true, web.DisplayName(&cur.Session.Identity), cur.Browser.CSRF
 	if silent {

@@ -3,12 +3,28 @@
 //
 //	GET  /                        sign-in page (no session) or portal (roles by account)
 //	GET  /saml/:p/login           SP-initiated: AuthnRequest (HTTP-Redirect), request id kept in a cookie
-//	POST /saml/:p/acs             verify Response (saml) ─> server-side session ─> portal
+//	POST /saml/:p/acs             verify Response (saml) ─> server-side session ─> portal (unsolicited: ─> /arrive)
+//	GET  /arrive                  an unsolicited sign-in meets the browser's session (switch.go)
 //	GET  /oidc/:p/login           authorization code + PKCE; ?prompt=none for a silent sign-in
 //	GET  /oidc/:p/callback        state (cookie + replay cache) ─> code exchange (oidc) ─> session
 //	POST /console                 chosen role ─> access.Assume ─> 302 to the AWS console login URL
 //	GET  /continue?t=             the role picked before sign-in (deep link, single role, re-authentication)
+//	GET  /open?grant=&destination= deep link to a role: opens it, or asks first (see below)
+//	GET  /switch                  an unsolicited sign-in of someone else: stay or switch?
+//	POST /switch                  the choice (CSRF)
 //	POST /logout                  end the session
+//
+// Sign-ins and roles nobody asked for. An unsolicited (IdP-initiated)
+// SAML Response never touches the session cookie at the ACS (another
+// site's POST arrives without it); on /arrive, one for someone other than
+// the person signed in never replaces their session: it waits, for five
+// minutes at most, until the person stays or switches (switch.go). A link
+// that names a role (grant= or destination= on the login routes or /open)
+// opens it only when the request was made on this site or typed
+// (Sec-Fetch-Site same-origin or none) or carries the broker's own intent
+// token; otherwise, and after every IdP-initiated sign-in, the role is
+// named on a confirmation page whose button posts to /console
+// (crosssite.go).
 //
 // When AWS refuses a spent upstream credential, the portal refreshes the
 // OIDC ID token or sends the browser through the IdP again (silently where

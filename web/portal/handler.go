@@ -56,6 +56,7 @@ type Handler struct {
 	reqCookie    *web.Cookie
 	oidcCookie   *web.Cookie
 	logoutCookie *web.Cookie
+	arriveCookie *web.Cookie
 }
 
 const (
@@ -64,8 +65,10 @@ const (
 	requestCookie = "broker_saml_requests"
 	oidcCookie    = "broker_oidc_requests"
 	logoutCookie  = "broker_saml_logouts"
-	maxPending    = 5
-	pendingTTL    = 10 * time.Minute
+	// arriveCookie carries an unsolicited sign-in from the ACS to /arrive.
+	arriveCookie = "broker_arrival"
+	maxPending   = 5
+	pendingTTL   = 10 * time.Minute
 )
 
 // New builds the portal handler.
@@ -91,6 +94,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.oidcCookie, err = h.NewCookieStore(web.CookieOptions{Name: oidcCookie, Path: "/oidc/", MaxAge: pendingTTL, SameSite: http.SameSiteLaxMode}); err != nil {
 		return nil, err
 	}
+	// Set on the IdP's cross-site POST (a top-level navigation may set a
+	// Lax cookie), read on the same-site GET /arrive that follows.
+	if h.arriveCookie, err = h.NewCookieStore(web.CookieOptions{Name: arriveCookie, Path: "/arrive", MaxAge: switchTTL, SameSite: http.SameSiteLaxMode}); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -99,6 +107,10 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.GET("/", h.index)
 	e.POST("/console", h.console, h.RequireCSRF)
 	e.GET("/continue", h.continueTo)
+	e.GET("/open", h.open)
+	e.GET("/arrive", h.arrive)
+	e.GET("/switch", h.switchPage)
+	e.POST("/switch", h.switchChoice, h.RequireCSRF)
 	e.POST("/logout", h.logout, h.RequireCSRF)
 	limit := ratelimit.Middleware(h.cfg.SignInLimit, "signin")
 	e.GET("/saml/:provider/login", h.samlLogin, limit)
@@ -124,6 +136,9 @@ type pendingRequest struct {
 	// Continue: what to do after sign-in (open this role, land here).
 	Grant       string `json:"g,omitempty"`
 	Destination string `json:"d,omitempty"`
+	// Confirm: the role is opened only after the person confirms it (the
+	// link came from another site, or the sign-in was IdP-initiated).
+	Confirm bool `json:"c,omitempty"`
 }
 
 func (h *Handler) loadPending(r *http.Request, jar *web.Cookie) []pendingRequest {

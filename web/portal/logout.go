@@ -26,6 +26,7 @@ const (
 func (h *Handler) logout(c echo.Context) error {
 	r := c.Request()
 	cur, signedIn := h.Current(c)
+	h.dropSwitch(c, cur.Browser) // a sign-in waiting at /switch ends too
 	if b := cur.Browser; b.ID != "" {
 		if err := h.cfg.Sessions.End(r.Context(), b.ID, meta(c)); err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,8 +21,17 @@ func (h *Handler) oidcLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	grantKey, dest := web.BoundedParam(c.QueryParam("grant"), 600), web.BoundedParam(c.QueryParam("destination"), 2000)
+	return h.startOIDC(c, p, c.QueryParam("prompt") == "none", pendingRequest{
+		Grant: grantKey, Destination: dest, Confirm: h.linkNeedsConfirm(c, grantKey, dest),
+	})
+}
+
+// startOIDC sends the browser to the OP, remembering in cont what to do
+// after sign-in (its Grant, Destination and Confirm).
+func (h *Handler) startOIDC(c echo.Context, p web.Provider, silent bool, cont pendingRequest) error {
 	prompt := ""
-	if c.QueryParam("prompt") == "none" {
+	if silent {
 		prompt = "none"
 	}
 	state, nonce, verifier := web.RandomToken(24), web.RandomToken(24), oidcVerifier()
@@ -32,8 +40,8 @@ func (h *Handler) oidcLogin(c echo.Context) error {
 		return err
 	}
 	pending := append(h.loadPending(c.Request(), h.oidcCookie), pendingRequest{
-		ID: state, Nonce: nonce, Verifier: verifier, Provider: p.ID, Expires: h.Now().Add(pendingTTL), Silent: prompt == "none",
-		Grant: web.BoundedParam(c.QueryParam("grant"), 600), Destination: web.BoundedParam(c.QueryParam("destination"), 2000),
+		ID: state, Nonce: nonce, Verifier: verifier, Provider: p.ID, Expires: h.Now().Add(pendingTTL), Silent: silent,
+		Grant: cont.Grant, Destination: cont.Destination, Confirm: cont.Confirm,
 	})
 	if err := h.savePending(c.Response(), c.Request(), h.oidcCookie, pending); err != nil {
 		return err
@@ -98,18 +106,10 @@ func (h *Handler) oidcError(c echo.Context, p web.Provider, req pendingRequest, 
 	switch code {
 	case "login_required", "interaction_required", "consent_required", "account_selection_required":
 		if req.Silent {
-			q := url.Values{}
-			if req.Grant != "" {
-				q.Set("grant", req.Grant)
-			}
-			if req.Destination != "" {
-				q.Set("destination", req.Destination)
-			}
-			target := p.LoginPath()
-			if len(q) > 0 {
-				target += "?" + q.Encode()
-			}
-			return c.Redirect(http.StatusSeeOther, target)
+			// Interactively, for the same role and with the same mark:
+			// this request comes back from the OP, so its Sec-Fetch-Site
+			// says nothing about who asked for the role.
+			return h.startOIDC(c, p, false, req)
 		}
 	}
 	return h.signInFailed(c, p.ID, oidc.AuthorizationError(p.ID, code, web.BoundedParam(c.QueryParam("error_description"), 1000)))

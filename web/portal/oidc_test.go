@@ -74,9 +74,9 @@ func newOIDCEnv(t testing.TB) (*webtest.Env, *fakeOIDC) {
 	return ev, op
 }
 
-func callback(ev *webtest.Env, t testing.TB, q string) *httptest.ResponseRecorder {
+func callback(ev *webtest.Env, t testing.TB, q string, hdr ...string) *httptest.ResponseRecorder {
 	t.Helper()
-	return ev.Do(t, http.MethodGet, "/oidc/kc/callback?"+q, nil)
+	return ev.Do(t, http.MethodGet, "/oidc/kc/callback?"+q, nil, hdr...)
 }
 
 func TestOIDCLoginAndCallback(t *testing.T) {
@@ -133,14 +133,22 @@ func TestOIDCRefreshBeforePassThrough(t *testing.T) {
 
 func TestOIDCSilentFallback(t *testing.T) {
 	ev, op := newOIDCEnv(t)
-	rec := ev.Do(t, http.MethodGet, "/oidc/kc/login?prompt=none&grant=g1", nil)
+	rec := ev.Do(t, http.MethodGet, "/oidc/kc/login?prompt=none&grant=g1", nil, "Sec-Fetch-Site", "same-origin")
 	if rec.Code != http.StatusFound || op.prompt != "none" {
 		t.Fatalf("silent login: %d prompt %q", rec.Code, op.prompt)
 	}
-	r := callback(ev, t, "error=login_required&state="+url.QueryEscape(op.state))
-	loc, _ := url.Parse(r.Header().Get("Location"))
-	if r.Code != http.StatusSeeOther || loc.Path != "/oidc/kc/login" || loc.Query().Get("prompt") != "" || loc.Query().Get("grant") != "g1" {
-		t.Fatalf("fallback: %d %q", r.Code, r.Header().Get("Location"))
+	silent := op.state
+	// The OP needs the person: the broker starts the interactive sign-in
+	// itself, for the same role.
+	r := callback(ev, t, "error=login_required&state="+url.QueryEscape(silent))
+	if r.Code != http.StatusFound || !strings.HasPrefix(r.Header().Get("Location"), "https://op.example.com/authorize") || op.prompt != "" || op.state == silent {
+		t.Fatalf("fallback: %d %q prompt %q", r.Code, r.Header().Get("Location"), op.prompt)
+	}
+	// It comes back to that role without a confirmation: the person asked
+	// for it on this site, whatever the OP's redirect says about sites.
+	r = callback(ev, t, "code=good-code&state="+url.QueryEscape(op.state), "Sec-Fetch-Site", "cross-site")
+	if m := metaRefresh.FindStringSubmatch(r.Body.String()); r.Code != http.StatusOK || m == nil || !strings.HasPrefix(m[1], "/continue?t=") {
+		t.Fatalf("interactive sign-in after the fallback: %d %q\n%s", r.Code, r.Header().Get("Location"), r.Body)
 	}
 	ev.Do(t, http.MethodGet, "/oidc/kc/login", nil)
 	if r := callback(ev, t, "error=access_denied&state="+url.QueryEscape(op.state)); r.Code != http.StatusForbidden {

@@ -25,11 +25,19 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	if err != nil {
 		return err
 	}
+	h.dropSwitch(c, old)
 	b := web.Browser{ID: sid, CSRF: web.RandomToken(32)}
 
 	grantKey := cont.Grant
 	if grantKey == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
 		grantKey = decision.Grants[0].Key()
+	}
+	if grantKey != "" && cont.Confirm {
+		// Nobody asked for this role here: name it and ask.
+		if err := h.SaveBrowser(c.Response(), r, b); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/open?"+roleLink(grantKey, cont.Destination, true).Encode())
 	}
 	if grantKey != "" {
 		// Open the role from a page of our own rather than redirecting from
@@ -61,13 +69,24 @@ func (h *Handler) index(c echo.Context) error {
 	dest := web.BoundedParam(c.QueryParam("destination"), 2000)
 	cur, ok := h.Current(c)
 	b := cur.Browser
+	// A sign-in of someone else waits for the person's choice.
+	if _, live, err := h.liveSwitch(c, &b); err != nil {
+		return err
+	} else if live {
+		return c.Redirect(http.StatusSeeOther, "/switch")
+	}
 	if !ok {
+		// A role named here came from a link: the login keeps it, and its
+		// mark when the link did not come from this site.
+		grantKey := web.BoundedParam(c.QueryParam("grant"), 600)
+		q := roleLink(grantKey, dest, h.linkNeedsConfirm(c, grantKey, dest))
 		pd := signInPage{Page: h.Page(c, "Sign in")}
 		pd.Destination = dest
+		pd.Grant = grantKey != ""
 		for _, p := range h.cfg.Providers.List() {
 			login := p.LoginPath()
-			if dest != "" {
-				login += "?destination=" + url.QueryEscape(dest)
+			if len(q) > 0 {
+				login += "?" + q.Encode()
 			}
 			pd.Providers = append(pd.Providers, providerView{ID: p.ID, Label: p.Label, LoginURL: login, Ready: p.Ready() == nil})
 		}
@@ -94,6 +113,7 @@ func (h *Handler) index(c echo.Context) error {
 type signInPage struct {
 	web.Page
 	Providers []providerView
+	Grant     bool // a role is named: it opens after sign-in
 }
 
 // portalPage lists the person's roles by account.

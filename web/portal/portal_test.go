@@ -24,7 +24,7 @@ var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=
 
 func TestSignInPageAndLogin(t *testing.T) {
 	ev := webtest.NewEnv(t, "https://aws.example.com")
-	page := ev.Do(t, http.MethodGet, "/?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3", nil)
+	page := ev.Do(t, http.MethodGet, "/?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3", nil, "Sec-Fetch-Site", "none")
 	if page.Code != http.StatusOK || !strings.Contains(page.Body.String(), `href="/saml/okta/login?destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3"`) {
 		t.Fatalf("sign-in page: %d\n%s", page.Code, page.Body)
 	}
@@ -163,7 +163,8 @@ func TestConsoleFlow(t *testing.T) {
 func TestContinueAfterSignIn(t *testing.T) {
 	ev := webtest.NewEnv(t, "http://localhost:8080")
 	// Sign in with a role to open afterwards (as after a deep link).
-	rec := ev.Do(t, http.MethodGet, "/saml/okta/login?grant="+url.QueryEscape(webtest.DevRole+"|arn:aws:iam::111122223333:saml-provider/broker|saml"), nil)
+	rec := ev.Do(t, http.MethodGet, "/saml/okta/login?grant="+url.QueryEscape(webtest.DevRole+"|arn:aws:iam::111122223333:saml-provider/broker|saml"), nil,
+		"Sec-Fetch-Site", "same-origin")
 	if rec.Code != http.StatusFound {
 		t.Fatalf("login: %d", rec.Code)
 	}

@@ -30,9 +30,10 @@ func (h *Handler) samlLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	grantKey, dest := web.BoundedParam(c.QueryParam("grant"), 600), web.BoundedParam(c.QueryParam("destination"), 2000)
 	pending := append(h.loadPending(c.Request(), h.reqCookie), pendingRequest{
 		ID: reqID, Provider: p.ID, Relay: relay, Expires: h.Now().Add(pendingTTL),
-		Grant: web.BoundedParam(c.QueryParam("grant"), 600), Destination: web.BoundedParam(c.QueryParam("destination"), 2000),
+		Grant: grantKey, Destination: dest, Confirm: h.linkNeedsConfirm(c, grantKey, dest),
 	})
 	if err := h.savePending(c.Response(), c.Request(), h.reqCookie, pending); err != nil {
 		return err
@@ -78,16 +79,23 @@ func (h *Handler) samlACS(c echo.Context) error {
 	if err := h.savePending(c.Response(), r, h.reqCookie, rest); err != nil {
 		return err
 	}
+	sess := access.NewSAMLSession(res.Identity, res.ResponseXML)
 	if res.InResponseTo == "" {
 		// IdP-initiated: a RelayState may name a console deep link (Okta,
 		// Entra "default relay state"). It is only ever used as a console
 		// Destination, validated against the role's partition, never as a
-		// redirect target of the broker.
+		// redirect target of the broker. The POST comes from another site
+		// by nature, and the tile click at the IdP is consent to sign in,
+		// not to open a role the broker picked: any role is confirmed.
 		if rs := r.PostFormValue("RelayState"); strings.HasPrefix(rs, "https://") && len(rs) <= 2000 {
 			cont.Destination = rs
 		}
+		// Nobody here asked for it, and the browser's session cookie
+		// (SameSite=Lax) does not come with another site's POST: it goes
+		// on to /arrive, which sees who is signed in (switch.go).
+		return h.arrival(c, sess, cont)
 	}
-	return h.signIn(c, access.NewSAMLSession(res.Identity, res.ResponseXML), cont)
+	return h.signIn(c, sess, cont)
 }
 
 // signInFailed audits a failed sign-in and shows the error.

@@ -148,11 +148,15 @@ var (
 	GrantRe = regexp.MustCompile(`name="grant" value="([^"]+)"`)
 )
 
-// SignIn posts the SP's result to the ACS, opens the portal and returns its
-// CSRF token and the grants it offers.
+// SignIn posts the SP's result to the ACS (an unsolicited Response goes
+// on to /arrive, where the browser's session is decided), opens the portal
+// and returns its CSRF token and the grants it offers.
 func (ev *Env) SignIn(t testing.TB) (csrf string, grants []string) {
 	t.Helper()
 	rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}})
+	if rec.Code == http.StatusSeeOther && rec.Header().Get("Location") == "/arrive" {
+		rec = ev.Do(t, http.MethodGet, "/arrive", nil)
+	}
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/" {
 		t.Fatalf("ACS: %d %s", rec.Code, rec.Body)
 	}
