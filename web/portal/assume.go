@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/web"
 )
@@ -37,6 +38,15 @@ func (h *Handler) continueTo(c echo.Context) error {
 func (h *Handler) assume(c echo.Context, cur *web.Current, grantKey, dest string, mayReauth bool) error {
 	p, _ := h.cfg.Providers.Get(cur.Session.Identity.Provider)
 	caps := access.Provider{SAML: p.SAML != nil, OIDC: p.OIDC != nil}
+	if cur.Stale {
+		// The attributes are older than reauth_after: the rules decide on
+		// what the IdP says now, not at sign-in (silently where it can).
+		if !mayReauth || (p.SAML == nil && p.OIDC == nil) {
+			return errReauth
+		}
+		return h.reauthPage(c, cur, p, p.OIDC != nil, grantKey, dest,
+			"The broker is confirming your sign-in with "+p.Label+" before it opens this role.")
+	}
 	out, err := h.runAssume(c, cur, grantKey, dest)
 	step := access.NextStep(cur.Session, err, caps)
 	if step.Kind == access.StepRefresh {
@@ -49,7 +59,7 @@ func (h *Handler) assume(c echo.Context, cur *web.Current, grantKey, dest string
 	}
 	if err != nil {
 		if step.Kind == access.StepSignInAgain && mayReauth {
-			return h.reauthPage(c, cur, p, step.Silent, grantKey, dest)
+			return h.reauthPage(c, cur, p, step.Silent, grantKey, dest, "")
 		}
 		return err
 	}
@@ -98,7 +108,7 @@ func (h *Handler) refreshUpstream(c echo.Context, cur *web.Current, p web.Provid
 // redirect chain started by a form POST is bound by CSP form-action, which
 // does not (and should not) list every IdP. With an IdP session the round
 // trip is invisible.
-func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, silent bool, grantKey, dest string) error {
+func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, silent bool, grantKey, dest, message string) error {
 	// The intent token says this link is the broker's own, so the role
 	// opens after sign-in without a confirmation, whatever the browser
 	// sends as Sec-Fetch-Site.
@@ -112,6 +122,14 @@ func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, s
 	} else {
 		pd.Message = "AWS accepts each sign-in from " + p.Label + " once, so the broker is getting a fresh one for this role."
 	}
+	if message != "" {
+		pd.Message = message
+	}
 	pd.Refresh = p.LoginPath() + "?" + q.Encode()
 	return h.Render(c, http.StatusOK, "reauth.html", pd)
 }
+
+// errReauth is a role asked for on a stale session where the portal cannot
+// send the browser through the IdP first.
+var errReauth = broker.Errorf(broker.EUNAUTHORIZED, "reauth_required",
+	"Your sign-in must be confirmed with your identity provider again. Go back to the portal and pick the role again.")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -139,6 +140,21 @@ type pendingRequest struct {
 	// Confirm: the role is opened only after the person confirms it (the
 	// link came from another site, or the sign-in was IdP-initiated).
 	Confirm bool `json:"c,omitempty"`
+	// Return is a page of this site to land on after sign-in (an admin
+	// page that sent the person to sign in again); local paths only.
+	Return string `json:"rt,omitempty"`
+	// MFA: the sign-in asked the IdP for multi-factor authentication.
+	MFA bool `json:"m,omitempty"`
+}
+
+// localReturn accepts a path of this site ("/admin/rules?x=1"), never
+// another origin ("//evil", "/\evil" with a backslash, "https://…"), at most 2000 bytes.
+func localReturn(v string) string {
+	if len(v) > 2000 || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") ||
+		strings.ContainsAny(v, "\r\n\t\\") {
+		return ""
+	}
+	return v
 }
 
 func (h *Handler) loadPending(r *http.Request, jar *web.Cookie) []pendingRequest {

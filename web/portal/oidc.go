@@ -22,8 +22,10 @@ func (h *Handler) oidcLogin(c echo.Context) error {
 		return err
 	}
 	grantKey, dest := web.BoundedParam(c.QueryParam("grant"), 600), web.BoundedParam(c.QueryParam("destination"), 2000)
-	return h.startOIDC(c, p, c.QueryParam("prompt") == "none", pendingRequest{
+	mfa := c.QueryParam("mfa") == "1"
+	return h.startOIDC(c, p, c.QueryParam("prompt") == "none" && !mfa, pendingRequest{
 		Grant: grantKey, Destination: dest, Confirm: h.linkNeedsConfirm(c, grantKey, dest),
+		Return: localReturn(c.QueryParam("return")), MFA: mfa,
 	})
 }
 
@@ -35,13 +37,13 @@ func (h *Handler) startOIDC(c echo.Context, p web.Provider, silent bool, cont pe
 		prompt = "none"
 	}
 	state, nonce, verifier := web.RandomToken(24), web.RandomToken(24), oidcVerifier()
-	authURL, err := p.OIDC.AuthURL(c.Request().Context(), oidc.AuthRequest{State: state, Nonce: nonce, Verifier: verifier, Prompt: prompt})
+	authURL, err := p.OIDC.AuthURL(c.Request().Context(), oidc.AuthRequest{State: state, Nonce: nonce, Verifier: verifier, Prompt: prompt, MFA: cont.MFA})
 	if err != nil {
 		return err
 	}
 	pending := append(h.loadPending(c.Request(), h.oidcCookie), pendingRequest{
 		ID: state, Nonce: nonce, Verifier: verifier, Provider: p.ID, Expires: h.Now().Add(pendingTTL), Silent: silent,
-		Grant: cont.Grant, Destination: cont.Destination, Confirm: cont.Confirm,
+		Grant: cont.Grant, Destination: cont.Destination, Confirm: cont.Confirm, Return: cont.Return, MFA: cont.MFA,
 	})
 	if err := h.savePending(c.Response(), c.Request(), h.oidcCookie, pending); err != nil {
 		return err

@@ -20,6 +20,12 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	id := &sess.Identity
 	r := c.Request()
 	ctx := r.Context()
+	if cont.MFA && !id.MFA {
+		// Asked for MFA and the IdP signed the person in without it: say
+		// so rather than loop back to it.
+		h.cfg.Sessions.Failed(ctx, id.Provider, errMFANotAsserted, meta(c))
+		return errMFANotAsserted
+	}
 	old := h.LoadBrowser(r)
 	sid, decision, err := h.cfg.Sessions.Start(ctx, sess, old.ID, meta(c))
 	if err != nil {
@@ -62,8 +68,15 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	if cont.Destination != "" {
 		target += "?destination=" + url.QueryEscape(cont.Destination)
 	}
+	if cont.Return != "" {
+		target = cont.Return
+	}
 	return c.Redirect(http.StatusSeeOther, target)
 }
+
+// errMFANotAsserted: a sign-in that asked for MFA came back without it.
+var errMFANotAsserted = broker.Errorf(broker.EFORBIDDEN, "mfa_not_asserted",
+	"Your identity provider signed you in without multi-factor authentication, which this needs. Set up a second factor with your identity provider (or ask its administrators to require it for the broker), then sign in again.")
 
 func (h *Handler) index(c echo.Context) error {
 	dest := web.BoundedParam(c.QueryParam("destination"), 2000)
@@ -103,7 +116,13 @@ func (h *Handler) index(c echo.Context) error {
 	pd.User = web.DisplayName(&data.Identity)
 	pd.CSRF = b.CSRF
 	pd.Destination = dest
-	pd.Accounts = accountsView(h.cfg.Access.Decide(&data.Identity).Grants)
+	decision := h.cfg.Access.Decide(&data.Identity)
+	pd.Accounts = accountsView(decision.Grants)
+	if decision.NeedsMFA && !data.Identity.MFA {
+		if p, ok := h.cfg.Providers.Get(data.Identity.Provider); ok {
+			pd.MFALogin, pd.MFAProvider = p.LoginPath()+"?mfa=1", p.Label
+		}
+	}
 	pd.IsAdmin = h.cfg.IsAdmin != nil && h.cfg.IsAdmin(&data.Identity)
 	pd.Flash = h.TakeFlash(c, b)
 	return h.Render(c, http.StatusOK, "portal.html", pd)
@@ -120,6 +139,8 @@ type signInPage struct {
 type portalPage struct {
 	web.Page
 	Accounts []accountView
+	// MFALogin signs in again with MFA, which gives more roles ("" when not).
+	MFALogin, MFAProvider string
 }
 
 type providerView struct {

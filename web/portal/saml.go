@@ -26,7 +26,14 @@ func (h *Handler) samlLogin(c echo.Context) error {
 			"Sign-in with "+p.Label+" is not available right now: its metadata could not be loaded. Try again in a few minutes.")
 	}
 	relay := web.RandomToken(18)
-	redirect, reqID, err := p.SAML.LoginRedirect(relay, saml.LoginOptions{})
+	// ?mfa=1: a rule or the admin condition needs a multi-factor sign-in:
+	// a fresh one (ForceAuthn), with the configured authentication context.
+	mfa := c.QueryParam("mfa") == "1"
+	opts := saml.LoginOptions{}
+	if mfa {
+		opts = saml.LoginOptions{ForceAuthn: true, AuthnContexts: p.SAML.MFARequest()}
+	}
+	redirect, reqID, err := p.SAML.LoginRedirect(relay, opts)
 	if err != nil {
 		return err
 	}
@@ -34,6 +41,7 @@ func (h *Handler) samlLogin(c echo.Context) error {
 	pending := append(h.loadPending(c.Request(), h.reqCookie), pendingRequest{
 		ID: reqID, Provider: p.ID, Relay: relay, Expires: h.Now().Add(pendingTTL),
 		Grant: grantKey, Destination: dest, Confirm: h.linkNeedsConfirm(c, grantKey, dest),
+		Return: localReturn(c.QueryParam("return")), MFA: mfa,
 	})
 	if err := h.savePending(c.Response(), c.Request(), h.reqCookie, pending); err != nil {
 		return err
