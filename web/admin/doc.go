@@ -13,4 +13,6 @@
 //	GET  /admin/audit                    audit log, filters, CSV export
 //	GET|POST /admin/accounts, POST /admin/accounts/:id/delete   account aliases
 //	GET|POST /admin/tokens, POST /admin/tokens/:id/delete       admin API tokens
+//	GET  /admin/sessions?provider=&subject=  a person's live sessions (handles, never ids)
+//	POST /admin/sessions/end, /end-all   end one (by handle) or all of a person's sessions (audited in access)
 package admin

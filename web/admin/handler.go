@@ -71,6 +71,8 @@ type Config struct {
 	// Admin is every change, check, simulation and impact preview.
 	Admin  RuleAdmin
 	Admins Admins
+	// Sessions lists and ends people's portal sessions.
+	Sessions Sessions
 }
 
 // Handler serves the admin pages under /admin.
@@ -81,8 +83,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Frame == nil || cfg.Guard == nil || cfg.Providers == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Admins == nil {
-		return nil, errors.New("admin: Frame, Guard, Providers, Rules, Admin and Admins are required")
+	if cfg.Frame == nil || cfg.Guard == nil || cfg.Providers == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Admins == nil || cfg.Sessions == nil {
+		return nil, errors.New("admin: Frame, Guard, Providers, Rules, Admin, Admins and Sessions are required")
 	}
 	return &Handler{Frame: cfg.Frame, cfg: cfg}, nil
 }
@@ -110,6 +112,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 	g.GET("/tokens", h.adminTokens)
 	g.POST("/tokens", h.adminTokenCreate)
 	g.POST("/tokens/:id/delete", h.adminTokenDelete)
+	g.GET("/sessions", h.adminSessions)
+	g.POST("/sessions/end", h.adminSessionEnd)
+	g.POST("/sessions/end-all", h.adminSessionEndAll)
 }
 
 // adminPage is the data of every admin page.

@@ -230,7 +230,9 @@ func TestAdminSimulatorAndAudit(t *testing.T) {
 	}
 	// Audit page filters and CSV export.
 	rec = ev.Do(t, "GET", "/admin/audit?user=bob&event=signin", nil)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<td>bob") || strings.Contains(rec.Body.String(), "<td>ann") {
+	// Each person links to their sessions.
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `<td><a href="/admin/sessions?provider=okta&amp;subject=bob" title="Sessions of this person">bob</a>`) ||
+		strings.Contains(rec.Body.String(), ">ann</a>") {
 		t.Fatalf("audit filter: %d\n%s", rec.Code, rec.Body)
 	}
 	rec = ev.Do(t, "GET", "/admin/audit?event=signin&format=csv", nil)

@@ -61,7 +61,9 @@ type Config struct {
 	// Admin is every change and simulation.
 	Admin RuleAdmin
 	Audit AuditLog
-	Log   *slog.Logger
+	// Sessions lists and ends people's portal sessions.
+	Sessions Sessions
+	Log      *slog.Logger
 }
 
 // Handler serves the JSON API under /api/v1.
@@ -72,8 +74,8 @@ type Handler struct {
 
 // New builds the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Guard == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Audit == nil {
-		return nil, errors.New("api: Guard, Rules, Admin and Audit are required")
+	if cfg.Guard == nil || cfg.Rules == nil || cfg.Admin == nil || cfg.Audit == nil || cfg.Sessions == nil {
+		return nil, errors.New("api: Guard, Rules, Admin, Audit and Sessions are required")
 	}
 	h := &Handler{cfg: cfg, log: cfg.Log}
 	if h.log == nil {
@@ -119,6 +121,9 @@ func routeTable(h *Handler) []route {
 		{Route{http.MethodPost, "/simulate", admins.ScopeRulesRead}, h.apiSimulate},
 		{Route{http.MethodGet, "/audit", admins.ScopeAuditRead}, h.apiAudit},
 		{Route{http.MethodGet, "/accounts", admins.ScopeAccountsRead}, h.apiAccounts},
+		{Route{http.MethodGet, "/sessions", admins.ScopeSessionsRead}, h.apiSessions},
+		{Route{http.MethodDelete, "/sessions", admins.ScopeSessionsWrite}, h.apiEndSessions},
+		{Route{http.MethodDelete, "/sessions/:handle", admins.ScopeSessionsWrite}, h.apiEndSession},
 	}
 }
 

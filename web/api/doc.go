@@ -13,7 +13,11 @@
 //	POST   /api/v1/simulate           rules:read     roles for an identity, against live or candidate rules
 //	GET    /api/v1/audit              audit:read     audit events, keyset pages
 //	GET    /api/v1/accounts           accounts:read  account aliases
+//	GET    /api/v1/sessions?provider=&subject=          sessions:read   a person's live sessions (handles, never ids)
+//	DELETE /api/v1/sessions?provider=&subject=          sessions:write  end them all: {"ended": N}
+//	DELETE /api/v1/sessions/:handle?provider=&subject=  sessions:write  end one: 204, or 404 session_not_found
 //
 // Rules that do not compile get 422 with {rule,index,field,reason} problems;
-// stale versions or revisions get 409.
+// stale versions or revisions get 409. A sessions request without provider
+// and subject gets 400 session_owner_missing; every end is audited (access).
 package api

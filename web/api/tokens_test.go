@@ -105,7 +105,7 @@ func TestEveryAPIRouteNeedsItsScope(t *testing.T) {
 		}
 		others := slices.DeleteFunc(admins.Scopes(), func(sc string) bool { return sc == r.Scope })
 		tok := storedToken(t, ev, "t"+string(rune('a'+i)), others, time.Now().Add(time.Hour))
-		path := "/api/v1" + strings.ReplaceAll(r.Path, ":name", "devs")
+		path := "/api/v1" + strings.NewReplacer(":name", "devs", ":handle", "x").Replace(r.Path)
 		rec := ev.API(t, r.Method, path, "", "Authorization", "Bearer "+tok)
 		if reason, msg := refusal(t, rec); rec.Code != http.StatusForbidden || reason != "api_token_scope" || !strings.Contains(msg, r.Scope) {
 			t.Errorf("%s %s without %s: %d %s %q", r.Method, path, r.Scope, rec.Code, reason, msg)

@@ -125,12 +125,13 @@ func New(cfg Config) (*Site, error) {
 	}
 	ah, err := admin.New(admin.Config{
 		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Admins: adminSvc,
+		Sessions: cfg.Sessions,
 	})
 	if err != nil {
 		return nil, err
 	}
 	ah.Mount(e)
-	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Audit: adminSvc, Log: frame.Log()})
+	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Audit: adminSvc, Sessions: cfg.Sessions, Log: frame.Log()})
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func TestAdminRoutesListIsComplete(t *testing.T) {
 	for _, r := range webtest.AdminRoutes {
 		listed[r.Method+" "+strings.SplitN(r.Path, "?", 2)[0]] = true
 	}
-	param := strings.NewReplacer(":name", "devs", ":id", "x")
+	param := strings.NewReplacer(":name", "devs", ":id", "x", ":handle", "x")
 	for _, r := range ev.Site.Echo().Routes() {
 		if (!strings.HasPrefix(r.Path, "/admin") && !strings.HasPrefix(r.Path, "/api/")) || r.Method == "echo_route_not_found" {
 			continue // the groups' catch-alls answer 404 only after requireAdmin

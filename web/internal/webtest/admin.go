@@ -3,7 +3,9 @@ package webtest
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -87,13 +89,46 @@ func NewAdminEnv(t testing.TB) *AdminEnv {
 func (ev *AdminEnv) As(t testing.TB, subject string, groups ...string) string {
 	t.Helper()
 	ev.Jar = nil
-	ev.SP.Result = &saml.Result{Identity: broker.Identity{
+	ev.SP.Result = signInResult(subject, groups)
+	csrf, _ := ev.SignIn(t)
+	return csrf
+}
+
+// AsBrowser is As from a browser whose requests carry User-Agent ua (what
+// session lists show); ev.Jar is then that browser's cookies.
+func (ev *AdminEnv) AsBrowser(t testing.TB, ua, subject string, groups ...string) string {
+	t.Helper()
+	ev.Jar = nil
+	ev.SP.Result = signInResult(subject, groups)
+	rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "User-Agent", ua)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("ACS: %d %s", rec.Code, rec.Body)
+	}
+	m := CSRFRe.FindStringSubmatch(ev.Do(t, http.MethodGet, "/", nil, "User-Agent", ua).Body.String())
+	if m == nil {
+		t.Fatal("the portal has no CSRF token")
+	}
+	return m[1]
+}
+
+// signInResult is a verified sign-in of subject with groups at okta.
+func signInResult(subject string, groups []string) *saml.Result {
+	return &saml.Result{Identity: broker.Identity{
 		Provider: "okta", Protocol: broker.ProtocolSAML, Subject: subject,
 		Attributes: map[string][]string{"groups": groups, "displayName": {strings.ToUpper(subject[:1]) + subject[1:]}},
 		Expires:    time.Now().Add(5 * time.Minute),
 	}, ResponseXML: []byte("<Response/>"), AssertionID: "_" + subject + time.Now().String()}
-	csrf, _ := ev.SignIn(t)
-	return csrf
+}
+
+// SessionID is the id of the live session of subject at okta started
+// from user agent ua ("" if none): tests compare pages against it.
+func (ev *Env) SessionID(subject, ua string) string {
+	for id, s := range ev.SessionStore.Snapshot() {
+		if s.Provider == "okta" && s.Subject == subject && s.UserAgent == ua {
+			return id
+		}
+	}
+	return ""
 }
 
 // API sends body (JSON when not empty) with the jar's cookies and hdr
@@ -119,7 +154,10 @@ var AdminRoutes = []struct{ Method, Path string }{
 	{"GET", "/admin/audit?format=csv"}, {"GET", "/admin/accounts"}, {"POST", "/admin/accounts"},
 	{"POST", "/admin/accounts/" + Acct + "/delete"}, {"GET", "/admin/tokens"}, {"POST", "/admin/tokens"},
 	{"POST", "/admin/tokens/x/delete"},
+	{"GET", "/admin/sessions?provider=okta&subject=ann"}, {"POST", "/admin/sessions/end"}, {"POST", "/admin/sessions/end-all"},
 	{"GET", "/api/v1/rules"}, {"PUT", "/api/v1/rules"}, {"POST", "/api/v1/rules"}, {"GET", "/api/v1/rules/devs"},
 	{"PUT", "/api/v1/rules/devs"}, {"DELETE", "/api/v1/rules/devs?version=1"}, {"GET", "/api/v1/rules/devs/history"},
 	{"POST", "/api/v1/simulate"}, {"GET", "/api/v1/audit"}, {"GET", "/api/v1/accounts"},
+	{"GET", "/api/v1/sessions?provider=okta&subject=ann"}, {"DELETE", "/api/v1/sessions?provider=okta&subject=ann"},
+	{"DELETE", "/api/v1/sessions/x?provider=okta&subject=ann"},
 }

@@ -2,6 +2,7 @@ package webtest
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"time"
 
@@ -62,4 +63,11 @@ func (m *MemSessions) match(f store.SessionFilter, del bool) []store.Session {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
 	return out
+}
+
+// Snapshot is a copy of the sessions by id.
+func (m *MemSessions) Snapshot() map[string]store.Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.M)
 }
