@@ -30,9 +30,15 @@ type Sessions interface {
 	End(ctx context.Context, id string, meta access.Meta) error
 	// UseOnce makes an OIDC state single use across instances (EREPLAY).
 	UseOnce(ctx context.Context, namespace, key string, expires time.Time) error
+	// List and EndAll are a person's own sessions (/sessions): theirs
+	// live, and "sign out everywhere".
+	List(ctx context.Context, provider, subject string) ([]access.SessionInfo, error)
+	EndAll(ctx context.Context, provider, subject string, by broker.Actor, except string) (int, error)
 	// EndUpstream ends the sessions an IdP's logout names.
 	EndUpstream(ctx context.Context, provider, subject, upstreamSession, via string, meta access.Meta) (int, error)
 }
+
+var _ Sessions = (*access.Sessions)(nil)
 
 // Config configures the portal.
 type Config struct {

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -20,29 +19,6 @@ import (
 //	                               cleared, back to the sign-in page with a message
 //
 // Each end is audited in access with the person as "by".
-
-// OwnSessions is what a person's own session list needs of the session
-// lifecycle (access.Sessions), beyond Sessions: their live sessions, and
-// ending all of them but one.
-type OwnSessions interface {
-	List(ctx context.Context, provider, subject string) ([]access.SessionInfo, error)
-	EndAll(ctx context.Context, provider, subject string, by broker.Actor, except string) (int, error)
-}
-
-var _ OwnSessions = (*access.Sessions)(nil)
-
-// errNoSessionList is the refusal when Config.Sessions cannot list and end
-// a person's sessions (never with access.Sessions).
-var errNoSessionList = broker.Errorf(broker.EINTERNAL, "sessions_unsupported", "")
-
-// ownSessions is Config.Sessions as OwnSessions.
-func (h *Handler) ownSessions() (OwnSessions, error) {
-	own, ok := h.cfg.Sessions.(OwnSessions)
-	if !ok {
-		return nil, errNoSessionList
-	}
-	return own, nil
-}
 
 // sessionsPage lists the person's live sessions.
 type sessionsPage struct {
@@ -65,10 +41,7 @@ func (h *Handler) sessions(c echo.Context) error {
 	if !ok {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	own, err := h.ownSessions()
-	if err != nil {
-		return err
-	}
+	own := h.cfg.Sessions
 	id := &cur.Session.Identity
 	list, err := own.List(c.Request().Context(), id.Provider, id.Subject)
 	if err != nil {
@@ -93,10 +66,7 @@ func (h *Handler) endOthers(c echo.Context) error {
 	if !ok {
 		return web.NotSignedIn
 	}
-	own, err := h.ownSessions()
-	if err != nil {
-		return err
-	}
+	own := h.cfg.Sessions
 	id := &cur.Session.Identity
 	n, err := own.EndAll(c.Request().Context(), id.Provider, id.Subject, personActor(c, id), cur.ID)
 	if err != nil {
@@ -119,10 +89,7 @@ func (h *Handler) endAll(c echo.Context) error {
 	if !ok {
 		return web.NotSignedIn
 	}
-	own, err := h.ownSessions()
-	if err != nil {
-		return err
-	}
+	own := h.cfg.Sessions
 	id := &cur.Session.Identity
 	n, err := own.EndAll(c.Request().Context(), id.Provider, id.Subject, personActor(c, id), "")
 	if err != nil {

@@ -20,7 +20,11 @@ func browser(t *testing.T, ev *webtest.Env, subject, ua string) ([]*http.Cookie,
 	res.Identity.Subject = subject
 	ev.SP.Result = &res
 	ev.Jar = nil
-	if rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "User-Agent", ua); rec.Code != http.StatusSeeOther {
+	rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "User-Agent", ua)
+	if rec.Code == http.StatusSeeOther && rec.Header().Get("Location") == "/arrive" {
+		rec = ev.Do(t, http.MethodGet, "/arrive", nil, "User-Agent", ua)
+	}
+	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("ACS: %d %s", rec.Code, rec.Body)
 	}
 	m := webtest.CSRFRe.FindStringSubmatch(ev.Do(t, http.MethodGet, "/", nil).Body.String())

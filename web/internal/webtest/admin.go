@@ -101,6 +101,9 @@ func (ev *AdminEnv) AsBrowser(t testing.TB, ua, subject string, groups ...string
 	ev.Jar = nil
 	ev.SP.Result = signInResult(subject, groups)
 	rec := ev.Do(t, http.MethodPost, "/saml/okta/acs", url.Values{"SAMLResponse": {"x"}}, "User-Agent", ua)
+	if rec.Code == http.StatusSeeOther && rec.Header().Get("Location") == "/arrive" {
+		rec = ev.Do(t, http.MethodGet, "/arrive", nil, "User-Agent", ua)
+	}
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("ACS: %d %s", rec.Code, rec.Body)
 	}
