@@ -114,6 +114,17 @@ func (s *Session) Refreshed(idToken string, expires time.Time, refreshToken stri
 	s.refreshed = true
 }
 
+// Reverified applies an identity the IdP has just verified again for the
+// same person (the claims of a refreshed ID token): the rules and the
+// admin condition decide on it from now on, and the reauth_after clock
+// starts again at at. Store the session afterwards.
+func (s *Session) Reverified(id broker.Identity, at time.Time) {
+	if id.Subject != s.Identity.Subject || id.Provider != s.Identity.Provider {
+		return // never another person: oidc.Refresh refuses a changed sub
+	}
+	s.Identity, s.verifiedAt = id, at
+}
+
 // RefreshFailed drops the refresh token after the OP refused it, so the
 // next step is to sign in again. Store the session afterwards.
 func (s *Session) RefreshFailed() { s.refreshToken = "" }

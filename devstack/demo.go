@@ -78,6 +78,9 @@ type demoUser struct {
 	Username, Email, DisplayName string
 	Groups                       []string
 	AWSRoles                     []broker.RolePair
+	// SecondFactor: the person has a one-time code (keys/otp.json) and
+	// may sign in with MFA.
+	SecondFactor bool
 }
 
 func demoUsers() []demoUser {
@@ -86,11 +89,11 @@ func demoUsers() []demoUser {
 	}
 	return []demoUser{
 		{"alice", "alice@example.com", "Alice Admin", []string{"engineering", "aws-admins", "broker-admins"},
-			[]broker.RolePair{pass(SandboxAccount, "Admin"), pass(ProductionAccount, "ReadOnly")}},
+			[]broker.RolePair{pass(SandboxAccount, "Admin"), pass(ProductionAccount, "ReadOnly")}, true},
 		{"bob", "bob@example.com", "Bob Builder", []string{"engineering"},
-			[]broker.RolePair{pass(SandboxAccount, "Developer")}},
+			[]broker.RolePair{pass(SandboxAccount, "Developer")}, false},
 		{"carol", "carol@example.com", "Carol Counter", []string{"finance", "aws-" + ProductionAccount + "-Billing"},
-			[]broker.RolePair{pass(ProductionAccount, "Billing")}},
+			[]broker.RolePair{pass(ProductionAccount, "Billing")}, false},
 	}
 }
 
@@ -179,6 +182,21 @@ rules:
       label: Administrator
       duration: 4h
       console_duration: 2h
+
+  # Production administration needs a multi-factor sign-in: the role is
+  # hidden until the IdP asserts MFA (alice's one-time code is in
+  # keys/otp.json; the portal offers "Sign in with MFA").
+  - name: admins-production-mfa
+    providers: [demo, demo-oidc]
+    require_mfa: true
+    when:
+      all:
+        - {attribute: groups, equals: aws-admins}
+    grant:
+      account: production
+      role: Admin
+      label: Administrator (MFA)
+      console_duration: 1h
 
   - name: admins-production-readonly
     providers: [demo]

@@ -49,6 +49,8 @@ type Options struct {
 type User struct {
 	Username, Password, DisplayName string
 	Groups                          []string
+	// OTP is the person's demo one-time code ("" without a second factor).
+	OTP string
 }
 
 // Stack is a running dev stack.
@@ -119,8 +121,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	for _, u := range users {
 		pw := sec.Passwords[u.Username]
 		idpUsers = append(idpUsers, devidp.User{Username: u.Username, Password: pw, Email: u.Email,
-			DisplayName: u.DisplayName, Groups: u.Groups, AWSRoles: u.AWSRoles})
-		s.Users = append(s.Users, User{Username: u.Username, Password: pw, DisplayName: u.DisplayName, Groups: u.Groups})
+			DisplayName: u.DisplayName, Groups: u.Groups, AWSRoles: u.AWSRoles, OTP: sec.OTPs[u.Username]})
+		s.Users = append(s.Users, User{Username: u.Username, Password: pw, DisplayName: u.DisplayName, Groups: u.Groups, OTP: sec.OTPs[u.Username]})
 	}
 	s.IdP, err = devidp.New(devidp.Config{
 		BaseURL: s.IDPURL, Users: idpUsers, Signing: &sec.IdPKey, Logger: log.With("component", "devidp"), Now: o.Now,

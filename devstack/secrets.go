@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,9 @@ import (
 )
 
 type secrets struct {
-	Passwords  map[string]string
+	Passwords map[string]string
+	// OTPs are the demo second factors (keys/otp.json), by username.
+	OTPs       map[string]string
 	IdPKey     issuer.KeyPair
 	IssuerKey  issuer.KeyPair
 	OPKey      issuer.KeyPair
@@ -86,6 +89,30 @@ func loadSecrets(dir string) (*secrets, error) {
 		if s.Passwords[u.Username] == "" {
 			return nil, fmt.Errorf("devstack: %s has no password for %s (delete the file to regenerate)", pwFile, u.Username)
 		}
+	}
+	// A one-time code per person with a second factor: six random digits,
+	// fixed for this data directory (a demo stands in for an authenticator).
+	otpFile := filepath.Join(kd, "otp.json")
+	if err := ensureFile(otpFile, func() ([]byte, error) {
+		otp := map[string]string{}
+		for _, u := range demoUsers() {
+			if u.SecondFactor {
+				n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+				if err != nil {
+					return nil, err
+				}
+				otp[u.Username] = fmt.Sprintf("%06d", n)
+			}
+		}
+		return json.MarshalIndent(otp, "", "  ")
+	}); err != nil {
+		return nil, err
+	}
+	if b, err = os.ReadFile(otpFile); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &s.OTPs); err != nil {
+		return nil, fmt.Errorf("devstack: %s: %w", otpFile, err)
 	}
 	return s, nil
 }

@@ -38,6 +38,12 @@ func (h *Handler) continueTo(c echo.Context) error {
 func (h *Handler) assume(c echo.Context, cur *web.Current, grantKey, dest string, mayReauth bool) error {
 	p, _ := h.cfg.Providers.Get(cur.Session.Identity.Provider)
 	caps := access.Provider{SAML: p.SAML != nil, OIDC: p.OIDC != nil}
+	if cur.Stale && p.OIDC != nil && cur.Session.RefreshToken() != "" {
+		// An OIDC refresh re-verifies the claims without a browser trip.
+		if rerr := h.refreshUpstream(c, cur, p); rerr == nil {
+			cur.Stale = false
+		}
+	}
 	if cur.Stale {
 		// The attributes are older than reauth_after: the rules decide on
 		// what the IdP says now, not at sign-in (silently where it can).
@@ -99,6 +105,8 @@ func (h *Handler) refreshUpstream(c echo.Context, cur *web.Current, p web.Provid
 		return err
 	}
 	sess.Refreshed(res.IDToken, res.Expires, res.RefreshToken)
+	sess.Reverified(res.Identity, h.Now())
+	sess.CapAt(res.RefreshExpires)
 	h.SaveSession(c, cur)
 	h.Log().InfoContext(ctx, "refreshed upstream ID token", "request_id", web.RequestID(c), "provider", p.ID, "subject", sess.Identity.Subject)
 	return nil

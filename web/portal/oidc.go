@@ -98,7 +98,9 @@ func (h *Handler) oidcCallback(c echo.Context) error {
 	if err != nil {
 		return h.signInFailed(c, p.ID, err)
 	}
-	return h.signIn(c, access.NewOIDCSession(res.Identity, res.IDToken, res.Expires, res.RefreshToken), req)
+	sess := access.NewOIDCSession(res.Identity, res.IDToken, res.Expires, res.RefreshToken)
+	sess.CapAt(res.RefreshExpires) // the OP's refresh_expires_in, when it says one
+	return h.signIn(c, sess, req)
 }
 
 // oidcError handles ?error= from the OP. A silent sign-in the OP could not
