@@ -42,7 +42,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
   Demo users (passwords are kept in %s/keys/passwords.json):
 `, st.BrokerURL, st.IDPURL, st.OPURL, st.AWSURL, st.ConfigPath, *dataDir)
 	for _, u := range st.Users {
-		fmt.Fprintf(stdout, "    %-6s %-14s groups: %v\n", u.Username, u.Password, u.Groups)
+		otp := ""
+		if u.OTP != "" {
+			otp = "  one-time code: " + u.OTP + " (keys/otp.json)"
+		}
+		fmt.Fprintf(stdout, "    %-6s %-14s groups: %v%s\n", u.Username, u.Password, u.Groups, otp)
 	}
 	fmt.Fprintf(stdout, "\n  Open %s/ and sign in. Ctrl-C stops everything.\n\n", st.BrokerURL)
 	select {
