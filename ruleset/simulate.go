@@ -25,9 +25,17 @@ func (a *Admin) Simulate(ctx context.Context, rules []mapping.Rule, id *broker.I
 	if err != nil {
 		return Simulation{}, err
 	}
-	// Pasted attributes say MFA as the rules read it: "mfa": "true".
-	if v := id.First(broker.AttrMFA); v != "" {
+	// Pasted attributes say MFA as the rules read it ("mfa": "true");
+	// without it, a pasted response or claims set is read with the
+	// default MFA values of its protocol (a provider's mfa_values may
+	// differ: a recent sign-in carries the real answer).
+	switch v := id.First(broker.AttrMFA); {
+	case v != "":
 		id.MFA = v == "true"
+	case id.Protocol == broker.ProtocolOIDC:
+		broker.SetMFA(id, broker.DefaultOIDCMFAValues)
+	case id.Protocol == broker.ProtocolSAML:
+		broker.SetMFA(id, broker.DefaultSAMLMFAValues)
 	}
 	return simulate(eng, id), nil
 }
