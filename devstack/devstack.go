@@ -43,6 +43,10 @@ type Options struct {
 	// NoRateLimits turns the per-client rate limits off: a load test signs
 	// everyone in from one loopback address.
 	NoRateLimits bool
+	// Configure, when set, changes the broker's configuration after it is
+	// loaded from the generated file and before the broker starts (a test
+	// turning on admin.require_mfa, say). The file keeps the defaults.
+	Configure func(*config.Config)
 }
 
 // User is a demo user with the password generated for this data directory.
@@ -195,6 +199,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if errs := probs.Errors(); len(errs) > 0 {
 		s.Close()
 		return nil, fmt.Errorf("devstack: generated config is invalid:\n%w", errs)
+	}
+	if o.Configure != nil {
+		o.Configure(cfg)
 	}
 	s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker"), Now: o.Now})
 	if err != nil {
