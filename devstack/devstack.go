@@ -316,6 +316,9 @@ providers:
     mode: broker-issued
     metadata_url: %q
     allow_idp_initiated: true
+    # "Sign in with MFA" asks the demo IdP for its second factor (alice's
+    # one-time code, keys/otp.json): it then insists on the code.
+    mfa_request: ["urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"]
   - id: demo-aws
     label: Demo IdP (AWS app, pass-through)
     type: saml
@@ -331,6 +334,7 @@ providers:
     client_secret: file:keys/oidc-client.secret
     refresh_tokens: %t
     userinfo: true
+    mfa_request: ["https://refeds.org/profile/mfa"]
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, storeYAML, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
 		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens, rulesYAML())
 }
