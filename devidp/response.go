@@ -27,6 +27,9 @@ type IssueOptions struct {
 	// a fresh index and PasswordProtectedTransport.
 	SessionIndex         string
 	AuthnContextClassRef string
+	// SessionNotOnOrAfter, when set, is the AuthnStatement's
+	// SessionNotOnOrAfter: the SP must end its session by then.
+	SessionNotOnOrAfter time.Time
 }
 
 // Authentication context classes the IdP asserts.
@@ -37,9 +40,10 @@ const (
 
 // authn is what the AuthnStatement says of the sign-in.
 type authn struct {
-	index   string    // SessionIndex
-	instant time.Time // AuthnInstant; zero = the response's time
-	class   string    // AuthnContextClassRef
+	index    string    // SessionIndex
+	instant  time.Time // AuthnInstant; zero = the response's time
+	class    string    // AuthnContextClassRef
+	notAfter time.Time // SessionNotOnOrAfter; zero = none
 }
 
 // IssueResponse signs a Response for a user and SP.
@@ -56,7 +60,7 @@ func (p *IdP) IssueResponse(o IssueOptions) (string, error) {
 	if now.IsZero() {
 		now = p.now()
 	}
-	a := authn{index: o.SessionIndex, class: o.AuthnContextClassRef}
+	a := authn{index: o.SessionIndex, class: o.AuthnContextClassRef, notAfter: o.SessionNotOnOrAfter}
 	if a.index == "" {
 		a.index = "_" + randomID(10)
 	}
@@ -119,6 +123,9 @@ func (p *IdP) response(sp ServiceProvider, u User, inResponseTo string, now time
 	}
 	as.CreateAttr("AuthnInstant", samlTime(au.instant))
 	as.CreateAttr("SessionIndex", au.index)
+	if !au.notAfter.IsZero() {
+		as.CreateAttr("SessionNotOnOrAfter", samlTime(au.notAfter))
+	}
 	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").SetText(au.class)
 
 	st := a.CreateElement("saml:AttributeStatement")

@@ -43,6 +43,10 @@ type Options struct {
 	// NoRateLimits turns the per-client rate limits off: a load test signs
 	// everyone in from one loopback address.
 	NoRateLimits bool
+	// Configure, when set, changes the broker's configuration after it is
+	// loaded from the generated file and before the broker starts (a test
+	// turning on admin.require_mfa, say). The file keeps the defaults.
+	Configure func(*config.Config)
 }
 
 // User is a demo user with the password generated for this data directory.
@@ -196,6 +200,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.Close()
 		return nil, fmt.Errorf("devstack: generated config is invalid:\n%w", errs)
 	}
+	if o.Configure != nil {
+		o.Configure(cfg)
+	}
 	s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker"), Now: o.Now})
 	if err != nil {
 		s.Close()
@@ -309,6 +316,9 @@ providers:
     mode: broker-issued
     metadata_url: %q
     allow_idp_initiated: true
+    # "Sign in with MFA" asks the demo IdP for its second factor (alice's
+    # one-time code, keys/otp.json): it then insists on the code.
+    mfa_request: ["urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"]
   - id: demo-aws
     label: Demo IdP (AWS app, pass-through)
     type: saml
@@ -324,6 +334,7 @@ providers:
     client_secret: file:keys/oidc-client.secret
     refresh_tokens: %t
     userinfo: true
+    mfa_request: ["https://refeds.org/profile/mfa"]
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, storeYAML, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
 		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens, rulesYAML())
 }

@@ -19,6 +19,9 @@ type browser struct {
 	t      testing.TB
 	client *http.Client
 	hops   []hop
+	// trail is every hop since the test last cleared it (hops holds
+	// those of the last request only).
+	trail []hop
 }
 
 type hop struct {
@@ -78,6 +81,7 @@ func (b *browser) do(method, u string, form url.Values) *page {
 			b.t.Fatal(err)
 		}
 		b.hops = append(b.hops, hop{Method: method, URL: u, Status: resp.StatusCode, Location: resp.Header.Get("Location")})
+		b.trail = append(b.trail, b.hops[len(b.hops)-1])
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect:
 			next, err := req.URL.Parse(resp.Header.Get("Location"))
@@ -105,6 +109,7 @@ func (b *browser) do(method, u string, form url.Values) *page {
 				b.t.Fatal(err)
 			}
 			b.hops = append(b.hops, hop{Method: method, URL: u, Status: resp.StatusCode, Location: "meta-refresh:" + nu.String()})
+			b.trail = append(b.trail, b.hops[len(b.hops)-1])
 			u, method, form = nu.String(), http.MethodGet, nil
 			continue
 		}

@@ -28,7 +28,12 @@ func (f *Frame) Current(c echo.Context) (*Current, bool) {
 	ctx := c.Request().Context()
 	sess, err := f.cfg.Sessions.Load(ctx, b.ID)
 	if err != nil {
-		if broker.ErrorCode(err) != broker.ENOTFOUND {
+		switch {
+		case broker.ErrorReason(err) == access.ReasonSessionIdle:
+			// Ended just now for want of use: the page that shows the
+			// sign-in (TakeFlash) says why, once, and forgets the id.
+			b.ID, b.Next, b.Flash = "", "", broker.ErrorMessage(err)
+		case broker.ErrorCode(err) != broker.ENOTFOUND:
 			f.log.ErrorContext(ctx, "load session", "request_id", RequestID(c), "err", err)
 		}
 		return &Current{Browser: b}, false
