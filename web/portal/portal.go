@@ -23,7 +23,7 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	if cont.MFA && !id.MFA {
 		// Asked for MFA and the IdP signed the person in without it: say
 		// so rather than loop back to it.
-		h.cfg.Sessions.Failed(ctx, id.Provider, errMFANotAsserted, meta(c))
+		h.cfg.Sessions.Failed(ctx, id.Provider, verifiedRefusal{errMFANotAsserted, id.Subject}, meta(c))
 		return errMFANotAsserted
 	}
 	old := h.LoadBrowser(r)
@@ -73,6 +73,17 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	}
 	return c.Redirect(http.StatusSeeOther, target)
 }
+
+// verifiedRefusal is a refusal of a sign-in whose credential verified:
+// the audit record names its subject (access.Sessions.Failed reads it).
+type verifiedRefusal struct {
+	err     error
+	subject string
+}
+
+func (e verifiedRefusal) Error() string           { return e.err.Error() }
+func (e verifiedRefusal) Unwrap() error           { return e.err }
+func (e verifiedRefusal) VerifiedSubject() string { return e.subject }
 
 // errMFANotAsserted: a sign-in that asked for MFA came back without it.
 var errMFANotAsserted = broker.Errorf(broker.EFORBIDDEN, "mfa_not_asserted",
