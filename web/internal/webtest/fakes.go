@@ -40,7 +40,12 @@ type FakeSP struct {
 	NotReady error
 	// LastIn is the input of the last ParseResponse.
 	LastIn saml.ACSInput
-	reqN   int
+	// Logout is what ParseLogout returns (nil: an error); LogoutSuccess
+	// the status of the last LogoutResponse the portal asked for.
+	Logout        *saml.LogoutMessage
+	LogoutSuccess *bool
+	seenLogouts   map[string]bool
+	reqN          int
 }
 
 func (f *FakeSP) Metadata() ([]byte, error) { return []byte("<EntityDescriptor/>"), nil }
@@ -168,17 +173,38 @@ type rulesOf struct{ e *mapping.Engine }
 
 func (r rulesOf) Engine() *mapping.Engine { return r.e }
 
-// The fake IdP offers no single logout: the portal signs out locally.
-// Single logout is tested against the demo IdP and SimpleSAMLphp.
+// The fake IdP sends no LogoutRequest of its own making: a test sets
+// Logout to what ParseLogout returns (the message saml verified), to test
+// what the portal does with it. Protocol-level single logout is tested
+// against the demo IdP and SimpleSAMLphp.
 func (f *FakeSP) MFARequest() []string        { return nil }
 func (f *FakeSP) SingleLogoutSupported() bool { return false }
 func (f *FakeSP) LogoutRequest(*broker.Identity, string) (*saml.Outbound, string, error) {
 	return nil, "", ErrString("fake SP: no single logout")
 }
 func (f *FakeSP) ParseLogout(*http.Request, []string) (*saml.LogoutMessage, error) {
-	return nil, broker.Errorf(broker.EINVALID, "logout_unsupported", "This identity provider has no single logout.")
+	if f.Logout == nil {
+		return nil, broker.Errorf(broker.EINVALID, "logout_unsupported", "This identity provider has no single logout.")
+	}
+	m := *f.Logout
+	return &m, nil
 }
-func (f *FakeSP) RememberLogoutRequest(context.Context, *saml.LogoutRequestInfo) error { return nil }
-func (f *FakeSP) LogoutResponse(*saml.LogoutRequestInfo, bool, string) (*saml.Outbound, error) {
-	return nil, ErrString("fake SP: no single logout")
+
+// RememberLogoutRequest refuses an ID seen before, as the replay cache does.
+func (f *FakeSP) RememberLogoutRequest(_ context.Context, req *saml.LogoutRequestInfo) error {
+	if f.seenLogouts == nil {
+		f.seenLogouts = map[string]bool{}
+	}
+	if f.seenLogouts[req.ID] {
+		return broker.Errorf(broker.EREPLAY, "replay", "This sign-out message was already used.")
+	}
+	f.seenLogouts[req.ID] = true
+	return nil
+}
+
+// LogoutResponse answers on the Redirect binding; Success records the
+// status the portal asked for.
+func (f *FakeSP) LogoutResponse(_ *saml.LogoutRequestInfo, success bool, relay string) (*saml.Outbound, error) {
+	f.LogoutSuccess = &success
+	return &saml.Outbound{RedirectURL: "https://idp.example.com/slo?SAMLResponse=x&RelayState=" + url.QueryEscape(relay)}, nil
 }
