@@ -63,7 +63,7 @@ func FuzzMetadata(f *testing.F) {
 		}
 		// Accepted: then the metadata must name the test IdP's certificate
 		// as a signing certificate.
-		for _, c := range signingCerts(sp.state.Load().md) {
+		for _, c := range idpSigningCerts(sp.state.Load().md) {
 			if c.Equal(p.kp.Certificate) {
 				return
 			}

@@ -50,34 +50,11 @@ func newFuzzSP(f *testing.F, id string, md []byte, acs, metadataURL, requestID s
 	// The SP hands its clock to crewjam per request; certificates are
 	// judged at the fixture's time.
 	sp.certNow = fixedNow(clock)
-	certs := signingCerts(sp.state.Load().md)
+	certs := idpSigningCerts(sp.state.Load().md)
 	if len(certs) == 0 {
 		f.Fatalf("%s: no signing certificate", id)
 	}
 	return &fuzzSP{sp: sp, now: now, clock: clock, requestID: requestID, acs: acs, certs: certs, replay: rp}
-}
-
-// signingCerts returns the certificates the metadata offers for signing
-// (KeyDescriptor use "signing" or unset), skipping any that do not parse.
-func signingCerts(md *saml.EntityDescriptor) []*x509.Certificate {
-	var certs []*x509.Certificate
-	for _, d := range md.IDPSSODescriptors {
-		for _, kd := range d.KeyDescriptors {
-			if kd.Use != "" && kd.Use != "signing" {
-				continue
-			}
-			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
-				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
-				if err != nil {
-					continue
-				}
-				if cert, err := x509.ParseCertificate(der); err == nil {
-					certs = append(certs, cert)
-				}
-			}
-		}
-	}
-	return certs
 }
 
 // FuzzParseResponse posts fuzzed Response XML to two service providers: one
