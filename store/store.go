@@ -50,10 +50,11 @@ type Store interface {
 	TokenStore
 	SignInStore
 	MetadataStore
+	AppStore
 
-	// Purge deletes what has outlived its use: replay entries and sessions
-	// past their expiry, and audit events and sign-ins older than r keeps
-	// them. It says how many rows it deleted. Large deletes go in batches,
+	// Purge deletes what has outlived its use: replay entries, sessions
+	// and the OpenID Provider's auth requests and tokens past their
+	// expiry, and audit events and sign-ins older than r keeps them. It says how many rows it deleted. Large deletes go in batches,
 	// so sign-ins are not held up behind them.
 	Purge(ctx context.Context, r Retention) (int64, error)
 	// Compact gives the space of deleted rows back to the file system where

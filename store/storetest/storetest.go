@@ -66,6 +66,11 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"APITokens", testAPITokens},
 		{"SignIns", testSignIns},
 		{"Metadata", testMetadata},
+		{"AppAuthRequests", testAppAuthRequests},
+		{"AppCodeReplay", testAppCodeReplay},
+		{"AppRefreshRotation", testAppRefreshRotation},
+		{"AppRevoke", testAppRevoke},
+		{"AppPurge", testAppPurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

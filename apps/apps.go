@@ -1,0 +1,381 @@
+package apps
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
+)
+
+// Scopes a client may be allowed.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeGroups        = "groups"
+	ScopeOfflineAccess = "offline_access"
+	ScopeAWSRoles      = "aws:roles"
+)
+
+// KnownScopes are the scopes a client may be allowed.
+var KnownScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeGroups, ScopeOfflineAccess, ScopeAWSRoles}
+
+// Default token lifetimes.
+const (
+	DefaultAccessTokenLifetime  = 5 * time.Minute
+	DefaultIDTokenLifetime      = 5 * time.Minute
+	DefaultRefreshTokenLifetime = 8 * time.Hour
+	authRequestLifetime         = 10 * time.Minute
+)
+
+// Paths of the OP's endpoints, relative to the issuer.
+const (
+	PathAuthorize  = "/oauth/authorize"
+	PathCallback   = "/oauth/authorize/callback"
+	PathToken      = "/oauth/token"
+	PathUserinfo   = "/oauth/userinfo"
+	PathRevoke     = "/oauth/revoke"
+	PathIntrospect = "/oauth/introspect"
+	PathEndSession = "/oauth/end_session"
+)
+
+// Reasons of the errors this package returns.
+const (
+	ReasonRequestNotFound = "app_auth_request_not_found"
+	ReasonNotAllowed      = "app_not_allowed"
+)
+
+// Client is an app registered with the broker.
+type Client struct {
+	ID, Name string
+	// Secret authenticates a confidential client (client_secret_basic or
+	// client_secret_post); empty: a public client, which must use PKCE
+	// (S256) and whose loopback redirect URIs match on any port (RFC 8252).
+	Secret       []byte
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where /oauth/end_session may send the browser.
+	PostLogoutRedirectURIs []string
+	// Scopes the client may ask for (KnownScopes).
+	Scopes                                                     []string
+	AccessTokenLifetime, IDTokenLifetime, RefreshTokenLifetime time.Duration
+	// When says who may use the app (the rules' condition syntax); nil: everyone signed in.
+	When *mapping.Matcher
+	// FirstParty apps get no consent screen (the consent screen comes later).
+	FirstParty bool
+}
+
+// Public reports whether the client has no secret.
+func (c *Client) Public() bool { return len(c.Secret) == 0 }
+
+// Decider evaluates the rules for a person (access.Service).
+type Decider interface {
+	Decide(id *broker.Identity) mapping.Decision
+}
+
+// Auditor appends to the audit log (access.Service).
+type Auditor interface {
+	Audit(ctx context.Context, ev *store.AuditEvent)
+}
+
+// Config configures New.
+type Config struct {
+	// Issuer is the broker's external URL (no trailing slash): the
+	// issuer of the OP's tokens, the same as the web-identity issuer.
+	Issuer string
+	// JWKSURL is where the keys are published (web/meta); default Issuer + "/idp/oidc/jwks".
+	JWKSURL string
+	// Signing is the broker's OIDC issuer key (issuer.OIDCConfig.Signing);
+	// tokens carry the same kid, so there is one JWKS.
+	Signing *rsa.PrivateKey
+	KeyID   string
+	Clients []Client
+	Store   store.AppStore
+	Rules   Decider
+	Audit   Auditor
+	// LoginPath is the bridge's route; the auth request id is appended as ?id=.
+	LoginPath string
+	// CodeKey encrypts authorization codes (32 bytes; the store keeps their hashes).
+	CodeKey []byte
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Provider is the OpenID Provider for apps.
+type Provider struct {
+	cfg     Config
+	clients map[string]*Client
+	op      *op.Provider
+	st      *storage
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New validates cfg and builds the provider.
+func New(cfg Config) (*Provider, error) {
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || u.Host == "" {
+		return nil, errors.New("apps: Issuer must be an absolute URL")
+	}
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	if cfg.JWKSURL == "" {
+		cfg.JWKSURL = cfg.Issuer + "/idp/oidc/jwks"
+	}
+	if cfg.Signing == nil || cfg.KeyID == "" || cfg.Store == nil || cfg.Rules == nil || cfg.Audit == nil || cfg.LoginPath == "" {
+		return nil, errors.New("apps: Signing, KeyID, Store, Rules, Audit and LoginPath are required")
+	}
+	if len(cfg.CodeKey) != 32 {
+		return nil, errors.New("apps: CodeKey must be 32 bytes")
+	}
+	p := &Provider{cfg: cfg, clients: map[string]*Client{}, log: cfg.Logger, now: cfg.Now}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	for i := range cfg.Clients {
+		c := cfg.Clients[i]
+		if c.ID == "" || len(c.RedirectURIs) == 0 {
+			return nil, fmt.Errorf("apps: client %q needs an id and a redirect URI", c.ID)
+		}
+		if _, dup := p.clients[c.ID]; dup {
+			return nil, fmt.Errorf("apps: duplicate client %q", c.ID)
+		}
+		for _, s := range c.Scopes {
+			if !slices.Contains(KnownScopes, s) {
+				return nil, fmt.Errorf("apps: client %q: unknown scope %q", c.ID, s)
+			}
+		}
+		if c.AccessTokenLifetime == 0 {
+			c.AccessTokenLifetime = DefaultAccessTokenLifetime
+		}
+		if c.IDTokenLifetime == 0 {
+			c.IDTokenLifetime = DefaultIDTokenLifetime
+		}
+		if c.RefreshTokenLifetime == 0 {
+			c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+		}
+		p.clients[c.ID] = &c
+	}
+	p.st = &storage{p: p}
+	var key [32]byte
+	copy(key[:], cfg.CodeKey)
+	opCfg := &op.Config{
+		CryptoKey:             key,
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+		SupportedScopes:       KnownScopes,
+		SupportedClaims:       []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash", "amr", "email", "name", "groups", ClaimAWSRoles},
+	}
+	var opts []op.Option
+	opts = append(opts,
+		op.WithCustomAuthEndpoint(op.NewEndpoint(PathAuthorize)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint(PathToken)),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint(PathUserinfo)),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint(PathRevoke)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint(PathEndSession)),
+		op.WithCustomKeysEndpoint(op.NewEndpointWithURL("/idp/oidc/jwks", cfg.JWKSURL)),
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256")),
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms("RS256")),
+	)
+	if u.Scheme == "http" {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p.op, err = op.NewOpenIDProvider(cfg.Issuer, opCfg, p.st, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("apps: %w", err)
+	}
+	return p, nil
+}
+
+// Handler serves the OP's endpoints (PathAuthorize and the others).
+func (p *Provider) Handler() http.Handler { return p.op }
+
+// Discovery returns the OpenID Provider metadata: the OP's endpoints with
+// the issuer and jwks_uri of the broker's web-identity issuer, so that one
+// document serves apps and stays valid for IAM (which reads only issuer
+// and jwks_uri). base is that issuer's own document; its claims are kept.
+func (p *Provider) Discovery(base func() ([]byte, error)) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		ctx := op.ContextWithIssuer(context.Background(), p.cfg.Issuer)
+		d := op.CreateDiscoveryConfig(ctx, p.op, p.st)
+		d.Issuer, d.JwksURI = p.cfg.Issuer, p.cfg.JWKSURL
+		d.CheckSessionIframe, d.DeviceAuthorizationEndpoint = "", ""
+		d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+		d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+		d.IDTokenSigningAlgValuesSupported = []string{"RS256"}
+		if base != nil {
+			raw, err := base()
+			if err != nil {
+				return nil, err
+			}
+			var b struct {
+				Issuer  string   `json:"issuer"`
+				JWKS    string   `json:"jwks_uri"`
+				Claims  []string `json:"claims_supported"`
+				Subject []string `json:"subject_types_supported"`
+			}
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return nil, fmt.Errorf("apps: issuer discovery: %w", err)
+			}
+			if b.Issuer != "" {
+				d.Issuer = b.Issuer
+			}
+			if b.JWKS != "" {
+				d.JwksURI = b.JWKS
+			}
+			for _, c := range b.Claims {
+				if !slices.Contains(d.ClaimsSupported, c) {
+					d.ClaimsSupported = append(d.ClaimsSupported, c)
+				}
+			}
+		}
+		return json.MarshalIndent(d, "", "  ")
+	}
+}
+
+// Request is what the login bridge needs of an auth request in flight.
+type Request struct {
+	ID         string
+	ClientID   string
+	ClientName string
+	CreatedAt  time.Time
+	// PromptLogin: prompt=login; MaxAge: the max_age asked for (nil: none).
+	PromptLogin, PromptNone bool
+	MaxAge                  *time.Duration
+}
+
+// FreshEnough reports whether a sign-in verified at authTime satisfies
+// the request's prompt=login and max_age at now.
+func (r *Request) FreshEnough(authTime, now time.Time) bool {
+	if authTime.IsZero() {
+		return false
+	}
+	if r.PromptLogin && authTime.Before(r.CreatedAt) {
+		return false
+	}
+	if r.MaxAge != nil && now.Sub(authTime) > *r.MaxAge {
+		return false
+	}
+	return true
+}
+
+// Request returns the auth request in flight with this id: ENOTFOUND
+// (ReasonRequestNotFound) if absent, expired or used.
+func (p *Provider) Request(ctx context.Context, id string) (*Request, error) {
+	r, err := p.cfg.Store.GetAppAuthRequest(ctx, id)
+	if err != nil {
+		if broker.ErrorCode(err) == broker.ENOTFOUND {
+			return nil, broker.Errorf(broker.ENOTFOUND, ReasonRequestNotFound, "This sign-in request has expired or was already used. Go back to the app and sign in again.")
+		}
+		return nil, err
+	}
+	out := &Request{ID: r.ID, ClientID: r.ClientID, CreatedAt: r.CreatedAt, MaxAge: r.MaxAge,
+		PromptLogin: slices.Contains(r.Prompt, oidc.PromptLogin), PromptNone: slices.Contains(r.Prompt, oidc.PromptNone)}
+	if c := p.clients[r.ClientID]; c != nil {
+		out.ClientName = c.Name
+	}
+	return out, nil
+}
+
+// Meta describes the browser request, for the audit log.
+type Meta struct {
+	RequestID, RemoteAddr, UserAgent string
+}
+
+// Complete finishes the auth request id for the signed-in person, whose
+// identity the broker verified at authTime. It returns the URL to send
+// the browser to: the OP's callback, which answers the app with a code.
+// A person the client's When refuses gets EFORBIDDEN (ReasonNotAllowed),
+// audited; send the browser to the app with Deny.
+func (p *Provider) Complete(ctx context.Context, id string, person *broker.Identity, authTime time.Time, m Meta) (string, error) {
+	r, err := p.cfg.Store.GetAppAuthRequest(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	c := p.clients[r.ClientID]
+	if c == nil {
+		return "", broker.Errorf(broker.ENOTFOUND, "app_client_unknown", "This app is no longer registered with the broker.")
+	}
+	if c.When != nil {
+		if ok, why := c.When.Match(person); !ok {
+			p.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: m.RequestID, Event: "app_signin", Result: store.ResultFailure,
+				Reason: ReasonNotAllowed, Message: "the app's condition refused the person: " + why,
+				Provider: person.Provider, Subject: person.Subject, RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent,
+				Details: map[string]string{"client": c.ID}})
+			return "", broker.Errorf(broker.EFORBIDDEN, ReasonNotAllowed, "You may not use %s.", clientLabel(c))
+		}
+	}
+	raw, err := json.Marshal(person)
+	if err != nil {
+		return "", fmt.Errorf("apps: encode identity: %w", err)
+	}
+	r.Provider, r.Subject, r.Identity, r.AuthTime, r.Done = person.Provider, person.Subject, raw, authTime, true
+	r.AMR = []string{"pwd"}
+	if person.MFA {
+		r.AMR = []string{"pwd", "mfa"}
+	}
+	if err := p.cfg.Store.UpdateAppAuthRequest(ctx, r); err != nil {
+		return "", err
+	}
+	p.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: m.RequestID, Event: "app_signin", Result: store.ResultSuccess,
+		Provider: person.Provider, Subject: person.Subject, RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent,
+		Details: map[string]string{"client": c.ID, "scopes": strings.Join(r.Scopes, " ")}})
+	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(ctx, p.cfg.Issuer), id), nil
+}
+
+// Deny answers the app of auth request id with the OAuth error
+// access_denied at its (validated) redirect URI and ends the request.
+func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, id, description string) {
+	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
+	req, err := p.st.AuthRequestByID(ctx, id)
+	if err != nil {
+		http.Error(w, "This sign-in request has expired or was already used. Go back to the app and sign in again.", http.StatusBadRequest)
+		return
+	}
+	_ = p.cfg.Store.DeleteAppAuthRequest(ctx, id)
+	op.AuthRequestError(w, r.WithContext(ctx), req, oidc.ErrAccessDenied().WithDescription("%s", description), p.op)
+}
+
+func clientLabel(c *Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// newSecret returns 256 random bits, base64url.
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hash is the SHA-256 of a secret, as the store keeps it.
+func hash(secret string) string {
+	s := sha256.Sum256([]byte(secret))
+	return base64.RawURLEncoding.EncodeToString(s[:])
+}
+
+// Now is the provider's clock.
+func (p *Provider) Now() time.Time { return p.now() }
