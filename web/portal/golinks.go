@@ -89,8 +89,16 @@ func goLinkOf(q url.Values) (goLink, error) {
 		Account: strings.TrimSpace(q.Get("account")), Role: strings.TrimSpace(q.Get("role")),
 		Via: broker.Downstream(q.Get("via")), Region: q.Get("region"),
 	}
-	if len(l.Account) > maxGoAccount || len(l.Role) > maxGoRole || l.Role == "" || (l.Account == "" && !isARN(l.Role)) {
+	if len(l.Account) > maxGoAccount || len(l.Role) > maxGoRole {
+		return goLink{}, errGoTooLong
+	}
+	if l.Role == "" || (l.Account == "" && !isARN(l.Role)) {
 		return goLink{}, errGoIncomplete
+	}
+	if isARN(l.Role) {
+		if _, err := broker.ParseARN(l.Role); err != nil {
+			return goLink{}, errGoARN
+		}
 	}
 	switch l.Via {
 	case "", broker.DownstreamSAML, broker.DownstreamWebIdentity:
@@ -101,7 +109,7 @@ func goLinkOf(q url.Values) (goLink, error) {
 		return goLink{}, errGoRegion
 	}
 	if len(l.key()) > maxGrantKey {
-		return goLink{}, errGoIncomplete
+		return goLink{}, errGoTooLong
 	}
 	return l, nil
 }
@@ -133,6 +141,10 @@ func anyConsoleURL(dest string) bool {
 var (
 	errGoIncomplete = broker.Errorf(broker.EINVALID, "go_link_incomplete",
 		"This link does not name an AWS account and a role (/go?account=ACCOUNT&role=ROLE). Ask whoever sent it for the whole link, or pick the role on the portal.")
+	errGoTooLong = broker.Errorf(broker.EINVALID, "go_link_too_long",
+		"This link is too long to name an AWS account and a role. Ask whoever sent it for the link the portal's Copy link gives, or pick the role on the portal.")
+	errGoARN = broker.Errorf(broker.EINVALID, "go_link_arn_invalid",
+		"This link's role= looks like an ARN but is not one (arn:aws:iam::ACCOUNT:role/NAME). Ask whoever sent it for a corrected link, or pick the role on the portal.")
 	errGoVia = broker.Errorf(broker.EINVALID, "go_link_via_unknown",
 		"This link's via= must be saml or web-identity. Ask whoever sent it for a corrected link, or pick the role on the portal.")
 	errGoRegion = broker.Errorf(broker.EINVALID, "region_invalid",

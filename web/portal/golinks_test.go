@@ -191,7 +191,9 @@ func TestGoLinkRefusals(t *testing.T) {
 		"not the console":    {"account=sandbox&role=Developer&destination=" + url.QueryEscape("https://evil.example.com/"), http.StatusBadRequest, "not an AWS console page"},
 		"another partition":  {"account=sandbox&role=Developer&destination=" + url.QueryEscape("https://console.amazonaws.cn/s3"), http.StatusBadRequest, "not an AWS console page"},
 		"javascript":         {"account=sandbox&role=Developer&destination=" + url.QueryEscape("javascript:alert(1)"), http.StatusBadRequest, "not an AWS console page"},
-		"too long":           {"account=sandbox&role=" + strings.Repeat("r", 400), http.StatusBadRequest, "does not name an AWS account and a role"},
+		"too long":           {"account=sandbox&role=" + strings.Repeat("r", 400), http.StatusBadRequest, "too long"},
+		"too long encoded":   {"account=sandbox&role=" + strings.Repeat("%2F", 250), http.StatusBadRequest, "too long"},
+		"not an ARN":         {"role=arn:nonsense", http.StatusBadRequest, "looks like an ARN but is not one"},
 	} {
 		for _, site := range []string{"none", "cross-site"} {
 			t.Run(name+"/"+site, func(t *testing.T) {
