@@ -26,6 +26,7 @@ var attackerPage = template.Must(template.New("").Parse(`<!doctype html>
 {{else}}
 <p><a id="login-link" href="{{.Login}}">Free cloud credits</a></p>
 <p><a id="open-link" href="{{.Open}}">Open the AWS console</a></p>
+{{if .Go}}<p><a id="go-link" href="{{.Go}}">Runbook: open the role</a></p>{{end}}
 {{end}}
 </body></html>`))
 
@@ -47,12 +48,17 @@ func startAttacker(t *testing.T, host, brokerURL string, issue func() (string, e
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = attackerPage.Execute(w, map[string]string{"ACS": brokerURL + "/saml/demo/acs", "Response": resp})
 	})
-	// Links that name a role (?grant= the key of one of the victim's roles).
+	// Links that name a role (?grant= the key of one of the victim's roles;
+	// ?go= a /go link of the broker's, as the portal's Copy link gives it).
 	mux.HandleFunc("/links", func(w http.ResponseWriter, r *http.Request) {
 		g := r.URL.Query().Get("grant")
 		q := "grant=" + template.URLQueryEscaper(g)
+		goLink := r.URL.Query().Get("go")
+		if !strings.HasPrefix(goLink, brokerURL+"/go?") {
+			goLink = ""
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = attackerPage.Execute(w, map[string]string{"Login": brokerURL + "/saml/demo/login?" + q, "Open": brokerURL + "/open?" + q})
+		_ = attackerPage.Execute(w, map[string]string{"Login": brokerURL + "/saml/demo/login?" + q, "Open": brokerURL + "/open?" + q, "Go": goLink})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,8 +73,9 @@ func startAttacker(t *testing.T, host, brokerURL string, issue func() (string, e
 // In Debian's chromium, another site (a) posts an unsolicited SAML
 // Response for bob while alice is signed in: the broker asks, names both,
 // and alice stays signed in; (b) links to a role of alice's on the login
-// route and on /open: each lands on the confirmation page, not on AWS, and
-// its button opens the (local) console.
+// route, on /open and on /go (the link the portal's Copy link button put on
+// the clipboard): each lands on the confirmation page, not on AWS, and its
+// button opens the (local) console; typed, /open and /go open it at once.
 func TestCrossSiteSignInsInBrowser(t *testing.T) {
 	node, chromium := browserDeps(t)
 	st := startStack(t)

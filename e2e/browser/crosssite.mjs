@@ -6,7 +6,10 @@
 //       victim stays signed in;
 //   (b) the attacker links to one of the victim's roles (login route, /open):
 //       each lands on the confirmation page, never on AWS, and its button
-//       opens the local console. Typed, /open opens the console at once.
+//       opens the local console. Typed, /open opens the console at once;
+//   (c) the portal's Copy link button (keyboard) puts the role's /go link on
+//       the clipboard; (d) that link from the attacker's page asks first,
+//       typed it opens the console at once.
 // Any console error on a broker page (a CSP violation included) fails the
 // run. Prints one JSON line per step; exits non-zero on failure.
 import { chromium } from "playwright-core";
@@ -97,6 +100,42 @@ try {
   await page.goto(BROKER + "/open?grant=" + encodeURIComponent(grant));
   await page.waitForURL((u) => u.origin === AWS && u.pathname.startsWith("/console"));
   step("typed /open opened the console");
+
+  // (c) The portal's Copy link, from the keyboard: the role's /go link (the
+  // account by its alias, the role by its name) lands on the clipboard and
+  // the status region says so.
+  await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BROKER });
+  await page.goto(BROKER + "/");
+  const copy = page.locator("button.copy-link").first();
+  assert.match((await copy.getAttribute("aria-label")) || "", /^Copy link to /, "the Copy link button has no label");
+  assert.equal(await page.locator("a.go-link").first().isVisible(), false, "the plain link stays next to the button");
+  await copy.focus();
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("copy-status").textContent.startsWith("Link copied"));
+  const goLink = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(goLink, await copy.getAttribute("data-href"));
+  assert.ok(goLink.startsWith(BROKER + "/go?account="), "not a /go link: " + goLink);
+  assert.ok(!/account=\d{12}/.test(goLink), "the link names the account by id, not its alias: " + goLink);
+  step("copied", { link: goLink });
+
+  // (d) Another site links to that /go link: the confirmation page, for
+  // the role whose card it came from; its button opens the console.
+  await page.goto(ATTACKER + "/links?grant=" + encodeURIComponent(grant) + "&go=" + encodeURIComponent(goLink));
+  await page.click("#go-link");
+  await page.waitForURL((u) => (onBroker(u) && u.pathname === "/go") || u.origin === AWS);
+  assert.ok(onBroker(new URL(page.url())), "a cross-site /go link opened AWS without a click");
+  await page.waitForSelector("#confirm-role");
+  assert.equal(await page.getAttribute("#confirm-open", "data-role-arn"), roleARN);
+  step("go link confirmed", { account: await text(page, "#confirm-account"), role: await text(page, "#confirm-role-name") });
+  await page.click("#confirm-open");
+  await page.waitForURL((u) => u.origin === AWS && u.pathname.startsWith("/console"));
+  assert.equal(await text(page, "#role"), roleARN.split("/").pop());
+
+  // Typed, the /go link opens the role at once.
+  await page.goto(goLink);
+  await page.waitForURL((u) => u.origin === AWS && u.pathname.startsWith("/console"));
+  assert.equal(await text(page, "#role"), roleARN.split("/").pop());
+  step("typed /go opened the console");
 
   assert.deepEqual(problems, [], "browser console errors");
   step("done");

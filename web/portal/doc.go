@@ -10,6 +10,8 @@
 //	POST /console                 chosen role ─> access.Assume ─> 302 to the AWS console login URL
 //	GET  /continue?t=             the role picked before sign-in (deep link, single role, re-authentication)
 //	GET  /open?grant=&destination= deep link to a role: opens it, or asks first (see below)
+//	GET  /go?account=&role=       deep link in words (account id/alias/label, role name/ARN; via=, region=,
+//	                              destination=): resolved to one of the person's grants, then as /open (golinks.go)
 //	GET  /switch                  an unsolicited sign-in of someone else: stay or switch?
 //	POST /switch                  the choice (CSRF)
 //	POST /logout                  end the session
@@ -19,7 +21,7 @@
 // site's POST arrives without it); on /arrive, one for someone other than
 // the person signed in never replaces their session: it waits, for five
 // minutes at most, until the person stays or switches (switch.go). A link
-// that names a role (grant= or destination= on the login routes or /open)
+// that names a role (grant= or destination= on the login routes, /open or /go)
 // opens it only when the request was made on this site or typed
 // (Sec-Fetch-Site same-origin or none) or carries the broker's own intent
 // token; otherwise, and after every IdP-initiated sign-in, the role is

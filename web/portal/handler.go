@@ -50,6 +50,10 @@ type Config struct {
 	IsAdmin func(*broker.Identity) bool
 	// AutoSelectSingleRole opens the console at once for a single role.
 	AutoSelectSingleRole bool
+	// Accounts lists the configured AWS accounts (id, alias, label): /go
+	// links name an account by its alias, and the portal's "Copy link"
+	// uses it. nil = account ids and the grants' labels only.
+	Accounts func() []mapping.Account
 	// SignInLimit bounds how often one client may start or finish a
 	// sign-in (login routes, SAML ACS, OIDC callback); nil = no limit.
 	SignInLimit *ratelimit.Limiter
@@ -115,6 +119,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST("/console", h.console, h.RequireCSRF)
 	e.GET("/continue", h.continueTo)
 	e.GET("/open", h.open)
+	e.GET("/go", h.goTo)
 	e.GET("/arrive", h.arrive)
 	e.GET("/switch", h.switchPage)
 	e.POST("/switch", h.switchChoice, h.RequireCSRF)

@@ -34,7 +34,17 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 	h.dropSwitch(c, old)
 	b := web.Browser{ID: sid, CSRF: web.RandomToken(32)}
 
-	grantKey := cont.Grant
+	grantKey, dest := cont.Grant, cont.Destination
+	if link, ok := parseGoKey(grantKey); ok {
+		// A /go link: the new session's roles say which grant it means.
+		var target string
+		if grantKey, dest, target = h.goAfterSignIn(decision, link, dest); target != "" {
+			if err := h.SaveBrowser(c.Response(), r, b); err != nil {
+				return err
+			}
+			return c.Redirect(http.StatusSeeOther, target)
+		}
+	}
 	if grantKey == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
 		grantKey = decision.Grants[0].Key()
 	}
@@ -43,7 +53,7 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 		if err := h.SaveBrowser(c.Response(), r, b); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, "/open?"+roleLink(grantKey, cont.Destination, true).Encode())
+		return c.Redirect(http.StatusSeeOther, "/open?"+roleLink(grantKey, dest, true).Encode())
 	}
 	if grantKey != "" {
 		// Open the role from a page of our own rather than redirecting from
@@ -51,7 +61,7 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 		// form-action would block a redirect chain ending at AWS. The page
 		// moves on to /continue with a single-use token.
 		token := web.RandomToken(18)
-		b.Next = continuation{Token: token, Grant: grantKey, Destination: cont.Destination}.encode()
+		b.Next = continuation{Token: token, Grant: grantKey, Destination: dest}.encode()
 		if err := h.SaveBrowser(c.Response(), r, b); err != nil {
 			return err
 		}
@@ -65,8 +75,8 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 		return err
 	}
 	target := "/"
-	if cont.Destination != "" {
-		target += "?destination=" + url.QueryEscape(cont.Destination)
+	if dest != "" {
+		target += "?destination=" + url.QueryEscape(dest)
 	}
 	if cont.Return != "" {
 		target = cont.Return
@@ -129,6 +139,7 @@ func (h *Handler) index(c echo.Context) error {
 	pd.Destination = dest
 	decision := h.cfg.Access.Decide(&data.Identity)
 	pd.Accounts = accountsView(decision.Grants)
+	h.addGoLinks(pd.Accounts, dest)
 	if decision.NeedsMFA && !data.Identity.MFA {
 		if p, ok := h.cfg.Providers.Get(data.Identity.Provider); ok {
 			pd.MFALogin, pd.MFAProvider = p.LoginPath()+"?mfa=1", p.Label
@@ -165,8 +176,10 @@ type accountView struct {
 }
 
 type roleView struct {
-	Key, Label, Description, RoleName, RoleARN, Mode string
-	Duration, ConsoleDuration                        time.Duration
+	Key, Label, Description, RoleName, RoleARN, Mode, Downstream string
+	// Link is the role's /go link, absolute, to copy and share.
+	Link                      string
+	Duration, ConsoleDuration time.Duration
 }
 
 func accountsView(grants []broker.Grant) []accountView {
@@ -186,7 +199,7 @@ func accountsView(grants []broker.Grant) []accountView {
 		arn, _ := broker.ParseARN(g.RoleARN)
 		a.Roles = append(a.Roles, roleView{
 			Key: g.Key(), Label: g.Label, Description: g.Description, RoleName: arn.Name(), RoleARN: g.RoleARN,
-			Mode: string(g.Mode), Duration: g.CredentialDuration, ConsoleDuration: g.ConsoleDuration,
+			Mode: string(g.Mode), Downstream: string(g.Downstream), Duration: g.CredentialDuration, ConsoleDuration: g.ConsoleDuration,
 		})
 	}
 	sort.SliceStable(order, func(i, j int) bool {

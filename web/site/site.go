@@ -11,6 +11,7 @@ import (
 
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/admins"
+	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/admin"
@@ -101,7 +102,7 @@ func New(cfg Config) (*Site, error) {
 	p, err := portal.New(portal.Config{
 		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
-		SignInLimit: limiter(cfg.SignInLimit, cfg.Now),
+		SignInLimit: limiter(cfg.SignInLimit, cfg.Now), Accounts: accountsOf(cfg.Admin),
 	})
 	if err != nil {
 		return nil, err
@@ -154,3 +155,13 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP
 
 // Echo exposes the echo instance (tests, extra routes).
 func (s *Site) Echo() *echo.Echo { return s.e }
+
+// accountsOf is the configured account list of the rule set in force on
+// this instance (aliases for /go links); nil without a rule set.
+func accountsOf(a *AdminConfig) func() []mapping.Account {
+	if a == nil {
+		return nil
+	}
+	src := a.Rules
+	return func() []mapping.Account { return src.State().Accounts }
+}
