@@ -146,6 +146,9 @@ func Compile(rules []Rule, opts Options) (*Engine, error) {
 // Rules returns the rules the engine was compiled from.
 func (e *Engine) Rules() []Rule { return append([]Rule(nil), e.source...) }
 
+// Accounts returns the configured accounts (ids, aliases, labels).
+func (e *Engine) Accounts() []Account { return append([]Account(nil), e.opts.Accounts...) }
+
 type compiler struct {
 	e        *Engine
 	rule     *Rule

@@ -3,7 +3,6 @@ package portal
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -203,10 +202,9 @@ func (h *Handler) goAfterSignIn(decision mapping.Decision, link goLink, dest str
 // open: the link's, checked against the role's partition, or the console
 // home in the link's region.
 func (h *Handler) resolveGo(decision mapping.Decision, link goLink, dest string) (broker.Grant, string, error) {
-	acct := h.lookupAccount(link, decision.Grants)
-	g, ok := pickGrant(decision.Grants, acct, link)
-	if !ok {
-		return broker.Grant{}, "", notGranted(link, acct, decision.NeedsMFA)
+	g, err := access.SelectGrant(decision, h.accounts(), access.RoleRef{Account: link.Account, Role: link.Role, Via: link.Via})
+	if err != nil {
+		return broker.Grant{}, "", err
 	}
 	arn, _ := broker.ParseARN(g.RoleARN)
 	p, known := partition.Lookup(arn.Partition)
@@ -226,129 +224,6 @@ func (h *Handler) resolveGo(decision mapping.Decision, link goLink, dest string)
 		dest = p.ConsoleHome(link.Region)
 	}
 	return g, dest, nil
-}
-
-// accountRef is the account a link names: the ids it may mean and how to
-// say it to a person.
-type accountRef struct {
-	ids   map[string]bool
-	words string
-}
-
-var accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
-
-// lookupAccount reads a link's account= (or the account of its role ARN):
-// an account id, else an alias of the configured accounts, else a label
-// (of a configured account or of one of the person's grants).
-func (h *Handler) lookupAccount(link goLink, grants []broker.Grant) accountRef {
-	name := link.Account
-	if name == "" {
-		arn, _ := broker.ParseARN(link.Role)
-		name = arn.AccountID
-	}
-	configured := h.accounts()
-	ref := accountRef{ids: map[string]bool{}}
-	if accountIDRe.MatchString(name) {
-		ref.ids[name] = true
-	} else {
-		for _, a := range configured {
-			if a.Alias != "" && strings.EqualFold(a.Alias, name) {
-				ref.ids[a.ID] = true
-			}
-		}
-		if len(ref.ids) == 0 {
-			for _, a := range configured {
-				if a.Label != "" && strings.EqualFold(a.Label, name) {
-					ref.ids[a.ID] = true
-				}
-			}
-			for _, g := range grants {
-				if strings.EqualFold(g.AccountLabel, name) {
-					ref.ids[g.AccountID] = true
-				}
-			}
-		}
-	}
-	ref.words = name
-	if len(ref.ids) == 1 {
-		for id := range ref.ids {
-			ref.words = accountWords(id, configured, grants)
-		}
-	}
-	return ref
-}
-
-// accountWords is "Production (444455556666)", or the id alone when the
-// account has no name.
-func accountWords(id string, configured []mapping.Account, grants []broker.Grant) string {
-	label := ""
-	for _, a := range configured {
-		if a.ID == id {
-			label = a.Label
-			if label == "" {
-				label = a.Alias
-			}
-		}
-	}
-	for _, g := range grants {
-		if label == "" && g.AccountID == id && g.AccountLabel != id {
-			label = g.AccountLabel
-		}
-	}
-	if label == "" || label == id {
-		return id
-	}
-	return label + " (" + id + ")"
-}
-
-// pickGrant is the first grant (portal order) in the account whose role
-// the link names: by ARN, else by name or path/name, else by label; of
-// those, the first through via when the link gives one.
-func pickGrant(grants []broker.Grant, acct accountRef, link goLink) (broker.Grant, bool) {
-	var byName, byLabel []broker.Grant
-	for _, g := range grants {
-		if !acct.ids[g.AccountID] || (link.Via != "" && g.Downstream != link.Via) {
-			continue
-		}
-		if isARN(link.Role) {
-			if g.RoleARN == link.Role {
-				return g, true
-			}
-			continue
-		}
-		arn, _ := broker.ParseARN(g.RoleARN)
-		switch {
-		case strings.EqualFold(arn.Name(), link.Role) || strings.EqualFold(strings.TrimPrefix(arn.Resource, "role/"), link.Role):
-			byName = append(byName, g)
-		case strings.EqualFold(g.Label, link.Role):
-			byLabel = append(byLabel, g)
-		}
-	}
-	if len(byName) > 0 {
-		return byName[0], true
-	}
-	if len(byLabel) > 0 {
-		return byLabel[0], true
-	}
-	return broker.Grant{}, false
-}
-
-// notGranted names, in words, the role and account the person lacks.
-func notGranted(link goLink, acct accountRef, needsMFA bool) error {
-	role := link.Role
-	if isARN(role) {
-		arn, _ := broker.ParseARN(role)
-		role = arn.Name()
-	}
-	msg := "You do not have the role " + role + " in " + acct.words
-	if link.Via != "" {
-		msg += " through " + string(link.Via)
-	}
-	msg += ". Pick one of the roles listed on the portal, or ask your administrator for this one."
-	if needsMFA {
-		msg += " Some roles appear only after a sign-in with multi-factor authentication."
-	}
-	return broker.Errorf(broker.EFORBIDDEN, access.ReasonRoleNotGranted, "%s", msg)
 }
 
 // accounts is the configured account list (nil when the portal has none).
