@@ -35,7 +35,7 @@ const (
 )
 
 // KnownScopes are the scopes a client may be allowed.
-var KnownScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeGroups, ScopeOfflineAccess, ScopeAWSRoles}
+var KnownScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeGroups, ScopeOfflineAccess, ScopeAWSRoles, ScopeAWSCredentials}
 
 // Default token lifetimes.
 const (
