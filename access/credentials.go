@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
-	"github.com/broker-dev/broker/sts"
 	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/sts"
 )
 
 // CredentialsInput asks for AWS credentials for a person, on behalf of an
