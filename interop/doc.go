@@ -3,8 +3,19 @@
 // panva's oidc-provider (an OpenID Certified OP, from the npm registry) as
 // the upstream OpenID Provider of the broker's relying party.
 //
-// The node dependencies live in interop/oidc-provider; `.ci/run` installs
-// them with `npm ci`. Without them the test is skipped, unless
+// panva's openid-client (an OpenID Certified relying party, npm) is an app
+// of the broker's OpenID Provider for apps (package apps, run on httptest
+// with a SQLite store, the issuer key and a login bridge reduced to a
+// signed-in person): interop/openid-client/rp.mjs does discovery, code
+// with PKCE S256, state and nonce (a tampered state is rejected by the
+// library, the real one passes), ID token validation, userinfo,
+// introspection, refresh rotation and reuse detection, revocation, and a
+// public client's flow, printing one JSON line per step that
+// TestOpenIDClientAgainstAppsOP asserts.
+//
+// The node dependencies live in interop/oidc-provider and
+// interop/openid-client; `.ci/run` installs them with `npm ci` (`make
+// deps` too). Without them the tests are skipped, unless
 // BROKER_REQUIRE_INTEROP=1 (set in CI), which turns the skip into a failure.
 //
 // interop/simplesamlphp runs SimpleSAMLphp (Debian's simplesamlphp package,
