@@ -31,7 +31,7 @@ vulncheck:      ## known vulnerabilities in called code (govulncheck)
 	$(GO) run $(VULNCHECK) -db "$(VULNDB)" ./...
 
 deps:           ## node packages of the interop and browser tests, when npm is there
-	@for d in interop/oidc-provider e2e/browser; do \
+	@for d in interop/oidc-provider interop/openid-client e2e/browser; do \
 	  if [ ! -d $$d/node_modules ] && command -v npm >/dev/null; then \
 	    npm ci --prefix $$d --no-audit --no-fund; fi; done
 
