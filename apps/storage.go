@@ -432,6 +432,9 @@ func (s *storage) setUserinfo(ui *oidc.UserInfo, id *broker.Identity, clientID s
 	if allowed(ScopeProfile) {
 		ui.Name = first(id.Attributes, "name")
 		if ui.Name == "" {
+			ui.Name = first(id.Attributes, "displayName") // SAML IdPs (AD FS, Entra, the demo IdP)
+		}
+		if ui.Name == "" {
 			ui.Name = strings.TrimSpace(first(id.Attributes, "given_name") + " " + first(id.Attributes, "family_name"))
 		}
 		ui.PreferredUsername = first(id.Attributes, "preferred_username")

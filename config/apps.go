@@ -83,6 +83,9 @@ func (c *Config) applyAppDefaults() {
 }
 
 func (c *Config) validateApps(p *problems) {
+	if len(c.Apps.Clients) > 0 && !c.Issuer.OIDC.Key.IsSet() && !c.Issuer.SAML.Key.IsSet() {
+		p.add("apps.clients", "the broker signs apps' tokens with its OIDC issuer key: set issuer.oidc.key (or issuer.saml.key)")
+	}
 	seen := map[string]bool{}
 	for i, a := range c.Apps.Clients {
 		at := fmt.Sprintf("apps.clients[%d]", i)

@@ -114,3 +114,15 @@ func TestAppClientsProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestAppClientsNeedASigningKey(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	yml := strings.Replace(strings.Replace(validYAML, "    key: file:idp.key\n", "", 1), "    certificate: file:idp.crt\n", "", 1)
+	_, probs := parse(t, dir, yml+"apps:\n  clients:\n    - {id: cli, public: true, redirect_uris: [\"http://127.0.0.1/cb\"]}\n")
+	for _, p := range probs.Errors() {
+		if p.Path == "apps.clients" && strings.Contains(p.Message, "issuer.oidc.key") {
+			return
+		}
+	}
+	t.Errorf("no problem about the signing key: %v", probs)
+}
