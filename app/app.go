@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker/access"
+	"github.com/broker-dev/broker/apps"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
@@ -40,11 +42,14 @@ type App struct {
 	OIDC       map[string]*oidc.Provider
 	Issuer     *issuer.SAML
 	OIDCIssuer *issuer.OIDC
-	Rules      *ruleset.Source
-	Access     *access.Service
-	Sessions   *access.Sessions
-	Web        *site.Site
-	closeOnce  sync.Once
+	// Apps is the OpenID Provider for apps (nil without apps.clients).
+	Apps      *apps.Provider
+	oidcKey   *rsa.PrivateKey
+	Rules     *ruleset.Source
+	Access    *access.Service
+	Sessions  *access.Sessions
+	Web       *site.Site
+	closeOnce sync.Once
 }
 
 // New builds the broker from cfg. The store must be reachable; IdPs need

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,11 +12,14 @@ import (
 
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/admins"
+	"github.com/broker-dev/broker/apps"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/console"
+	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/sts"
 	"github.com/broker-dev/broker/web"
+	webapps "github.com/broker-dev/broker/web/apps"
 	"github.com/broker-dev/broker/web/ratelimit"
 	"github.com/broker-dev/broker/web/site"
 )
@@ -167,7 +172,54 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	if a.OIDCIssuer != nil {
 		wc.OIDCDiscovery, wc.OIDCJWKS = a.OIDCIssuer.Discovery, a.OIDCIssuer.JWKS
 	}
+	if err := a.buildApps(sessionKeys[0], now); err != nil {
+		return err
+	}
+	if a.Apps != nil {
+		// One discovery document: the issuer's (IAM reads issuer and
+		// jwks_uri) with the OP's endpoints.
+		wc.Apps, wc.OIDCDiscovery = a.Apps, a.Apps.Discovery(a.OIDCIssuer.Discovery)
+	}
 	a.Web, err = site.New(wc)
+	return err
+}
+
+// codeKeyInfo labels the HKDF derivation of the OP's code key.
+const codeKeyInfo = "broker apps: authorization code key v1"
+
+// buildApps builds the OpenID Provider for apps when apps.clients lists
+// any: tokens signed with the broker's OIDC issuer key (one JWKS), the
+// store's AppStore, the rules and audit log of access.
+//
+// Its CodeKey (zitadel encrypts the auth request id into the code) is
+// derived with HKDF-SHA256 from the first session key, not the store
+// key: a code travels through the browser like the session cookie and
+// lives ten minutes at most, so it belongs with the keys that seal what
+// browsers carry; the store's keys stay for data at rest (the store keeps
+// only the code's SHA-256 hash anyway). Rotating the session keys ends
+// the codes in flight, as it ends the cookies. Deriving (rather than using
+// the key itself) keeps the two uses of that secret apart.
+func (a *App) buildApps(sessionKey []byte, now func() time.Time) error {
+	cfg := a.cfg
+	if len(cfg.Apps.Clients) == 0 {
+		return nil
+	}
+	if a.OIDCIssuer == nil || a.oidcKey == nil {
+		return fmt.Errorf("apps.clients: the OpenID Provider signs with the broker's OIDC issuer key: set issuer.oidc.key (or issuer.saml.key)")
+	}
+	clients, err := cfg.AppClients()
+	if err != nil {
+		return err
+	}
+	codeKey, err := hkdf.Key(sha256.New, sessionKey, nil, codeKeyInfo, 32)
+	if err != nil {
+		return fmt.Errorf("apps: code key: %w", err)
+	}
+	a.Apps, err = apps.New(apps.Config{
+		Issuer: cfg.Server.ExternalURL, Signing: a.oidcKey, KeyID: issuer.KeyID(&a.oidcKey.PublicKey),
+		Clients: clients, Store: a.Store, Rules: a.Access, Audit: a.Access, LoginPath: webapps.LoginPath,
+		CodeKey: codeKey, Logger: a.log.With("component", "apps"), Now: now,
+	})
 	return err
 }
 

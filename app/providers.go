@@ -202,6 +202,6 @@ func (a *App) newOIDCIssuer(now func() time.Time) error {
 	if err != nil {
 		return fmt.Errorf("issuer.oidc: %w", err)
 	}
-	a.OIDCIssuer = o
+	a.OIDCIssuer, a.oidcKey = o, key
 	return nil
 }

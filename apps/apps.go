@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -208,7 +209,60 @@ func New(cfg Config) (*Provider, error) {
 }
 
 // Handler serves the OP's endpoints (PathAuthorize and the others).
-func (p *Provider) Handler() http.Handler { return p.op }
+//
+// In front of zitadel's token endpoint it checks a code exchange's client
+// authentication and PKCE verifier without redeeming the code: zitadel
+// redeems the code (Storage.AuthRequestByCode) before it authenticates
+// the client, so a failed exchange (a wrong secret, a wrong verifier)
+// would use the code up and the app could not retry with the right one.
+// Only an exchange that passes both checks reaches zitadel, which redeems
+// the code once and checks again.
+func (p *Provider) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == PathToken {
+			if err := p.precheckCodeExchange(r); err != nil {
+				op.RequestError(w, r, err, p.log)
+				return
+			}
+		}
+		p.op.ServeHTTP(w, r)
+	})
+}
+
+// precheckCodeExchange authenticates the client of an authorization code
+// exchange and checks its PKCE verifier against the auth request the code
+// names, without redeeming the code. A code it cannot resolve (unknown,
+// expired, already redeemed) goes on to zitadel, whose redemption
+// recognizes a replay and revokes its grant.
+func (p *Provider) precheckCodeExchange(r *http.Request) error {
+	if r.FormValue("grant_type") != string(oidc.GrantTypeCode) {
+		return nil
+	}
+	req, err := op.ParseAccessTokenRequest(r, p.op.Decoder())
+	if err != nil || req.Code == "" || req.ClientAssertionType != "" {
+		return nil // zitadel answers these
+	}
+	id, err := p.op.Crypto().Decrypt(req.Code)
+	if err != nil || id == "" {
+		return nil
+	}
+	ar, err := p.cfg.Store.GetAppAuthRequest(r.Context(), id)
+	if err != nil {
+		return nil
+	}
+	c, ok := p.clients[req.ClientID]
+	if !ok {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	if !c.Public() && subtle.ConstantTimeCompare([]byte(req.ClientSecret), c.Secret) != 1 {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	var challenge *oidc.CodeChallenge
+	if ar.CodeChallenge != "" {
+		challenge = &oidc.CodeChallenge{Challenge: ar.CodeChallenge, Method: oidc.CodeChallengeMethod(ar.CodeChallengeMethod)}
+	}
+	return op.AuthorizeCodeChallenge(req.CodeVerifier, challenge)
+}
 
 // Discovery returns the OpenID Provider metadata: the OP's endpoints with
 // the issuer and jwks_uri of the broker's web-identity issuer, so that one
@@ -266,12 +320,18 @@ type Request struct {
 }
 
 // FreshEnough reports whether a sign-in verified at authTime satisfies
-// the request's prompt=login and max_age at now.
+// the request's prompt=login and max_age at now. A sign-in made after the
+// app asked (authTime at or after CreatedAt) satisfies both: it is the
+// fresh sign-in they ask for (max_age=0 included, which would otherwise
+// never be met and send the person round the IdP for ever).
 func (r *Request) FreshEnough(authTime, now time.Time) bool {
 	if authTime.IsZero() {
 		return false
 	}
-	if r.PromptLogin && authTime.Before(r.CreatedAt) {
+	if !authTime.Before(r.CreatedAt) {
+		return true
+	}
+	if r.PromptLogin {
 		return false
 	}
 	if r.MaxAge != nil && now.Sub(authTime) > *r.MaxAge {
@@ -355,6 +415,20 @@ func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, id, description 
 	}
 	_ = p.cfg.Store.DeleteAppAuthRequest(ctx, id)
 	op.AuthRequestError(w, r.WithContext(ctx), req, oidc.ErrAccessDenied().WithDescription("%s", description), p.op)
+}
+
+// LoginRequired answers the app of auth request id with the OAuth error
+// login_required (a prompt=none request and nobody signed in, or a
+// sign-in too old for it) and ends the request.
+func (p *Provider) LoginRequired(w http.ResponseWriter, r *http.Request, id string) {
+	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
+	req, err := p.st.AuthRequestByID(ctx, id)
+	if err != nil {
+		http.Error(w, "This sign-in request has expired or was already used. Go back to the app and sign in again.", http.StatusBadRequest)
+		return
+	}
+	_ = p.cfg.Store.DeleteAppAuthRequest(ctx, id)
+	op.AuthRequestError(w, r.WithContext(ctx), req, oidc.ErrLoginRequired().WithDescription("the person is not signed in to the broker"), p.op)
 }
 
 func clientLabel(c *Client) string {

@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -53,6 +55,7 @@ func (a *audit) count(event string) int {
 }
 
 type env struct {
+	clock *clock
 	srv   *httptest.Server
 	p     *apps.Provider
 	audit *audit
@@ -60,18 +63,37 @@ type env struct {
 	person *broker.Identity
 }
 
+// clock is a settable clock for the provider and the store.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	clk := &clock{t: time.Now()}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlstore.Open(context.Background(), sqlstore.Config{DSN: ":memory:", Keys: [][]byte{make([]byte, 32)}})
+	st, err := sqlstore.Open(context.Background(), sqlstore.Config{DSN: ":memory:", Keys: [][]byte{make([]byte, 32)}, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{audit: &audit{}, person: &broker.Identity{Provider: "okta", Subject: "alice",
+	e := &env{clock: clk, audit: &audit{}, person: &broker.Identity{Provider: "okta", Subject: "alice",
 		Attributes: map[string][]string{"email": {"alice@example.com"}, "name": {"Alice"}, "groups": {"dev", "ops"}}}}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
@@ -83,7 +105,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.p, err = apps.New(apps.Config{
 		Issuer: e.srv.URL, Signing: key, KeyID: issuer.KeyID(&key.PublicKey), Store: st, Rules: rules{}, Audit: e.audit,
-		LoginPath: "/apps/login", CodeKey: make([]byte, 32),
+		LoginPath: "/apps/login", CodeKey: make([]byte, 32), Now: clk.now,
 		Clients: []apps.Client{
 			{ID: "web", Name: "Web", Secret: []byte("s3cret"), RedirectURIs: []string{"http://127.0.0.1:9999/callback"},
 				Scopes: apps.KnownScopes, When: who},
@@ -184,20 +206,23 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 	if code == "" {
 		t.Fatalf("no code: %s", back)
 	}
-	// A wrong verifier is refused.
-	if _, err := conf.Exchange(ctx, code, oauth2.VerifierOption("wrong-"+verifier)); err == nil {
-		t.Fatal("a wrong PKCE verifier was accepted")
+	// A wrong verifier is refused, and so is a wrong client secret, a
+	// missing one and an unknown client; none of them uses the code up:
+	// the app can still exchange it the right way.
+	var rerr *oauth2.RetrieveError
+	if _, err := conf.Exchange(ctx, code, oauth2.VerifierOption("wrong-"+verifier)); !errors.As(err, &rerr) || rerr.ErrorCode != "invalid_grant" {
+		t.Fatalf("a wrong PKCE verifier: %v, want invalid_grant", err)
 	}
-	back = e.authorize(t, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-123")))
-	code = back.Query().Get("code")
-	// Wrong client secret: refused.
-	bad := *conf
-	bad.ClientSecret = "nope"
-	if _, err := bad.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err == nil {
-		t.Fatal("a wrong client secret was accepted")
+	for _, bad := range []struct{ id, secret string }{{"web", "nope"}, {"web", ""}, {"nobody", "s3cret"}} {
+		b := *conf
+		b.ClientID, b.ClientSecret = bad.id, bad.secret
+		if _, err := b.Exchange(ctx, code, oauth2.VerifierOption(verifier)); !errors.As(err, &rerr) || rerr.ErrorCode != "invalid_client" {
+			t.Fatalf("client %q secret %q: %v, want invalid_client", bad.id, bad.secret, err)
+		}
 	}
-	back = e.authorize(t, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-123")))
-	code = back.Query().Get("code")
+	if e.audit.count("app_code_replayed") != 0 {
+		t.Fatal("a failed exchange counted as a redemption")
+	}
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
@@ -364,5 +389,103 @@ func TestAuthorizeRefusals(t *testing.T) {
 	}
 	if e.audit.count("app_signin") != 1 {
 		t.Errorf("refusal not audited: %+v", e.audit.events)
+	}
+}
+
+// TestRefreshTokenLifetimeIsAbsolute: rotation does not extend a grant:
+// its refresh tokens end RefreshTokenLifetime (8h) after the first one.
+func TestRefreshTokenLifetimeIsAbsolute(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	conf := e.oauth("web", "s3cret", "http://127.0.0.1:9999/callback", "openid", "offline_access")
+	verifier := oauth2.GenerateVerifier()
+	back := e.authorize(t, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("exchange: %v", err)
+	}
+	refresh := func(rt string) (*oauth2.Token, error) {
+		return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+	}
+	e.clock.add(5 * time.Hour)
+	tok2, err := refresh(tok.RefreshToken)
+	if err != nil || tok2.RefreshToken == tok.RefreshToken {
+		t.Fatalf("refresh after 5h: %v", err)
+	}
+	// 9h after the first token, 4h after the rotation: a sliding lifetime
+	// would still accept it; the grant has ended.
+	e.clock.add(4 * time.Hour)
+	if _, err := refresh(tok2.RefreshToken); err == nil {
+		t.Fatal("a rotated refresh token outlived the grant's lifetime")
+	}
+}
+
+// TestRevokeRefreshToken: revoking a refresh token (RFC 7009) ends its
+// whole grant: the refresh token and the access tokens issued with it.
+func TestRevokeRefreshToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	conf := e.oauth("web", "s3cret", "http://127.0.0.1:9999/callback", "openid", "email", "offline_access")
+	verifier := oauth2.GenerateVerifier()
+	back := e.authorize(t, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("exchange: %v", err)
+	}
+	revoke := func(user, pass, token string) int {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/oauth/revoke", strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Another client cannot revoke it (and it stays live).
+	if code := revoke("cli", "", tok.RefreshToken); code == http.StatusOK {
+		t.Fatalf("another client revoked the token: %d", code)
+	}
+	if !e.introspect(t, tok.AccessToken) {
+		t.Fatal("a refused revocation ended the grant")
+	}
+	if code := revoke("web", "s3cret", tok.RefreshToken); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	if _, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Fatal("a revoked refresh token still works")
+	}
+	if e.introspect(t, tok.AccessToken) {
+		t.Fatal("the access token of a revoked refresh token is still active")
+	}
+	// Revoking it again, or an unknown token, is not an error (RFC 7009).
+	if code := revoke("web", "s3cret", tok.RefreshToken); code != http.StatusOK {
+		t.Fatalf("second revoke: %d", code)
+	}
+}
+
+// TestFreshEnough: prompt=login and max_age against the sign-in time.
+func TestFreshEnough(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	zero, tenMin := time.Duration(0), 10*time.Minute
+	for _, c := range []struct {
+		name string
+		r    apps.Request
+		auth time.Time
+		want bool
+	}{
+		{"plain, old sign-in", apps.Request{CreatedAt: t0}, t0.Add(-5 * time.Hour), true},
+		{"never signed in", apps.Request{CreatedAt: t0}, time.Time{}, false},
+		{"prompt=login, earlier sign-in", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(-time.Second), false},
+		{"prompt=login, sign-in after the request", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(time.Minute), true},
+		{"max_age=10m, 5m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-5 * time.Minute), true},
+		{"max_age=10m, 20m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-20 * time.Minute), false},
+		{"max_age=0, earlier sign-in", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(-time.Second), false},
+		{"max_age=0, sign-in after the request", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(time.Minute), true},
+	} {
+		if got := c.r.FreshEnough(c.auth, t0.Add(2*time.Minute)); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -228,7 +228,14 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	refresh := newSecret()
 	now := s.now()
 	next := *g
-	next.ID, next.CreatedAt, next.ExpiresAt = hash(refresh), now, now.Add(c.RefreshTokenLifetime)
+	next.ID, next.CreatedAt = hash(refresh), now
+	// The refresh token lifetime is absolute: counted from the grant's
+	// first refresh token, carried unchanged through every rotation, so a
+	// client that keeps refreshing is still signed out when it ends (as a
+	// portal session ends at server.session_lifetime, used or not).
+	if current == "" || next.ExpiresAt.IsZero() {
+		next.ExpiresAt = now.Add(c.RefreshTokenLifetime)
+	}
 	if current == "" {
 		err = s.p.cfg.Store.CreateAppRefreshToken(ctx, &next)
 	} else {
@@ -276,7 +283,10 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	return &refreshRequest{t: t, hash: hash(token), aud: s.audience(t.ClientID), scopes: t.Scopes}, nil
 }
 
-// TerminateSession (RP-initiated logout) revokes the client's tokens for the person.
+// TerminateSession (RP-initiated logout) revokes the client's tokens for
+// the person. It does not end the person's broker portal session: an app
+// signing its user out ends that app's tokens, not the person's sign-in to
+// the broker or to other apps (the portal's own sign-out does that).
 func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	provider, sub, ok := strings.Cut(userID, ":")
 	if !ok {
@@ -421,6 +431,9 @@ func (s *storage) setUserinfo(ui *oidc.UserInfo, id *broker.Identity, clientID s
 	}
 	if allowed(ScopeProfile) {
 		ui.Name = first(id.Attributes, "name")
+		if ui.Name == "" {
+			ui.Name = first(id.Attributes, "displayName") // SAML IdPs (AD FS, Entra, the demo IdP)
+		}
 		if ui.Name == "" {
 			ui.Name = strings.TrimSpace(first(id.Attributes, "given_name") + " " + first(id.Attributes, "family_name"))
 		}

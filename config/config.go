@@ -16,6 +16,9 @@ type Config struct {
 	Defaults  Defaults          `yaml:"defaults"`
 	Rules     []mapping.Rule    `yaml:"rules"`
 	Admin     Admin             `yaml:"admin"`
+	// Apps are the apps that may send people to the broker to sign in
+	// (the broker as an OpenID Provider; see README, "Sign in with the broker").
+	Apps Apps `yaml:"apps"`
 
 	// path is the file the config was read from (for relative paths).
 	path string

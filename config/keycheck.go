@@ -109,6 +109,9 @@ func (c *Config) secretFiles() []secretFile {
 		}
 		add(fmt.Sprintf("providers[%d].client_secret", i), pr.OIDC.ClientSecret)
 	}
+	for i, a := range c.Apps.Clients {
+		add(fmt.Sprintf("apps.clients[%d].secret", i), a.Secret)
+	}
 	return out
 }
 

@@ -79,6 +79,7 @@ func (c *Config) applyDefaults() {
 	if c.Defaults.Partition == "" {
 		c.Defaults.Partition = partition.DefaultID
 	}
+	c.applyAppDefaults()
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		if p.Type == "" {
@@ -131,6 +132,7 @@ func (c *Config) validate() Problems {
 	c.validateIssuer(p)
 	c.validateRules(p)
 	c.validateAdmin(p)
+	c.validateApps(p)
 	c.warnReadableFiles(p)
 	return p.out
 }

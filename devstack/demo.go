@@ -47,6 +47,16 @@ const (
 	BrokerAudience = "sts.amazonaws.com"
 )
 
+// Apps registered with the broker's OpenID Provider: the demo app (a
+// confidential client, served on its own port) and the coming broker CLI
+// (a public client with a loopback redirect on any port).
+const (
+	DemoAppID          = "demo-app"
+	DemoAppOrigin      = "http://127.0.0.1:8084"
+	DemoAppRedirectURI = DemoAppOrigin + "/callback"
+	CLIClientID        = "broker-cli"
+)
+
 func oidcProviderARN(account, issuerURL string) string {
 	return "arn:aws:iam::" + account + ":oidc-provider/" + hostPath(issuerURL)
 }

@@ -61,11 +61,14 @@ type User struct {
 type Stack struct {
 	BrokerURL, IDPURL, OPURL, AWSURL string
 	ConfigPath                       string
-	Users                            []User
-	App                              *app.App
-	IdP                              *devidp.IdP
-	OP                               *devidp.OP
-	AWS                              *localaws.Server
+	// DemoAppSecret is the client secret of DemoAppID at the broker's
+	// OpenID Provider (keys/demo-app.secret).
+	DemoAppSecret string
+	Users         []User
+	App           *app.App
+	IdP           *devidp.IdP
+	OP            *devidp.OP
+	AWS           *localaws.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -120,6 +123,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.DemoAppSecret = sec.DemoAppSecret
 	users := demoUsers()
 	var idpUsers []devidp.User
 	for _, u := range users {
@@ -335,8 +339,25 @@ providers:
     refresh_tokens: %t
     userinfo: true
     mfa_request: ["https://refeds.org/profile/mfa"]
+# Apps that sign people in through the broker (its OpenID Provider;
+# discovery at %s/.well-known/openid-configuration).
+apps:
+  clients:
+    - id: %s
+      name: Demo app
+      secret: file:keys/demo-app.secret
+      redirect_uris: [%q]
+      post_logout_redirect_uris: [%q]
+      scopes: [openid, profile, email, groups, offline_access, "aws:roles"]
+    - id: %s
+      name: broker CLI
+      public: true
+      # A loopback redirect matches on any port (RFC 8252).
+      redirect_uris: ["http://127.0.0.1/callback"]
+      scopes: [openid, profile, email, groups, offline_access, "aws:roles"]
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, storeYAML, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
-		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens, rulesYAML())
+		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens,
+		s.BrokerURL, DemoAppID, DemoAppRedirectURI, DemoAppOrigin+"/", CLIClientID, rulesYAML())
 }
 
 // listenAddr is where the broker listens: the configured host, the port of

@@ -24,6 +24,8 @@ type secrets struct {
 	IssuerKey  issuer.KeyPair
 	OPKey      issuer.KeyPair
 	OIDCSecret string
+	// DemoAppSecret is the demo app's client secret at the broker's OP.
+	DemoAppSecret string
 }
 
 // loadSecrets reads the dev keys and passwords from dir/keys, creating
@@ -66,6 +68,18 @@ func loadSecrets(dir string) (*secrets, error) {
 		return nil, err
 	}
 	s.OIDCSecret = strings.TrimSpace(string(sb))
+	appSecretFile := filepath.Join(kd, "demo-app.secret")
+	if err := ensureFile(appSecretFile, func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return []byte(base64.RawURLEncoding.EncodeToString(b)), nil
+	}); err != nil {
+		return nil, err
+	}
+	if sb, err = os.ReadFile(appSecretFile); err != nil {
+		return nil, err
+	}
+	s.DemoAppSecret = strings.TrimSpace(string(sb))
 	pwFile := filepath.Join(kd, "passwords.json")
 	if err := ensureFile(pwFile, func() ([]byte, error) {
 		pw := map[string]string{}

@@ -16,6 +16,8 @@
 //	               admin condition now; admin CSRF
 //	web/admin      admins in a browser: /admin pages
 //	web/api        admins and tools: /api/v1 (JSON)
+//	web/apps       apps: the OpenID Provider's /oauth endpoints and the
+//	               login bridge /apps/login
 //	web/site       wiring: one frame, every audience mounted
 //
 // The browser holds only a signed, encrypted cookie with a random session

@@ -1,11 +1,14 @@
 // Package portal serves people: the sign-in page, the portal with their
 // roles, the upstream sign-in flows and the jump to the AWS console.
 //
-//	GET  /                        sign-in page (no session) or portal (roles by account)
-//	GET  /saml/:p/login           SP-initiated: AuthnRequest (HTTP-Redirect), request id kept in a cookie
+//	GET  /                        sign-in page (no session) or portal (roles by account); ?return= (a
+//	                              local path, e.g. /apps/login?id=) and ?fresh=1 go on to the login links
+//	GET  /saml/:p/login           SP-initiated: AuthnRequest (HTTP-Redirect), request id kept in a cookie;
+//	                              ?return= lands there after sign-in, ?mfa=1 asks for MFA, ?fresh=1 ForceAuthn
 //	POST /saml/:p/acs             verify Response (saml) ─> server-side session ─> portal (unsolicited: ─> /arrive)
 //	GET  /arrive                  an unsolicited sign-in meets the browser's session (switch.go)
-//	GET  /oidc/:p/login           authorization code + PKCE; ?prompt=none for a silent sign-in
+//	GET  /oidc/:p/login           authorization code + PKCE; ?prompt=none for a silent sign-in,
+//	                              ?fresh=1 for prompt=login (an app asked for a fresh sign-in)
 //	GET  /oidc/:p/callback        state (cookie + replay cache) ─> code exchange (oidc) ─> session
 //	POST /console                 chosen role ─> access.Assume ─> 302 to the AWS console login URL
 //	GET  /continue?t=             the role picked before sign-in (deep link, single role, re-authentication)

@@ -159,6 +159,9 @@ type pendingRequest struct {
 	Return string `json:"rt,omitempty"`
 	// MFA: the sign-in asked the IdP for multi-factor authentication.
 	MFA bool `json:"m,omitempty"`
+	// Fresh: the sign-in asked the IdP to authenticate the person again
+	// (an app's prompt=login or max_age).
+	Fresh bool `json:"f,omitempty"`
 }
 
 // localReturn accepts a path of this site ("/admin/rules?x=1"), never

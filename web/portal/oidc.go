@@ -22,10 +22,10 @@ func (h *Handler) oidcLogin(c echo.Context) error {
 		return err
 	}
 	grantKey, dest := web.BoundedParam(c.QueryParam("grant"), 600), web.BoundedParam(c.QueryParam("destination"), 2000)
-	mfa := c.QueryParam("mfa") == "1"
-	return h.startOIDC(c, p, c.QueryParam("prompt") == "none" && !mfa, pendingRequest{
+	mfa, fresh := c.QueryParam("mfa") == "1", c.QueryParam("fresh") == "1"
+	return h.startOIDC(c, p, c.QueryParam("prompt") == "none" && !mfa && !fresh, pendingRequest{
 		Grant: grantKey, Destination: dest, Confirm: h.linkNeedsConfirm(c, grantKey, dest),
-		Return: localReturn(c.QueryParam("return")), MFA: mfa,
+		Return: localReturn(c.QueryParam("return")), MFA: mfa, Fresh: fresh,
 	})
 }
 
@@ -33,8 +33,12 @@ func (h *Handler) oidcLogin(c echo.Context) error {
 // after sign-in (its Grant, Destination and Confirm).
 func (h *Handler) startOIDC(c echo.Context, p web.Provider, silent bool, cont pendingRequest) error {
 	prompt := ""
-	if silent {
+	switch {
+	case silent:
 		prompt = "none"
+	case cont.Fresh:
+		// An app asked for a fresh sign-in (prompt=login, max_age).
+		prompt = "login"
 	}
 	state, nonce, verifier := web.RandomToken(24), web.RandomToken(24), oidcVerifier()
 	authURL, err := p.OIDC.AuthURL(c.Request().Context(), oidc.AuthRequest{State: state, Nonce: nonce, Verifier: verifier, Prompt: prompt, MFA: cont.MFA})
@@ -43,7 +47,7 @@ func (h *Handler) startOIDC(c echo.Context, p web.Provider, silent bool, cont pe
 	}
 	pending := append(h.loadPending(c.Request(), h.oidcCookie), pendingRequest{
 		ID: state, Nonce: nonce, Verifier: verifier, Provider: p.ID, Expires: h.Now().Add(pendingTTL), Silent: silent,
-		Grant: cont.Grant, Destination: cont.Destination, Confirm: cont.Confirm, Return: cont.Return, MFA: cont.MFA,
+		Grant: cont.Grant, Destination: cont.Destination, Confirm: cont.Confirm, Return: cont.Return, MFA: cont.MFA, Fresh: cont.Fresh,
 	})
 	if err := h.savePending(c.Response(), c.Request(), h.oidcCookie, pending); err != nil {
 		return err

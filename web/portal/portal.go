@@ -45,7 +45,9 @@ func (h *Handler) signIn(c echo.Context, sess *access.Session, cont pendingReque
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 	}
-	if grantKey == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
+	// A sign-in that returns to a page (an app's sign-in, an admin page)
+	// goes back there rather than into a single role's console.
+	if grantKey == "" && cont.Return == "" && h.cfg.AutoSelectSingleRole && len(decision.Grants) == 1 {
 		grantKey = decision.Grants[0].Key()
 	}
 	if grantKey != "" && cont.Confirm {
@@ -114,6 +116,14 @@ func (h *Handler) index(c echo.Context) error {
 		// mark when the link did not come from this site.
 		grantKey := web.BoundedParam(c.QueryParam("grant"), 600)
 		q := roleLink(grantKey, dest, h.linkNeedsConfirm(c, grantKey, dest))
+		// A page of this site to come back to (an app's sign-in at
+		// /apps/login), and whether it needs a fresh sign-in at the IdP.
+		if ret := localReturn(c.QueryParam("return")); ret != "" {
+			q.Set("return", ret)
+			if c.QueryParam("fresh") == "1" {
+				q.Set("fresh", "1")
+			}
+		}
 		pd := signInPage{Page: h.Page(c, "Sign in")}
 		pd.Destination = dest
 		pd.Grant = grantKey != ""

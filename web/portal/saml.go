@@ -33,6 +33,11 @@ func (h *Handler) samlLogin(c echo.Context) error {
 	if mfa {
 		opts = saml.LoginOptions{ForceAuthn: true, AuthnContexts: p.SAML.MFARequest()}
 	}
+	// ?fresh=1: an app asked for a fresh sign-in (prompt=login, max_age):
+	// the IdP must authenticate the person again (ForceAuthn).
+	if c.QueryParam("fresh") == "1" {
+		opts.ForceAuthn = true
+	}
 	redirect, reqID, err := p.SAML.LoginRedirect(relay, opts)
 	if err != nil {
 		return err

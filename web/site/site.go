@@ -17,6 +17,7 @@ import (
 	"github.com/broker-dev/broker/web/admin"
 	"github.com/broker-dev/broker/web/adminauth"
 	"github.com/broker-dev/broker/web/api"
+	webapps "github.com/broker-dev/broker/web/apps"
 	"github.com/broker-dev/broker/web/meta"
 	"github.com/broker-dev/broker/web/portal"
 	"github.com/broker-dev/broker/web/ratelimit"
@@ -62,6 +63,10 @@ type Config struct {
 	// SignInLimit and APITokenLimit bound how often one client address may
 	// sign in and present an API token (zero PerMinute: no limit).
 	SignInLimit, APITokenLimit ratelimit.Limit
+	// Apps is the OpenID Provider for apps (*apps.Provider): its endpoints
+	// under /oauth and the login bridge /apps/login; nil = off (404).
+	// Pass its Discovery as OIDCDiscovery: one document for IAM and apps.
+	Apps webapps.Provider
 	// Admin enables the admin UI and API; nil = off (every admin request 403).
 	Admin  *AdminConfig
 	Logger *slog.Logger
@@ -117,6 +122,13 @@ func New(cfg Config) (*Site, error) {
 	e := frame.Echo()
 	m.Mount(e)
 	p.Mount(e)
+	if cfg.Apps != nil {
+		ah, err := webapps.New(webapps.Config{Frame: frame, Providers: providers, OP: cfg.Apps, SignInLimit: limiter(cfg.SignInLimit, cfg.Now)})
+		if err != nil {
+			return nil, err
+		}
+		ah.Mount(e)
+	}
 	if cfg.Admin == nil {
 		// Every admin and API route answers 403 (admin disabled), not 404.
 		e.Any("/admin", guard.Require(notReached))

@@ -44,16 +44,19 @@ type FakeSP struct {
 	// the status of the last LogoutResponse the portal asked for.
 	Logout        *saml.LogoutMessage
 	LogoutSuccess *bool
-	seenLogouts   map[string]bool
-	reqN          int
+	// LastLogin is the options of the last LoginRedirect.
+	LastLogin   saml.LoginOptions
+	seenLogouts map[string]bool
+	reqN        int
 }
 
 func (f *FakeSP) Metadata() ([]byte, error) { return []byte("<EntityDescriptor/>"), nil }
 func (f *FakeSP) Ready() error              { return f.NotReady }
 
 // LoginRedirect names its requests id-a, id-aa, id-aaa, …
-func (f *FakeSP) LoginRedirect(relay string, _ saml.LoginOptions) (string, string, error) {
+func (f *FakeSP) LoginRedirect(relay string, opts saml.LoginOptions) (string, string, error) {
 	f.reqN++
+	f.LastLogin = opts
 	id := "id-" + strings.Repeat("a", f.reqN)
 	return "https://idp.example.com/sso?SAMLRequest=x&RelayState=" + url.QueryEscape(relay), id, nil
 }

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/apps"
+)
+
+const appSecret = "q7Vf3kPz9mWx2LcR8tYh4NbJ6sDa1GeU0oKi5ZwXyQ"
+
+const appsYAML = `
+apps:
+  clients:
+    - id: demo-app
+      name: Demo app
+      secret: file:app.secret
+      redirect_uris: ["https://app.example.com/callback", "http://127.0.0.1:8084/callback"]
+      scopes: [openid, email, groups, offline_access, "aws:roles"]
+      refresh_token_lifetime: 12h
+      when: {all: [{attribute: groups, equals: dev}]}
+    - id: broker-cli
+      public: true
+      redirect_uris: ["http://127.0.0.1/callback", "http://[::1]/callback"]
+`
+
+func parseApps(t *testing.T, clients string) (*Config, Problems) {
+	t.Helper()
+	dir := writeIssuerKeys(t)
+	if err := os.WriteFile(filepath.Join(dir, "app.secret"), []byte(appSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return parse(t, dir, validYAML+clients)
+}
+
+func TestAppClientsValid(t *testing.T) {
+	cfg, probs := parseApps(t, appsYAML)
+	if len(probs) != 0 {
+		t.Fatalf("problems:\n%v", probs)
+	}
+	cl, err := cfg.AppClients()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cl) != 2 {
+		t.Fatalf("clients %+v", cl)
+	}
+	d := cl[0]
+	if d.ID != "demo-app" || d.Name != "Demo app" || string(d.Secret) != appSecret || d.Public() ||
+		time.Duration(d.RefreshTokenLifetime) != 12*time.Hour || d.When == nil || len(d.Scopes) != 5 {
+		t.Errorf("demo-app: %+v", d)
+	}
+	if ok, _ := d.When.Match(&broker.Identity{Provider: "okta", Subject: "a", Attributes: map[string][]string{"groups": {"dev"}}}); !ok {
+		t.Error("demo-app's condition refuses a dev")
+	}
+	if ok, _ := d.When.Match(&broker.Identity{Provider: "okta", Subject: "b", Attributes: map[string][]string{"groups": {"sales"}}}); ok {
+		t.Error("demo-app's condition admits a non-dev")
+	}
+	c := cl[1]
+	if !c.Public() || c.Name != "broker-cli" || c.When != nil || strings.Join(c.Scopes, " ") != strings.Join(DefaultAppScopes, " ") {
+		t.Errorf("broker-cli defaults: %+v", c)
+	}
+	for _, s := range c.Scopes {
+		if s == apps.ScopeAWSRoles {
+			t.Error("aws:roles is not a default scope")
+		}
+	}
+}
+
+func TestAppClientsProblems(t *testing.T) {
+	client := func(fields string) string {
+		return "apps:\n  clients:\n    - id: app\n      secret: file:app.secret\n      redirect_uris: [\"https://app.example.com/cb\"]\n" + fields
+	}
+	tests := []struct {
+		name, yaml, path, msg string
+	}{
+		{"bad id", strings.Replace(client(""), "id: app", "id: 'my app!'", 1), "apps.clients[0].id", "letters, digits"},
+		{"duplicate id", client("    - id: app\n      public: true\n      redirect_uris: [\"http://127.0.0.1/cb\"]\n"), "apps.clients[1].id", "duplicate client id"},
+		{"no redirect", strings.Replace(client(""), "      redirect_uris: [\"https://app.example.com/cb\"]\n", "", 1), "apps.clients[0].redirect_uris", "at least one"},
+		{"http not loopback", strings.Replace(client(""), "https://app.example.com/cb", "http://app.example.com/cb", 1), "apps.clients[0].redirect_uris[0]", "must use https"},
+		{"wildcard", strings.Replace(client(""), "https://app.example.com/cb", "https://*.example.com/cb", 1), "apps.clients[0].redirect_uris[0]", "wildcards"},
+		{"fragment", strings.Replace(client(""), "https://app.example.com/cb", "https://app.example.com/cb#x", 1), "apps.clients[0].redirect_uris[0]", "fragment"},
+		{"relative", strings.Replace(client(""), "https://app.example.com/cb", "/cb", 1), "apps.clients[0].redirect_uris[0]", "absolute"},
+		{"custom scheme", strings.Replace(client(""), "https://app.example.com/cb", "myapp://cb", 1), "apps.clients[0].redirect_uris[0]", "https"},
+		{"bad post-logout", client("      post_logout_redirect_uris: [\"http://evil.example/\"]\n"), "apps.clients[0].post_logout_redirect_uris[0]", "must use https"},
+		{"unknown scope", client("      scopes: [openid, admin]\n"), "apps.clients[0].scopes[1]", "unknown scope \"admin\""},
+		{"no openid", client("      scopes: [email]\n"), "apps.clients[0].scopes", "must include openid"},
+		{"access lifetime too long", client("      access_token_lifetime: 2h\n"), "apps.clients[0].access_token_lifetime", "between 1m0s and 1h0m0s"},
+		{"id lifetime too short", client("      id_token_lifetime: 10s\n"), "apps.clients[0].id_token_lifetime", "between"},
+		{"refresh lifetime too long", client("      refresh_token_lifetime: 1000h\n"), "apps.clients[0].refresh_token_lifetime", "between 5m0s and 720h0m0s"},
+		{"no secret, not public", strings.Replace(client(""), "      secret: file:app.secret\n", "", 1), "apps.clients[0].secret", "public: true"},
+		{"public with secret", client("      public: true\n"), "apps.clients[0].secret", "public client has no secret"},
+		{"secret unset env", strings.Replace(client(""), "file:app.secret", "env:NOPE_UNSET_APP_SECRET", 1), "apps.clients[0].secret", "NOPE_UNSET_APP_SECRET is not set"},
+		{"secret too short", strings.Replace(client(""), "file:app.secret", "env:TEST_SHORT_APP_SECRET", 1), "apps.clients[0].secret", "need at least 32"},
+		{"bad condition", client("      when: {any: [{attribute: groups, glob: '[oops'}]}\n"), "apps.clients[0].when.any[0].glob", "glob"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("TEST_SHORT_APP_SECRET", "short")
+			_, probs := parseApps(t, tt.yaml)
+			for _, p := range probs.Errors() {
+				if p.Path == tt.path && strings.Contains(p.Message, tt.msg) {
+					if p.Pos.Line == 0 {
+						t.Errorf("problem %v has no line", p)
+					}
+					return
+				}
+			}
+			t.Errorf("want a problem at %s containing %q; got:\n%v", tt.path, tt.msg, probs)
+		})
+	}
+}
+
+func TestAppClientsNeedASigningKey(t *testing.T) {
+	dir := writeIssuerKeys(t)
+	yml := strings.Replace(strings.Replace(validYAML, "    key: file:idp.key\n", "", 1), "    certificate: file:idp.crt\n", "", 1)
+	_, probs := parse(t, dir, yml+"apps:\n  clients:\n    - {id: cli, public: true, redirect_uris: [\"http://127.0.0.1/cb\"]}\n")
+	for _, p := range probs.Errors() {
+		if p.Path == "apps.clients" && strings.Contains(p.Message, "issuer.oidc.key") {
+			return
+		}
+	}
+	t.Errorf("no problem about the signing key: %v", probs)
+}
