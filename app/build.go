@@ -179,6 +179,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		// One discovery document: the issuer's (IAM reads issuer and
 		// jwks_uri) with the OP's endpoints.
 		wc.Apps, wc.OIDCDiscovery = a.Apps, a.Apps.Discovery(a.OIDCIssuer.Discovery)
+		wc.AppBearers = a.Apps // the credentials API for apps
 	}
 	a.Web, err = site.New(wc)
 	return err

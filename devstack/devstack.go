@@ -348,13 +348,13 @@ apps:
       secret: file:keys/demo-app.secret
       redirect_uris: [%q]
       post_logout_redirect_uris: [%q]
-      scopes: [openid, profile, email, groups, offline_access, "aws:roles"]
+      scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]
     - id: %s
       name: broker CLI
       public: true
       # A loopback redirect matches on any port (RFC 8252).
       redirect_uris: ["http://127.0.0.1/callback"]
-      scopes: [openid, profile, email, groups, offline_access, "aws:roles"]
+      scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, storeYAML, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
 		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens,
 		s.BrokerURL, DemoAppID, DemoAppRedirectURI, DemoAppOrigin+"/", CLIClientID, rulesYAML())

@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 
 	"github.com/labstack/echo/v4"
 
@@ -95,4 +97,28 @@ func WriteJSON(c echo.Context, status int, v any) error {
 		return err
 	}
 	return c.JSONBlob(status, b)
+}
+
+// ReadJSON decodes a JSON request body strictly: unknown fields, data
+// after the value and a body over the size limit are errors (EINVALID,
+// ETOOLARGE) with a message for the client.
+func ReadJSON(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if broker.ErrorCode(err) == broker.ETOOLARGE {
+			return ErrBodyTooLarge
+		}
+		return broker.Wrap(err, broker.EINVALID, "json_invalid", "The request body is not valid JSON for this endpoint: "+err.Error())
+	}
+	// Only the end of the body may follow the value: Token sees a stray
+	// "}" or "]" that More would not, and a body cut at the size limit.
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil && broker.ErrorCode(err) == broker.ETOOLARGE:
+		return ErrBodyTooLarge
+	default:
+		return broker.Errorf(broker.EINVALID, "json_invalid", "The request body has data after the JSON value.")
+	}
 }

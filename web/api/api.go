@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -182,28 +181,8 @@ func (h *Handler) rulesRefused(c echo.Context, err error) error {
 // actor is the administrator of this request as the audit log records it.
 func actor(c echo.Context) broker.Actor { return adminauth.Of(c).Actor }
 
-// readJSON decodes a JSON body strictly (unknown fields are errors).
-func readJSON(c echo.Context, v any) error {
-	r := c.Request()
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if broker.ErrorCode(err) == broker.ETOOLARGE {
-			return web.ErrBodyTooLarge
-		}
-		return broker.Wrap(err, broker.EINVALID, "json_invalid", "The request body is not valid JSON for this endpoint: "+err.Error())
-	}
-	// Only the end of the body may follow the value: Token sees a stray
-	// "}" or "]" that More would not, and a body cut at the size limit.
-	switch _, err := dec.Token(); {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err != nil && broker.ErrorCode(err) == broker.ETOOLARGE:
-		return web.ErrBodyTooLarge
-	default:
-		return broker.Errorf(broker.EINVALID, "json_invalid", "The request body has data after the JSON value.")
-	}
-}
+// readJSON decodes a JSON body strictly (web.ReadJSON).
+func readJSON(c echo.Context, v any) error { return web.ReadJSON(c, v) }
 
 func (h *Handler) apiRules(c echo.Context) error {
 	st := h.cfg.Rules.State()

@@ -35,6 +35,9 @@ type Config struct {
 	Frame     *web.Frame
 	Providers *web.Providers
 	OP        Provider
+	// Credentials and Bearers serve the credentials API; nil: not mounted.
+	Credentials Credentials
+	Bearers     Bearers
 	// SignInLimit bounds /oauth/authorize and the bridge per client address; nil: no limit.
 	SignInLimit *ratelimit.Limiter
 }
@@ -61,6 +64,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.Any(brokerapps.PathAuthorize, op, limit)
 	e.Any(brokerapps.PathCallback, h.callbackFromOutside)
 	e.Any("/oauth/*", op)
+	if h.cfg.Credentials != nil && h.cfg.Bearers != nil {
+		e.POST(CredentialsPath, h.credentials)
+	}
 }
 
 var (

@@ -43,6 +43,9 @@ type Config struct {
 	// Sessions is the portal session lifecycle (server-side sessions,
 	// sign-in and sign-out records, one-time OIDC states).
 	Sessions *access.Sessions
+	// AppBearers checks apps' access tokens for the credentials API
+	// (*apps.Provider); nil: no credentials API.
+	AppBearers webapps.Bearers
 	// Health is what readiness checks answers (the store).
 	Health meta.Pinger
 	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
@@ -123,7 +126,8 @@ func New(cfg Config) (*Site, error) {
 	m.Mount(e)
 	p.Mount(e)
 	if cfg.Apps != nil {
-		ah, err := webapps.New(webapps.Config{Frame: frame, Providers: providers, OP: cfg.Apps, SignInLimit: limiter(cfg.SignInLimit, cfg.Now)})
+		ah, err := webapps.New(webapps.Config{Frame: frame, Providers: providers, OP: cfg.Apps, SignInLimit: limiter(cfg.SignInLimit, cfg.Now),
+			Credentials: cfg.Access, Bearers: cfg.AppBearers})
 		if err != nil {
 			return nil, err
 		}
