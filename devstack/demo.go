@@ -48,13 +48,12 @@ const (
 )
 
 // Apps registered with the broker's OpenID Provider: the demo app (a
-// confidential client, served on its own port) and the coming broker CLI
+// confidential client, package devapp, served on its own port; its
+// redirect URI is Stack.AppURL + "/callback") and the coming broker CLI
 // (a public client with a loopback redirect on any port).
 const (
-	DemoAppID          = "demo-app"
-	DemoAppOrigin      = "http://127.0.0.1:8084"
-	DemoAppRedirectURI = DemoAppOrigin + "/callback"
-	CLIClientID        = "broker-cli"
+	DemoAppID   = "demo-app"
+	CLIClientID = "broker-cli"
 )
 
 func oidcProviderARN(account, issuerURL string) string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/broker-dev/broker/app"
 	"github.com/broker-dev/broker/config"
+	"github.com/broker-dev/broker/devapp"
 	"github.com/broker-dev/broker/devidp"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/localaws"
@@ -30,6 +31,7 @@ type Options struct {
 	IDPPort    int
 	OIDCPort   int
 	AWSPort    int
+	AppPort    int // the demo app's (package devapp); `broker dev` uses 8084
 	Logger     *slog.Logger
 	// Now is the clock of the broker, the demo IdPs and the local AWS
 	// (tests move it forward to expire tokens); nil = time.Now.
@@ -60,7 +62,11 @@ type User struct {
 // Stack is a running dev stack.
 type Stack struct {
 	BrokerURL, IDPURL, OPURL, AWSURL string
-	ConfigPath                       string
+	// AppURL is the demo app's origin. On loopback it is named by its IP
+	// address (http://127.0.0.1:PORT) while the others are named localhost:
+	// another site for the browser, as an app on its own domain would be.
+	AppURL     string
+	ConfigPath string
 	// DemoAppSecret is the client secret of DemoAppID at the broker's
 	// OpenID Provider (keys/demo-app.secret).
 	DemoAppSecret string
@@ -69,6 +75,7 @@ type Stack struct {
 	IdP           *devidp.IdP
 	OP            *devidp.OP
 	AWS           *localaws.Server
+	DemoApp       *devapp.App
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -76,7 +83,7 @@ type Stack struct {
 	srvs   []*http.Server
 }
 
-// Start starts the four servers (broker, demo IdP, demo OP, local AWS) and
+// Start starts the five servers (broker, demo IdP, demo OP, local AWS, demo app) and
 // returns when all of them accept connections. Call Close to stop them.
 func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Host == "" {
@@ -92,7 +99,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("devstack: data dir: %w", err)
 	}
-	lns := make([]net.Listener, 0, 3)
+	lns := make([]net.Listener, 0, 5)
 	defer func() {
 		if err != nil {
 			for _, ln := range lns {
@@ -100,7 +107,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			}
 		}
 	}()
-	for _, port := range []int{o.BrokerPort, o.IDPPort, o.AWSPort, o.OIDCPort} {
+	for _, port := range []int{o.BrokerPort, o.IDPPort, o.AWSPort, o.OIDCPort, o.AppPort} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(port)))
 		if err != nil {
 			return nil, fmt.Errorf("devstack: listen: %w", err)
@@ -117,7 +124,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		return "http://" + net.JoinHostPort(host, port)
 	}
-	s := &Stack{BrokerURL: urlOf(lns[0]), IDPURL: urlOf(lns[1]), AWSURL: urlOf(lns[2]), OPURL: urlOf(lns[3]), errs: make(chan error, 4)}
+	s := &Stack{BrokerURL: urlOf(lns[0]), IDPURL: urlOf(lns[1]), AWSURL: urlOf(lns[2]), OPURL: urlOf(lns[3]),
+		AppURL: "http://" + lns[4].Addr().String(), errs: make(chan error, 5)}
+	if ip := net.ParseIP(o.Host); ip == nil || !ip.IsLoopback() {
+		_, port, _ := net.SplitHostPort(lns[4].Addr().String())
+		s.AppURL = "http://" + net.JoinHostPort(o.Host, port)
+	}
 
 	sec, err := loadSecrets(o.DataDir)
 	if err != nil {
@@ -179,12 +191,21 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("devstack: local AWS: %w", err)
 	}
 
+	s.DemoApp, err = devapp.New(devapp.Config{
+		BrokerURL: s.BrokerURL, ClientID: DemoAppID, ClientSecret: sec.DemoAppSecret, BaseURL: s.AppURL,
+		AWSEndpoint: s.AWSURL, Logger: log.With("component", "devapp"), Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: demo app: %w", err)
+	}
+
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.serve(lns[1], s.IdP)
 	s.serve(lns[2], s.AWS)
 	s.serve(lns[3], s.OP)
-	lns = lns[:1] // the others are owned by their servers now
+	s.serve(lns[4], s.DemoApp) // discovers the broker at its first sign-in
+	lns = lns[:1]              // the others belong to their servers now
 
 	s.ConfigPath = filepath.Join(o.DataDir, "broker.yaml")
 	storeYAML := "  driver: sqlite\n  dsn: broker.db\n"
@@ -357,7 +378,7 @@ apps:
       scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, storeYAML, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
 		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens,
-		s.BrokerURL, DemoAppID, DemoAppRedirectURI, DemoAppOrigin+"/", CLIClientID, rulesYAML())
+		s.BrokerURL, DemoAppID, s.AppURL+"/callback", s.AppURL+"/", CLIClientID, rulesYAML())
 }
 
 // listenAddr is where the broker listens: the configured host, the port of

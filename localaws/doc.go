@@ -48,6 +48,18 @@
 //	  ──> credentials issued and remembered (no replay rule: a token
 //	      may be used until it expires, as with AWS)
 //
+// GetCallerIdentity (the one signed call, what `aws sts get-caller-identity`
+// asks):
+//
+//	Authorization header present                       [MissingAuthenticationToken]
+//	  ──> AWS4-HMAC-SHA256, scope DATE/REGION/sts/aws4_request, host and
+//	      x-amz-date signed, X-Amz-Date within 15 minutes   [SignatureDoesNotMatch]
+//	  ──> key id and X-Amz-Security-Token of credentials issued here
+//	                                                   [InvalidClientTokenId]
+//	  ──> Signature Version 4 recomputed with their secret [SignatureDoesNotMatch]
+//	  ──> not expired                                  [ExpiredToken]
+//	  ──> Account, Arn (assumed-role/ROLE/SESSION), UserId (ROLEID:SESSION)
+//
 // Issuers are https without a port, as IAM requires, except http on
 // loopback with a port, for the broker and demo OP on the same machine.
 //

@@ -54,7 +54,7 @@ func (e *stsError) faultType() string {
 // statusOf returns the HTTP status AWS uses for an STS error code.
 func statusOf(code string) int {
 	switch code {
-	case codeAccessDenied, codeIDPRejectedClaim, "RegionDisabledException":
+	case codeAccessDenied, codeIDPRejectedClaim, "RegionDisabledException", codeMissingAuth, codeInvalidClientID, codeSignature:
 		return http.StatusForbidden
 	case codeInternal:
 		return http.StatusInternalServerError

@@ -21,18 +21,21 @@ const (
 // the error to answer with, plus log attributes describing the call.
 type stsAction func(ctx context.Context, p url.Values) (any, *stsError, []slog.Attr)
 
-// stsActions is the dispatch table. AssumeRoleWithWebIdentity joins it with
-// the OIDC provider support; an Action not listed is InvalidAction.
+// stsActions is the dispatch table; an Action not listed is InvalidAction.
+// GetCallerIdentity is the one signed call (Signature Version 4 with
+// credentials this server issued).
 func (s *Server) stsActions() map[string]stsAction {
 	return map[string]stsAction{
 		"AssumeRoleWithSAML":        s.assumeRoleWithSAML,
 		"AssumeRoleWithWebIdentity": s.assumeRoleWithWebIdentity,
+		"GetCallerIdentity":         s.getCallerIdentity,
 	}
 }
 
 // handleSTS serves the STS Query API: a form POST (or a GET with the same
 // parameters in the query string) with Action and Version.
 func (s *Server) handleSTS(w http.ResponseWriter, r *http.Request) {
+	r = withSignedCall(w, r)
 	ctx := r.Context()
 	reqID := requestIDFrom(ctx)
 	h := w.Header()

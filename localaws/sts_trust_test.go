@@ -34,6 +34,6 @@ func TestAssumeRoleWithSAMLTrustPolicy(t *testing.T) {
 func TestUnknownActionThroughTheSDK(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	_, err := f.sts.GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
-	wantAPIError(t, err, codeInvalidAction, http.StatusBadRequest, "Could not find operation GetCallerIdentity for version 2011-06-15")
+	_, err := f.sts.GetSessionToken(t.Context(), &sts.GetSessionTokenInput{})
+	wantAPIError(t, err, codeInvalidAction, http.StatusBadRequest, "Could not find operation GetSessionToken for version 2011-06-15")
 }

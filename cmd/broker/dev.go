@@ -16,6 +16,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	idpPort := fs.Int("idp-port", 8081, "demo SAML IdP port")
 	oidcPort := fs.Int("oidc-port", 8082, "demo OpenID Provider port")
 	awsPort := fs.Int("aws-port", 8083, "local AWS stand-in port (STS, sign-in, console)")
+	appPort := fs.Int("app-port", 8084, "demo app port (an app that signs people in with the broker)")
 	logFormat := fs.String("log-format", "text", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
@@ -25,7 +26,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: *dataDir, Host: *host, BrokerPort: *port, IDPPort: *idpPort, OIDCPort: *oidcPort, AWSPort: *awsPort, Logger: log})
+	st, err := devstack.Start(ctx, devstack.Options{DataDir: *dataDir, Host: *host, BrokerPort: *port, IDPPort: *idpPort, OIDCPort: *oidcPort, AWSPort: *awsPort, AppPort: *appPort, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -37,10 +38,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
     Demo IdP      %s/  (SAML)
     Demo OP       %s/  (OpenID Connect)
     Local AWS     %s/  (STS, sign-in federation endpoint, console page)
+    Demo app      %s/  ("Sign in with broker": an app using the broker's OpenID Provider)
     Config        %s
 
   Demo users (passwords are kept in %s/keys/passwords.json):
-`, st.BrokerURL, st.IDPURL, st.OPURL, st.AWSURL, st.ConfigPath, *dataDir)
+`, st.BrokerURL, st.IDPURL, st.OPURL, st.AWSURL, st.AppURL, st.ConfigPath, *dataDir)
 	for _, u := range st.Users {
 		otp := ""
 		if u.OTP != "" {
@@ -48,7 +50,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "    %-6s %-14s groups: %v%s\n", u.Username, u.Password, u.Groups, otp)
 	}
-	fmt.Fprintf(stdout, "\n  Open %s/ and sign in. Ctrl-C stops everything.\n\n", st.BrokerURL)
+	fmt.Fprintf(stdout, "\n  Open %s/ and sign in, or %s/ to sign in to the demo app. Ctrl-C stops everything.\n\n", st.BrokerURL, st.AppURL)
 	select {
 	case <-ctx.Done():
 		return nil
