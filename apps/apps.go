@@ -80,6 +80,9 @@ type Client struct {
 	When *mapping.Matcher
 	// FirstParty apps get no consent screen (the consent screen comes later).
 	FirstParty bool
+	// Device allows the device authorization grant (RFC 8628): the app
+	// shows a code the person enters at the broker's /device page.
+	Device bool
 }
 
 // Public reports whether the client has no secret.
@@ -114,8 +117,12 @@ type Config struct {
 	LoginPath string
 	// CodeKey encrypts authorization codes (32 bytes; the store keeps their hashes).
 	CodeKey []byte
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// DeviceLifetime is how long a device code and its user code live
+	// (default 10 minutes); DevicePollInterval the minimum time between a
+	// device's polls, whole seconds (default 5 s).
+	DeviceLifetime, DevicePollInterval time.Duration
+	Logger                             *slog.Logger
+	Now                                func() time.Time
 }
 
 // Provider is the OpenID Provider for apps.
@@ -143,6 +150,15 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if len(cfg.CodeKey) != 32 {
 		return nil, errors.New("apps: CodeKey must be 32 bytes")
+	}
+	if cfg.DeviceLifetime == 0 {
+		cfg.DeviceLifetime = DefaultDeviceLifetime
+	}
+	if cfg.DevicePollInterval == 0 {
+		cfg.DevicePollInterval = DefaultDevicePollInterval
+	}
+	if cfg.DevicePollInterval < time.Second || cfg.DevicePollInterval%time.Second != 0 || cfg.DeviceLifetime < cfg.DevicePollInterval {
+		return nil, errors.New("apps: DevicePollInterval must be whole seconds, and DeviceLifetime longer")
 	}
 	p := &Provider{cfg: cfg, clients: map[string]*Client{}, log: cfg.Logger, now: cfg.Now}
 	if p.log == nil {
@@ -185,6 +201,8 @@ func New(cfg Config) (*Provider, error) {
 		GrantTypeRefreshToken: true,
 		SupportedScopes:       KnownScopes,
 		SupportedClaims:       []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash", "amr", "email", "name", "groups", ClaimAWSRoles},
+		DeviceAuthorization: op.DeviceAuthorizationConfig{Lifetime: cfg.DeviceLifetime, PollInterval: cfg.DevicePollInterval,
+			UserFormPath: DevicePath, UserCode: op.UserCodeBase20},
 	}
 	var opts []op.Option
 	opts = append(opts,
@@ -194,6 +212,7 @@ func New(cfg Config) (*Provider, error) {
 		op.WithCustomRevocationEndpoint(op.NewEndpoint(PathRevoke)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint(PathEndSession)),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(PathDeviceAuthorization)),
 		op.WithCustomKeysEndpoint(op.NewEndpointWithURL("/idp/oidc/jwks", cfg.JWKSURL)),
 		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256")),
 		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms("RS256")),
@@ -220,7 +239,17 @@ func New(cfg Config) (*Provider, error) {
 func (p *Provider) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == PathToken {
+			if r.FormValue("grant_type") == string(oidc.GrantTypeDeviceCode) {
+				p.deviceToken(w, r)
+				return
+			}
 			if err := p.precheckCodeExchange(r); err != nil {
+				op.RequestError(w, r, err, p.log)
+				return
+			}
+		}
+		if r.Method == http.MethodPost && r.URL.Path == PathDeviceAuthorization {
+			if err := p.precheckDeviceAuthorization(r); err != nil {
 				op.RequestError(w, r, err, p.log)
 				return
 			}
@@ -273,9 +302,9 @@ func (p *Provider) Discovery(base func() ([]byte, error)) func() ([]byte, error)
 		ctx := op.ContextWithIssuer(context.Background(), p.cfg.Issuer)
 		d := op.CreateDiscoveryConfig(ctx, p.op, p.st)
 		d.Issuer, d.JwksURI = p.cfg.Issuer, p.cfg.JWKSURL
-		d.CheckSessionIframe, d.DeviceAuthorizationEndpoint = "", ""
+		d.CheckSessionIframe, d.DeviceAuthorizationEndpoint = "", p.cfg.Issuer+PathDeviceAuthorization
 		d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
-		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeDeviceCode}
 		d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 		d.IDTokenSigningAlgValuesSupported = []string{"RS256"}
 		if base != nil {
@@ -386,15 +415,12 @@ func (p *Provider) Complete(ctx context.Context, id string, person *broker.Ident
 			return "", broker.Errorf(broker.EFORBIDDEN, ReasonNotAllowed, "You may not use %s.", clientLabel(c))
 		}
 	}
-	raw, err := json.Marshal(person)
+	raw, err := jsonIdentity(person)
 	if err != nil {
-		return "", fmt.Errorf("apps: encode identity: %w", err)
+		return "", err
 	}
 	r.Provider, r.Subject, r.Identity, r.AuthTime, r.Done = person.Provider, person.Subject, raw, authTime, true
-	r.AMR = []string{"pwd"}
-	if person.MFA {
-		r.AMR = []string{"pwd", "mfa"}
-	}
+	r.AMR = amrOf(person)
 	if err := p.cfg.Store.UpdateAppAuthRequest(ctx, r); err != nil {
 		return "", err
 	}

@@ -74,7 +74,7 @@ func (p *Provider) VerifyBearer(ctx context.Context, raw string) (*Bearer, error
 		}
 		return nil, err
 	}
-	id, scopes, err := identityOf(t)
+	id, scopes, err := identityOf(ctx, t)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,10 @@
 // Claims: sub is PROVIDER:SUBJECT (as the broker's web-identity tokens),
 // email and name with their scopes, groups with the scope groups, and
 // with aws:roles the roles the rules grant the person at issue time.
+// The device authorization grant (RFC 8628) for clients with Device: see
+// device.go (zitadel answers /oauth/device_authorization, this package the
+// device grant at /oauth/token: slow_down, expired_token, access_denied,
+// the tokens once; LookupDevice and DecideDevice serve web/apps' /device).
 // Clients come from the config file for now (Client); the admin UI, API
-// and CLI, the consent screen and the device flow come later.
+// and CLI and the consent screen come later.
 package apps

@@ -177,7 +177,11 @@ func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 
 // grantOf returns what a token request carries: the person, the grant
 // and the identity.
-func (s *storage) grantOf(req op.TokenRequest) (*store.AppToken, error) {
+func (s *storage) grantOf(ctx context.Context, req op.TokenRequest) (*store.AppToken, error) {
+	if d, ok := deviceGrantOf(ctx, req); ok {
+		return &store.AppToken{Grant: d.ID, ClientID: d.ClientID, Provider: d.Provider, Subject: d.Subject,
+			Scopes: d.Scopes, Identity: d.Identity, AuthTime: d.AuthTime, AMR: d.AMR}, nil
+	}
 	switch r := req.(type) {
 	case *authRequest:
 		return &store.AppToken{Grant: r.r.ID, ClientID: r.r.ClientID, Provider: r.r.Provider, Subject: r.r.Subject,
@@ -191,7 +195,7 @@ func (s *storage) grantOf(req op.TokenRequest) (*store.AppToken, error) {
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	g, err := s.grantOf(req)
+	g, err := s.grantOf(ctx, req)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -217,7 +221,7 @@ func (s *storage) newAccessToken(ctx context.Context, g *store.AppToken) (string
 // CreateAccessAndRefreshTokens issues an access token and a refresh token;
 // with a current refresh token, it rotates it (a reuse revokes the grant).
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	g, err := s.grantOf(req)
+	g, err := s.grantOf(ctx, req)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -376,6 +380,9 @@ func (a *clientAdapter) GrantTypes() []oidc.GrantType {
 	if slices.Contains(a.c.Scopes, ScopeOfflineAccess) {
 		g = append(g, oidc.GrantTypeRefreshToken)
 	}
+	if a.c.Device {
+		g = append(g, oidc.GrantTypeDeviceCode)
+	}
 	return g
 }
 func (a *clientAdapter) LoginURL(id string) string {
@@ -398,9 +405,12 @@ func (a *clientAdapter) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (a *clientAdapter) ClockSkew() time.Duration             { return 0 }
 
 // identity decodes the person a token request carries.
-func identityOf(req any) (*broker.Identity, []string, error) {
+func identityOf(ctx context.Context, req any) (*broker.Identity, []string, error) {
 	var raw []byte
 	var scopes []string
+	if d, ok := deviceGrantOf(ctx, req); ok {
+		req = &store.AppToken{Identity: d.Identity, Scopes: d.Scopes}
+	}
 	switch r := req.(type) {
 	case *authRequest:
 		raw, scopes = r.r.Identity, r.r.Scopes
@@ -479,8 +489,8 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 }
 
 // SetUserinfoFromRequest puts the person's claims in the ID token.
-func (s *storage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	id, _, err := identityOf(req)
+func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	id, _, err := identityOf(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -504,7 +514,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 	if subject(t.Provider, t.Subject) != sub {
 		return errors.New("access token subject mismatch")
 	}
-	id, scopes, err := identityOf(t)
+	id, scopes, err := identityOf(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -522,7 +532,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	if subject(t.Provider, t.Subject) != sub {
 		return errors.New("access token subject mismatch")
 	}
-	id, scopes, err := identityOf(t)
+	id, scopes, err := identityOf(ctx, t)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,19 @@ type AppClient struct {
 	// everyone who can sign in to the broker. A refused person goes back
 	// to the app with access_denied.
 	When mapping.Group `yaml:"when"`
+	// Device allows the device authorization grant (RFC 8628): the app
+	// shows a code the person types at the broker's /device page (a CLI
+	// in an SSH session). Default: true for public clients, false for
+	// confidential ones.
+	Device *bool `yaml:"device"`
+}
+
+// DeviceAllowed reports whether the client may use the device flow.
+func (a *AppClient) DeviceAllowed() bool {
+	if a.Device != nil {
+		return *a.Device
+	}
+	return a.Public
 }
 
 // Bounds of an app client's token lifetimes.
@@ -195,7 +208,7 @@ func (c *Config) AppClients() ([]apps.Client, error) {
 			ID: a.ID, Name: a.Name, RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
 			Scopes: a.Scopes, AccessTokenLifetime: time.Duration(a.AccessTokenLifetime),
 			IDTokenLifetime: time.Duration(a.IDTokenLifetime), RefreshTokenLifetime: time.Duration(a.RefreshTokenLifetime),
-			FirstParty: true,
+			FirstParty: true, Device: a.DeviceAllowed(),
 		}
 		if a.Secret.IsSet() {
 			b, err := a.Secret.Resolve(c.Dir())

@@ -126,3 +126,30 @@ func TestAppClientsNeedASigningKey(t *testing.T) {
 	}
 	t.Errorf("no problem about the signing key: %v", probs)
 }
+
+// The device flow: on by default for public clients, off for
+// confidential ones; device: says otherwise.
+func TestAppClientsDevice(t *testing.T) {
+	cfg, probs := parseApps(t, appsYAML+`    - id: tv
+      public: true
+      device: false
+      redirect_uris: ["http://127.0.0.1/callback"]
+    - id: bot
+      secret: file:app.secret
+      device: true
+      redirect_uris: ["https://bot.example.com/cb"]
+`)
+	if len(probs) != 0 {
+		t.Fatalf("problems:\n%v", probs)
+	}
+	cl, err := cfg.AppClients()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"demo-app": false, "broker-cli": true, "tv": false, "bot": true}
+	for _, c := range cl {
+		if c.Device != want[c.ID] {
+			t.Errorf("%s: Device %v, want %v", c.ID, c.Device, want[c.ID])
+		}
+	}
+}

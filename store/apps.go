@@ -65,6 +65,9 @@ type AppStore interface {
 	// RevokeAppTokens revokes every token one client holds for one person
 	// (RP-initiated logout) and says how many were live.
 	RevokeAppTokens(ctx context.Context, clientID, provider, subject string) (int64, error)
+
+	// DeviceStore: the device authorization grant (RFC 8628).
+	DeviceStore
 }
 
 // AppAuthRequest is an OAuth 2.0 / OpenID Connect authorization request in

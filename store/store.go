@@ -53,7 +53,7 @@ type Store interface {
 	AppStore
 
 	// Purge deletes what has outlived its use: replay entries, sessions
-	// and the OpenID Provider's auth requests and tokens past their
+	// and the OpenID Provider's auth requests, device authorizations and tokens past their
 	// expiry, and audit events and sign-ins older than r keeps them. It says how many rows it deleted. Large deletes go in batches,
 	// so sign-ins are not held up behind them.
 	Purge(ctx context.Context, r Retention) (int64, error)

@@ -29,7 +29,7 @@ func (s *DB) Purge(ctx context.Context, r store.Retention) (int64, error) {
 		arg int64
 	}{{`DELETE FROM replay WHERE expires_at <= ?`, ns(now)}, {`DELETE FROM sessions WHERE expires_at <= ?`, ns(now)},
 		{`DELETE FROM app_auth_requests WHERE expires_at <= ?`, ns(now)}, {`DELETE FROM app_access_tokens WHERE expires_at <= ?`, ns(now)},
-		{`DELETE FROM app_refresh_tokens WHERE expires_at <= ?`, ns(now)}} {
+		{`DELETE FROM app_refresh_tokens WHERE expires_at <= ?`, ns(now)}, {`DELETE FROM device_authorizations WHERE expires_at <= ?`, ns(now)}} {
 		n, err := s.exec(ctx, "purge", q.sql, q.arg)
 		total += n
 		if err != nil {

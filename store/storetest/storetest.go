@@ -71,6 +71,11 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"AppRefreshRotation", testAppRefreshRotation},
 		{"AppRevoke", testAppRevoke},
 		{"AppPurge", testAppPurge},
+		{"DeviceAuthorizations", testDeviceAuthorizations},
+		{"DevicePolling", testDevicePolling},
+		{"DeviceConsumeOnce", testDeviceConsumeOnce},
+		{"DeviceUserCodeFailures", testDeviceUserCodeFailures},
+		{"DevicePurge", testDevicePurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

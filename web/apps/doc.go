@@ -12,6 +12,9 @@
 //	POST     /oauth/introspect         RFC 7662, for authenticated clients
 //	GET|POST /oauth/end_session        RP-initiated logout: ends the app's tokens, not the portal session
 //	*        /oauth/authorize/callback refused from outside: the bridge runs it itself
+//	POST     /oauth/device_authorization the device flow (RFC 8628): device and user codes
+//	GET      /device[?user_code=]      the verification page (signed in; else sign-in, return=)
+//	POST     /device (CSRF)            the code ─> the app, its scopes, who is signed in ─> Allow / Deny
 //
 // The bridge, for the auth request id (random, 256 bits, 10 minutes):
 //

@@ -28,6 +28,8 @@ type Provider interface {
 	Complete(ctx context.Context, id string, person *broker.Identity, authTime time.Time, m brokerapps.Meta) (string, error)
 	Deny(w http.ResponseWriter, r *http.Request, id, description string)
 	LoginRequired(w http.ResponseWriter, r *http.Request, id string)
+	LookupDevice(ctx context.Context, userCode string, person *broker.Identity, m brokerapps.Meta) (*brokerapps.DeviceRequest, error)
+	DecideDevice(ctx context.Context, userCode string, approve bool, person *broker.Identity, authTime time.Time, m brokerapps.Meta) error
 }
 
 // Config configures the handler.
@@ -40,6 +42,9 @@ type Config struct {
 	Bearers     Bearers
 	// SignInLimit bounds /oauth/authorize and the bridge per client address; nil: no limit.
 	SignInLimit *ratelimit.Limiter
+	// DeviceLimit bounds the device page's code checks per client
+	// address; nil: DeviceLimit (10 a minute).
+	DeviceLimit *ratelimit.Limiter
 }
 
 // Handler serves the OP's endpoints and the login bridge.
@@ -64,6 +69,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.Any(brokerapps.PathAuthorize, op, limit)
 	e.Any(brokerapps.PathCallback, h.callbackFromOutside)
 	e.Any("/oauth/*", op)
+	h.mountDevice(e)
 	if h.cfg.Credentials != nil && h.cfg.Bearers != nil {
 		e.POST(CredentialsPath, h.credentials)
 	}
