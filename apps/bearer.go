@@ -35,6 +35,9 @@ const (
 	ReasonBearerRevoked = "access_token_revoked"
 )
 
+// bearerLeeway is the clock difference tolerated on iat, nbf and exp.
+const bearerLeeway = 30 * time.Second
+
 // maxBearer bounds what is parsed from an Authorization header.
 const maxBearer = 8 << 10
 
@@ -61,7 +64,9 @@ func (p *Provider) VerifyBearer(ctx context.Context, raw string) (*Bearer, error
 		return nil, invalid(err)
 	}
 	now := p.now()
-	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: p.cfg.Issuer, AnyAudience: jwt.Audience{p.cfg.Issuer}, Time: now}, 0); err != nil {
+	// A little leeway: zitadel stamps iat/nbf with the wall clock, and
+	// instances' clocks differ slightly.
+	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: p.cfg.Issuer, AnyAudience: jwt.Audience{p.cfg.Issuer}, Time: now}, bearerLeeway); err != nil {
 		if claims.Expiry != nil && !now.Before(claims.Expiry.Time()) {
 			return nil, broker.Wrap(err, broker.EEXPIRED, ReasonBearerExpired, "The access token has expired: the app must refresh it.")
 		}
