@@ -39,6 +39,9 @@ type Grant struct {
 	ConsoleDuration    time.Duration // getSigninToken SessionDuration; 0 = AWS default
 	Destination        string        // console URL to land on; "" = console home
 	Region             string        // default region for the console and regional sign-in
+	// MaxAuthAge: the role opens only for an IdP sign-in at most this old
+	// (the rule's max_auth_age; 0: any).
+	MaxAuthAge time.Duration
 
 	Label        string // what the portal shows, e.g. "Admin"
 	Description  string

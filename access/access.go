@@ -202,6 +202,9 @@ func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*O
 			"You do not have access to this role. Pick one of the roles listed on the portal.")
 	}
 	out := &Outcome{Grant: grant}
+	if err := s.checkAuthAge(grant, &sess.Identity); err != nil {
+		return out, err
+	}
 	if in.Destination != "" {
 		arn, _ := broker.ParseARN(grant.RoleARN)
 		if err := console.ValidateDestination(arn.Partition, in.Destination); err != nil {
@@ -238,6 +241,24 @@ func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*O
 	out.ConsoleExpires = cr.Expires
 	out.Grant.Destination = cr.Destination
 	return out, nil
+}
+
+// ReasonAuthTooOld: the grant's rule wants a more recent IdP sign-in
+// (max_auth_age) than the identity's AuthnInstant.
+const ReasonAuthTooOld = "auth_too_old"
+
+// checkAuthAge refuses a grant whose rule has a max_auth_age the
+// identity's IdP sign-in is older than (EEXPIRED ReasonAuthTooOld:
+// NextStep sends the person to sign in afresh).
+func (s *Service) checkAuthAge(g broker.Grant, id *broker.Identity) error {
+	if g.MaxAuthAge <= 0 {
+		return nil
+	}
+	if id.AuthnInstant.IsZero() || s.now().Sub(id.AuthnInstant) > g.MaxAuthAge {
+		return broker.Errorf(broker.EEXPIRED, ReasonAuthTooOld,
+			"This role needs a sign-in with your identity provider within the last %s: sign in again to open it.", g.MaxAuthAge)
+	}
+	return nil
 }
 
 func findGrant(d mapping.Decision, key string) (broker.Grant, bool) {

@@ -77,6 +77,9 @@ func (s *Service) credentials(ctx context.Context, in CredentialsInput) (*Outcom
 		return nil, err
 	}
 	out := &Outcome{Grant: g}
+	if err := s.checkAuthAge(g, &id); err != nil {
+		return out, err
+	}
 	if g.Mode == broker.ModePassThrough {
 		return out, broker.Errorf(broker.EFORBIDDEN, ReasonPassThroughForApps,
 			"This role is reached with your identity provider's own sign-in, which apps do not hold: open it from the portal instead.")

@@ -30,6 +30,10 @@ type Step struct {
 	// ask it not to show a page (prompt=none); it falls back to the
 	// interactive sign-in when the OP needs the person.
 	Silent bool
+	// Fresh (StepSignInAgain only): the IdP must authenticate the person
+	// anew (SAML ForceAuthn, OIDC prompt=login), not answer from its own
+	// session: the role wants a recent sign-in (max_auth_age).
+	Fresh bool
 }
 
 // Provider says which sign-in protocols the person's identity provider
@@ -41,9 +45,10 @@ type Provider struct {
 
 // NextStep says what to do after Assume failed with err for sess, whose
 // identity provider offers p. Only an EEXPIRED error about the upstream
-// credential has a step other than StepNone:
+// credential or the sign-in's age has a step other than StepNone:
 //
 //	reason                                       identity  step
+//	ReasonAuthTooOld (the rule's max_auth_age)   any       StepSignInAgain, Fresh, if p.SAML or p.OIDC
 //	ReasonUpstreamTokenExpired,                  OIDC      StepRefresh, if the session has a refresh
 //	  sts.ReasonExpiredToken                               token, p.OIDC, and no refresh was applied
 //	                                                       to sess yet; else as below
@@ -61,6 +66,9 @@ func NextStep(sess *Session, err error, p Provider) Step {
 	}
 	protocol := sess.Identity.Protocol
 	reason := broker.ErrorReason(err)
+	if reason == ReasonAuthTooOld && (p.SAML || p.OIDC) {
+		return Step{Kind: StepSignInAgain, Fresh: true}
+	}
 	if protocol == broker.ProtocolOIDC && p.OIDC && sess.refreshToken != "" && !sess.refreshed &&
 		(reason == ReasonUpstreamTokenExpired || reason == sts.ReasonExpiredToken) {
 		return Step{Kind: StepRefresh}

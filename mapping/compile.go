@@ -56,15 +56,17 @@ type hotRule struct {
 }
 
 type compiledRule struct {
-	idx       int
-	name      string
-	deny      bool
-	disabled  bool
-	mfa       bool // RequireMFA
-	providers map[string]bool
-	root      *cond // nil: always
-	indexed   *cond // the indexed equals condition, if any
-	grant     compiledGrant
+	idx      int
+	name     string
+	deny     bool
+	disabled bool
+	mfa      bool // RequireMFA
+	// maxAuthAge is MaxAuthAge (0: none).
+	maxAuthAge time.Duration
+	providers  map[string]bool
+	root       *cond // nil: always
+	indexed    *cond // the indexed equals condition, if any
+	grant      compiledGrant
 }
 
 const maxDepth = 8
@@ -176,6 +178,13 @@ func (c *compiler) compile() *compiledRule {
 		c.fail("effect", "must be allow or deny, got %q", r.Effect)
 	}
 	cr.mfa = r.RequireMFA
+	cr.maxAuthAge = time.Duration(r.MaxAuthAge)
+	switch d := cr.maxAuthAge; {
+	case d != 0 && cr.deny:
+		c.fail("max_auth_age", "applies to allow rules only")
+	case d != 0 && (d < time.Minute || d > 24*time.Hour):
+		c.fail("max_auth_age", "must be between 1m and 24h, got %s", d)
+	}
 	if cr.deny && r.RequireMFA {
 		c.fail("require_mfa", "applies to allow rules only: a deny rule that needed MFA would stop denying when the sign-in has none")
 	}

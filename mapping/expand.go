@@ -224,7 +224,7 @@ func (e *Engine) baseGrant(r *compiledRule, id *broker.Identity, b binding, tr *
 	out := &broker.Grant{
 		Rule: r.name, AccountID: role.AccountID, RoleARN: role.String(), Mode: mode, Downstream: g.downstream,
 		CredentialDuration: g.duration, ConsoleDuration: g.consoleDuration,
-		Destination: g.destination, Region: g.region,
+		Destination: g.destination, Region: g.region, MaxAuthAge: r.maxAuthAge,
 		SessionPolicy: g.policy, PolicyARNs: g.policyARNs, TransitiveTagKeys: g.transitive,
 	}
 	e.applyDefaults(out, role.Partition)

@@ -28,7 +28,11 @@ type Rule struct {
 	// RequireMFA makes an allow rule match only a sign-in the IdP asserted
 	// as multi-factor (broker.Identity.MFA): its roles stay hidden until
 	// the person signs in with MFA.
-	RequireMFA bool      `yaml:"require_mfa,omitempty" json:"require_mfa,omitempty"`
+	RequireMFA bool `yaml:"require_mfa,omitempty" json:"require_mfa,omitempty"`
+	// MaxAuthAge makes the rule's roles open only for a person who signed
+	// in at the IdP at most this long ago (Identity.AuthnInstant); an
+	// older sign-in is sent to sign in afresh (ForceAuthn, prompt=login).
+	MaxAuthAge Duration  `yaml:"max_auth_age,omitempty" json:"max_auth_age,omitempty"`
 	When       Group     `yaml:"when,omitempty" json:"when,omitempty"`
 	Grant      GrantSpec `yaml:"grant,omitempty" json:"grant,omitempty"`
 }

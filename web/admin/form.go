@@ -17,7 +17,7 @@ import (
 
 // ruleForm is the rule editor's form, field by field.
 type ruleForm struct {
-	Name, Description, Effect, Providers, When                string
+	Name, Description, Effect, Providers, When, MaxAuthAge    string
 	Disabled, Always, RequireMFA                              bool
 	Account, Role, Mode, Downstream, Audience, Partition      string
 	Provider, Duration, ConsoleDuration, Destination, Region  string
@@ -37,8 +37,8 @@ func formFromRequest(r *http.Request) ruleForm {
 	f := ruleForm{
 		Name: v("name"), Description: v("description"), Effect: v("effect"), Providers: v("providers"), When: r.PostFormValue("when"),
 		Disabled: r.PostFormValue("disabled") != "", Always: r.PostFormValue("always") != "",
-		RequireMFA: r.PostFormValue("require_mfa") != "",
-		Account:    v("grant.account"), Role: v("grant.role"), Mode: v("grant.mode"), Downstream: v("grant.downstream"),
+		RequireMFA: r.PostFormValue("require_mfa") != "", MaxAuthAge: v("max_auth_age"),
+		Account: v("grant.account"), Role: v("grant.role"), Mode: v("grant.mode"), Downstream: v("grant.downstream"),
 		Audience: v("grant.audience"), Partition: v("grant.partition"), Provider: v("grant.provider"),
 		Duration: v("grant.duration"), ConsoleDuration: v("grant.console_duration"), Destination: v("grant.destination"),
 		Region: v("grant.region"), Label: v("grant.label"), GrantDescription: v("grant.description"),
@@ -63,12 +63,16 @@ func formFromRule(r mapping.Rule, version int64) ruleForm {
 	f := ruleForm{
 		Name: r.Name, Description: r.Description, Effect: r.Effect, Providers: strings.Join(r.Providers, ", "),
 		Disabled: r.Disabled, Always: r.Always, RequireMFA: r.RequireMFA, Version: version,
+
 		Account: r.Grant.Account, Role: r.Grant.Role, Mode: r.Grant.Mode, Downstream: r.Grant.Downstream,
 		Audience: r.Grant.Audience, Partition: r.Grant.Partition, Provider: r.Grant.Provider,
 		Destination: r.Grant.Destination, Region: r.Grant.Region, Label: r.Grant.Label, GrantDescription: r.Grant.Description,
 		SessionName: r.Grant.SessionName, SourceIdentity: r.Grant.SourceIdentity,
 		TransitiveTagKeys: strings.Join(r.Grant.TransitiveTagKeys, ", "), SessionPolicy: r.Grant.SessionPolicy,
 		PolicyARNs: strings.Join(r.Grant.PolicyARNs, "\n"),
+	}
+	if r.MaxAuthAge != 0 {
+		f.MaxAuthAge = web.ShortDuration(time.Duration(r.MaxAuthAge))
 	}
 	if r.Grant.Duration != 0 {
 		f.Duration = web.ShortDuration(time.Duration(r.Grant.Duration))
@@ -153,7 +157,8 @@ func (f *ruleForm) toRule() (mapping.Rule, fieldErrors) {
 	for field, in := range map[string]struct {
 		s   string
 		out *mapping.Duration
-	}{"grant.duration": {f.Duration, &r.Grant.Duration}, "grant.console_duration": {f.ConsoleDuration, &r.Grant.ConsoleDuration}} {
+	}{"grant.duration": {f.Duration, &r.Grant.Duration}, "grant.console_duration": {f.ConsoleDuration, &r.Grant.ConsoleDuration},
+		"max_auth_age": {f.MaxAuthAge, &r.MaxAuthAge}} {
 		if in.s == "" {
 			continue
 		}

@@ -50,7 +50,7 @@ func (h *Handler) assume(c echo.Context, cur *web.Current, grantKey, dest string
 		if !mayReauth || (p.SAML == nil && p.OIDC == nil) {
 			return errReauth
 		}
-		return h.reauthPage(c, cur, p, p.OIDC != nil, grantKey, dest,
+		return h.reauthPage(c, cur, p, access.Step{Silent: p.OIDC != nil}, grantKey, dest,
 			"The broker is confirming your sign-in with "+p.Label+" before it opens this role.")
 	}
 	out, err := h.runAssume(c, cur, grantKey, dest)
@@ -65,7 +65,7 @@ func (h *Handler) assume(c echo.Context, cur *web.Current, grantKey, dest string
 	}
 	if err != nil {
 		if step.Kind == access.StepSignInAgain && mayReauth {
-			return h.reauthPage(c, cur, p, step.Silent, grantKey, dest, "")
+			return h.reauthPage(c, cur, p, step, grantKey, dest, "")
 		}
 		return err
 	}
@@ -116,7 +116,8 @@ func (h *Handler) refreshUpstream(c echo.Context, cur *web.Current, p web.Provid
 // redirect chain started by a form POST is bound by CSP form-action, which
 // does not (and should not) list every IdP. With an IdP session the round
 // trip is invisible.
-func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, silent bool, grantKey, dest, message string) error {
+func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, how access.Step, grantKey, dest, message string) error {
+	silent := how.Silent && !how.Fresh
 	// The intent token says this link is the broker's own, so the role
 	// opens after sign-in without a confirmation, whatever the browser
 	// sends as Sec-Fetch-Site.
@@ -129,6 +130,10 @@ func (h *Handler) reauthPage(c echo.Context, cur *web.Current, p web.Provider, s
 		pd.Message = "Your sign-in with " + p.Label + " has expired, so the broker is renewing it for this role."
 	} else {
 		pd.Message = "AWS accepts each sign-in from " + p.Label + " once, so the broker is getting a fresh one for this role."
+	}
+	if how.Fresh {
+		q.Set("fresh", "1")
+		pd.Message = "This role needs a recent sign-in, so " + p.Label + " will ask you to sign in again."
 	}
 	if message != "" {
 		pd.Message = message
