@@ -17,12 +17,14 @@ const (
 	ScopeAccountsWrite = "accounts:write" // change the account aliases
 	ScopeSessionsRead  = "sessions:read"  // list people's active sessions (the admin sessions API)
 	ScopeSessionsWrite = "sessions:write" // end people's sessions (the admin sessions API)
+	ScopeLinksRead     = "links:read"     // read the short links /go/NAME
+	ScopeLinksWrite    = "links:write"    // create, change and delete the short links
 )
 
 // Scopes returns every scope, in the order pages list them.
 func Scopes() []string {
 	return []string{ScopeRulesRead, ScopeRulesWrite, ScopeAuditRead, ScopeAccountsRead, ScopeAccountsWrite,
-		ScopeSessionsRead, ScopeSessionsWrite}
+		ScopeSessionsRead, ScopeSessionsWrite, ScopeLinksRead, ScopeLinksWrite}
 }
 
 // ReadOnlyScopes returns the read scopes: the preset a new token starts

@@ -13,11 +13,12 @@ import (
 )
 
 // AdminStore is what Admin needs from the store: the rules and accounts
-// (versioned, with history), the audit log, and the recent sign-ins the
-// impact preview and the simulator read.
+// (versioned, with history), the short links, the audit log, and the
+// recent sign-ins the impact preview and the simulator read.
 type AdminStore interface {
 	store.RuleStore
 	store.SignInStore
+	store.ShortLinkStore
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 }
 

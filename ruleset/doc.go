@@ -22,6 +22,10 @@
 //	Admin.Simulate(rules|nil, identity)     grants and trace; nil = the rules in force
 //	Admin.ImpactPreview(before, after, n)   who gains or loses which role over the last n sign-ins
 //	Admin.Rule / Current / History / Deleted / Accounts / RecentSignIns   reads for the admin pages and API
+//	Admin.SaveShortLink / DeleteShortLink   the short links /go/NAME (routing data like the
+//	                                        aliases: checked as a /go link, audited shortlink_saved,
+//	                                        shortlink_deleted; no revision, nothing to recompile)
+//	Admin.ShortLinks / ShortLink            reads for the admin pages, the API and the portal's /go/NAME
 //
 // The store is the source of truth: every instance polls the store's rule
 // revision (one indexed single-row query) and recompiles when it moves,

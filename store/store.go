@@ -51,6 +51,7 @@ type Store interface {
 	SignInStore
 	MetadataStore
 	AppStore
+	ShortLinkStore
 
 	// Purge deletes what has outlived its use: replay entries, sessions
 	// and the OpenID Provider's auth requests, device authorizations and tokens past their

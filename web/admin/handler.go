@@ -44,6 +44,8 @@ type RuleAdmin interface {
 	Accounts(ctx context.Context) ([]mapping.Account, error)
 	SaveAccount(ctx context.Context, who broker.Actor, acct mapping.Account) error
 	DeleteAccount(ctx context.Context, who broker.Actor, id string) error
+
+	ShortLinkAdmin
 }
 
 // Admins keeps the admin API tokens and reads the audit log (admins.Service).
@@ -109,6 +111,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 	g.GET("/accounts", h.adminAccounts)
 	g.POST("/accounts", h.adminAccountSave)
 	g.POST("/accounts/:id/delete", h.adminAccountDelete)
+	g.GET("/links", h.adminLinks)
+	g.POST("/links", h.adminLinkSave)
+	g.POST("/links/:name/delete", h.adminLinkDelete)
 	g.GET("/tokens", h.adminTokens)
 	g.POST("/tokens", h.adminTokenCreate)
 	g.POST("/tokens/:id/delete", h.adminTokenDelete)

@@ -39,6 +39,11 @@ type RuleAdmin interface {
 	ReplaceAll(ctx context.Context, who broker.Actor, rules []mapping.Rule, accounts []mapping.Account, revision int64, allowEmpty bool) (*ruleset.Snapshot, error)
 	Simulate(ctx context.Context, rules []mapping.Rule, id *broker.Identity) (ruleset.Simulation, error)
 	RecentIdentity(ctx context.Context, provider, subject string) (*broker.Identity, error)
+
+	ShortLinks(ctx context.Context) ([]ruleset.ShortLink, error)
+	ShortLink(ctx context.Context, name string) (ruleset.ShortLink, error)
+	SaveShortLink(ctx context.Context, who broker.Actor, l ruleset.ShortLink) (ruleset.ShortLink, error)
+	DeleteShortLink(ctx context.Context, who broker.Actor, name string) error
 }
 
 // AuditLog reads the audit log (admins.Service).
@@ -123,6 +128,10 @@ func routeTable(h *Handler) []route {
 		{Route{http.MethodGet, "/sessions", admins.ScopeSessionsRead}, h.apiSessions},
 		{Route{http.MethodDelete, "/sessions", admins.ScopeSessionsWrite}, h.apiEndSessions},
 		{Route{http.MethodDelete, "/sessions/:handle", admins.ScopeSessionsWrite}, h.apiEndSession},
+		{Route{http.MethodGet, "/links", admins.ScopeLinksRead}, h.apiLinks},
+		{Route{http.MethodGet, "/links/:name", admins.ScopeLinksRead}, h.apiLink},
+		{Route{http.MethodPut, "/links/:name", admins.ScopeLinksWrite}, h.apiPutLink},
+		{Route{http.MethodDelete, "/links/:name", admins.ScopeLinksWrite}, h.apiDeleteLink},
 	}
 }
 

@@ -154,13 +154,18 @@ var (
 
 // goTo is GET /go: the link resolved to one of the person's grants, then
 // exactly /open (open it, or ask first, or sign in first).
-func (h *Handler) goTo(c echo.Context) error {
-	link, err := goLinkOf(c.QueryParams())
+func (h *Handler) goTo(c echo.Context) error { return h.goWith(c, c.QueryParams()) }
+
+// goWith is /go with the link's parameters (account, role, via, region,
+// destination) from q; whether to ask first (confirm=, intent=, where the
+// request came from) is the request's own.
+func (h *Handler) goWith(c echo.Context, q url.Values) error {
+	link, err := goLinkOf(q)
 	if err != nil {
 		return err
 	}
-	dest := web.BoundedParam(c.QueryParam("destination"), 2000)
-	if c.QueryParam("destination") != "" && (dest == "" || !anyConsoleURL(dest)) {
+	dest := web.BoundedParam(q.Get("destination"), 2000)
+	if q.Get("destination") != "" && (dest == "" || !anyConsoleURL(dest)) {
 		return errGoDestination
 	}
 	key := link.key()

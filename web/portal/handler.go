@@ -54,6 +54,9 @@ type Config struct {
 	// links name an account by its alias, and the portal's "Copy link"
 	// uses it. nil = account ids and the grants' labels only.
 	Accounts func() []mapping.Account
+	// ShortLinks finds the admin-defined short links /go/NAME; nil = none
+	// (every /go/NAME is 404).
+	ShortLinks ShortLinks
 	// SignInLimit bounds how often one client may start or finish a
 	// sign-in (login routes, SAML ACS, OIDC callback); nil = no limit.
 	SignInLimit *ratelimit.Limiter
@@ -120,6 +123,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.GET("/continue", h.continueTo)
 	e.GET("/open", h.open)
 	e.GET("/go", h.goTo)
+	e.GET("/go/:name", h.goShort)
 	e.GET("/arrive", h.arrive)
 	e.GET("/switch", h.switchPage)
 	e.POST("/switch", h.switchChoice, h.RequireCSRF)

@@ -110,7 +110,7 @@ func New(cfg Config) (*Site, error) {
 	p, err := portal.New(portal.Config{
 		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
-		SignInLimit: limiter(cfg.SignInLimit, cfg.Now), Accounts: accountsOf(cfg.Admin),
+		SignInLimit: limiter(cfg.SignInLimit, cfg.Now), Accounts: accountsOf(cfg.Admin), ShortLinks: shortLinksOf(cfg.Admin),
 	})
 	if err != nil {
 		return nil, err
@@ -180,4 +180,13 @@ func accountsOf(a *AdminConfig) func() []mapping.Account {
 	}
 	src := a.Rules
 	return func() []mapping.Account { return src.State().Accounts }
+}
+
+// shortLinksOf finds the short links /go/NAME in the store (ruleset.Admin);
+// nil without admin: every /go/NAME is 404.
+func shortLinksOf(a *AdminConfig) portal.ShortLinks {
+	if a == nil {
+		return nil
+	}
+	return a.Admin
 }

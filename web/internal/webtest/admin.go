@@ -163,4 +163,6 @@ var AdminRoutes = []struct{ Method, Path string }{
 	{"POST", "/api/v1/simulate"}, {"GET", "/api/v1/audit"}, {"GET", "/api/v1/accounts"},
 	{"GET", "/api/v1/sessions?provider=okta&subject=ann"}, {"DELETE", "/api/v1/sessions?provider=okta&subject=ann"},
 	{"DELETE", "/api/v1/sessions/x?provider=okta&subject=ann"},
+	{"GET", "/admin/links"}, {"POST", "/admin/links"}, {"POST", "/admin/links/devs/delete"},
+	{"GET", "/api/v1/links"}, {"GET", "/api/v1/links/devs"}, {"PUT", "/api/v1/links/devs"}, {"DELETE", "/api/v1/links/devs"},
 }
