@@ -76,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"DeviceConsumeOnce", testDeviceConsumeOnce},
 		{"DeviceUserCodeFailures", testDeviceUserCodeFailures},
 		{"DevicePurge", testDevicePurge},
+		{"AppConsents", testAppConsents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
