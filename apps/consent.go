@@ -32,6 +32,9 @@ const (
 type ConsentRequest struct {
 	ClientID, ClientName string
 	Scopes               []string
+	// RedirectURI is where the answer goes (matched exactly against the
+	// client's when the app asked).
+	RedirectURI string
 }
 
 // Consent is a person's remembered consent to an app.
@@ -66,7 +69,7 @@ func (p *Provider) NeedsConsent(ctx context.Context, id string, person *broker.I
 		return nil, nil // an unknown client: Complete refuses it
 	}
 	asked := consentScopes(r.Scopes)
-	out := &ConsentRequest{ClientID: c.ID, ClientName: clientLabel(c), Scopes: asked}
+	out := &ConsentRequest{ClientID: c.ID, ClientName: clientLabel(c), Scopes: asked, RedirectURI: r.RedirectURI}
 	if slices.Contains(r.Prompt, oidc.PromptConsent) {
 		return out, nil
 	}
