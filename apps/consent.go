@@ -56,9 +56,10 @@ func consentScopes(scopes []string) []string {
 }
 
 // NeedsConsent says whether the person must see the consent screen before
-// auth request id completes: nil for a first-party client, or when the
-// person already granted every scope the request asks for and it does not
-// say prompt=consent.
+// auth request id completes: nil for a first-party client, for a person
+// the client's When refuses (Complete answers access_denied), or when the
+// person already granted every scope the request asks for and the request
+// does not say prompt=consent.
 func (p *Provider) NeedsConsent(ctx context.Context, id string, person *broker.Identity) (*ConsentRequest, error) {
 	r, err := p.cfg.Store.GetAppAuthRequest(ctx, id)
 	if err != nil {
@@ -67,6 +68,11 @@ func (p *Provider) NeedsConsent(ctx context.Context, id string, person *broker.I
 	c := p.clients[r.ClientID]
 	if c == nil || c.FirstParty {
 		return nil, nil // an unknown client: Complete refuses it
+	}
+	if c.When != nil {
+		if ok, _ := c.When.Match(person); !ok {
+			return nil, nil // Complete refuses the person: nothing to ask
+		}
 	}
 	asked := consentScopes(r.Scopes)
 	out := &ConsentRequest{ClientID: c.ID, ClientName: clientLabel(c), Scopes: asked, RedirectURI: r.RedirectURI}

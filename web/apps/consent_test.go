@@ -186,6 +186,20 @@ func TestConsentDeny(t *testing.T) {
 	}
 }
 
+// TestConsentNotForRefused: a third-party app whose condition refuses the
+// person answers access_denied at once, without asking a consent first.
+func TestConsentNotForRefused(t *testing.T) {
+	ev, _ := newEnv(t)
+	ev.SignIn(t)
+	rec := ev.Do(t, http.MethodGet, authorize(t, ev, "ops-wiki", nil), nil)
+	if q := atApp(t, rec.Code, rec.Header().Get("Location")); q.Get("error") != "access_denied" {
+		t.Fatalf("refused person at a third-party app: %d %v", rec.Code, q)
+	}
+	if auditHas(ev, "app_consent_granted", "success") {
+		t.Error("a consent was recorded for a refused person")
+	}
+}
+
 // TestConsentCSRF: the answer needs the portal session's CSRF token and
 // same-site; without, 403 and nothing recorded.
 func TestConsentCSRF(t *testing.T) {
