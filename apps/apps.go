@@ -78,7 +78,8 @@ type Client struct {
 	AccessTokenLifetime, IDTokenLifetime, RefreshTokenLifetime time.Duration
 	// When says who may use the app (the rules' condition syntax); nil: everyone signed in.
 	When *mapping.Matcher
-	// FirstParty apps get no consent screen (the consent screen comes later).
+	// FirstParty apps (the organisation's own) get no consent screen;
+	// others ask the person once which scopes they may have (consent.go).
 	FirstParty bool
 	// Device allows the device authorization grant (RFC 8628): the app
 	// shows a code the person enters at the broker's /device page.

@@ -26,6 +26,10 @@
 // device.go (zitadel answers /oauth/device_authorization, this package the
 // device grant at /oauth/token: slow_down, expired_token, access_denied,
 // the tokens once; LookupDevice and DecideDevice serve web/apps' /device).
+// A third-party client (not FirstParty) asks the person's consent to its
+// scopes before Complete: NeedsConsent, GrantConsent, RefuseConsent,
+// remembered per person (store.ConsentStore), listed and revoked with
+// Consents and RevokeConsent (consent.go).
 // Clients come from the config file for now (Client); the admin UI, API
-// and CLI and the consent screen come later.
+// and CLI come later.
 package apps

@@ -59,6 +59,11 @@ type AppClient struct {
 	// in an SSH session). Default: true for public clients, false for
 	// confidential ones.
 	Device *bool `yaml:"device"`
+	// FirstParty: the organisation's own app, trusted with what it asks:
+	// no consent screen. Otherwise (the default) the broker shows the
+	// person the app and the scopes it asks for, with Allow and Deny, once
+	// per person (again for a scope not yet granted, or prompt=consent).
+	FirstParty bool `yaml:"first_party"`
 }
 
 // DeviceAllowed reports whether the client may use the device flow.
@@ -208,7 +213,7 @@ func (c *Config) AppClients() ([]apps.Client, error) {
 			ID: a.ID, Name: a.Name, RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
 			Scopes: a.Scopes, AccessTokenLifetime: time.Duration(a.AccessTokenLifetime),
 			IDTokenLifetime: time.Duration(a.IDTokenLifetime), RefreshTokenLifetime: time.Duration(a.RefreshTokenLifetime),
-			FirstParty: true, Device: a.DeviceAllowed(),
+			FirstParty: a.FirstParty, Device: a.DeviceAllowed(),
 		}
 		if a.Secret.IsSet() {
 			b, err := a.Secret.Resolve(c.Dir())

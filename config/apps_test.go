@@ -23,6 +23,7 @@ apps:
       scopes: [openid, email, groups, offline_access, "aws:roles"]
       refresh_token_lifetime: 12h
       when: {all: [{attribute: groups, equals: dev}]}
+      first_party: true
     - id: broker-cli
       public: true
       redirect_uris: ["http://127.0.0.1/callback", "http://[::1]/callback"]
@@ -61,6 +62,9 @@ func TestAppClientsValid(t *testing.T) {
 		t.Error("demo-app's condition admits a non-dev")
 	}
 	c := cl[1]
+	if !d.FirstParty || c.FirstParty {
+		t.Errorf("first_party: demo-app %v (set), broker-cli %v (default: third-party)", d.FirstParty, c.FirstParty)
+	}
 	if !c.Public() || c.Name != "broker-cli" || c.When != nil || strings.Join(c.Scopes, " ") != strings.Join(DefaultAppScopes, " ") {
 		t.Errorf("broker-cli defaults: %+v", c)
 	}

@@ -367,12 +367,15 @@ apps:
     - id: %s
       name: Demo app
       secret: file:keys/demo-app.secret
+      # The organisation's own app: no consent screen.
+      first_party: true
       redirect_uris: [%q]
       post_logout_redirect_uris: [%q]
       scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]
     - id: %s
       name: broker CLI
       public: true
+      first_party: true
       # A loopback redirect matches on any port (RFC 8252).
       redirect_uris: ["http://127.0.0.1/callback"]
       scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]

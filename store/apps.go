@@ -68,6 +68,8 @@ type AppStore interface {
 
 	// DeviceStore: the device authorization grant (RFC 8628).
 	DeviceStore
+	// ConsentStore: what people allowed third-party apps.
+	ConsentStore
 }
 
 // AppAuthRequest is an OAuth 2.0 / OpenID Connect authorization request in

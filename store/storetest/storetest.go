@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"DeviceUserCodeFailures", testDeviceUserCodeFailures},
 		{"DevicePurge", testDevicePurge},
 		{"ShortLinks", testShortLinks},
+		{"AppConsents", testAppConsents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,8 +52,10 @@ func (c *clock) add(d time.Duration) {
 }
 
 // newEnv is the whole site (webtest.Env: one SAML provider, okta, whose
-// sign-ins are alice in group dev) with the OpenID Provider for two apps:
-// "web" for everyone, "ops" only for group ops.
+// sign-ins are alice in group dev) with the OpenID Provider for four
+// apps: first-party "web" for everyone and "ops" only for group ops, and
+// third-party (a consent screen) "wiki" for everyone and "ops-wiki" only
+// for group ops.
 func newEnv(t *testing.T) (*webtest.Env, *clock) {
 	t.Helper()
 	ev := webtest.NewEnv(t, base)
@@ -72,8 +74,10 @@ func newEnv(t *testing.T) (*webtest.Env, *clock) {
 		Issuer: base, Signing: key, KeyID: issuer.KeyID(&key.PublicKey), Store: st,
 		Rules: ev.Config.Access, Audit: ev.Config.Access, LoginPath: webapps.LoginPath, CodeKey: make([]byte, 32), Now: clk.now,
 		Clients: []apps.Client{
-			{ID: "web", Name: "Web app", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes},
-			{ID: "ops", Name: "Ops console", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops},
+			{ID: "web", Name: "Web app", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, FirstParty: true},
+			{ID: "ops", Name: "Ops console", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops, FirstParty: true},
+			{ID: "wiki", Name: "Team wiki", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes},
+			{ID: "ops-wiki", Name: "Ops wiki", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops},
 		},
 	})
 	if err != nil {

@@ -15,11 +15,16 @@
 //	POST     /oauth/device_authorization the device flow (RFC 8628): device and user codes
 //	GET      /device[?user_code=]      the verification page (signed in; else sign-in, return=)
 //	POST     /device (CSRF)            the code ─> the app, its scopes, who is signed in ─> Allow / Deny
+//	POST     /apps/consent (CSRF)      a third-party app's consent screen answered: Allow / Deny
+//	GET      /apps/consents            the apps the person allowed; POST /apps/consents/revoke (CSRF)
 //
 // The bridge, for the auth request id (random, 256 bits, 10 minutes):
 //
 //	unknown, expired or used id ──> an error page (404), never a redirect
 //	portal session, not stale, fresh enough for prompt=login / max_age
+//	    ──> a third-party app not yet allowed these scopes (or prompt=consent):
+//	        the consent screen, POST /apps/consent Allow / Deny (consent.go;
+//	        prompt=none ──> consent_required to the app)
 //	    ──> apps.Complete (the client's `when`; EFORBIDDEN ──> access_denied to the app)
 //	    ──> the OP's callback, run in this same response ──> 302 to the app with the code
 //	prompt=none and no such session ──> login_required to the app

@@ -30,6 +30,12 @@ type Provider interface {
 	LoginRequired(w http.ResponseWriter, r *http.Request, id string)
 	LookupDevice(ctx context.Context, userCode string, person *broker.Identity, m brokerapps.Meta) (*brokerapps.DeviceRequest, error)
 	DecideDevice(ctx context.Context, userCode string, approve bool, person *broker.Identity, authTime time.Time, m brokerapps.Meta) error
+	NeedsConsent(ctx context.Context, id string, person *broker.Identity) (*brokerapps.ConsentRequest, error)
+	GrantConsent(ctx context.Context, id string, person *broker.Identity, m brokerapps.Meta) error
+	RefuseConsent(ctx context.Context, id string, person *broker.Identity, m brokerapps.Meta)
+	ConsentRequired(w http.ResponseWriter, r *http.Request, id string)
+	Consents(ctx context.Context, person *broker.Identity) ([]brokerapps.Consent, error)
+	RevokeConsent(ctx context.Context, clientID string, person *broker.Identity, m brokerapps.Meta) error
 }
 
 // Config configures the handler.
@@ -70,6 +76,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.Any(brokerapps.PathCallback, h.callbackFromOutside)
 	e.Any("/oauth/*", op)
 	h.mountDevice(e)
+	h.mountConsent(e)
 	if h.cfg.Credentials != nil && h.cfg.Bearers != nil {
 		e.POST(CredentialsPath, h.credentials)
 	}
@@ -100,7 +107,19 @@ func (h *Handler) login(c echo.Context) error {
 	cur, signedIn := h.Current(c)
 	fresh := signedIn && req.FreshEnough(cur.Session.VerifiedAt(), h.Now())
 	if signedIn && fresh && !cur.Stale {
-		return h.complete(c, id, cur)
+		// A third-party app asks the person first (consent.go).
+		need, err := h.cfg.OP.NeedsConsent(ctx, id, &cur.Session.Identity)
+		if err != nil {
+			return err
+		}
+		switch {
+		case need == nil:
+			return h.complete(c, id, cur)
+		case req.PromptNone:
+			h.cfg.OP.ConsentRequired(c.Response(), r, id)
+			return nil
+		}
+		return h.showConsent(c, cur, id, need)
 	}
 	if req.PromptNone {
 		h.cfg.OP.LoginRequired(c.Response(), r, id)
