@@ -212,21 +212,9 @@ func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*O
 		}
 		out.Grant.Destination = in.Destination
 	}
-	var res *sts.Result
-	var err error
-	switch grant.Downstream {
-	case broker.DownstreamSAML, "":
-		res, err = s.assumeSAML(ctx, sess, out)
-	case broker.DownstreamWebIdentity:
-		res, err = s.assumeWebIdentity(ctx, sess, out)
-	default:
-		err = broker.Errorf(broker.EINVALID, "downstream_unknown", "This role has an unknown sign-in method %q. Contact your administrator.", grant.Downstream)
-	}
-	if err != nil {
+	if err := s.assumeGrant(ctx, sess, out); err != nil {
 		return out, err
 	}
-	out.Credentials = res.Credentials
-	out.Notices = res.Notices
 	cr, err := s.cfg.Console.LoginURL(ctx, console.Request{
 		Credentials:     out.Credentials,
 		RoleARN:         out.Grant.RoleARN,
@@ -258,6 +246,28 @@ func (s *Service) checkAuthAge(g broker.Grant, id *broker.Identity) error {
 		return broker.Errorf(broker.EEXPIRED, ReasonAuthTooOld,
 			"This role needs a sign-in with your identity provider within the last %s: sign in again to open it.", g.MaxAuthAge)
 	}
+	return nil
+}
+
+// assumeGrant calls STS for out.Grant the way its downstream says
+// (AssumeRoleWithSAML or AssumeRoleWithWebIdentity) and sets out's
+// credentials and notices. The portal (Assume) and the credentials API
+// (Credentials) both come through here.
+func (s *Service) assumeGrant(ctx context.Context, sess *Session, out *Outcome) error {
+	var res *sts.Result
+	var err error
+	switch out.Grant.Downstream {
+	case broker.DownstreamSAML, "":
+		res, err = s.assumeSAML(ctx, sess, out)
+	case broker.DownstreamWebIdentity:
+		res, err = s.assumeWebIdentity(ctx, sess, out)
+	default:
+		err = broker.Errorf(broker.EINVALID, "downstream_unknown", "This role has an unknown sign-in method %q. Contact your administrator.", out.Grant.Downstream)
+	}
+	if err != nil {
+		return err
+	}
+	out.Credentials, out.Notices = res.Credentials, res.Notices
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
-	"github.com/broker-dev/broker/sts"
 )
 
 // CredentialsInput asks for AWS credentials for a person, on behalf of an
@@ -87,19 +86,8 @@ func (s *Service) credentials(ctx context.Context, in CredentialsInput) (*Outcom
 	if in.Duration != 0 {
 		out.Grant.CredentialDuration = in.Duration
 	}
-	sess := &Session{Identity: id}
-	var res *sts.Result
-	switch g.Downstream {
-	case broker.DownstreamSAML, "":
-		res, err = s.assumeSAML(ctx, sess, out)
-	case broker.DownstreamWebIdentity:
-		res, err = s.assumeWebIdentity(ctx, sess, out)
-	default:
-		err = broker.Errorf(broker.EINVALID, "downstream_unknown", "This role has an unknown sign-in method %q. Contact your administrator.", g.Downstream)
-	}
-	if err != nil {
+	if err := s.assumeGrant(ctx, &Session{Identity: id}, out); err != nil {
 		return out, err
 	}
-	out.Credentials, out.Notices = res.Credentials, res.Notices
 	return out, nil
 }

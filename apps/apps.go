@@ -431,9 +431,10 @@ func (p *Provider) Complete(ctx context.Context, id string, person *broker.Ident
 	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(ctx, p.cfg.Issuer), id), nil
 }
 
-// Deny answers the app of auth request id with the OAuth error
-// access_denied at its (validated) redirect URI and ends the request.
-func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, id, description string) {
+// answerError sends the OAuth error e to the app of auth request id at its
+// (validated) redirect URI and ends the request; an unknown or used id
+// gets a plain 400 page, never a redirect.
+func (p *Provider) answerError(w http.ResponseWriter, r *http.Request, id string, e *oidc.Error) {
 	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
 	req, err := p.st.AuthRequestByID(ctx, id)
 	if err != nil {
@@ -441,21 +442,20 @@ func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, id, description 
 		return
 	}
 	_ = p.cfg.Store.DeleteAppAuthRequest(ctx, id)
-	op.AuthRequestError(w, r.WithContext(ctx), req, oidc.ErrAccessDenied().WithDescription("%s", description), p.op)
+	op.AuthRequestError(w, r.WithContext(ctx), req, e, p.op)
+}
+
+// Deny answers the app of auth request id with the OAuth error
+// access_denied at its (validated) redirect URI and ends the request.
+func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, id, description string) {
+	p.answerError(w, r, id, oidc.ErrAccessDenied().WithDescription("%s", description))
 }
 
 // LoginRequired answers the app of auth request id with the OAuth error
 // login_required (a prompt=none request and nobody signed in, or a
 // sign-in too old for it) and ends the request.
 func (p *Provider) LoginRequired(w http.ResponseWriter, r *http.Request, id string) {
-	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
-	req, err := p.st.AuthRequestByID(ctx, id)
-	if err != nil {
-		http.Error(w, "This sign-in request has expired or was already used. Go back to the app and sign in again.", http.StatusBadRequest)
-		return
-	}
-	_ = p.cfg.Store.DeleteAppAuthRequest(ctx, id)
-	op.AuthRequestError(w, r.WithContext(ctx), req, oidc.ErrLoginRequired().WithDescription("the person is not signed in to the broker"), p.op)
+	p.answerError(w, r, id, oidc.ErrLoginRequired().WithDescription("the person is not signed in to the broker"))
 }
 
 func clientLabel(c *Client) string {

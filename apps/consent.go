@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
@@ -183,14 +182,7 @@ func (p *Provider) RevokeConsent(ctx context.Context, clientID string, person *b
 // ends the request (OpenID Connect Core 3.1.2.6; zitadel names no
 // constant for it).
 func (p *Provider) ConsentRequired(w http.ResponseWriter, r *http.Request, id string) {
-	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
-	req, err := p.st.AuthRequestByID(ctx, id)
-	if err != nil {
-		http.Error(w, "This sign-in request has expired or was already used. Go back to the app and sign in again.", http.StatusBadRequest)
-		return
-	}
-	_ = p.cfg.Store.DeleteAppAuthRequest(ctx, id)
-	op.AuthRequestError(w, r.WithContext(ctx), req, (&oidc.Error{ErrorType: "consent_required"}).WithDescription("the person has not allowed this app yet"), p.op)
+	p.answerError(w, r, id, (&oidc.Error{ErrorType: "consent_required"}).WithDescription("the person has not allowed this app yet"))
 }
 
 func notFoundRequest(err error) error {

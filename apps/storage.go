@@ -505,16 +505,26 @@ func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenReq
 	return out, nil
 }
 
-// SetUserinfoFromToken answers /oauth/userinfo for a live access token.
-func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, sub, _ string) error {
+// liveToken is the stored access token tokenID of subject sub (not
+// revoked, not expired) and the person and scopes it carries.
+func (s *storage) liveToken(ctx context.Context, tokenID, sub string) (*store.AppToken, *broker.Identity, []string, error) {
 	t, err := s.p.cfg.Store.GetAppAccessToken(ctx, tokenID)
 	if err != nil {
-		return errors.New("access token invalid, expired or revoked")
+		return nil, nil, nil, errors.New("access token invalid, expired or revoked")
 	}
 	if subject(t.Provider, t.Subject) != sub {
-		return errors.New("access token subject mismatch")
+		return nil, nil, nil, errors.New("access token subject mismatch")
 	}
 	id, scopes, err := identityOf(ctx, t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return t, id, scopes, nil
+}
+
+// SetUserinfoFromToken answers /oauth/userinfo for a live access token.
+func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, sub, _ string) error {
+	t, id, scopes, err := s.liveToken(ctx, tokenID, sub)
 	if err != nil {
 		return err
 	}
@@ -525,14 +535,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 // SetIntrospectionFromToken answers /oauth/introspect (for any
 // authenticated client) for a live access token.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, sub, _ string) error {
-	t, err := s.p.cfg.Store.GetAppAccessToken(ctx, tokenID)
-	if err != nil {
-		return errors.New("access token invalid, expired or revoked")
-	}
-	if subject(t.Provider, t.Subject) != sub {
-		return errors.New("access token subject mismatch")
-	}
-	id, scopes, err := identityOf(ctx, t)
+	t, id, scopes, err := s.liveToken(ctx, tokenID, sub)
 	if err != nil {
 		return err
 	}
