@@ -70,6 +70,8 @@ type AppStore interface {
 	DeviceStore
 	// ConsentStore: what people allowed third-party apps.
 	ConsentStore
+	// ClientStore: the apps admins registered.
+	ClientStore
 }
 
 // AppAuthRequest is an OAuth 2.0 / OpenID Connect authorization request in
