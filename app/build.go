@@ -188,9 +188,10 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 // codeKeyInfo labels the HKDF derivation of the OP's code key.
 const codeKeyInfo = "broker apps: authorization code key v1"
 
-// buildApps builds the OpenID Provider for apps when apps.clients lists
-// any: tokens signed with the broker's OIDC issuer key (one JWKS), the
-// store's AppStore, the rules and audit log of access.
+// buildApps builds the OpenID Provider for apps whenever the broker has an
+// OIDC issuer key to sign its tokens with (one JWKS): apps registered by
+// admins live in the store, so the provider is on even when the config
+// file lists none; the store's AppStore, the rules and audit log of access.
 //
 // Its CodeKey (zitadel encrypts the auth request id into the code) is
 // derived with HKDF-SHA256 from the first session key, not the store
@@ -202,7 +203,7 @@ const codeKeyInfo = "broker apps: authorization code key v1"
 // the key itself) keeps the two uses of that secret apart.
 func (a *App) buildApps(sessionKey []byte, now func() time.Time) error {
 	cfg := a.cfg
-	if len(cfg.Apps.Clients) == 0 {
+	if !cfg.OIDCSigning() {
 		return nil
 	}
 	if a.OIDCIssuer == nil || a.oidcKey == nil {

@@ -63,13 +63,14 @@ const (
 	ReasonNotAllowed      = "app_not_allowed"
 )
 
-// Client is an app registered with the broker.
+// Client is an app registered with the broker, as the provider uses it.
 type Client struct {
 	ID, Name string
-	// Secret authenticates a confidential client (client_secret_basic or
-	// client_secret_post); empty: a public client, which must use PKCE
-	// (S256) and whose loopback redirect URIs match on any port (RFC 8252).
-	Secret       []byte
+	// SecretHash is the SHA-256 of the secret a confidential client
+	// authenticates with (client_secret_basic or client_secret_post),
+	// HashSecret; empty: a public client, which must use PKCE (S256) and
+	// whose loopback redirect URIs match on any port (RFC 8252).
+	SecretHash   string
 	RedirectURIs []string
 	// PostLogoutRedirectURIs are where /oauth/end_session may send the browser.
 	PostLogoutRedirectURIs []string
@@ -84,10 +85,57 @@ type Client struct {
 	// Device allows the device authorization grant (RFC 8628): the app
 	// shows a code the person enters at the broker's /device page.
 	Device bool
+	// Source says where the app is registered (SourceConfig, SourceBuiltIn,
+	// SourceAdmin); Version is a registered app's version in the store.
+	Source  string
+	Version int64
+	// spec is the registration the client was built from (ClientFromSpec).
+	spec ClientSpec
 }
 
+// Where an app is registered.
+const (
+	SourceConfig  = "config"   // the config file's apps.clients
+	SourceBuiltIn = "built-in" // the broker's own CLI (apps.cli)
+	SourceAdmin   = "admin"    // the store: admin UI, JSON API, broker clients apply
+)
+
 // Public reports whether the client has no secret.
-func (c *Client) Public() bool { return len(c.Secret) == 0 }
+func (c *Client) Public() bool { return c.SecretHash == "" }
+
+// checkSecret reports, in constant time, whether secret is the client's.
+func (c *Client) checkSecret(secret string) bool {
+	return !c.Public() && subtle.ConstantTimeCompare([]byte(HashSecret(secret)), []byte(c.SecretHash)) == 1
+}
+
+// defaults fills the token lifetimes a client leaves at zero.
+func (c *Client) defaults() {
+	if c.AccessTokenLifetime == 0 {
+		c.AccessTokenLifetime = DefaultAccessTokenLifetime
+	}
+	if c.IDTokenLifetime == 0 {
+		c.IDTokenLifetime = DefaultIDTokenLifetime
+	}
+	if c.RefreshTokenLifetime == 0 {
+		c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+}
+
+// ClientFromSpec builds a client from a registration (the config file's,
+// with its secret, nil for a public app): defaults applied, condition
+// compiled. It does not Check the spec.
+func ClientFromSpec(spec ClientSpec, secret []byte, source string) (Client, error) {
+	h := ""
+	if len(secret) > 0 {
+		h = HashSecret(string(secret))
+	}
+	c, err := spec.client(h)
+	if err != nil {
+		return Client{}, err
+	}
+	c.Source = source
+	return *c, nil
+}
 
 // Decider evaluates the rules for a person (access.Service).
 type Decider interface {
@@ -129,7 +177,8 @@ type Config struct {
 // Provider is the OpenID Provider for apps.
 type Provider struct {
 	cfg     Config
-	clients map[string]*Client
+	clients map[string]*Client // configured and built-in apps
+	cache   clientCache        // compiled registered apps
 	op      *op.Provider
 	st      *storage
 	log     *slog.Logger
@@ -181,14 +230,9 @@ func New(cfg Config) (*Provider, error) {
 				return nil, fmt.Errorf("apps: client %q: unknown scope %q", c.ID, s)
 			}
 		}
-		if c.AccessTokenLifetime == 0 {
-			c.AccessTokenLifetime = DefaultAccessTokenLifetime
-		}
-		if c.IDTokenLifetime == 0 {
-			c.IDTokenLifetime = DefaultIDTokenLifetime
-		}
-		if c.RefreshTokenLifetime == 0 {
-			c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+		c.defaults()
+		if c.Source == "" {
+			c.Source = SourceConfig
 		}
 		p.clients[c.ID] = &c
 	}
@@ -280,11 +324,11 @@ func (p *Provider) precheckCodeExchange(r *http.Request) error {
 	if err != nil {
 		return nil
 	}
-	c, ok := p.clients[req.ClientID]
+	c, ok := p.client(r.Context(), req.ClientID)
 	if !ok {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
-	if !c.Public() && subtle.ConstantTimeCompare([]byte(req.ClientSecret), c.Secret) != 1 {
+	if !c.Public() && !c.checkSecret(req.ClientSecret) {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
 	var challenge *oidc.CodeChallenge
@@ -382,7 +426,7 @@ func (p *Provider) Request(ctx context.Context, id string) (*Request, error) {
 	}
 	out := &Request{ID: r.ID, ClientID: r.ClientID, CreatedAt: r.CreatedAt, MaxAge: r.MaxAge,
 		PromptLogin: slices.Contains(r.Prompt, oidc.PromptLogin), PromptNone: slices.Contains(r.Prompt, oidc.PromptNone)}
-	if c := p.clients[r.ClientID]; c != nil {
+	if c, ok := p.client(ctx, r.ClientID); ok {
 		out.ClientName = c.Name
 	}
 	return out, nil
@@ -403,8 +447,8 @@ func (p *Provider) Complete(ctx context.Context, id string, person *broker.Ident
 	if err != nil {
 		return "", err
 	}
-	c := p.clients[r.ClientID]
-	if c == nil {
+	c, ok := p.client(ctx, r.ClientID)
+	if !ok {
 		return "", broker.Errorf(broker.ENOTFOUND, "app_client_unknown", "This app is no longer registered with the broker.")
 	}
 	if c.When != nil {
@@ -471,6 +515,12 @@ func newSecret() string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// HashSecret is the SHA-256 of a client secret (base64url, no padding),
+// as the store keeps it. A client secret is 256 random bits (the broker
+// generates them; a config file's must be 32+ characters), so a fast hash
+// is enough: there is nothing to guess.
+func HashSecret(secret string) string { return hash(secret) }
 
 // hash is the SHA-256 of a secret, as the store keeps it.
 func hash(secret string) string {

@@ -64,8 +64,8 @@ func (p *Provider) NeedsConsent(ctx context.Context, id string, person *broker.I
 	if err != nil {
 		return nil, notFoundRequest(err)
 	}
-	c := p.clients[r.ClientID]
-	if c == nil || c.FirstParty {
+	c, ok := p.client(ctx, r.ClientID)
+	if !ok || c.FirstParty {
 		return nil, nil // an unknown client: Complete refuses it
 	}
 	if c.When != nil {
@@ -101,8 +101,8 @@ func (p *Provider) GrantConsent(ctx context.Context, id string, person *broker.I
 	if err != nil {
 		return notFoundRequest(err)
 	}
-	c := p.clients[r.ClientID]
-	if c == nil {
+	c, ok := p.client(ctx, r.ClientID)
+	if !ok {
 		return broker.Errorf(broker.ENOTFOUND, "app_client_unknown", "This app is no longer registered with the broker.")
 	}
 	scopes := consentScopes(r.Scopes)
@@ -147,7 +147,7 @@ func (p *Provider) Consents(ctx context.Context, person *broker.Identity) ([]Con
 	out := make([]Consent, 0, len(list))
 	for _, c := range list {
 		name := c.ClientID
-		if cl := p.clients[c.ClientID]; cl != nil {
+		if cl, ok := p.client(ctx, c.ClientID); ok {
 			name = clientLabel(cl)
 		}
 		out = append(out, Consent{ClientID: c.ClientID, ClientName: name, Scopes: c.Scopes, GrantedAt: c.GrantedAt})

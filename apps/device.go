@@ -2,7 +2,6 @@ package apps
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,7 +95,7 @@ func userCodeHash(normalized string) string { return hash("user code\x00" + norm
 // the codes' hashes, the scopes the client may have among those asked,
 // the expiry by the provider's clock.
 func (s *storage) StoreDeviceAuthorization(ctx context.Context, clientID, deviceCode, userCode string, _ time.Time, scopes []string) error {
-	c, ok := s.client(clientID)
+	c, ok := s.p.client(ctx, clientID)
 	if !ok || !c.Device {
 		return oidc.ErrUnauthorizedClient().WithDescription("this client may not use the device flow")
 	}
@@ -165,13 +164,13 @@ func (p *Provider) deviceClient(r *http.Request) (*Client, error) {
 	} else {
 		id, secret = r.PostFormValue("client_id"), r.PostFormValue("client_secret")
 	}
-	c, ok := p.clients[id]
+	c, ok := p.client(r.Context(), id)
 	switch {
 	case !ok:
 		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	case c.Public() && secret != "":
 		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed: a public client has no secret")
-	case !c.Public() && subtle.ConstantTimeCompare([]byte(secret), c.Secret) != 1:
+	case !c.Public() && !c.checkSecret(secret):
 		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	case !c.Device:
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("this client may not use the device flow")
@@ -288,7 +287,7 @@ func (p *Provider) LookupDevice(ctx context.Context, userCode string, person *br
 		return nil, err
 	}
 	out := &DeviceRequest{UserCode: FormatUserCode(norm), ClientID: d.ClientID, ClientName: d.ClientID, Scopes: d.Scopes, ExpiresAt: d.ExpiresAt}
-	if c := p.clients[d.ClientID]; c != nil {
+	if c, ok := p.client(ctx, d.ClientID); ok {
 		out.ClientName = clientLabel(c)
 	}
 	return out, nil
@@ -306,8 +305,8 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, approve bo
 	if err != nil {
 		return err
 	}
-	c := p.clients[req.ClientID]
-	if c == nil {
+	c, ok := p.client(ctx, req.ClientID)
+	if !ok {
 		return broker.Errorf(broker.ENOTFOUND, "app_client_unknown", "This app is no longer registered with the broker.")
 	}
 	ev := &store.AuditEvent{RequestID: m.RequestID, Event: "app_device_approved", Result: store.ResultSuccess,

@@ -2,7 +2,6 @@ package apps
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,7 +82,6 @@ func (r *refreshRequest) GetSubject() string          { return subject(r.t.Provi
 func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 func (s *storage) audience(clientID string) []string  { return []string{clientID, s.p.cfg.Issuer} }
 func (s *storage) Health(ctx context.Context) error   { return nil }
-func (s *storage) client(id string) (*Client, bool)   { c, ok := s.p.clients[id]; return c, ok }
 func (s *storage) now() time.Time                     { return s.p.now() }
 func (s *storage) KeySet(context.Context) ([]op.Key, error) {
 	return []op.Key{&publicKey{s.key()}}, nil
@@ -114,7 +112,7 @@ func (k *publicKey) Key() any { return &k.p.cfg.Signing.PublicKey }
 // requires beyond zitadel's checks: PKCE with S256 only, required for
 // public clients; the code flow only.
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
-	c, ok := s.client(req.ClientID)
+	c, ok := s.p.client(ctx, req.ClientID)
 	if !ok {
 		return nil, oidc.ErrInvalidClient()
 	}
@@ -203,7 +201,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 }
 
 func (s *storage) newAccessToken(ctx context.Context, g *store.AppToken) (string, time.Time, error) {
-	c, ok := s.client(g.ClientID)
+	c, ok := s.p.client(ctx, g.ClientID)
 	if !ok {
 		return "", time.Time{}, oidc.ErrInvalidClient()
 	}
@@ -225,7 +223,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	c, ok := s.client(g.ClientID)
+	c, ok := s.p.client(ctx, g.ClientID)
 	if !ok {
 		return "", "", time.Time{}, oidc.ErrInvalidClient()
 	}
@@ -341,17 +339,17 @@ type clientAdapter struct {
 	p *Provider
 }
 
-func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
-	c, ok := s.client(id)
+func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, ok := s.p.client(ctx, id)
 	if !ok {
 		return nil, errors.New("unknown client")
 	}
 	return &clientAdapter{c: c, p: s.p}, nil
 }
 
-func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
-	c, ok := s.client(id)
-	if !ok || c.Public() || subtle.ConstantTimeCompare([]byte(secret), c.Secret) != 1 {
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, ok := s.p.client(ctx, id)
+	if !ok || c.Public() || !c.checkSecret(secret) {
 		return errors.New("client authentication failed")
 	}
 	return nil
@@ -429,8 +427,8 @@ func identityOf(ctx context.Context, req any) (*broker.Identity, []string, error
 }
 
 // setUserinfo fills the claims the scopes (and the client) allow.
-func (s *storage) setUserinfo(ui *oidc.UserInfo, id *broker.Identity, clientID string, scopes []string) {
-	c, _ := s.client(clientID)
+func (s *storage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, id *broker.Identity, clientID string, scopes []string) {
+	c, _ := s.p.client(ctx, clientID)
 	allowed := func(sc string) bool { return slices.Contains(scopes, sc) && c != nil && slices.Contains(c.Scopes, sc) }
 	ui.Subject = subject(id.Provider, id.Subject)
 	if allowed(ScopeEmail) {
@@ -494,7 +492,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo,
 	if err != nil {
 		return err
 	}
-	s.setUserinfo(ui, id, req.GetClientID(), scopes)
+	s.setUserinfo(ctx, ui, id, req.GetClientID(), scopes)
 	return nil
 }
 
@@ -528,7 +526,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 	if err != nil {
 		return err
 	}
-	s.setUserinfo(ui, id, t.ClientID, scopes)
+	s.setUserinfo(ctx, ui, id, t.ClientID, scopes)
 	return nil
 }
 
@@ -540,7 +538,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 		return err
 	}
 	ui := new(oidc.UserInfo)
-	s.setUserinfo(ui, id, t.ClientID, scopes)
+	s.setUserinfo(ctx, ui, id, t.ClientID, scopes)
 	resp.SetUserInfo(ui)
 	resp.Scope = scopes
 	resp.ClientID = t.ClientID

@@ -24,7 +24,7 @@ apps:
       refresh_token_lifetime: 12h
       when: {all: [{attribute: groups, equals: dev}]}
       first_party: true
-    - id: broker-cli
+    - id: native-app
       public: true
       redirect_uris: ["http://127.0.0.1/callback", "http://[::1]/callback"]
 `
@@ -47,11 +47,11 @@ func TestAppClientsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cl) != 2 {
-		t.Fatalf("clients %+v", cl)
+	if len(cl) != 3 || cl[2].ID != apps.CLIClientID {
+		t.Fatalf("clients (two configured, then the built-in CLI) %+v", cl)
 	}
 	d := cl[0]
-	if d.ID != "demo-app" || d.Name != "Demo app" || string(d.Secret) != appSecret || d.Public() ||
+	if d.ID != "demo-app" || d.Name != "Demo app" || d.SecretHash != apps.HashSecret(appSecret) || d.Public() || d.Source != apps.SourceConfig ||
 		time.Duration(d.RefreshTokenLifetime) != 12*time.Hour || d.When == nil || len(d.Scopes) != 5 {
 		t.Errorf("demo-app: %+v", d)
 	}
@@ -63,10 +63,10 @@ func TestAppClientsValid(t *testing.T) {
 	}
 	c := cl[1]
 	if !d.FirstParty || c.FirstParty {
-		t.Errorf("first_party: demo-app %v (set), broker-cli %v (default: third-party)", d.FirstParty, c.FirstParty)
+		t.Errorf("first_party: demo-app %v (set), native-app %v (default: third-party)", d.FirstParty, c.FirstParty)
 	}
-	if !c.Public() || c.Name != "broker-cli" || c.When != nil || strings.Join(c.Scopes, " ") != strings.Join(DefaultAppScopes, " ") {
-		t.Errorf("broker-cli defaults: %+v", c)
+	if !c.Public() || c.Name != "native-app" || c.When != nil || strings.Join(c.Scopes, " ") != strings.Join(DefaultAppScopes, " ") {
+		t.Errorf("native-app defaults: %+v", c)
 	}
 	for _, s := range c.Scopes {
 		if s == apps.ScopeAWSRoles {
@@ -150,10 +150,64 @@ func TestAppClientsDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"demo-app": false, "broker-cli": true, "tv": false, "bot": true}
+	want := map[string]bool{"demo-app": false, "native-app": true, "tv": false, "bot": true, apps.CLIClientID: true}
 	for _, c := range cl {
 		if c.Device != want[c.ID] {
 			t.Errorf("%s: Device %v, want %v", c.ID, c.Device, want[c.ID])
 		}
+	}
+}
+
+// The built-in client of the broker's command line: on by default, with
+// the settings `broker login` needs; apps.cli turns it off, shortens its
+// refresh lifetime or restricts it; a configured app of its id replaces it
+// (with a warning).
+func TestAppCLIClient(t *testing.T) {
+	find := func(t *testing.T, yml string) (*apps.Client, Problems) {
+		t.Helper()
+		cfg, probs := parseApps(t, yml)
+		if len(probs.Errors()) != 0 {
+			t.Fatalf("problems:\n%v", probs)
+		}
+		cl, err := cfg.AppClients()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range cl {
+			if cl[i].ID == apps.CLIClientID {
+				return &cl[i], probs
+			}
+		}
+		return nil, probs
+	}
+	c, _ := find(t, "")
+	if c == nil {
+		t.Fatal("no built-in CLI client by default")
+	}
+	if !c.Public() || !c.Device || !c.FirstParty || c.Source != apps.SourceBuiltIn || c.RefreshTokenLifetime != apps.DefaultCLIRefreshLifetime ||
+		strings.Join(c.RedirectURIs, " ") != "http://127.0.0.1/callback http://[::1]/callback" ||
+		!strings.Contains(strings.Join(c.Scopes, " "), "offline_access aws:roles aws:credentials") {
+		t.Errorf("built-in CLI client: %+v", c)
+	}
+	if c, _ := find(t, "apps:\n  cli: {enabled: false}\n"); c != nil {
+		t.Error("apps.cli.enabled: false left the CLI client on")
+	}
+	c, _ = find(t, "apps:\n  cli:\n    refresh_token_lifetime: 2h\n    when: {all: [{attribute: groups, equals: dev}]}\n")
+	if c == nil || c.RefreshTokenLifetime != 2*time.Hour || c.When == nil {
+		t.Fatalf("apps.cli settings not applied: %+v", c)
+	}
+	if ok, _ := c.When.Match(&broker.Identity{Provider: "okta", Subject: "b", Attributes: map[string][]string{"groups": {"sales"}}}); ok {
+		t.Error("apps.cli.when admits a non-dev")
+	}
+	c, probs := find(t, "apps:\n  clients:\n    - {id: broker-cli, public: true, redirect_uris: [\"http://127.0.0.1/cli\"]}\n")
+	if c == nil || c.Source != apps.SourceConfig || c.RedirectURIs[0] != "http://127.0.0.1/cli" {
+		t.Errorf("configured broker-cli does not replace the built-in one: %+v", c)
+	}
+	if !strings.Contains(probs.Error(), "replaces the built-in client") {
+		t.Errorf("no warning about replacing the built-in CLI client: %v", probs)
+	}
+	_, probs = parseApps(t, "apps:\n  cli: {refresh_token_lifetime: 1000h}\n")
+	if !strings.Contains(probs.Error(), "apps.cli.refresh_token_lifetime") {
+		t.Errorf("no problem for a refresh lifetime out of bounds: %v", probs)
 	}
 }
