@@ -19,12 +19,14 @@ const (
 	ScopeSessionsWrite = "sessions:write" // end people's sessions (the admin sessions API)
 	ScopeLinksRead     = "links:read"     // read the short links /go/NAME
 	ScopeLinksWrite    = "links:write"    // create, change and delete the short links
+	ScopeAppsRead      = "apps:read"      // list and export the apps registered with the OpenID Provider
+	ScopeAppsWrite     = "apps:write"     // register, change, delete apps and rotate their secrets
 )
 
 // Scopes returns every scope, in the order pages list them.
 func Scopes() []string {
 	return []string{ScopeRulesRead, ScopeRulesWrite, ScopeAuditRead, ScopeAccountsRead, ScopeAccountsWrite,
-		ScopeSessionsRead, ScopeSessionsWrite, ScopeLinksRead, ScopeLinksWrite}
+		ScopeSessionsRead, ScopeSessionsWrite, ScopeLinksRead, ScopeLinksWrite, ScopeAppsRead, ScopeAppsWrite}
 }
 
 // ReadOnlyScopes returns the read scopes: the preset a new token starts
