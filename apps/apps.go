@@ -393,25 +393,58 @@ type Request struct {
 	MaxAge                  *time.Duration
 }
 
-// FreshEnough reports whether a sign-in verified at authTime satisfies
-// the request's prompt=login and max_age at now. A sign-in made after the
-// app asked (authTime at or after CreatedAt) satisfies both: it is the
-// fresh sign-in they ask for (max_age=0 included, which would otherwise
-// never be met and send the person round the IdP for ever).
-func (r *Request) FreshEnough(authTime, now time.Time) bool {
-	if authTime.IsZero() {
+// AuthTimeSkew is how far behind the broker's clock an IdP's may be when
+// its authentication instant is compared with the broker's times.
+const AuthTimeSkew = 2 * time.Minute
+
+// AuthTime is when the person last authenticated, as far as the broker
+// knows: the IdP's authentication instant when it said (SAML AuthnInstant,
+// OIDC auth_time), never later than when the broker verified the sign-in
+// (verifiedAt). It is the ID token's auth_time.
+func AuthTime(verifiedAt, idpAuth time.Time) time.Time {
+	if !idpAuth.IsZero() && idpAuth.Before(verifiedAt) {
+		return idpAuth
+	}
+	return verifiedAt
+}
+
+// FreshEnough reports whether a sign-in the broker verified at verifiedAt,
+// for which the IdP gave the authentication instant idpAuth (zero: not
+// said), satisfies the request's prompt=login and max_age at now.
+//
+// A sign-in verified after the app asked is the fresh sign-in those ask
+// for (max_age=0 included, which would otherwise never be met), unless the
+// IdP says the person authenticated earlier than the request allows: it
+// reused its own session despite ForceAuthn / prompt=login (IdPIgnoredFresh).
+// An earlier sign-in satisfies max_age by its AuthTime, never prompt=login.
+func (r *Request) FreshEnough(verifiedAt, idpAuth, now time.Time) bool {
+	if verifiedAt.IsZero() {
 		return false
 	}
-	if !authTime.Before(r.CreatedAt) {
-		return true
+	if !verifiedAt.Before(r.CreatedAt) {
+		return !r.IdPIgnoredFresh(verifiedAt, idpAuth, now)
 	}
 	if r.PromptLogin {
 		return false
 	}
-	if r.MaxAge != nil && now.Sub(authTime) > *r.MaxAge {
+	if r.MaxAge != nil && now.Sub(AuthTime(verifiedAt, idpAuth)) > *r.MaxAge {
 		return false
 	}
 	return true
+}
+
+// IdPIgnoredFresh reports whether a sign-in verified after the request
+// (verifiedAt) still carries an IdP authentication too old for it: the IdP
+// did not ask the person again. Sending them round once more would loop;
+// the bridge answers the app login_required instead.
+func (r *Request) IdPIgnoredFresh(verifiedAt, idpAuth, now time.Time) bool {
+	if verifiedAt.Before(r.CreatedAt) || idpAuth.IsZero() {
+		return false
+	}
+	if r.PromptLogin && idpAuth.Before(r.CreatedAt.Add(-AuthTimeSkew)) {
+		return true
+	}
+	return r.MaxAge != nil && now.Sub(idpAuth) > *r.MaxAge+AuthTimeSkew
 }
 
 // Request returns the auth request in flight with this id: ENOTFOUND
@@ -499,7 +532,12 @@ func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, id, description 
 // login_required (a prompt=none request and nobody signed in, or a
 // sign-in too old for it) and ends the request.
 func (p *Provider) LoginRequired(w http.ResponseWriter, r *http.Request, id string) {
-	p.answerError(w, r, id, oidc.ErrLoginRequired().WithDescription("the person is not signed in to the broker"))
+	p.LoginRequiredBecause(w, r, id, "the person is not signed in to the broker")
+}
+
+// LoginRequiredBecause answers login_required with this description.
+func (p *Provider) LoginRequiredBecause(w http.ResponseWriter, r *http.Request, id, description string) {
+	p.answerError(w, r, id, oidc.ErrLoginRequired().WithDescription("%s", description))
 }
 
 func clientLabel(c *Client) string {

@@ -465,27 +465,45 @@ func TestRevokeRefreshToken(t *testing.T) {
 	}
 }
 
-// TestFreshEnough: prompt=login and max_age against the sign-in time.
+// TestFreshEnough: prompt=login and max_age against the sign-in time the
+// broker verified and the IdP's own authentication instant.
 func TestFreshEnough(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	zero, tenMin := time.Duration(0), 10*time.Minute
+	var none time.Time
 	for _, c := range []struct {
-		name string
-		r    apps.Request
-		auth time.Time
-		want bool
+		name          string
+		r             apps.Request
+		verified, idp time.Time
+		want, ignored bool
 	}{
-		{"plain, old sign-in", apps.Request{CreatedAt: t0}, t0.Add(-5 * time.Hour), true},
-		{"never signed in", apps.Request{CreatedAt: t0}, time.Time{}, false},
-		{"prompt=login, earlier sign-in", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(-time.Second), false},
-		{"prompt=login, sign-in after the request", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(time.Minute), true},
-		{"max_age=10m, 5m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-5 * time.Minute), true},
-		{"max_age=10m, 20m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-20 * time.Minute), false},
-		{"max_age=0, earlier sign-in", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(-time.Second), false},
-		{"max_age=0, sign-in after the request", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(time.Minute), true},
+		{"plain, old sign-in", apps.Request{CreatedAt: t0}, t0.Add(-5 * time.Hour), none, true, false},
+		{"never signed in", apps.Request{CreatedAt: t0}, none, none, false, false},
+		{"prompt=login, earlier sign-in", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(-time.Second), none, false, false},
+		{"prompt=login, sign-in after the request", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(time.Minute), none, true, false},
+		{"prompt=login, IdP authenticated afresh", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(time.Minute), t0.Add(50 * time.Second), true, false},
+		{"prompt=login, IdP clock a minute behind", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(time.Minute), t0.Add(-time.Minute), true, false},
+		{"prompt=login, IdP reused a 3h-old session", apps.Request{CreatedAt: t0, PromptLogin: true}, t0.Add(time.Minute), t0.Add(-3 * time.Hour), false, true},
+		{"max_age=10m, 5m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-5 * time.Minute), none, true, false},
+		{"max_age=10m, 20m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-20 * time.Minute), none, false, false},
+		{"max_age=10m, verified 5m ago but IdP sign-in 20m old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(-5 * time.Minute), t0.Add(-20 * time.Minute), false, false},
+		{"max_age=10m, after the request, IdP session 1h old", apps.Request{CreatedAt: t0, MaxAge: &tenMin}, t0.Add(time.Minute), t0.Add(-time.Hour), false, true},
+		{"max_age=0, earlier sign-in", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(-time.Second), none, false, false},
+		{"max_age=0, sign-in after the request", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(time.Minute), none, true, false},
+		{"max_age=0, IdP authenticated afresh", apps.Request{CreatedAt: t0, MaxAge: &zero}, t0.Add(time.Minute), t0.Add(55 * time.Second), true, false},
 	} {
-		if got := c.r.FreshEnough(c.auth, t0.Add(2*time.Minute)); got != c.want {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		now := t0.Add(2 * time.Minute)
+		if got := c.r.FreshEnough(c.verified, c.idp, now); got != c.want {
+			t.Errorf("%s: FreshEnough %v, want %v", c.name, got, c.want)
 		}
+		if got := c.r.IdPIgnoredFresh(c.verified, c.idp, now); got != c.ignored {
+			t.Errorf("%s: IdPIgnoredFresh %v, want %v", c.name, got, c.ignored)
+		}
+	}
+	if got := apps.AuthTime(t0, t0.Add(-time.Hour)); !got.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("AuthTime takes the IdP's earlier instant: %v", got)
+	}
+	if got := apps.AuthTime(t0, t0.Add(time.Hour)); !got.Equal(t0) {
+		t.Errorf("AuthTime is never later than the verification: %v", got)
 	}
 }

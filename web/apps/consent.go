@@ -124,7 +124,7 @@ func (h *Handler) consentPost(c echo.Context) error {
 		return err
 	}
 	cur, signedIn := h.Current(c)
-	if !signedIn || cur.Stale || !req.FreshEnough(cur.Session.VerifiedAt(), h.Now()) {
+	if !signedIn || cur.Stale || !req.FreshEnough(cur.Session.VerifiedAt(), cur.Session.Identity.AuthnInstant, h.Now()) {
 		return c.Redirect(http.StatusSeeOther, LoginPath+"?id="+url.QueryEscape(id))
 	}
 	person := &cur.Session.Identity

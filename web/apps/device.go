@@ -125,7 +125,7 @@ func (h *Handler) devicePost(c echo.Context) error {
 		}
 		return h.Render(c, http.StatusOK, "device.html", pd)
 	}
-	err := h.cfg.OP.DecideDevice(ctx, code, decision == "allow", person, cur.Session.VerifiedAt(), meta)
+	err := h.cfg.OP.DecideDevice(ctx, code, decision == "allow", person, brokerapps.AuthTime(cur.Session.VerifiedAt(), cur.Session.Identity.AuthnInstant), meta)
 	if err != nil {
 		if broker.ErrorCode(err) == broker.EFORBIDDEN {
 			h.Log().InfoContext(ctx, "device approval refused", "request_id", meta.RequestID, "reason", broker.ErrorReason(err))

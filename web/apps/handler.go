@@ -28,6 +28,7 @@ type Provider interface {
 	Complete(ctx context.Context, id string, person *broker.Identity, authTime time.Time, m brokerapps.Meta) (string, error)
 	Deny(w http.ResponseWriter, r *http.Request, id, description string)
 	LoginRequired(w http.ResponseWriter, r *http.Request, id string)
+	LoginRequiredBecause(w http.ResponseWriter, r *http.Request, id, description string)
 	LookupDevice(ctx context.Context, userCode string, person *broker.Identity, m brokerapps.Meta) (*brokerapps.DeviceRequest, error)
 	DecideDevice(ctx context.Context, userCode string, approve bool, person *broker.Identity, authTime time.Time, m brokerapps.Meta) error
 	NeedsConsent(ctx context.Context, id string, person *broker.Identity) (*brokerapps.ConsentRequest, error)
@@ -105,7 +106,16 @@ func (h *Handler) login(c echo.Context) error {
 		return err
 	}
 	cur, signedIn := h.Current(c)
-	fresh := signedIn && req.FreshEnough(cur.Session.VerifiedAt(), h.Now())
+	fresh := signedIn && req.FreshEnough(cur.Session.VerifiedAt(), cur.Session.Identity.AuthnInstant, h.Now())
+	if signedIn && !cur.Stale && req.IdPIgnoredFresh(cur.Session.VerifiedAt(), cur.Session.Identity.AuthnInstant, h.Now()) {
+		// The person signed in again for this request, and the IdP still
+		// says they authenticated long before it: it reused its session
+		// despite ForceAuthn / prompt=login. Going round again would loop.
+		h.Log().InfoContext(ctx, "app sign-in: the IdP did not authenticate the person again", "request_id", web.RequestID(c),
+			"client", req.ClientID, "provider", cur.Session.Identity.Provider, "idp_auth_time", cur.Session.Identity.AuthnInstant)
+		h.cfg.OP.LoginRequiredBecause(c.Response(), r, id, "the identity provider did not ask the person to sign in again")
+		return nil
+	}
 	if signedIn && fresh && !cur.Stale {
 		// A third-party app asks the person first (consent.go).
 		need, err := h.cfg.OP.NeedsConsent(ctx, id, &cur.Session.Identity)
@@ -148,7 +158,8 @@ func (h *Handler) login(c echo.Context) error {
 // access_denied when the app's condition refuses the person.
 func (h *Handler) complete(c echo.Context, id string, cur *web.Current) error {
 	r := c.Request()
-	next, err := h.cfg.OP.Complete(r.Context(), id, &cur.Session.Identity, cur.Session.VerifiedAt(),
+	next, err := h.cfg.OP.Complete(r.Context(), id, &cur.Session.Identity,
+		brokerapps.AuthTime(cur.Session.VerifiedAt(), cur.Session.Identity.AuthnInstant),
 		brokerapps.Meta{RequestID: web.RequestID(c), RemoteAddr: c.RealIP(), UserAgent: r.UserAgent()})
 	if broker.ErrorCode(err) == broker.EFORBIDDEN {
 		h.Log().InfoContext(r.Context(), "app sign-in refused", "request_id", web.RequestID(c), "reason", broker.ErrorReason(err))
