@@ -55,6 +55,7 @@ func (a *audit) count(event string) int {
 }
 
 type env struct {
+	st    *sqlstore.DB
 	clock *clock
 	srv   *httptest.Server
 	p     *apps.Provider
@@ -93,7 +94,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{clock: clk, audit: &audit{}, person: &broker.Identity{Provider: "okta", Subject: "alice",
+	e := &env{st: st, clock: clk, audit: &audit{}, person: &broker.Identity{Provider: "okta", Subject: "alice",
 		Attributes: map[string][]string{"email": {"alice@example.com"}, "name": {"Alice"}, "groups": {"dev", "ops"}}}}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
@@ -107,7 +108,7 @@ func newEnv(t *testing.T) *env {
 		Issuer: e.srv.URL, Signing: key, KeyID: issuer.KeyID(&key.PublicKey), Store: st, Rules: rules{}, Audit: e.audit,
 		LoginPath: "/apps/login", CodeKey: make([]byte, 32), Now: clk.now,
 		Clients: []apps.Client{
-			{ID: "web", Name: "Web", Secret: []byte("s3cret"), RedirectURIs: []string{"http://127.0.0.1:9999/callback"},
+			{ID: "web", Name: "Web", SecretHash: apps.HashSecret("s3cret"), RedirectURIs: []string{"http://127.0.0.1:9999/callback"},
 				Scopes: apps.KnownScopes, When: who},
 			{ID: "cli", Name: "CLI", RedirectURIs: []string{"http://127.0.0.1/callback"}, Scopes: []string{"openid", "email"}},
 		},

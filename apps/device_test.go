@@ -77,7 +77,7 @@ func newDeviceEnv(t *testing.T) *deviceEnv {
 		Clients: []apps.Client{
 			{ID: "cli", Name: "Broker CLI", RedirectURIs: []string{"http://127.0.0.1/callback"}, Device: true,
 				Scopes: []string{"openid", "email", "offline_access", "aws:roles"}},
-			{ID: "ops", Name: "Ops bot", Secret: []byte("s3cret"), RedirectURIs: []string{"https://ops.example.com/cb"}, Device: true,
+			{ID: "ops", Name: "Ops bot", SecretHash: apps.HashSecret("s3cret"), RedirectURIs: []string{"https://ops.example.com/cb"}, Device: true,
 				Scopes: []string{"openid"}, When: ops},
 			{ID: "web", Name: "Web", RedirectURIs: []string{"http://127.0.0.1/callback"}, Scopes: []string{"openid"}},
 		},

@@ -90,7 +90,7 @@ func startAppsOP(t *testing.T, person *broker.Identity, audit *rpAudit) string {
 		Issuer: srv.URL, Signing: key, KeyID: issuer.KeyID(&key.PublicKey), Store: st, Rules: rpRules{}, Audit: audit,
 		LoginPath: "/apps/login", CodeKey: codeKey,
 		Clients: []apps.Client{
-			{ID: "rp-confidential", Name: "openid-client (confidential)", Secret: []byte("rp-interop-secret"),
+			{ID: "rp-confidential", Name: "openid-client (confidential)", SecretHash: apps.HashSecret("rp-interop-secret"),
 				RedirectURIs: []string{rpConfidentialRedirect}, Scopes: apps.KnownScopes, FirstParty: true},
 			{ID: "rp-public", Name: "openid-client (public)", RedirectURIs: []string{rpPublicRedirect},
 				Scopes: []string{apps.ScopeOpenID, apps.ScopeEmail}, FirstParty: true},

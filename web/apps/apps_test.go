@@ -74,10 +74,10 @@ func newEnv(t *testing.T) (*webtest.Env, *clock) {
 		Issuer: base, Signing: key, KeyID: issuer.KeyID(&key.PublicKey), Store: st,
 		Rules: ev.Config.Access, Audit: ev.Config.Access, LoginPath: webapps.LoginPath, CodeKey: make([]byte, 32), Now: clk.now,
 		Clients: []apps.Client{
-			{ID: "web", Name: "Web app", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, FirstParty: true},
-			{ID: "ops", Name: "Ops console", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops, FirstParty: true},
-			{ID: "wiki", Name: "Team wiki", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes},
-			{ID: "ops-wiki", Name: "Ops wiki", Secret: []byte(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops},
+			{ID: "web", Name: "Web app", SecretHash: apps.HashSecret(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, FirstParty: true},
+			{ID: "ops", Name: "Ops console", SecretHash: apps.HashSecret(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops, FirstParty: true},
+			{ID: "wiki", Name: "Team wiki", SecretHash: apps.HashSecret(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes},
+			{ID: "ops-wiki", Name: "Ops wiki", SecretHash: apps.HashSecret(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops},
 		},
 	})
 	if err != nil {
