@@ -254,6 +254,41 @@ func TestBridgeFreshSignIn(t *testing.T) {
 	}
 }
 
+// TestBridgeIdPIgnoresForceAuthn: the person went back to their IdP for
+// prompt=login and the IdP answered with its old session (AuthnInstant
+// hours before the request): the app gets login_required, not a code and
+// not another round trip (which would loop); the ID token's auth_time is
+// the IdP's own instant when it honours the request.
+func TestBridgeIdPIgnoresForceAuthn(t *testing.T) {
+	ev, _ := newEnv(t)
+	ev.SignIn(t)
+	bridge := authorize(t, ev, "web", url.Values{"prompt": {"login"}})
+	rec := ev.Do(t, http.MethodGet, bridge, nil)
+	loc := rec.Header().Get("Location")
+	ev.SP.Result.Identity.AuthnInstant = time.Now().Add(-3 * time.Hour)
+	if code, back := signInAt(t, ev, loc, "id-a"); code != http.StatusSeeOther || back != bridge {
+		t.Fatalf("after sign-in %d %q", code, back)
+	}
+	rec = ev.Do(t, http.MethodGet, bridge, nil)
+	q := atApp(t, rec.Code, rec.Header().Get("Location"))
+	if q.Get("error") != "login_required" || q.Get("code") != "" || !strings.Contains(q.Get("error_description"), "did not ask") {
+		t.Fatalf("an IdP that ignored ForceAuthn: %v, want login_required", q)
+	}
+
+	// An IdP that does authenticate afresh: a code, and auth_time is its instant.
+	bridge = authorize(t, ev, "web", url.Values{"prompt": {"login"}})
+	rec = ev.Do(t, http.MethodGet, bridge, nil)
+	idpAuth := time.Now().Add(-20 * time.Second).Truncate(time.Second)
+	ev.SP.Result.Identity.AuthnInstant = idpAuth
+	signInAt(t, ev, rec.Header().Get("Location"), "id-b")
+	rec = ev.Do(t, http.MethodGet, bridge, nil)
+	q = atApp(t, rec.Code, rec.Header().Get("Location"))
+	claims := exchange(t, ev, q.Get("code"))
+	if at, _ := claims["auth_time"].(float64); int64(at) != idpAuth.Unix() {
+		t.Errorf("auth_time %v, want the IdP's %d", claims["auth_time"], idpAuth.Unix())
+	}
+}
+
 // TestBridgePromptNone: nobody signed in ─> login_required to the app.
 func TestBridgePromptNone(t *testing.T) {
 	ev, _ := newEnv(t)
