@@ -282,10 +282,10 @@ func TestRefuseScope(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	if got := fmt.Sprint(admins.Scopes()); got != "[rules:read rules:write audit:read accounts:read accounts:write sessions:read sessions:write links:read links:write]" {
+	if got := fmt.Sprint(admins.Scopes()); got != "[rules:read rules:write audit:read accounts:read accounts:write sessions:read sessions:write links:read links:write apps:read apps:write]" {
 		t.Errorf("Scopes() = %s", got)
 	}
-	if got := fmt.Sprint(admins.ReadOnlyScopes()); got != "[rules:read audit:read accounts:read sessions:read links:read]" {
+	if got := fmt.Sprint(admins.ReadOnlyScopes()); got != "[rules:read audit:read accounts:read sessions:read links:read apps:read]" {
 		t.Errorf("ReadOnlyScopes() = %s", got)
 	}
 	if admins.IsScope("rules:admin") || !admins.IsScope(admins.ScopeSessionsWrite) {
