@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/apps"
 	"github.com/broker-dev/broker/localaws"
 )
 
@@ -49,11 +50,11 @@ const (
 
 // Apps registered with the broker's OpenID Provider: the demo app (a
 // confidential client, package devapp, served on its own port; its
-// redirect URI is Stack.AppURL + "/callback") and the coming broker CLI
-// (a public client with a loopback redirect on any port).
+// redirect URI is Stack.AppURL + "/callback"); the broker's command line
+// uses the built-in client apps.CLIClientID.
 const (
 	DemoAppID   = "demo-app"
-	CLIClientID = "broker-cli"
+	CLIClientID = apps.CLIClientID
 )
 
 func oidcProviderARN(account, issuerURL string) string {

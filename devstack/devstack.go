@@ -372,16 +372,10 @@ apps:
       redirect_uris: [%q]
       post_logout_redirect_uris: [%q]
       scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]
-    - id: %s
-      name: broker CLI
-      public: true
-      first_party: true
-      # A loopback redirect matches on any port (RFC 8252).
-      redirect_uris: ["http://127.0.0.1/callback"]
-      scopes: [openid, profile, email, groups, offline_access, "aws:roles", "aws:credentials"]
+  # The broker's own command line (client broker-cli) is built in: see apps.cli.
 %s`, listenAddr(host, s.BrokerURL), s.BrokerURL, storeYAML, s.AWSURL, s.AWSURL+"/federation", BrokerProvider,
 		s.IDPURL+"/saml/metadata", s.IDPURL+"/saml/metadata", s.OPURL, OIDCClientID, refreshTokens,
-		s.BrokerURL, DemoAppID, s.AppURL+"/callback", s.AppURL+"/", CLIClientID, rulesYAML())
+		s.BrokerURL, DemoAppID, s.AppURL+"/callback", s.AppURL+"/", rulesYAML())
 }
 
 // listenAddr is where the broker listens: the configured host, the port of
