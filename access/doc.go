@@ -22,7 +22,8 @@
 //	              ──> the caller asks the IdP again before a role or admin access
 //	Sessions.List(person) ──> []SessionInfo (Handle, never the id)
 //	Sessions.EndHandle (one, audit "session_ended") / EndAll ("sign out
-//	              everywhere", audit "sessions_ended") / EndUpstream (single
+//	              everywhere", audit "sessions_ended"; first revokes the
+//	              person's app tokens, SessionsConfig.AppTokens) / EndUpstream (single
 //	              logout by subject or IdP session, audit "logout" per session)
 //	              ──> deleted: the next request with that id fails in Load
 //	Sessions.Save (keeps the expiry, or the cap) / End (audit "logout") / Failed
@@ -52,6 +53,13 @@
 //	                                                       NextStep again
 //	                                                   ──> StepSignInAgain: fresh upstream credential
 //	                                                       (Silent: OIDC prompt=none), then retry
+//
+// For apps (the API of web/apps, the command line): Roles lists the
+// grants in the portal's order (ListRoles, shared with the portal);
+// Credentials and Console take a role named in words (SelectGrant), refuse
+// pass-through roles, and go the same grant path (assumeGrant; Console
+// then consoleURL with ResolveDestination's destination), audited with
+// the app's client id.
 //
 // NextStep branches on reasons as exported constants (ours, and
 // sts.ReasonExpiredToken), never on literals.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/apps"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
@@ -58,6 +59,16 @@ func (c *clock) add(d time.Duration) {
 // for group ops.
 func newEnv(t *testing.T) (*webtest.Env, *clock) {
 	t.Helper()
+	ev, clk, _ := newEnvWith(t, nil)
+	return ev, clk
+}
+
+// newEnvWith is newEnv with the access use case newAccess builds over the
+// env's fakes (nil: the env's own), and the OP's store. The credentials,
+// roles and console APIs are mounted, and the portal's sessions revoke
+// the person's app tokens when they all end (EndAll).
+func newEnvWith(t *testing.T, newAccess func(*webtest.Env) *access.Service) (*webtest.Env, *clock, *sqlstore.DB) {
+	t.Helper()
 	ev := webtest.NewEnv(t, base)
 	clk := &clock{}
 	st, err := sqlstore.Open(context.Background(), sqlstore.Config{DSN: ":memory:", Keys: [][]byte{make([]byte, 32)}, Now: clk.now})
@@ -65,6 +76,13 @@ func newEnv(t *testing.T) (*webtest.Env, *clock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	cfg := ev.Config
+	if newAccess != nil {
+		cfg.Access = newAccess(ev)
+	}
+	if cfg.Sessions, err = access.NewSessions(access.SessionsConfig{Store: ev.SessionStore, Access: cfg.Access, Replay: st, AppTokens: st}); err != nil {
+		t.Fatal(err)
+	}
 	ops, err := mapping.CompileMatcher("apps.clients[1]", mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "ops"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +90,7 @@ func newEnv(t *testing.T) (*webtest.Env, *clock) {
 	key := signingKey()
 	p, err := apps.New(apps.Config{
 		Issuer: base, Signing: key, KeyID: issuer.KeyID(&key.PublicKey), Store: st,
-		Rules: ev.Config.Access, Audit: ev.Config.Access, LoginPath: webapps.LoginPath, CodeKey: make([]byte, 32), Now: clk.now,
+		Rules: cfg.Access, Audit: cfg.Access, LoginPath: webapps.LoginPath, CodeKey: make([]byte, 32), Now: clk.now,
 		Clients: []apps.Client{
 			{ID: "web", Name: "Web app", SecretHash: apps.HashSecret(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, FirstParty: true},
 			{ID: "ops", Name: "Ops console", SecretHash: apps.HashSecret(secret), RedirectURIs: []string{appCB}, Scopes: apps.KnownScopes, When: ops, FirstParty: true},
@@ -83,10 +101,9 @@ func newEnv(t *testing.T) (*webtest.Env, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ev.Config
-	cfg.Apps = p
+	cfg.Apps, cfg.AppBearers = p, p
 	ev.Rebuild(t, cfg)
-	return ev, clk
+	return ev, clk, st
 }
 
 func challenge() string {

@@ -17,6 +17,14 @@
 //	POST     /device (CSRF)            the code ─> the app, its scopes, who is signed in ─> Allow / Deny
 //	POST     /apps/consent (CSRF)      a third-party app's consent screen answered: Allow / Deny
 //	GET      /apps/consents            the apps the person allowed; POST /apps/consents/revoke (CSRF)
+//	GET      /api/v1/roles             Bearer, scope aws:roles: the person's roles as the portal lists them
+//	POST     /api/v1/credentials       Bearer, scope aws:credentials: STS credentials for a granted role
+//	POST     /api/v1/console           Bearer, scope aws:credentials: a console sign-in URL for a granted role
+//
+// The API for apps (bearer.go: 401 with WWW-Authenticate for a bad token,
+// 403 access_token_scope without the scope, no-store) goes through
+// access: Service.Roles, Credentials and Console decide with the rules in
+// force now and audit with the app's client id.
 //
 // The bridge, for the auth request id (random, 256 bits, 10 minutes):
 //
