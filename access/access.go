@@ -145,51 +145,12 @@ func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 	if sess != nil && sess.spend(out, err) {
 		out.SessionChanged = true
 	}
-	ev := &store.AuditEvent{
-		RequestID:  in.Meta.RequestID,
-		RemoteAddr: in.Meta.RemoteAddr,
-		UserAgent:  in.Meta.UserAgent,
-		Event:      "role_assumed",
-	}
+	var provider, subject string
 	if sess != nil {
-		ev.Provider, ev.Subject = sess.Identity.Provider, sess.Identity.Subject
+		provider, subject = sess.Identity.Provider, sess.Identity.Subject
 	}
-	if out != nil {
-		ev.RoleARN = out.Grant.RoleARN
-		ev.SessionName = out.SessionName
-	}
-	if err != nil {
-		ev.Result = store.ResultFailure
-		ev.Reason = broker.ErrorReason(err)
-		ev.Message = broker.ErrorMessage(err)
-		if ev.RoleARN == "" {
-			ev.RoleARN = roleFromKey(in.GrantKey)
-		}
-		s.audit(ctx, ev)
-		s.log.WarnContext(ctx, "role assumption failed", "request_id", in.Meta.RequestID,
-			"subject", ev.Subject, "grant", in.GrantKey, "reason", ev.Reason, "err", err)
-		return out, err
-	}
-	ev.Result = store.ResultSuccess
-	ev.Details = map[string]string{
-		"mode":            string(out.Grant.Mode),
-		"rule":            out.Grant.Rule,
-		"access_key_id":   redactKeyID(out.Credentials.AccessKeyID),
-		"credentials_exp": out.Credentials.Expiration.UTC().Format(time.RFC3339),
-		"console_exp":     out.ConsoleExpires.UTC().Format(time.RFC3339),
-	}
-	s.audit(ctx, ev)
-	s.audit(ctx, &store.AuditEvent{
-		RequestID: in.Meta.RequestID, RemoteAddr: in.Meta.RemoteAddr, UserAgent: in.Meta.UserAgent,
-		Event: "console_url_issued", Result: store.ResultSuccess,
-		Provider: ev.Provider, Subject: ev.Subject,
-		RoleARN: out.Grant.RoleARN, SessionName: out.SessionName,
-		Details: map[string]string{"destination": out.Grant.Destination},
-	})
-	s.log.InfoContext(ctx, "role assumed", "request_id", in.Meta.RequestID, "subject", ev.Subject,
-		"role", out.Grant.RoleARN, "mode", out.Grant.Mode, "session_name", out.SessionName,
-		"credentials", out.Credentials)
-	return out, nil
+	s.auditConsole(ctx, consoleAudit{meta: in.Meta, provider: provider, subject: subject, role: roleFromKey(in.GrantKey)}, out, err)
+	return out, err
 }
 
 func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*Outcome, error) {
@@ -215,6 +176,14 @@ func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*O
 	if err := s.assumeGrant(ctx, sess, out); err != nil {
 		return out, err
 	}
+	return out, s.consoleURL(ctx, out)
+}
+
+// consoleURL builds the console sign-in URL for out's credentials and
+// grant (region, destination, console duration) and sets out's console
+// fields. The portal (Assume) and the console API (Console) both come
+// through here.
+func (s *Service) consoleURL(ctx context.Context, out *Outcome) error {
 	cr, err := s.cfg.Console.LoginURL(ctx, console.Request{
 		Credentials:     out.Credentials,
 		RoleARN:         out.Grant.RoleARN,
@@ -223,12 +192,12 @@ func (s *Service) assume(ctx context.Context, sess *Session, in AssumeInput) (*O
 		SessionDuration: out.Grant.ConsoleDuration,
 	})
 	if err != nil {
-		return out, err
+		return err
 	}
 	out.ConsoleURL = cr.URL
 	out.ConsoleExpires = cr.Expires
 	out.Grant.Destination = cr.Destination
-	return out, nil
+	return nil
 }
 
 // ReasonAuthTooOld: the grant's rule wants a more recent IdP sign-in

@@ -70,8 +70,27 @@ func (s *Service) credentials(ctx context.Context, in CredentialsInput) (*Outcom
 		return nil, broker.Errorf(broker.EINVALID, ReasonDurationInvalid,
 			"Ask for a duration between 15 minutes and 12 hours, or none for the role's default.")
 	}
-	id := in.Identity
-	g, err := SelectGrant(s.Decide(&id), s.cfg.Rules.Engine().Accounts(), in.Role)
+	out, err := s.appGrant(in.Identity, in.Role)
+	if err != nil {
+		return out, err
+	}
+	if in.Duration != 0 {
+		out.Grant.CredentialDuration = in.Duration
+	}
+	if err := s.assumeGrant(ctx, &Session{Identity: in.Identity}, out); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// appGrant is the grant ref names among the roles the rules give id now,
+// for an app (Credentials, Console): granted (SelectGrant, one rule set
+// throughout), the rule's max_auth_age met, and not pass-through
+// (ReasonPassThroughForApps). The Outcome holds the grant as far as it
+// was found.
+func (s *Service) appGrant(id broker.Identity, ref RoleRef) (*Outcome, error) {
+	e := s.cfg.Rules.Engine()
+	g, err := SelectGrant(e.Evaluate(&id), e.Accounts(), ref)
 	if err != nil {
 		return nil, err
 	}
@@ -82,12 +101,6 @@ func (s *Service) credentials(ctx context.Context, in CredentialsInput) (*Outcom
 	if g.Mode == broker.ModePassThrough {
 		return out, broker.Errorf(broker.EFORBIDDEN, ReasonPassThroughForApps,
 			"This role is reached with your identity provider's own sign-in, which apps do not hold: open it from the portal instead.")
-	}
-	if in.Duration != 0 {
-		out.Grant.CredentialDuration = in.Duration
-	}
-	if err := s.assumeGrant(ctx, &Session{Identity: id}, out); err != nil {
-		return out, err
 	}
 	return out, nil
 }

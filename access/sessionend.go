@@ -105,19 +105,35 @@ func (s *Sessions) EndHandle(ctx context.Context, provider, subject, handle stri
 
 // EndAll ends every live session of a person but except (the caller's own
 // session id to keep, "" for none): "sign out everywhere" and an
-// administrator's "end all sessions". It returns how many ended and
-// writes one audit event "sessions_ended" (Details count, by, and kept:
-// the handle of except, when given), also when none were live.
-// EINVALID without provider or subject.
+// administrator's "end all sessions". With SessionsConfig.AppTokens it
+// first revokes every access and refresh token apps hold for the person
+// (the command line's too: its next refresh fails with invalid_grant).
+// It returns how many sessions ended and writes one audit event
+// "sessions_ended" (Details count, by, app_tokens: how many app tokens
+// were revoked, and kept: the handle of except, when given), also when
+// none were live. EINVALID without provider or subject; a store error
+// (of either step) is returned and nothing is audited.
 func (s *Sessions) EndAll(ctx context.Context, provider, subject string, by broker.Actor, except string) (int, error) {
 	if provider == "" || subject == "" {
 		return 0, errNoPerson()
+	}
+	var revoked int64
+	if s.cfg.AppTokens != nil {
+		// Tokens first: a failure here leaves the sessions for a retry
+		// that ends both, rather than sessions gone and apps still in.
+		var err error
+		if revoked, err = s.cfg.AppTokens.RevokePersonAppTokens(ctx, provider, subject); err != nil {
+			return 0, err
+		}
 	}
 	gone, err := s.cfg.Store.DeleteSessions(ctx, store.SessionFilter{Provider: provider, Subject: subject, Except: except})
 	if err != nil {
 		return 0, err
 	}
 	details := map[string]string{"count": strconv.Itoa(len(gone)), "by": by.ID}
+	if s.cfg.AppTokens != nil {
+		details["app_tokens"] = strconv.FormatInt(revoked, 10)
+	}
 	if except != "" {
 		details["kept"] = Handle(except)
 	}
@@ -126,7 +142,7 @@ func (s *Sessions) EndAll(ctx context.Context, provider, subject string, by brok
 		Provider: provider, Subject: subject, RemoteAddr: by.RemoteAddr, UserAgent: by.UserAgent, Details: details,
 	})
 	s.log.InfoContext(ctx, "sessions ended", "request_id", by.RequestID, "provider", provider, "subject", subject,
-		"by", by.ID, "count", len(gone))
+		"by", by.ID, "count", len(gone), "app_tokens", revoked)
 	return len(gone), nil
 }
 

@@ -32,6 +32,12 @@ type SignInRecorder interface {
 	RecordSignIn(ctx context.Context, s *store.SignIn) error
 }
 
+// AppTokenRevoker revokes every access and refresh token apps hold for
+// one person (store.ClientStore) and says how many were live.
+type AppTokenRevoker interface {
+	RevokePersonAppTokens(ctx context.Context, provider, subject string) (int64, error)
+}
+
 // ReplayCache makes one-time values single use across instances (store.Store).
 type ReplayCache interface {
 	Remember(ctx context.Context, namespace, key string, expires time.Time) error
@@ -46,6 +52,10 @@ type SessionsConfig struct {
 	// SignIns records sign-ins for the simulator; nil = not recorded.
 	SignIns SignInRecorder
 	Replay  ReplayCache
+	// AppTokens revokes a person's app tokens when EndAll ends all their
+	// sessions, so an app (the command line) cannot refresh its way past
+	// it; nil = apps' tokens are left alone (no OpenID Provider for apps).
+	AppTokens AppTokenRevoker
 	// Lifetime is a session's absolute lifetime (default 8 h); an upstream
 	// cap (Session.CapAt) ends it earlier.
 	Lifetime time.Duration

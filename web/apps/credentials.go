@@ -18,9 +18,12 @@ import (
 // CredentialsPath is the credentials API for apps.
 const CredentialsPath = "/api/v1/credentials"
 
-// Credentials is the credentials use case (access.Service).
+// Credentials is the access use case for apps (access.Service): the
+// roles the rules give a person, credentials and console sign-ins.
 type Credentials interface {
+	Roles(id *broker.Identity) []access.ListedRole
 	Credentials(ctx context.Context, in access.CredentialsInput) (*access.Outcome, error)
+	Console(ctx context.Context, in access.ConsoleInput) (*access.Outcome, error)
 }
 
 // Bearers checks an app's access token (*apps.Provider).
@@ -76,39 +79,24 @@ type credentialsResponse struct {
 	Notices         []string  `json:"notices,omitempty"`
 }
 
-var errCredentialsScope = broker.Errorf(broker.EFORBIDDEN, "access_token_scope",
-	"This access token does not allow AWS credentials: the app must ask for the scope "+brokerapps.ScopeAWSCredentials+" (and be allowed it).")
-
 // credentials answers POST /api/v1/credentials for an app's access token
 // with the scope aws:credentials: credentials for a role the rules give
 // the person now (access.Credentials), refused for any other role.
 func (h *Handler) credentials(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	r := c.Request()
-	ctx := r.Context()
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		raw = ""
-	}
-	bearer, err := h.cfg.Bearers.VerifyBearer(ctx, strings.TrimSpace(raw))
+	bearer, err := h.bearer(c, brokerapps.ScopeAWSCredentials, "AWS credentials")
 	if err != nil {
-		c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return err
-	}
-	if !bearer.Allows(brokerapps.ScopeAWSCredentials) {
-		return errCredentialsScope
 	}
 	var in credentialsRequest
 	if err := web.ReadJSON(c, &in); err != nil {
 		return err
 	}
-	if in.Role == "" || (in.Account == "" && !strings.HasPrefix(in.Role, "arn:")) {
-		return broker.Errorf(broker.EINVALID, "role_missing", `Name the role: {"account": "ID or alias", "role": "name"} or {"role": "ARN"}.`)
+	ref, err := roleRef(in.Account, in.Role, in.Via)
+	if err != nil {
+		return err
 	}
-	out, err := h.cfg.Credentials.Credentials(ctx, access.CredentialsInput{
-		Identity: bearer.Identity, Role: access.RoleRef{Account: in.Account, Role: in.Role, Via: broker.Downstream(in.Via)},
-		Duration: time.Duration(in.Duration), Client: bearer.ClientID,
-		Meta: access.Meta{RequestID: web.RequestID(c), RemoteAddr: c.RealIP(), UserAgent: r.UserAgent()},
+	out, err := h.cfg.Credentials.Credentials(c.Request().Context(), access.CredentialsInput{
+		Identity: bearer.Identity, Role: ref, Duration: time.Duration(in.Duration), Client: bearer.ClientID, Meta: accessMeta(c),
 	})
 	if err != nil {
 		return err

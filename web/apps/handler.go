@@ -43,7 +43,8 @@ type Config struct {
 	Frame     *web.Frame
 	Providers *web.Providers
 	OP        Provider
-	// Credentials and Bearers serve the credentials API; nil: not mounted.
+	// Credentials and Bearers serve the API for apps (roles, credentials,
+	// console); nil: not mounted.
 	Credentials Credentials
 	Bearers     Bearers
 	// SignInLimit bounds /oauth/authorize and the bridge per client address; nil: no limit.
@@ -78,7 +79,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 	h.mountDevice(e)
 	h.mountConsent(e)
 	if h.cfg.Credentials != nil && h.cfg.Bearers != nil {
+		e.GET(RolesPath, h.roles)
 		e.POST(CredentialsPath, h.credentials)
+		e.POST(ConsolePath, h.console)
 	}
 }
 

@@ -204,29 +204,20 @@ func (h *Handler) goAfterSignIn(decision mapping.Decision, link goLink, dest str
 
 // resolveGo picks the grant a link names among the person's (the first in
 // the portal's order, through via when given) and the destination to
-// open: the link's, checked against the role's partition, or the console
-// home in the link's region.
+// open (access.ResolveDestination: the link's, checked against the role's
+// partition, or the console home in the link's region).
 func (h *Handler) resolveGo(decision mapping.Decision, link goLink, dest string) (broker.Grant, string, error) {
 	g, err := access.SelectGrant(decision, h.accounts(), access.RoleRef{Account: link.Account, Role: link.Role, Via: link.Via})
 	if err != nil {
 		return broker.Grant{}, "", err
 	}
-	arn, _ := broker.ParseARN(g.RoleARN)
-	p, known := partition.Lookup(arn.Partition)
-	if !known {
-		return broker.Grant{}, "", errGoDestination
+	dest, err = access.ResolveDestination(g.RoleARN, dest, link.Region)
+	if broker.ErrorReason(err) == access.ReasonRegionNotInPartition {
+		return broker.Grant{}, "", broker.Wrap(err, broker.EINVALID, access.ReasonRegionNotInPartition,
+			broker.ErrorMessage(err)+" Ask whoever sent the link for a corrected one, or pick the role on the portal.")
 	}
-	if link.Region != "" && !p.HasRegion(link.Region) {
-		return broker.Grant{}, "", broker.Errorf(broker.EINVALID, "region_not_in_partition",
-			"The region %s is not a region of this role's AWS partition (%s). Ask whoever sent the link for a corrected one, or pick the role on the portal.", link.Region, p.ID)
-	}
-	switch {
-	case dest != "":
-		if err := p.ValidateConsoleURL(dest); err != nil {
-			return broker.Grant{}, "", broker.Wrap(err, broker.EINVALID, "destination_not_allowed", broker.ErrorMessage(errGoDestination))
-		}
-	case link.Region != "":
-		dest = p.ConsoleHome(link.Region)
+	if err != nil {
+		return broker.Grant{}, "", err
 	}
 	return g, dest, nil
 }
@@ -239,38 +230,16 @@ func (h *Handler) accounts() []mapping.Account {
 	return h.cfg.Accounts()
 }
 
-// goURL is the absolute /go link of a role on the portal: the account's
-// alias when it has one, the role's name, and via when the role is also
-// reached another way earlier in the list.
-func (h *Handler) goURL(alias, accountID string, r roleView, dupe bool, dest string) string {
-	l := goLink{Account: alias, Role: r.RoleName}
-	if l.Account == "" {
-		l.Account = accountID
-	}
-	if dupe {
-		l.Via = broker.Downstream(r.Downstream)
-	}
-	q := l.query()
+// GoURL is the absolute /go link of a role: the reference
+// access.ListRoles gives it (the account's alias or id, the role's name,
+// via when a role of that name comes earlier in the account), and dest.
+func GoURL(f *web.Frame, ref access.RoleRef, dest string) string {
+	q := goLink{Account: ref.Account, Role: ref.Role, Via: ref.Via}.query()
 	if dest != "" {
 		q.Set("destination", dest)
 	}
-	return h.URL("/go") + "?" + q.Encode()
+	return f.URL("/go") + "?" + q.Encode()
 }
 
-// addGoLinks gives every role on the portal its /go link.
-func (h *Handler) addGoLinks(accts []accountView, dest string) {
-	aliases := map[string]string{}
-	for _, a := range h.accounts() {
-		aliases[a.ID] = a.Alias
-	}
-	for i := range accts {
-		a := &accts[i]
-		seen := map[string]bool{}
-		for j := range a.Roles {
-			r := &a.Roles[j]
-			name := strings.ToLower(r.RoleName)
-			r.Link = h.goURL(aliases[a.ID], a.ID, *r, seen[name], dest)
-			seen[name] = true
-		}
-	}
-}
+// goURL is GoURL on this portal.
+func (h *Handler) goURL(ref access.RoleRef, dest string) string { return GoURL(h.Frame, ref, dest) }

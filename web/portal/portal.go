@@ -3,8 +3,6 @@ package portal
 import (
 	"net/http"
 	"net/url"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -148,8 +146,7 @@ func (h *Handler) index(c echo.Context) error {
 	pd.CSRF = b.CSRF
 	pd.Destination = dest
 	decision := h.cfg.Access.Decide(&data.Identity)
-	pd.Accounts = accountsView(decision.Grants)
-	h.addGoLinks(pd.Accounts, dest)
+	pd.Accounts = h.accountsView(access.ListRoles(decision, h.accounts()), dest)
 	if decision.NeedsMFA && !data.Identity.MFA {
 		if p, ok := h.cfg.Providers.Get(data.Identity.Provider); ok {
 			pd.MFALogin, pd.MFAProvider = p.LoginPath()+"?mfa=1", p.Label
@@ -192,32 +189,21 @@ type roleView struct {
 	Duration, ConsoleDuration time.Duration
 }
 
-func accountsView(grants []broker.Grant) []accountView {
-	byAcct := map[string]*accountView{}
-	var order []string
-	for _, g := range grants {
-		a, ok := byAcct[g.AccountID]
-		if !ok {
-			label := g.AccountLabel
-			if label == "" {
-				label = g.AccountID
-			}
-			a = &accountView{ID: g.AccountID, Label: label}
-			byAcct[g.AccountID] = a
-			order = append(order, g.AccountID)
+// accountsView groups the listed roles (access.ListRoles: already in the
+// portal's order) by account, each role with its /go link.
+func (h *Handler) accountsView(roles []access.ListedRole, dest string) []accountView {
+	var out []accountView
+	for _, r := range roles {
+		g := r.Grant
+		if len(out) == 0 || out[len(out)-1].ID != g.AccountID {
+			out = append(out, accountView{ID: g.AccountID, Label: r.AccountLabel})
 		}
-		arn, _ := broker.ParseARN(g.RoleARN)
+		a := &out[len(out)-1]
 		a.Roles = append(a.Roles, roleView{
-			Key: g.Key(), Label: g.Label, Description: g.Description, RoleName: arn.Name(), RoleARN: g.RoleARN,
+			Key: g.Key(), Label: g.Label, Description: g.Description, RoleName: r.RoleName, RoleARN: g.RoleARN,
 			Mode: string(g.Mode), Downstream: string(g.Downstream), Duration: g.CredentialDuration, ConsoleDuration: g.ConsoleDuration,
+			Link: h.goURL(r.Ref, dest),
 		})
-	}
-	sort.SliceStable(order, func(i, j int) bool {
-		return strings.ToLower(byAcct[order[i]].Label) < strings.ToLower(byAcct[order[j]].Label)
-	})
-	out := make([]accountView, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byAcct[id])
 	}
 	return out
 }
