@@ -4,6 +4,7 @@
 //	broker serve --config FILE
 //	broker check --config FILE
 //	broker version
+//	broker login|roles|credentials|configure|console|exec|logout (the command line client)
 package main
 
 import (
@@ -28,6 +29,10 @@ func main() {
 		var ue usageError
 		if errors.As(err, &ue) {
 			os.Exit(2)
+		}
+		var es exitStatus
+		if errors.As(err, &es) {
+			os.Exit(int(es))
 		}
 		fmt.Fprintln(os.Stderr, "broker:", err)
 		os.Exit(1)
@@ -55,7 +60,7 @@ Usage:
                bad SAML responses to the dev stack's ACS (127.0.0.1 only), and
                the store's size before, after and after upkeep
   broker version
-`
+` + cliUsage
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -75,6 +80,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], stdout, stderr)
+	case "login":
+		return runLogin(ctx, args[1:], stdout, stderr)
+	case "logout":
+		return runLogout(ctx, args[1:], stdout, stderr)
+	case "roles":
+		return runRoles(ctx, args[1:], stdout, stderr)
+	case "credentials":
+		return runCredentials(ctx, args[1:], stdout, stderr)
+	case "configure":
+		return runConfigure(ctx, args[1:], stdout, stderr)
+	case "console":
+		return runConsole(ctx, args[1:], stdout, stderr)
+	case "exec":
+		return runExec(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "broker", version)
 		return nil
