@@ -39,8 +39,11 @@ func ExecEnv(environ []string, cr *Credentials, region string) []string {
 }
 
 // Exec runs argv with env and the given standard streams, forwards
-// SIGINT and SIGTERM to it, and returns its exit code (128+signal when
-// a signal ended it). Errors: EINVALID ReasonCommandFailed when it
+// SIGTERM and SIGHUP to it, and returns its exit code (128+signal when
+// a signal ended it). SIGINT is caught, not forwarded: Ctrl-C at a
+// terminal reaches the whole foreground process group, so the command
+// already has it, and a second copy would make tools such as Terraform
+// stop at once instead of cleanly; broker keeps waiting for the command. Errors: EINVALID ReasonCommandFailed when it
 // cannot be started.
 func Exec(argv, env []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if len(argv) == 0 {
@@ -52,7 +55,7 @@ func Exec(argv, env []string, stdin io.Reader, stdout, stderr io.Writer) (int, e
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		return 126, broker.Wrap(err, broker.EINVALID, ReasonCommandFailed, "Cannot run "+argv[0]+".")
@@ -62,7 +65,9 @@ func Exec(argv, env []string, stdin io.Reader, stdout, stderr io.Writer) (int, e
 	for {
 		select {
 		case s := <-sigs:
-			_ = cmd.Process.Signal(s)
+			if s != os.Interrupt {
+				_ = cmd.Process.Signal(s)
+			}
 		case err := <-waited:
 			return exitCode(cmd, err), nil
 		}
