@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/broker-dev/broker/devstack"
@@ -318,8 +319,26 @@ func TestCLI(t *testing.T) {
 		if err != nil || !strings.Contains(string(got), ":assumed-role/Developer/") {
 			t.Errorf("aws sts get-caller-identity through the profile: %v\n%s", err, got)
 		}
+	} else if os.Getenv("BROKER_REQUIRE_INTEROP") == "1" {
+		t.Error("no aws CLI on PATH and BROKER_REQUIRE_INTEROP=1 (.ci/system installs awscli)")
 	} else {
 		t.Log("no aws CLI: the profile is not tried with it (.ci/system installs awscli)")
+	}
+	// aws-sdk-go-v2's own config loader reads the profile and runs its
+	// credential_process, as Terraform's and every Go tool's would. The
+	// process inherits this test's environment: point it at the CLI's home.
+	t.Setenv("HOME", cli.home)
+	t.Setenv("BROKER_CONFIG_DIR", filepath.Join(cli.home, ".config", "broker"))
+	sdkCfg, err := awsconfig.LoadDefaultConfig(t.Context(), awsconfig.WithSharedConfigFiles([]string{cli.awsConf}),
+		awsconfig.WithSharedCredentialsFiles([]string{filepath.Join(t.TempDir(), "none")}),
+		awsconfig.WithSharedConfigProfile("sandbox-developer"), awsconfig.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatalf("aws-sdk-go-v2 config loader: %v", err)
+	}
+	ident, err := sts.NewFromConfig(sdkCfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(st.AWSURL) }).
+		GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil || !strings.Contains(aws.ToString(ident.Arn), ":assumed-role/Developer/") {
+		t.Errorf("GetCallerIdentity with the SDK's config loader and the broker profile: %v %v", err, ident)
 	}
 
 	// console --print: a live sign-in link to the local console.
