@@ -78,6 +78,11 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"DevicePurge", testDevicePurge},
 		{"ShortLinks", testShortLinks},
 		{"AppConsents", testAppConsents},
+		{"AppClients", testAppClients},
+		{"AppClientVersions", testAppClientVersions},
+		{"AppClientDelete", testAppClientDelete},
+		{"AppClientConcurrentCreate", testAppClientConcurrentCreate},
+		{"RevokePersonAppTokens", testRevokePersonAppTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
