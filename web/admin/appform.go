@@ -48,7 +48,7 @@ var scopeHints = map[string]string{
 	apps.ScopeAWSCredentials: "AWS credentials for those roles",
 }
 
-func (f *appForm) ScopeChoices() []scopeChoice {
+func (f appForm) ScopeChoices() []scopeChoice {
 	var out []scopeChoice
 	for _, sc := range apps.KnownScopes {
 		out = append(out, scopeChoice{Scope: sc, Hint: scopeHints[sc], Checked: slices.Contains(f.Scopes, sc)})
