@@ -163,7 +163,9 @@ func (h *Handler) adminAppSubmit(c echo.Context) error {
 			return err
 		}
 		if !cur.Editable() {
-			return h.renderAppEdit(c, http.StatusConflict, editPageOf(cur))
+			p := editPageOf(cur)
+			p.Problem = "Nothing was saved: this app is managed in the config file."
+			return h.renderAppEdit(c, http.StatusConflict, p)
 		}
 	}
 	if c.Request().PostFormValue("op") == "add-row" {
@@ -182,8 +184,10 @@ func (h *Handler) adminAppSubmit(c echo.Context) error {
 		secret, err = reg.Update(ctx, actor(c), spec, p.Form.Version)
 	}
 	switch {
-	case err == nil && secret != "":
+	case err == nil && secret != "" && isNew:
 		return h.renderSecret(c, http.StatusCreated, spec, secret, "registered")
+	case err == nil && secret != "":
+		return h.renderSecret(c, http.StatusOK, spec, secret, "confidential") // it was public
 	case err == nil:
 		return h.flashRedirect(c, fmt.Sprintf("Saved app %s.", spec.ID), "/admin/apps")
 	case apps.ProblemsOf(err) != nil:

@@ -189,7 +189,7 @@ func TestAdminAppsConfigAppReadOnly(t *testing.T) {
 	form := wikiForm(csrf)
 	form.Set("id", "grafana")
 	form.Set("name", "Changed")
-	if rec := ev.Do(t, "POST", "/admin/apps/grafana", form); rec.Code != http.StatusConflict {
+	if rec := ev.Do(t, "POST", "/admin/apps/grafana", form); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "Nothing was saved") {
 		t.Fatalf("save config app: %d", rec.Code)
 	}
 	for _, path := range []string{"/admin/apps/grafana/delete", "/admin/apps/grafana/secret"} {
@@ -208,5 +208,31 @@ func TestAdminAppsOffWithoutProvider(t *testing.T) {
 	rec := ev.Do(t, "GET", "/admin/apps", nil)
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "issuer.oidc.key") {
 		t.Fatalf("apps off: %d\n%s", rec.Code, rec.Body)
+	}
+}
+
+// A public app registered without a secret, then made confidential: the
+// save shows its new secret once; made public again, it has none.
+func TestAdminAppsPublicThenConfidential(t *testing.T) {
+	ev := appsEnv(t)
+	csrf := ev.As(t, "ann", webtest.AdminGroup)
+	ctx := context.Background()
+	form := wikiForm(csrf)
+	form.Set("public", "1")
+	if rec := ev.Do(t, "POST", "/admin/apps/new", form); rec.Code != http.StatusSeeOther || secretRe.MatchString(rec.Body.String()) {
+		t.Fatalf("register public: %d\n%s", rec.Code, rec.Body)
+	}
+	if s, _ := ev.DB.AppClient(ctx, "wiki"); s.SecretHash != "" {
+		t.Fatal("a public app has a secret")
+	}
+	form.Del("public")
+	form.Set("version", "1")
+	rec := ev.Do(t, "POST", "/admin/apps/wiki", form)
+	m := secretRe.FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusOK || m == nil || !strings.Contains(rec.Body.String(), "now as a confidential app") {
+		t.Fatalf("made confidential: %d\n%s", rec.Code, rec.Body)
+	}
+	if s, _ := ev.DB.AppClient(ctx, "wiki"); s.SecretHash != apps.HashSecret(m[1]) {
+		t.Fatal("the shown secret is not the stored one")
 	}
 }
