@@ -342,7 +342,9 @@ type clientAdapter struct {
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, ok := s.p.client(ctx, id)
 	if !ok {
-		return nil, errors.New("unknown client")
+		// invalid_client (RFC 6749 section 5.2), not a server error: an
+		// app deleted by an admin keeps calling with its old tokens.
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	return &clientAdapter{c: c, p: s.p}, nil
 }

@@ -54,6 +54,9 @@ Usage:
   broker rules export (--config FILE | --url URL) [-o OUT]
   broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run] [--allow-empty]
                keep the role mapping rules in git: export them, apply a file
+  broker clients export (--config FILE | --url URL) [-o OUT]
+  broker clients apply  (--config FILE | --url URL) -f CLIENTS [--dry-run] [--allow-empty]
+               the same for the apps registered with the broker's OpenID Provider
   broker loadtest [--concurrency 50] [--duration 30s]
                whole SAML logins against an in-process dev stack, with a report
   broker loadtest --flood [--requests 20000] [--concurrency 50] [--duration 30s]
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(args[1:], stdout, stderr)
 	case "rules":
 		return runRules(ctx, args[1:], stdout, stderr)
+	case "clients":
+		return runClients(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "loadtest":

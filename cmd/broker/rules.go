@@ -297,6 +297,11 @@ func (t *apiTarget) call(ctx context.Context, method, path string, in, out any) 
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error, Message, Reason string }
 		_ = json.Unmarshal(raw, &e)
+		if out != nil {
+			// What an answer that stopped part way says was done
+			// (PUT /api/v1/apps: the changes made, with new secrets).
+			_ = json.Unmarshal(raw, out)
+		}
 		if e.Error == "" {
 			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 		}

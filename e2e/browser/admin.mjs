@@ -1,10 +1,15 @@
 // The admin browser scenario, driven by e2e/admin_browser_test.go against a
 // running dev stack: an admin creates a rule, simulates it for a recent
 // sign-in, previews its impact, saves it, and the affected user then sees
-// the new role in the portal. Any console error (a CSP violation included)
-// fails the run. Prints one JSON line per step; exits non-zero on failure.
+// the new role in the portal; then registers an app (the secret shown
+// once), and axe-core checks the apps pages, the consent page and /device
+// for accessibility violations (none allowed). Any console error (a CSP
+// violation included) fails the run. Prints one JSON line per step; exits
+// non-zero on failure.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
 const BROKER = env("BROKER_URL");
@@ -40,6 +45,18 @@ async function signIn(page, user, pw) {
   // The portal, or straight on to the console when the user has exactly one role.
   await page.waitForURL((u) => (u.origin === BROKER && u.pathname === "/") || u.pathname === "/console");
   if (page.url() !== BROKER + "/") await page.goto(BROKER + "/");
+}
+// axe-core, evaluated through the DevTools protocol (not a script tag, so
+// the broker's CSP stays in force): every WCAG 2.x A/AA violation on the
+// page fails the run.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+async function axeCheck(page, name) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => (await window.axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"],
+  })).violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`));
+  assert.deepEqual(violations, [], `accessibility violations on ${name}`);
+  step("axe: no violations", { page: name });
 }
 // Every visible form control has an accessible label.
 async function unlabelled(page) {
@@ -122,6 +139,56 @@ try {
   await signIn(user, USER, USER_PW);
   await user.waitForSelector(`button[data-role-arn="${ROLE_ARN}"]`);
   step("user sees the new role");
+
+  // Apps: the list (an app of the config file read-only), the register
+  // form, a register with a problem shown on its field, the secret page,
+  // the edit page and the delete question.
+  await admin.click("a[href='/admin/apps']");
+  await admin.waitForURL(BROKER + "/admin/apps");
+  await axeCheck(admin, "/admin/apps");
+  await admin.goto(BROKER + "/admin/apps/demo-app");
+  assert.ok((await admin.textContent("#read-only")).includes("managed in the config file"));
+  await axeCheck(admin, "/admin/apps/demo-app (read-only)");
+  await admin.goto(BROKER + "/admin/apps");
+  await admin.click("#app-new");
+  await admin.waitForURL(BROKER + "/admin/apps/new");
+  assert.deepEqual(await unlabelled(admin), [], "unlabelled form controls on the app form");
+  await axeCheck(admin, "/admin/apps/new");
+  await admin.fill("#app-id", "a11y-wiki");
+  await admin.fill("#app-name", "Accessible wiki");
+  await admin.fill("#app-redirect-uris", "http://wiki.example.com/cb");
+  await admin.fill("#cond-0-attribute", "groups");
+  await admin.fill("#cond-0-value", "broker-admins");
+  await admin.click("#op-save");
+  await admin.waitForSelector("#app-redirect-uris-err");
+  assert.equal(await admin.getAttribute("#app-redirect-uris", "aria-invalid"), "true");
+  await axeCheck(admin, "/admin/apps/new (a problem on a field)");
+  const j = problems.findIndex((p) => p.includes("status of 422"));
+  if (j >= 0) problems.splice(j, 1);
+  await admin.fill("#app-redirect-uris", "https://wiki.example.com/cb");
+  await admin.click("#op-save");
+  await admin.waitForSelector("#secret-value");
+  const secret = (await admin.textContent("#secret-value")).trim();
+  assert.ok(secret.length >= 40, "no secret shown");
+  await axeCheck(admin, "the secret page");
+  await admin.goto(BROKER + "/admin/apps/a11y-wiki");
+  assert.ok(!(await admin.content()).includes(secret), "the secret is shown again");
+  await axeCheck(admin, "/admin/apps/a11y-wiki");
+  await admin.click("#op-delete");
+  await admin.waitForSelector("#confirm-form");
+  await axeCheck(admin, "the delete question");
+  step("apps pages checked");
+
+  // The consent page of that (third-party) app, and /device.
+  const authorize = new URL(BROKER + "/oauth/authorize");
+  for (const [k, v] of Object.entries({ client_id: "a11y-wiki", redirect_uri: "https://wiki.example.com/cb", response_type: "code",
+    scope: "openid email", state: "a11y-state", nonce: "a11y-nonce" })) authorize.searchParams.set(k, v);
+  await admin.goto(authorize.toString());
+  await admin.waitForSelector("#consent-allow");
+  await axeCheck(admin, "the consent page");
+  await admin.goto(BROKER + "/device");
+  await admin.waitForSelector("#device");
+  await axeCheck(admin, "/device");
 
   assert.deepEqual(problems, [], "browser console errors");
   step("done");

@@ -15,4 +15,6 @@
 //	GET|POST /admin/tokens, POST /admin/tokens/:id/delete       admin API tokens
 //	GET  /admin/sessions?provider=&subject=  a person's live sessions (handles, never ids)
 //	POST /admin/sessions/end, /end-all   end one (by handle) or all of a person's sessions (audited in access)
+//	GET|POST /admin/apps/new, /:id       the apps of the OpenID Provider: register (secret shown once), edit (version checked)
+//	POST /admin/apps/:id/secret, /delete new secret, delete (asked first, then confirm); see apps.go
 package admin

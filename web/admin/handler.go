@@ -75,6 +75,9 @@ type Config struct {
 	Admins Admins
 	// Sessions lists and ends people's portal sessions.
 	Sessions Sessions
+	// Apps is the registry of apps of the OpenID Provider
+	// (*apps.Registry); nil: no provider, the apps pages are 404.
+	Apps AppRegistry
 }
 
 // Handler serves the admin pages under /admin.
@@ -117,6 +120,13 @@ func (h *Handler) Mount(e *echo.Echo) {
 	g.GET("/tokens", h.adminTokens)
 	g.POST("/tokens", h.adminTokenCreate)
 	g.POST("/tokens/:id/delete", h.adminTokenDelete)
+	g.GET("/apps", h.adminApps)
+	g.GET("/apps/new", h.adminAppNew)
+	g.POST("/apps/new", h.adminAppSubmit)
+	g.GET("/apps/:id", h.adminAppEdit)
+	g.POST("/apps/:id", h.adminAppSubmit)
+	g.POST("/apps/:id/secret", h.adminAppRotate)
+	g.POST("/apps/:id/delete", h.adminAppDelete)
 	g.GET("/sessions", h.adminSessions)
 	g.POST("/sessions/end", h.adminSessionEnd)
 	g.POST("/sessions/end-all", h.adminSessionEndAll)

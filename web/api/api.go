@@ -67,7 +67,10 @@ type Config struct {
 	Audit AuditLog
 	// Sessions lists and ends people's portal sessions.
 	Sessions Sessions
-	Log      *slog.Logger
+	// Apps is the registry of apps of the OpenID Provider
+	// (*apps.Registry); nil: no provider, every /apps route is 404.
+	Apps AppRegistry
+	Log  *slog.Logger
 }
 
 // Handler serves the JSON API under /api/v1.
@@ -132,6 +135,14 @@ func routeTable(h *Handler) []route {
 		{Route{http.MethodGet, "/links/:name", admins.ScopeLinksRead}, h.apiLink},
 		{Route{http.MethodPut, "/links/:name", admins.ScopeLinksWrite}, h.apiPutLink},
 		{Route{http.MethodDelete, "/links/:name", admins.ScopeLinksWrite}, h.apiDeleteLink},
+		{Route{http.MethodGet, "/apps", admins.ScopeAppsRead}, h.apiApps},
+		{Route{http.MethodPut, "/apps", admins.ScopeAppsWrite}, h.apiApplyApps},
+		{Route{http.MethodPost, "/apps", admins.ScopeAppsWrite}, h.apiCreateApp},
+		{Route{http.MethodGet, "/apps/export", admins.ScopeAppsRead}, h.apiExportApps},
+		{Route{http.MethodGet, "/apps/:id", admins.ScopeAppsRead}, h.apiApp},
+		{Route{http.MethodPut, "/apps/:id", admins.ScopeAppsWrite}, h.apiUpdateApp},
+		{Route{http.MethodDelete, "/apps/:id", admins.ScopeAppsWrite}, h.apiDeleteApp},
+		{Route{http.MethodPost, "/apps/:id/secret", admins.ScopeAppsWrite}, h.apiRotateAppSecret},
 	}
 }
 

@@ -16,6 +16,7 @@
 //	GET    /api/v1/sessions?provider=&subject=          sessions:read   a person's live sessions (handles, never ids)
 //	DELETE /api/v1/sessions?provider=&subject=          sessions:write  end them all: {"ended": N}
 //	DELETE /api/v1/sessions/:handle?provider=&subject=  sessions:write  end one: 204, or 404 session_not_found
+//	GET    /api/v1/apps ...           apps:read/apps:write  the apps of the OpenID Provider (apps.go)
 //
 // Rules that do not compile get 422 with {rule,index,field,reason} problems;
 // stale versions or revisions get 409. A sessions request without provider

@@ -37,6 +37,8 @@ type Provider interface {
 	ConsentRequired(w http.ResponseWriter, r *http.Request, id string)
 	Consents(ctx context.Context, person *broker.Identity) ([]brokerapps.Consent, error)
 	RevokeConsent(ctx context.Context, clientID string, person *broker.Identity, m brokerapps.Meta) error
+	// Registry is where admins register apps (the admin UI and API).
+	Registry() *brokerapps.Registry
 }
 
 // Config configures the handler.

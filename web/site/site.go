@@ -140,15 +140,22 @@ func New(cfg Config) (*Site, error) {
 		e.Any("/api/v1/*", guard.Require(notReached))
 		return &Site{cfg: cfg, e: e}, nil
 	}
-	ah, err := admin.New(admin.Config{
+	adminCfg := admin.Config{
 		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Admins: adminSvc,
 		Sessions: cfg.Sessions,
-	})
+	}
+	apiCfg := api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Audit: adminSvc, Sessions: cfg.Sessions, Log: frame.Log()}
+	if cfg.Apps != nil {
+		// The apps registered by admins (nil interfaces when off: 404).
+		reg := cfg.Apps.Registry()
+		adminCfg.Apps, apiCfg.Apps = reg, reg
+	}
+	ah, err := admin.New(adminCfg)
 	if err != nil {
 		return nil, err
 	}
 	ah.Mount(e)
-	apih, err := api.New(api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Audit: adminSvc, Sessions: cfg.Sessions, Log: frame.Log()})
+	apih, err := api.New(apiCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -165,4 +165,8 @@ var AdminRoutes = []struct{ Method, Path string }{
 	{"DELETE", "/api/v1/sessions/x?provider=okta&subject=ann"},
 	{"GET", "/admin/links"}, {"POST", "/admin/links"}, {"POST", "/admin/links/devs/delete"},
 	{"GET", "/api/v1/links"}, {"GET", "/api/v1/links/devs"}, {"PUT", "/api/v1/links/devs"}, {"DELETE", "/api/v1/links/devs"},
+	{"GET", "/admin/apps"}, {"GET", "/admin/apps/new"}, {"POST", "/admin/apps/new"}, {"GET", "/admin/apps/x"},
+	{"POST", "/admin/apps/x"}, {"POST", "/admin/apps/x/secret"}, {"POST", "/admin/apps/x/delete"},
+	{"GET", "/api/v1/apps"}, {"PUT", "/api/v1/apps"}, {"POST", "/api/v1/apps"}, {"GET", "/api/v1/apps/export"},
+	{"GET", "/api/v1/apps/x"}, {"PUT", "/api/v1/apps/x"}, {"DELETE", "/api/v1/apps/x?version=1"}, {"POST", "/api/v1/apps/x/secret"},
 }
