@@ -75,6 +75,11 @@ type Config struct {
 	Admins Admins
 	// Sessions lists and ends people's portal sessions.
 	Sessions Sessions
+	// IDPMetadataValidUntil is the validUntil of the broker's SAML IdP
+	// metadata (/idp/saml/metadata), which IAM records as the SAML
+	// provider's expiry; the accounts page shows it. Zero: the broker is no
+	// SAML IdP.
+	IDPMetadataValidUntil time.Time
 }
 
 // Handler serves the admin pages under /admin.
