@@ -45,6 +45,7 @@ type App struct {
 	// Apps is the OpenID Provider for apps (nil without apps.clients).
 	Apps      *apps.Provider
 	oidcKey   *rsa.PrivateKey
+	now       func() time.Time
 	Rules     *ruleset.Source
 	Access    *access.Service
 	Sessions  *access.Sessions
@@ -63,7 +64,7 @@ type App struct {
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	opts = opts.withDefaults()
 	log, now, hc := opts.Logger, opts.Now, opts.HTTPClient
-	a := &App{cfg: cfg, log: log, SAML: map[string]*saml.ServiceProvider{}, OIDC: map[string]*oidc.Provider{}}
+	a := &App{cfg: cfg, log: log, now: now, SAML: map[string]*saml.ServiceProvider{}, OIDC: map[string]*oidc.Provider{}}
 	ok := false
 	defer func() {
 		if !ok {

@@ -168,6 +168,8 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	}
 	if a.Issuer != nil {
 		wc.IDPMetadata = a.Issuer.Metadata
+		wc.IDPMetadataValidUntil = a.Issuer.MetadataValidUntil()
+		wc.IDPMetadataWarning = func() string { return a.Issuer.MetadataExpiryWarning(now()) }
 	}
 	if a.OIDCIssuer != nil {
 		wc.OIDCDiscovery, wc.OIDCJWKS = a.OIDCIssuer.Discovery, a.OIDCIssuer.JWKS

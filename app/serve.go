@@ -29,6 +29,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); a.every(ctx, UpkeepInterval, a.Upkeep) }()
+	a.WarnIDPMetadata(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); a.every(ctx, IDPMetadataCheckInterval, a.WarnIDPMetadata) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.every(ctx, FailureFlushInterval, a.Sessions.FlushFailures) }()
 	wg.Add(1)

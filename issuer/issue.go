@@ -108,11 +108,11 @@ func (s *SAML) assertion(id string, now, notOnOrAfter time.Time, req *SAMLReques
 		at.CreateAttr("Name", name)
 		at.CreateAttr("NameFormat", attrNameFormat)
 		for _, v := range values {
-			av := at.CreateElement("saml:AttributeValue")
-			av.CreateAttr("xmlns:xs", "http://www.w3.org/2001/XMLSchema")
-			av.CreateAttr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
-			av.CreateAttr("xsi:type", "xs:string")
-			av.SetText(v)
+			// A plain AttributeValue, as in AWS's own sample assertions:
+			// xsi:type="xs:string" would need xmlns:xs, which exclusive
+			// c14n drops (a prefix used only inside an attribute value is
+			// not "visibly utilized"), leaving a schema-invalid Response.
+			at.CreateElement("saml:AttributeValue").SetText(v)
 		}
 	}
 	attr(broker.SAMLAttrRole, req.Role.String())

@@ -77,8 +77,9 @@ func NewSAML(cfg SAMLConfig) (*SAML, error) {
 }
 
 // Metadata returns the IdP EntityDescriptor to register as an IAM SAML
-// provider: the signing certificates (current and previous), NameID formats
-// and SingleSignOnService locations.
+// provider: the signing certificates (current and previous), NameID
+// formats, SingleSignOnService locations and validUntil
+// (MetadataValidUntil).
 func (s *SAML) Metadata() ([]byte, error) {
 	var keys []saml.KeyDescriptor
 	for _, kp := range append([]KeyPair{s.cfg.Signing}, s.cfg.Previous...) {
@@ -89,13 +90,9 @@ func (s *SAML) Metadata() ([]byte, error) {
 			X509Data: saml.X509Data{X509Certificates: []saml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(kp.Certificate.Raw)}}},
 		}})
 	}
-	validUntil := s.now().Add(365 * 24 * time.Hour)
-	if na := s.cfg.Signing.Certificate.NotAfter; na.Before(validUntil) {
-		validUntil = na
-	}
 	ed := saml.EntityDescriptor{
 		EntityID:   s.cfg.EntityID,
-		ValidUntil: validUntil.UTC(),
+		ValidUntil: s.MetadataValidUntil(),
 		IDPSSODescriptors: []saml.IDPSSODescriptor{{
 			SSODescriptor: saml.SSODescriptor{
 				RoleDescriptor: saml.RoleDescriptor{ProtocolSupportEnumeration: nsProtocol, KeyDescriptors: keys},
@@ -113,6 +110,35 @@ func (s *SAML) Metadata() ([]byte, error) {
 		return nil, fmt.Errorf("issuer: metadata: %w", err)
 	}
 	return append([]byte(xml.Header), b...), nil
+}
+
+// MetadataValidUntil is the validUntil of the IdP metadata: the current
+// signing certificate's notAfter, the same in every copy served, so the
+// broker knows the date IAM keeps. IAM records a provider's metadata
+// validUntil as the provider's expiry: the metadata must be uploaded
+// again before then (a new signing key needs that anyway).
+func (s *SAML) MetadataValidUntil() time.Time {
+	return s.cfg.Signing.Certificate.NotAfter.UTC()
+}
+
+// MetadataRenewal is how long before MetadataValidUntil the broker warns
+// (readiness, logs, admin page) that the metadata registered in IAM must
+// be uploaded again.
+const MetadataRenewal = 30 * 24 * time.Hour
+
+// MetadataExpiryWarning returns what to tell the operator when the IdP
+// metadata's validUntil is within MetadataRenewal of now or has passed,
+// and "" otherwise.
+func (s *SAML) MetadataExpiryWarning(now time.Time) string {
+	until := s.MetadataValidUntil()
+	day := until.Format("2006-01-02")
+	switch {
+	case !now.Before(until):
+		return "The broker's SAML IdP metadata expired on " + day + " (its validUntil, the signing certificate's end): IAM treats the SAML provider as expired. Renew the signing certificate, then upload the new metadata (broker idp-metadata) to every account's SAML provider."
+	case until.Sub(now) <= MetadataRenewal:
+		return "The broker's SAML IdP metadata expires on " + day + " (its validUntil, the signing certificate's end), which IAM records as the SAML provider's expiry. Renew the signing certificate and upload the new metadata (broker idp-metadata) to every account's SAML provider before then."
+	}
+	return ""
 }
 
 // SAMLRequest says what to put in one assertion.

@@ -21,8 +21,11 @@
 //	form params ──> Version/Action dispatch           [InvalidAction, MissingAction]
 //	  ──> parameter constraints                       [ValidationError, MalformedPolicyDocument,
 //	                                                   PackedPolicyTooLarge]
-//	  ──> PrincipalArn registered, RoleArn exists     [InvalidIdentityToken, AccessDenied]
+//	  ──> PrincipalArn registered, its metadata's
+//	      validUntil not passed, RoleArn exists       [InvalidIdentityToken, AccessDenied]
 //	  ──> base64 ─> safe XML (no DTD) ─> etree        [InvalidIdentityToken]
+//	  ──> schema rule: every xsi:type QName prefix
+//	      declared in scope                           [InvalidIdentityToken]
 //	  ──> XML signature (goxmldsig) on Response and/or Assertion; everything
 //	      after this reads only the element the verifier returned
 //	  ──> Issuer = metadata entityID, Audience, bearer SubjectConfirmation

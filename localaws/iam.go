@@ -37,9 +37,10 @@ type iam struct {
 }
 
 type samlProvider struct {
-	arn      broker.ARN
-	entityID string
-	certs    []*x509.Certificate
+	arn        broker.ARN
+	entityID   string
+	certs      []*x509.Certificate
+	validUntil time.Time // the metadata's validUntil: IAM's expiry of the provider (zero: none)
 }
 
 type oidcProvider struct {
@@ -150,7 +151,11 @@ func compileSAMLProvider(p SAMLProvider) (*samlProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not parse metadata: %w", err)
 	}
-	return &samlProvider{arn: a, entityID: entityID, certs: certs}, nil
+	validUntil, err := metadataValidUntil(doc)
+	if err != nil {
+		return nil, fmt.Errorf("could not parse metadata: %w", err)
+	}
+	return &samlProvider{arn: a, entityID: entityID, certs: certs, validUntil: validUntil}, nil
 }
 
 func compileOIDCProvider(p OIDCProvider) (*oidcProvider, error) {

@@ -79,6 +79,9 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 	if prov == nil {
 		return nil, nil, errInvalidToken("provider_not_found", nil, "Specified provider doesn't exist: %s is not a registered SAML provider.", provARN)
 	}
+	if e := checkProviderExpiry(prov, now); e != nil {
+		return nil, nil, e
+	}
 	rl, requested, e := s.roleRequest(roleARN, actionAssumeRoleWithSAML, p.policyARNs, p.duration)
 	if e != nil {
 		return nil, nil, e
@@ -86,6 +89,9 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 
 	doc, e := decodeSAMLResponse(p.assertion)
 	if e != nil {
+		return nil, nil, e
+	}
+	if e := checkTypeQNames(doc.Root()); e != nil {
 		return nil, nil, e
 	}
 	resp, el, e := verifySignatures(doc.Root(), prov.certs, now)

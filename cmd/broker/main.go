@@ -3,6 +3,7 @@
 //	broker dev   [--data-dir DIR] [--port 8080] [--idp-port 8081] [--oidc-port 8082] [--aws-port 8083]
 //	broker serve --config FILE
 //	broker check --config FILE
+//	broker idp-metadata --config FILE [-o OUT]
 //	broker version
 //	broker login|roles|credentials|configure|console|exec|logout (the command line client)
 package main
@@ -51,6 +52,9 @@ Usage:
   broker serve --config FILE      run the broker
   broker check --config FILE      validate a config file and print every problem
   broker migrate --config FILE    apply the store's migrations and exit
+  broker idp-metadata --config FILE [-o OUT]
+               print the broker's SAML IdP metadata to upload to IAM (again
+               before its validUntil, IAM's expiry of the provider)
   broker rules export (--config FILE | --url URL) [-o OUT]
   broker rules apply  (--config FILE | --url URL) -f RULES [--dry-run] [--allow-empty]
                keep the role mapping rules in git: export them, apply a file
@@ -83,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runClients(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "idp-metadata":
+		return runIDPMetadata(args[1:], stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], stdout, stderr)
 	case "login":

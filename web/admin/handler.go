@@ -78,6 +78,11 @@ type Config struct {
 	// Apps is the registry of apps of the OpenID Provider
 	// (*apps.Registry); nil: no provider, the apps pages are 404.
 	Apps AppRegistry
+	// IDPMetadataValidUntil is the validUntil of the broker's SAML IdP
+	// metadata (/idp/saml/metadata), which IAM records as the SAML
+	// provider's expiry; the accounts page shows it. Zero: the broker is no
+	// SAML IdP.
+	IDPMetadataValidUntil time.Time
 }
 
 // Handler serves the admin pages under /admin.

@@ -171,6 +171,17 @@ type accountsPage struct {
 	Flash    string
 	Problem  string
 	Form     mapping.Account
+	// IDPValidUntil is the broker's IdP metadata validUntil ("" when the
+	// broker is no SAML IdP), as a date.
+	IDPValidUntil string
+}
+
+// idpValidUntil is the accounts page's date of the IdP metadata expiry.
+func (h *Handler) idpValidUntil() string {
+	if h.cfg.IDPMetadataValidUntil.IsZero() {
+		return ""
+	}
+	return h.cfg.IDPMetadataValidUntil.UTC().Format("2006-01-02 15:04 MST")
 }
 
 func (h *Handler) adminAccounts(c echo.Context) error {
@@ -178,7 +189,7 @@ func (h *Handler) adminAccounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := accountsPage{Accounts: accts, Flash: h.adminFlash(c)}
+	p := accountsPage{Accounts: accts, Flash: h.adminFlash(c), IDPValidUntil: h.idpValidUntil()}
 	return h.renderAdmin(c, http.StatusOK, "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
 }
 
@@ -194,7 +205,7 @@ func (h *Handler) adminAccountSave(c echo.Context) error {
 		if aerr != nil {
 			return aerr
 		}
-		p := accountsPage{Accounts: accts, Problem: broker.ErrorMessage(err), Form: a}
+		p := accountsPage{Accounts: accts, Problem: broker.ErrorMessage(err), Form: a, IDPValidUntil: h.idpValidUntil()}
 		return h.renderAdmin(c, web.StatusOf(code), "admin_accounts.html", h.adminPage(c, "AWS accounts", "accounts", p))
 	}
 	return h.flashRedirect(c, "Saved account "+a.ID+".", "/admin/accounts")

@@ -22,8 +22,13 @@ type Pinger interface {
 type Config struct {
 	Providers *web.Providers
 	Store     Pinger
-	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
+	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404
+	// (and no /idp/saml/sso).
 	IDPMetadata func() ([]byte, error)
+	// IDPMetadataWarning says, when non-empty, that the IdP metadata's
+	// validUntil (the SAML provider's expiry in IAM) is near or past;
+	// /readyz lists it under warnings and stays 200. nil: no check.
+	IDPMetadataWarning func() string
 	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
 	OIDCDiscovery func() ([]byte, error)
 	OIDCJWKS      func() ([]byte, error)
@@ -56,6 +61,8 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.GET("/readyz", h.readyz)
 	e.GET("/saml/:provider/metadata", h.samlMetadata)
 	e.GET("/idp/saml/metadata", h.idpMetadata)
+	e.GET("/idp/saml/sso", h.idpSSO)
+	e.POST("/idp/saml/sso", h.idpSSO)
 	e.GET("/.well-known/openid-configuration", h.oidcDiscovery)
 	e.GET("/idp/oidc/jwks", h.oidcJWKS)
 }
@@ -80,7 +87,9 @@ func (h *Handler) healthz(c echo.Context) error {
 // readyz reports whether this instance can serve sign-ins: the store must
 // answer; each IdP's metadata state is listed. The instance is ready while
 // at least one IdP can be used, so one IdP being down does not take the
-// whole broker out of a load balancer.
+// whole broker out of a load balancer. The broker's own IdP metadata
+// nearing its validUntil is a warning (checks.idp_metadata "renew" and a
+// line under warnings), never a 503.
 func (h *Handler) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
@@ -106,12 +115,26 @@ func (h *Handler) readyz(c echo.Context) error {
 	if len(providers) > 0 && usable == 0 {
 		ready = false
 	}
+	var warnings []string
+	if h.cfg.IDPMetadataWarning != nil {
+		checks["idp_metadata"] = "ok"
+		if w := h.cfg.IDPMetadataWarning(); w != "" {
+			checks["idp_metadata"] = "renew"
+			warnings = append(warnings, w)
+		}
+	}
 	status := http.StatusOK
 	state := "ready"
 	if !ready {
 		status, state = http.StatusServiceUnavailable, "not ready"
 	}
-	return c.JSON(status, map[string]any{"status": state, "checks": checks})
+	body := map[string]any{"status": state, "checks": checks}
+	if len(warnings) > 0 {
+		// A warning never makes the instance unready: the metadata in IAM
+		// is the operator's to renew, not a reason to stop serving.
+		body["warnings"] = warnings
+	}
+	return c.JSON(status, body)
 }
 
 func (h *Handler) oidcDiscovery(c echo.Context) error {

@@ -50,6 +50,11 @@ type Config struct {
 	Health meta.Pinger
 	// IDPMetadata returns the broker's own SAML IdP metadata; nil = 404.
 	IDPMetadata func() ([]byte, error)
+	// IDPMetadataValidUntil is that metadata's validUntil, the expiry IAM
+	// records (shown on the admin accounts page); IDPMetadataWarning says
+	// when it is near or past (/readyz warnings). Zero / nil: not shown.
+	IDPMetadataValidUntil time.Time
+	IDPMetadataWarning    func() string
 	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
 	OIDCDiscovery func() ([]byte, error)
 	OIDCJWKS      func() ([]byte, error)
@@ -116,7 +121,7 @@ func New(cfg Config) (*Site, error) {
 		return nil, err
 	}
 	m, err := meta.New(meta.Config{
-		Providers: providers, Store: cfg.Health, IDPMetadata: cfg.IDPMetadata,
+		Providers: providers, Store: cfg.Health, IDPMetadata: cfg.IDPMetadata, IDPMetadataWarning: cfg.IDPMetadataWarning,
 		OIDCDiscovery: cfg.OIDCDiscovery, OIDCJWKS: cfg.OIDCJWKS, Logger: frame.Log(),
 	})
 	if err != nil {
@@ -142,7 +147,7 @@ func New(cfg Config) (*Site, error) {
 	}
 	adminCfg := admin.Config{
 		Frame: frame, Guard: guard, Providers: providers, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Admins: adminSvc,
-		Sessions: cfg.Sessions,
+		Sessions: cfg.Sessions, IDPMetadataValidUntil: cfg.IDPMetadataValidUntil,
 	}
 	apiCfg := api.Config{Guard: guard, Rules: cfg.Admin.Rules, Admin: cfg.Admin.Admin, Audit: adminSvc, Sessions: cfg.Sessions, Log: frame.Log()}
 	if cfg.Apps != nil {
