@@ -251,9 +251,13 @@ func TestWebIdentityRejects(t *testing.T) {
 			return out
 		}, code: codeInvalidIdentity, status: 400, msg: "supported algorithm"},
 		// IAM accepts RS256/384/512 and ES256/384/512 only (docs/DOMAIN.md §4).
-		{name: "PS256", token: func(f *webFixture, now time.Time) string { return signJWTAlg(jose.PS256, f.op.keys[0], f.op.claims(now)) },
+		{name: "PS256", token: func(f *webFixture, now time.Time) string {
+			return signJWTAlg(jose.PS256, f.op.keys[0], f.op.claims(now))
+		},
 			code: codeInvalidIdentity, status: 400, msg: "Signing algorithm PS256 is not supported"},
-		{name: "PS512", token: func(f *webFixture, now time.Time) string { return signJWTAlg(jose.PS512, f.op.keys[0], f.op.claims(now)) },
+		{name: "PS512", token: func(f *webFixture, now time.Time) string {
+			return signJWTAlg(jose.PS512, f.op.keys[0], f.op.claims(now))
+		},
 			code: codeInvalidIdentity, status: 400, msg: "could not be validated by AWS"},
 		// SubjectFromWebIdentityToken is 6..255 characters (STS API reference).
 		{name: "sub of 5 characters", token: with(func(c map[string]any) { c["sub"] = "bob-4" }), code: codeInvalidIdentity, status: 400, msg: "sub claim is 5 characters"},
