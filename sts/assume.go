@@ -154,6 +154,9 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityIn
 	if n := len(in.Token); n < 4 || n > 20000 {
 		return nil, invalid("token_size", "The identity token is %d characters; AWS accepts 4 to 20,000.", n)
 	}
+	if err := checkTokenAlgorithm(in.Token); err != nil {
+		return nil, err
+	}
 	if err := validateCommon(in.RoleARN, in.Duration, in.Policy, in.PolicyARNs); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package sts
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +193,29 @@ func TestRoleMaxCacheBounded(t *testing.T) {
 	}
 	if _, ok := c.get(last, now.Add(2*roleMaxTTL)); ok {
 		t.Error("an entry outlived its TTL")
+	}
+}
+
+func TestWebIdentityTokenAlgorithm(t *testing.T) {
+	head := func(alg string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"`+alg+`","kid":"k"}`)) + ".e30.c2ln"
+	}
+	for _, tt := range []struct {
+		alg string
+		ok  bool
+	}{{"RS256", true}, {"RS512", true}, {"ES256", true}, {"ES384", true}, {"PS256", false}, {"PS512", false}, {"HS256", false}, {"none", false}} {
+		f := &fakeAPI{}
+		_, err := newClient(t, f).AssumeRoleWithWebIdentity(context.Background(), WebIdentityInput{RoleARN: role, RoleSessionName: "alice", Token: head(tt.alg)})
+		if tt.ok != (err == nil) {
+			t.Errorf("%s: err %v", tt.alg, err)
+		}
+		if !tt.ok {
+			if broker.ErrorReason(err) != ReasonTokenAlgorithm || !strings.Contains(broker.ErrorMessage(err), tt.alg) {
+				t.Errorf("%s: %v, want %s naming the algorithm", tt.alg, err, ReasonTokenAlgorithm)
+			}
+			if len(f.wcall) != 0 {
+				t.Errorf("%s: STS was called", tt.alg)
+			}
+		}
 	}
 }
