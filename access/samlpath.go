@@ -47,7 +47,7 @@ func (s *Service) assumeSAML(ctx context.Context, sess *Session, out *Outcome) (
 				"This role is set up for broker-issued sign-in, but the broker's SAML identity provider is not configured. Contact your administrator.")
 		}
 		out.SessionName = SessionName(g, id)
-		issued, err := s.cfg.SAMLIssuer.Issue(ctx, issuer.SAMLRequest{
+		req := issuer.SAMLRequest{
 			Subject:           id.Subject,
 			Role:              broker.RolePair{RoleARN: g.RoleARN, ProviderARN: g.ProviderARN},
 			RoleSessionName:   out.SessionName,
@@ -57,11 +57,20 @@ func (s *Service) assumeSAML(ctx context.Context, sess *Session, out *Outcome) (
 			TransitiveTagKeys: g.TransitiveTagKeys,
 			SourceIdentity:    g.SourceIdentity,
 			AuthnInstant:      id.AuthnInstant,
-		})
+		}
+		issued, err := s.cfg.SAMLIssuer.Issue(ctx, req)
 		if err != nil {
 			return nil, err
 		}
 		input.Assertion = issued.Base64
+		// A retry after AWS refused the duration gets its own assertion (a
+		// new ID), never this one again.
+		input.Reissue = func(ctx context.Context, d time.Duration) (string, error) {
+			r := req
+			r.SessionDuration = d
+			again, err := s.cfg.SAMLIssuer.Issue(ctx, r)
+			return again.Base64, err
+		}
 	default:
 		return nil, broker.Errorf(broker.EINVALID, "mode_unknown", "This role has an unknown sign-in mode %q. Contact your administrator.", g.Mode)
 	}

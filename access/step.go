@@ -50,11 +50,13 @@ type Provider struct {
 //	reason                                       identity  step
 //	ReasonAuthTooOld (the rule's max_auth_age)   any       StepSignInAgain, Fresh, if p.SAML or p.OIDC
 //	ReasonUpstreamTokenExpired,                  OIDC      StepRefresh, if the session has a refresh
-//	  sts.ReasonExpiredToken                               token, p.OIDC, and no refresh was applied
-//	                                                       to sess yet; else as below
+//	  sts.ReasonExpiredToken,                              token, p.OIDC, and no refresh was applied
+//	  sts.ReasonDurationRefused                            to sess yet; else as below
 //	ReasonUpstreamUsed, ReasonUpstreamExpired,   SAML      StepSignInAgain if p.SAML (Silent if p.OIDC)
-//	  ReasonUpstreamMissing, sts.ReasonExpiredToken
-//	ReasonUpstreamTokenExpired                   OIDC      StepSignInAgain, Silent, if p.OIDC
+//	  ReasonUpstreamMissing, sts.ReasonExpiredToken,
+//	  sts.ReasonDurationRefused
+//	ReasonUpstreamTokenExpired,                  OIDC      StepSignInAgain, Silent, if p.OIDC
+//	  sts.ReasonDurationRefused
 //	anything else                                          StepNone
 //
 // After a refresh the OP refused (Session.RefreshFailed), NextStep with the
@@ -70,13 +72,16 @@ func NextStep(sess *Session, err error, p Provider) Step {
 		return Step{Kind: StepSignInAgain, Fresh: true}
 	}
 	if protocol == broker.ProtocolOIDC && p.OIDC && sess.refreshToken != "" && !sess.refreshed &&
-		(reason == ReasonUpstreamTokenExpired || reason == sts.ReasonExpiredToken) {
+		(reason == ReasonUpstreamTokenExpired || reason == sts.ReasonExpiredToken || reason == sts.ReasonDurationRefused) {
 		return Step{Kind: StepRefresh}
 	}
 	switch reason {
-	case ReasonUpstreamUsed, ReasonUpstreamExpired, ReasonUpstreamMissing, sts.ReasonExpiredToken:
+	case ReasonUpstreamUsed, ReasonUpstreamExpired, ReasonUpstreamMissing, sts.ReasonExpiredToken, sts.ReasonDurationRefused:
 		if p.SAML && protocol == broker.ProtocolSAML {
 			return Step{Kind: StepSignInAgain, Silent: p.OIDC}
+		}
+		if reason == sts.ReasonDurationRefused && p.OIDC && protocol == broker.ProtocolOIDC {
+			return Step{Kind: StepSignInAgain, Silent: true}
 		}
 	case ReasonUpstreamTokenExpired:
 		if p.OIDC && protocol == broker.ProtocolOIDC {

@@ -125,6 +125,7 @@ func (p *problems) warn(path, format string, args ...any) {
 func (c *Config) validate() Problems {
 	p := &problems{c: c}
 	c.validateServer(p)
+	c.warnOIDCIssuerURL(p)
 	c.validateStore(p)
 	c.validateKeyReuse(p)
 	c.validateAWS(p)

@@ -113,7 +113,7 @@ func (o *OP) endHinted(ctx context.Context, hint *idTokenHint, cookieKey string,
 		}
 		return
 	}
-	if hasSession && sess.user == hint.Sub {
+	if hasSession && SubjectOf(sess.user) == hint.Sub {
 		o.endSession(ctx, cookieKey)
 	}
 }
@@ -224,7 +224,7 @@ func (o *OP) endSession(ctx context.Context, key string) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, c := range targets {
-		wg.Go(func() { o.sendLogoutToken(ctx, c, user, sid) })
+		wg.Go(func() { o.sendLogoutToken(ctx, c, SubjectOf(user), sid) })
 	}
 	wg.Wait()
 }

@@ -81,22 +81,22 @@ func TestOPCodeFlowWithPKCEAndRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Identity.Subject != "alice" || res.Identity.First("realm_access.roles") != "eng" || res.Identity.First("department") != "platform" || res.RefreshToken == "" {
+	if res.Identity.Subject != SubjectOf("alice") || res.Identity.First("realm_access.roles") != "eng" || res.Identity.First("department") != "platform" || res.RefreshToken == "" {
 		t.Fatalf("identity %+v refresh %q", res.Identity, res.RefreshToken)
 	}
 	// Refresh rotates the refresh token and keeps the subject.
-	r2, err := p.Refresh(ctx, res.RefreshToken, "alice")
+	r2, err := p.Refresh(ctx, res.RefreshToken, SubjectOf("alice"))
 	if err != nil || r2.RefreshToken == res.RefreshToken {
 		t.Fatalf("refresh: %v", err)
 	}
-	if _, err := p.Refresh(ctx, res.RefreshToken, "alice"); err == nil {
+	if _, err := p.Refresh(ctx, res.RefreshToken, SubjectOf("alice")); err == nil {
 		t.Error("a rotated-out refresh token still works")
 	}
 	// The code works once, and presenting it again revokes its tokens.
 	if _, err := p.Exchange(ctx, q.Get("code"), verifier, "nonce-1"); err == nil {
 		t.Error("a used code was accepted again")
 	}
-	if _, err := p.Refresh(ctx, r2.RefreshToken, "alice"); err == nil {
+	if _, err := p.Refresh(ctx, r2.RefreshToken, SubjectOf("alice")); err == nil {
 		t.Error("tokens of a replayed code were not revoked")
 	}
 	// The verifier must match the challenge.

@@ -172,10 +172,17 @@ func (o *OP) idToken(g grant, now time.Time, withNonce bool) (string, error) {
 	return jws.CompactSerialize()
 }
 
+// SubjectOf is the OP's sub for a username: "user-" + username. Like a
+// real OP's subject it is not the bare login name, and it always has the
+// 6 characters STS requires of a web identity token's sub (6–255), so the
+// demo OP's own ID tokens work with AssumeRoleWithWebIdentity even for
+// "bob".
+func SubjectOf(username string) string { return "user-" + username }
+
 // claims are a user's identity claims: standard ones, groups, a nested
 // Keycloak-style realm_access.roles and the user's extra attributes.
 func (o *OP) claims(u User) map[string]any {
-	c := map[string]any{"sub": u.Username, "preferred_username": u.Username}
+	c := map[string]any{"sub": SubjectOf(u.Username), "preferred_username": u.Username}
 	if u.Email != "" {
 		c["email"], c["email_verified"] = u.Email, true
 	}

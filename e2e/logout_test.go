@@ -12,6 +12,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/broker-dev/broker/devidp"
 	"github.com/broker-dev/broker/devstack"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/store"
@@ -113,7 +114,7 @@ func TestOIDCBackchannelLogout(t *testing.T) {
 		t.Fatalf("the browser visited the broker: %+v", b.trail)
 	}
 	// The OP delivered the logout token before it answered the browser.
-	e := auditLogout(t, st, "demo-oidc", "bob", "upstream_logout", "oidc_backchannel")
+	e := auditLogout(t, st, "demo-oidc", devidp.SubjectOf("bob"), "upstream_logout", "oidc_backchannel")
 	if e.Details["handle"] == "" {
 		t.Errorf("logout record names no session: %v", e.Details)
 	}
@@ -125,7 +126,7 @@ func TestOIDCBackchannelLogout(t *testing.T) {
 func TestOIDCBackchannelLogoutReplayRefused(t *testing.T) {
 	st := startStack(t)
 	b, _ := signInOIDC(t, st, "bob")
-	token := opLogoutToken(t, st, "bob")
+	token := opLogoutToken(t, st, devidp.SubjectOf("bob"))
 	endpoint := st.BrokerURL + "/oidc/demo-oidc/backchannel-logout"
 
 	if code, body := postLogoutToken(t, endpoint, token); code != http.StatusOK {
@@ -208,7 +209,7 @@ func TestOIDCRPInitiatedLogout(t *testing.T) {
 	if !strings.Contains(flash, "Demo OpenID Provider was asked to end its session") {
 		t.Errorf("portal after RP-initiated logout says %q", flash)
 	}
-	auditHas(t, st, store.AuditFilter{Subject: "bob", Event: "logout", Result: store.ResultSuccess}, "")
+	auditHas(t, st, store.AuditFilter{Subject: devidp.SubjectOf("bob"), Event: "logout", Result: store.ResultSuccess}, "")
 	// The OP's session ended: signing in again asks for the password.
 	if p := b.get(st.BrokerURL + "/oidc/demo-oidc/login"); !p.hasForm("login") || !strings.HasPrefix(p.URL.String(), st.OPURL) {
 		t.Fatalf("after RP-initiated logout the OP did not ask for the password: %d at %s", p.Status, p.URL)

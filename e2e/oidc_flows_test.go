@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/broker-dev/broker/devidp"
 	"github.com/broker-dev/broker/devstack"
 	"github.com/broker-dev/broker/store"
 )
@@ -81,7 +82,7 @@ func TestOIDCPassThroughWebIdentity(t *testing.T) {
 		t.Errorf("console shows %+v", cp)
 	}
 	assertExpiry(t, cp.Expiry, 2*time.Hour)
-	auditHas(t, st, store.AuditFilter{Subject: "bob", Event: "signin", Provider: "demo-oidc", Result: store.ResultSuccess}, "")
+	auditHas(t, st, store.AuditFilter{Subject: devidp.SubjectOf("bob"), Event: "signin", Provider: "demo-oidc", Result: store.ResultSuccess}, "")
 }
 
 // An OIDC user reaches a SAML role (the broker mints the assertion) and a

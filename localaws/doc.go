@@ -21,6 +21,8 @@
 //	form params ──> Version/Action dispatch           [InvalidAction, MissingAction]
 //	  ──> parameter constraints                       [ValidationError, MalformedPolicyDocument,
 //	                                                   PackedPolicyTooLarge]
+//	      (DurationSeconds above the role's maximum: a valid assertion is
+//	      recorded as used all the same; AWS does not say, so be strict)
 //	  ──> PrincipalArn registered, its metadata's
 //	      validUntil not passed, RoleArn exists       [InvalidIdentityToken, AccessDenied]
 //	  ──> base64 ─> safe XML (no DTD) ─> etree        [InvalidIdentityToken]
@@ -39,13 +41,14 @@
 // AssumeRoleWithWebIdentity:
 //
 //	params ──> RoleArn exists, DurationSeconds ≤ MaxSessionDuration  [ValidationError, AccessDenied]
-//	  ──> JWS with an asymmetric algorithm (never none/HMAC)           [InvalidIdentityToken]
+//	  ──> JWS signed with RS256/384/512 or ES256/384/512 (IAM's list:
+//	      never PS*, none or HMAC)                                     [InvalidIdentityToken]
 //	  ──> iss is a registered OIDC provider of the role's account,
 //	      aud one of its client ids                                    [InvalidIdentityToken]
 //	  ──> discovery + JWKS from the issuer (cached 5 min, refetched
 //	      once for an unknown kid), signature                          [IDPCommunicationError,
 //	                                                                    InvalidIdentityToken]
-//	  ──> exp, iat, nbf, sub; the https://aws.amazon.com/tags and
+//	  ──> exp, iat, nbf, sub (6–255 characters); the https://aws.amazon.com/tags and
 //	      source_identity claims                                       [ExpiredTokenException, ...]
 //	  ──> trust policy: ISSUER:aud, :sub, :amr, :azp, request tags     [AccessDenied]
 //	  ──> credentials issued and remembered (no replay rule: a token

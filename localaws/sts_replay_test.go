@@ -28,7 +28,6 @@ func TestAssumeRoleWithSAMLReplay(t *testing.T) {
 		code  string
 	}{
 		{"DurationSeconds below 900", roleAdmin, func(in *sts.AssumeRoleWithSAMLInput) { in.DurationSeconds = aws.Int32(899) }, codeValidation},
-		{"DurationSeconds above the role maximum", roleAdmin, func(in *sts.AssumeRoleWithSAMLInput) { in.DurationSeconds = aws.Int32(7200) }, codeValidation},
 		{"malformed session policy", roleAdmin, func(in *sts.AssumeRoleWithSAMLInput) { in.Policy = aws.String("{") }, codeMalformedPolicy},
 		{"trust policy deny", roleDeny, func(*sts.AssumeRoleWithSAMLInput) {}, codeAccessDenied},
 	}
@@ -44,6 +43,35 @@ func TestAssumeRoleWithSAMLReplay(t *testing.T) {
 			}
 		})
 	}
+	// AWS does not say whether a call refused for its duration consumes the
+	// assertion; the stand-in says it does, so that a caller that retries
+	// with the same assertion fails here rather than, perhaps, on AWS.
+	t.Run("burned by DurationSeconds above the role maximum", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		b64 := f.build(t, f.spec())
+		_, err := f.assume(t, roleAdmin, testProvider, b64, func(in *sts.AssumeRoleWithSAMLInput) { in.DurationSeconds = aws.Int32(7200) })
+		wantAPIError(t, err, codeValidation, 400, "MaxSessionDuration")
+		_, err = f.assume(t, roleAdmin, testProvider, b64)
+		wantAPIError(t, err, codeInvalidIdentity, 400, "already used")
+		// A fresh assertion at the allowed duration is taken.
+		if _, err := f.assume(t, roleAdmin, testProvider, f.build(t, f.spec())); err != nil {
+			t.Fatalf("fresh assertion: %v", err)
+		}
+	})
+	t.Run("an invalid assertion refused for its duration is not recorded", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		spec := f.spec()
+		spec.Attrs[0].Values = []string{pairValue(roleLong, testProvider)} // names roleLong only
+		b64 := f.build(t, spec)
+		// Presented for a role it does not name: invalid for that call.
+		_, err := f.assume(t, roleAdmin, testProvider, b64, func(in *sts.AssumeRoleWithSAMLInput) { in.DurationSeconds = aws.Int32(7200) })
+		wantAPIError(t, err, codeValidation, 400, "MaxSessionDuration")
+		if _, err := f.assume(t, roleLong, testProvider, b64); err != nil {
+			t.Fatalf("an assertion that failed its own checks was recorded as used: %v", err)
+		}
+	})
 	t.Run("concurrent uses: exactly one wins", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)

@@ -83,35 +83,17 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 		return nil, nil, e
 	}
 	rl, requested, e := s.roleRequest(roleARN, actionAssumeRoleWithSAML, p.policyARNs, p.duration)
+	if e != nil && e.reason == reasonDurationExceedsRole {
+		// AWS does not say whether a call refused for its duration consumes
+		// the assertion; the stand-in is the strict one: a valid assertion
+		// presented with a refused duration is spent.
+		s.spendOnRefusal(p.assertion, prov, roleARN, provARN, now)
+		return nil, nil, e
+	}
 	if e != nil {
 		return nil, nil, e
 	}
-
-	doc, e := decodeSAMLResponse(p.assertion)
-	if e != nil {
-		return nil, nil, e
-	}
-	if e := checkTypeQNames(doc.Root()); e != nil {
-		return nil, nil, e
-	}
-	resp, el, e := verifySignatures(doc.Root(), prov.certs, now)
-	if e != nil {
-		return nil, nil, e
-	}
-	if e := checkStatus(resp); e != nil {
-		return nil, nil, e
-	}
-	a, err := parseAssertion(el)
-	if err != nil {
-		return nil, nil, errInvalidToken("assertion_malformed", err, "Invalid SAML response: %s.", err.Error())
-	}
-	if e := checkAssertion(a, resp, prov, now, s.skew); e != nil {
-		return nil, nil, e
-	}
-	if e := checkRolePair(a, broker.RolePair{RoleARN: roleARN.String(), ProviderARN: provARN.String()}); e != nil {
-		return nil, nil, e
-	}
-	claims, e := readAWSClaims(a)
+	a, claims, e := verifySAMLAssertion(p.assertion, prov, roleARN, provARN, now, s.skew)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -167,6 +149,51 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 	return cs, res, nil
 }
 
+// verifySAMLAssertion runs every check on the assertion itself (see
+// doc.go): decoding, signatures, status, issuer, audience, recipient,
+// times, the Role pair and the AWS attributes.
+func verifySAMLAssertion(b64 string, prov *samlProvider, roleARN, provARN broker.ARN, now time.Time, skew time.Duration) (*samlAssertion, awsClaims, *stsError) {
+	doc, e := decodeSAMLResponse(b64)
+	if e != nil {
+		return nil, awsClaims{}, e
+	}
+	if e := checkTypeQNames(doc.Root()); e != nil {
+		return nil, awsClaims{}, e
+	}
+	resp, el, e := verifySignatures(doc.Root(), prov.certs, now)
+	if e != nil {
+		return nil, awsClaims{}, e
+	}
+	if e := checkStatus(resp); e != nil {
+		return nil, awsClaims{}, e
+	}
+	a, err := parseAssertion(el)
+	if err != nil {
+		return nil, awsClaims{}, errInvalidToken("assertion_malformed", err, "Invalid SAML response: %s.", err.Error())
+	}
+	if e := checkAssertion(a, resp, prov, now, skew); e != nil {
+		return nil, awsClaims{}, e
+	}
+	if e := checkRolePair(a, broker.RolePair{RoleARN: roleARN.String(), ProviderARN: provARN.String()}); e != nil {
+		return nil, awsClaims{}, e
+	}
+	claims, e := readAWSClaims(a)
+	if e != nil {
+		return nil, awsClaims{}, e
+	}
+	return a, claims, nil
+}
+
+// spendOnRefusal records a valid assertion's ID as used although the call
+// is refused (an invalid one is not recorded: it can never succeed).
+func (s *Server) spendOnRefusal(b64 string, prov *samlProvider, roleARN, provARN broker.ARN, now time.Time) {
+	a, _, e := verifySAMLAssertion(b64, prov, roleARN, provARN, now, s.skew)
+	if e != nil {
+		return
+	}
+	s.replay.putIfAbsent(prov.entityID+"\x00"+a.id, struct{}{}, replayExpiry(a, s.skew), now)
+}
+
 // replayExpiry is when the assertion would be refused anyway: the earlier
 // of its NotOnOrAfter times, plus the skew.
 func replayExpiry(a *samlAssertion, skew time.Duration) time.Time {
@@ -194,6 +221,10 @@ func (s *Server) issue(rl *role, c awsClaims, expires time.Time, minTokenSize in
 	}, nil
 }
 
+// reasonDurationExceedsRole: DurationSeconds above the role's
+// MaxSessionDuration.
+const reasonDurationExceedsRole = "duration_exceeds_role_max"
+
 // roleRequest finds the role and checks what both STS calls check before
 // the credential: the policy ARNs and the requested duration against the
 // role's maximum (0 seconds: the 1 h default).
@@ -210,7 +241,7 @@ func (s *Server) roleRequest(roleARN broker.ARN, action string, policyARNs []str
 		requested = defaultCredSeconds * time.Second
 	}
 	if requested > rl.maxSession {
-		return nil, 0, errValidation("duration_exceeds_role_max", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+		return nil, 0, errValidation(reasonDurationExceedsRole, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 	return rl, requested, nil
 }

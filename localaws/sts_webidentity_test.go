@@ -88,11 +88,16 @@ func jwkID(k *rsa.PrivateKey) string {
 func (o *oidcIssuer) hostPath() string { return strings.TrimPrefix(o.srv.URL, "http://") }
 
 func (o *oidcIssuer) claims(now time.Time) map[string]any {
-	return map[string]any{"iss": o.srv.URL, "sub": "bob", "aud": "broker", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "email": "bob@example.com"}
+	return map[string]any{"iss": o.srv.URL, "sub": "bob-42", "aud": "broker", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "email": "bob@example.com"}
 }
 
 func signJWT(t *testing.T, k *rsa.PrivateKey, claims map[string]any) string {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: jwkID(k)}}, (&jose.SignerOptions{}).WithType("JWT"))
+	return signJWTAlg(jose.RS256, k, claims)
+}
+
+// signJWTAlg signs with alg (an RSA algorithm: RS* or PS*).
+func signJWTAlg(alg jose.SignatureAlgorithm, k *rsa.PrivateKey, claims map[string]any) string {
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: k, KeyID: jwkID(k)}}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		panic(err)
 	}
@@ -159,7 +164,7 @@ func TestWebIdentityAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(out.SubjectFromWebIdentityToken) != "bob" || aws.ToString(out.Provider) != f.op.hostPath() || aws.ToString(out.Audience) != "broker" ||
+	if aws.ToString(out.SubjectFromWebIdentityToken) != "bob-42" || aws.ToString(out.Provider) != f.op.hostPath() || aws.ToString(out.Audience) != "broker" ||
 		aws.ToString(out.AssumedRoleUser.Arn) != "arn:aws:sts::"+webAccount+":assumed-role/Web/bob@example.com" {
 		t.Errorf("response %+v %+v", out, out.AssumedRoleUser)
 	}
@@ -245,6 +250,18 @@ func TestWebIdentityRejects(t *testing.T) {
 			out, _ := jws.CompactSerialize()
 			return out
 		}, code: codeInvalidIdentity, status: 400, msg: "supported algorithm"},
+		// IAM accepts RS256/384/512 and ES256/384/512 only (docs/DOMAIN.md §4).
+		{name: "PS256", token: func(f *webFixture, now time.Time) string {
+			return signJWTAlg(jose.PS256, f.op.keys[0], f.op.claims(now))
+		},
+			code: codeInvalidIdentity, status: 400, msg: "Signing algorithm PS256 is not supported"},
+		{name: "PS512", token: func(f *webFixture, now time.Time) string {
+			return signJWTAlg(jose.PS512, f.op.keys[0], f.op.claims(now))
+		},
+			code: codeInvalidIdentity, status: 400, msg: "could not be validated by AWS"},
+		// SubjectFromWebIdentityToken is 6..255 characters (STS API reference).
+		{name: "sub of 5 characters", token: with(func(c map[string]any) { c["sub"] = "bob-4" }), code: codeInvalidIdentity, status: 400, msg: "sub claim is 5 characters"},
+		{name: "sub of 256 characters", token: with(func(c map[string]any) { c["sub"] = "bo" + strings.Repeat("x", 254) }), code: codeInvalidIdentity, status: 400, msg: "sub claim is 256 characters"},
 		{name: "discovery down", token: good, setup: func(f *webFixture) { f.op.down = true }, code: codeIDPCommunication, status: 400, msg: "Couldn't retrieve verification key"},
 		{name: "garbage discovery", token: good, setup: func(f *webFixture) { f.op.badJSON = true }, code: codeIDPCommunication, status: 400, msg: "verification key"},
 		{name: "discovery issuer mismatch", token: good, setup: func(f *webFixture) { f.op.issuer = "https://elsewhere.example.com" }, code: codeIDPCommunication, status: 400, msg: "verification key"},
@@ -324,6 +341,30 @@ func TestWebIdentityRegistryURLs(t *testing.T) {
 		err := (&Registry{OIDCProviders: []OIDCProvider{{ARN: arn, URL: u, ClientIDs: []string{"c"}}}}).Validate()
 		if (err == nil) != ok {
 			t.Errorf("%s: err %v, want ok=%v", u, err, ok)
+		}
+	}
+}
+
+func TestWebIdentityAcceptsSubjectBounds(t *testing.T) {
+	for _, sub := range []string{"bob-42", "bo" + strings.Repeat("x", 253), "bo" + strings.Repeat("é", 253)} {
+		f := newWebFixture(t)
+		c := f.op.claims(f.clock.Now())
+		c["sub"] = sub
+		out, err := f.assume(webRole, signJWT(t, f.op.keys[0], c))
+		if err != nil {
+			t.Fatalf("sub of %d characters: %v", len([]rune(sub)), err)
+		}
+		if aws.ToString(out.SubjectFromWebIdentityToken) != sub {
+			t.Errorf("SubjectFromWebIdentityToken %q", aws.ToString(out.SubjectFromWebIdentityToken))
+		}
+	}
+}
+
+func TestWebIdentityAcceptsEveryRSAlgorithm(t *testing.T) {
+	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512} {
+		f := newWebFixture(t)
+		if _, err := f.assume(webRole, signJWTAlg(alg, f.op.keys[0], f.op.claims(f.clock.Now()))); err != nil {
+			t.Errorf("%s: %v", alg, err)
 		}
 	}
 }

@@ -5,17 +5,34 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/broker-dev/broker"
 )
 
-// webTokenAlgs are the signature algorithms STS accepts on an ID token:
-// asymmetric only ("none" and HMAC never verify).
-var webTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512}
+// webTokenAlgs are the signature algorithms STS accepts on an ID token
+// (IAM: RS256/384/512 and ES256/384/512; docs/DOMAIN.md §4). "none" and
+// HMAC never verify; RSASSA-PSS is read only to be refused by name.
+var (
+	webTokenAlgs  = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512}
+	webParsedAlgs = append([]jose.SignatureAlgorithm{jose.PS256, jose.PS384, jose.PS512}, webTokenAlgs...)
+)
+
+// The length STS documents for SubjectFromWebIdentityToken, the token's sub.
+const (
+	minWebSubject = 6
+	maxWebSubject = 255
+)
+
+// invalidTokenMessage is STS's documented message for InvalidIdentityToken
+// (API reference, AssumeRoleWithWebIdentity errors); the stand-in adds
+// which check failed.
+const invalidTokenMessage = "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request."
 
 // webToken is a verified ID token.
 type webToken struct {
@@ -43,12 +60,15 @@ type tokenClaims struct {
 // verifyWebToken checks a web identity token as STS does, for a role in
 // account. Errors carry the code STS answers with.
 func (s *Server) verifyWebToken(ctx context.Context, raw, account string, now time.Time) (*webToken, *oidcProvider, *stsError) {
-	jws, err := jose.ParseSigned(raw, webTokenAlgs)
+	jws, err := jose.ParseSigned(raw, webParsedAlgs)
 	if err != nil {
-		return nil, nil, errInvalidToken("token_malformed", err, "The web identity token is not a signed JWT with a supported algorithm (RS/ES/PS 256-512).")
+		return nil, nil, errInvalidToken("token_malformed", err, "The web identity token is not a signed JWT with a supported algorithm (RS256, RS384, RS512, ES256, ES384, ES512).")
 	}
 	if len(jws.Signatures) != 1 {
 		return nil, nil, errInvalidToken("token_malformed", nil, "The web identity token must carry exactly one signature.")
+	}
+	if alg := jws.Signatures[0].Header.Algorithm; !slices.Contains(webTokenAlgs, jose.SignatureAlgorithm(alg)) {
+		return nil, nil, errInvalidToken("algorithm_unsupported", nil, "%s (Signing algorithm %s is not supported: use RS256, RS384, RS512, ES256, ES384 or ES512.)", invalidTokenMessage, clip(alg))
 	}
 	var c tokenClaims
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
@@ -80,6 +100,9 @@ func (s *Server) verifyWebToken(ctx context.Context, raw, account string, now ti
 		return nil, nil, errInvalidToken("not_yet_valid", nil, "The web identity token is not valid yet (nbf).")
 	case c.Sub == "":
 		return nil, nil, errInvalidToken("sub_missing", nil, "The web identity token has no sub claim.")
+	case utf8.RuneCountInString(c.Sub) < minWebSubject || utf8.RuneCountInString(c.Sub) > maxWebSubject:
+		return nil, nil, errInvalidToken("sub_length", nil, "%s (The sub claim is %d characters; it must be %d to %d.)",
+			invalidTokenMessage, utf8.RuneCountInString(c.Sub), minWebSubject, maxWebSubject)
 	}
 	tok := &webToken{issuer: c.Iss, subject: c.Sub, audience: aud, amr: claimStrings(c.Amr)}
 	if e := readTokenTags(&c, tok); e != nil {

@@ -36,7 +36,8 @@ type Config struct {
 	// SessionNameClaims are tried in order for the RoleSessionName of
 	// pass-through web identity; default email, preferred_username, sub.
 	SessionNameClaims []string
-	// SigningAlgorithms is the ID token allow-list (default RS/ES/PS 256..512).
+	// SigningAlgorithms is the ID token allow-list (default
+	// DefaultSigningAlgorithms: IAM's, RS/ES 256..512).
 	SigningAlgorithms []string
 	ClockSkew         time.Duration // default 60s
 	// MFAValues are the acr and amr values that mean a multi-factor
@@ -53,9 +54,14 @@ type Config struct {
 	Now            func() time.Time
 }
 
-// DefaultSigningAlgorithms are asymmetric only: an HMAC "key" from a JWKS
-// would be public, and "none" is no signature at all.
-var DefaultSigningAlgorithms = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
+// DefaultSigningAlgorithms are the algorithms IAM accepts on a web
+// identity token (RS256/384/512, ES256/384/512; docs/DOMAIN.md §4), so an
+// ID token the broker accepts can also go to AssumeRoleWithWebIdentity
+// (pass-through). Asymmetric only: an HMAC "key" from a JWKS would be
+// public, and "none" is no signature at all. An OP that signs with
+// PS256/384/512 needs them listed in its provider's id_token_algorithms
+// and can then serve broker-issued roles only.
+var DefaultSigningAlgorithms = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 
 func (c *Config) setDefaults() error {
 	if c.ID == "" {

@@ -118,7 +118,7 @@ var messages = map[string]string{
 	"issuer_mismatch":              "Sign-in failed: the ID token names another issuer than the identity provider set up here. An administrator must check this provider's issuer in the broker.",
 	"audience_mismatch":            msgOtherClient,
 	"azp_mismatch":                 msgOtherClient,
-	"algorithm_not_allowed":        "Sign-in failed: your identity provider signs with an algorithm this broker does not accept. An administrator must switch the identity provider to RS256, ES256 or PS256 (or allow the algorithm in the broker).",
+	"algorithm_not_allowed":        "Sign-in failed: your identity provider signs with an algorithm this broker does not accept. An administrator must switch the identity provider to RS256 or ES256, which AWS also accepts (or allow the algorithm in the broker).",
 	"signature_invalid":            msgNotVerified,
 	"id_token_invalid":             msgNotVerified,
 	"jwks_unavailable":             "Sign-in failed: the broker could not fetch your identity provider's signing keys. Try again in a few minutes; if it lasts, tell your administrator.",

@@ -2,7 +2,6 @@ package sts
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +22,14 @@ type SAMLInput struct {
 	SessionNotOnOrAfter  time.Time
 	Policy               string
 	PolicyARNs           []string
+	// Reissue, when set, mints a fresh assertion for the retry after AWS
+	// refused the duration (broker-issued mode), whose SessionDuration
+	// covers d. AWS does not document whether a refused call consumed the
+	// assertion, so it is never presented twice. When nil (the upstream
+	// IdP's assertion) there is no retry: the error is EEXPIRED
+	// ReasonDurationRefused, and the next call for the role asks for what
+	// it allows.
+	Reissue func(ctx context.Context, d time.Duration) (assertion string, err error)
 }
 
 // WebIdentityInput asks for AssumeRoleWithWebIdentity.
@@ -33,6 +40,10 @@ type WebIdentityInput struct {
 	PolicyARNs                      []string
 	ProviderID                      string    // OAuth 2.0 providers only
 	TokenExpires                    time.Time // the token's exp
+	// Reissue, when set, mints a fresh token for the retry after AWS
+	// refused the duration (broker-issued mode). When nil (the upstream
+	// OP's token) there is no retry, as for SAMLInput.Reissue.
+	Reissue func(ctx context.Context) (token string, expires time.Time, err error)
 }
 
 func invalid(reason, format string, args ...any) error {
@@ -68,8 +79,11 @@ func optional(s string) *string {
 }
 
 // AssumeRoleWithSAML presents a SAML Response to STS. It shortens the
-// duration to what the assertion allows and, if AWS says the role allows
-// less than requested, retries once at 1 h; both are reported as Notices.
+// duration to what the assertion allows and to what the role was seen to
+// allow (a refusal in the last hour). If AWS says the role allows less
+// than requested, it retries once at 1 h with a fresh assertion from
+// in.Reissue, or, without one, fails with EEXPIRED ReasonDurationRefused.
+// Shortenings are reported as Notices.
 func (c *Client) AssumeRoleWithSAML(ctx context.Context, in SAMLInput) (*Result, error) {
 	if pa, err := broker.ParseARN(in.PrincipalARN); err != nil || pa.Kind() != broker.KindSAMLProvider {
 		return nil, invalid("principal_arn_invalid", "The SAML provider %q is not a valid IAM SAML provider ARN. Contact your administrator.", in.PrincipalARN)
@@ -88,22 +102,29 @@ func (c *Client) AssumeRoleWithSAML(ctx context.Context, in SAMLInput) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	call := func(d time.Duration) (*awssts.AssumeRoleWithSAMLOutput, error) {
+	d, notices = c.roleDuration(in.RoleARN, d, notices)
+	call := func(d time.Duration, assertion string) (*awssts.AssumeRoleWithSAMLOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 		return api.AssumeRoleWithSAML(ctx, &awssts.AssumeRoleWithSAMLInput{
-			RoleArn: aws.String(in.RoleARN), PrincipalArn: aws.String(in.PrincipalARN), SAMLAssertion: aws.String(in.Assertion),
+			RoleArn: aws.String(in.RoleARN), PrincipalArn: aws.String(in.PrincipalARN), SAMLAssertion: aws.String(assertion),
 			DurationSeconds: seconds(d), Policy: optional(in.Policy), PolicyArns: policyARNs(in.PolicyARNs),
 		})
 	}
 	start := c.now()
-	out, err := call(d)
+	out, err := call(d, in.Assertion)
 	if err != nil && isMaxSessionDuration(err) && d > oneHour {
-		notices = append(notices, Notice{Code: "duration_clamped_role", Message: fmt.Sprintf(
-			"This role allows sessions shorter than the %s asked for, so the session was shortened to 1 h.", human(d))})
-		c.log.InfoContext(ctx, "sts: role max session duration below request, retrying at 1h", "role", in.RoleARN, "requested", d)
+		c.learnRoleMax(ctx, in.RoleARN, d)
+		if in.Reissue == nil {
+			return nil, durationRefused(err, d)
+		}
+		fresh, rerr := in.Reissue(ctx, oneHour)
+		if rerr != nil {
+			return nil, rerr
+		}
+		notices = append(notices, roleClampNotice(d))
 		d = oneHour
-		out, err = call(d)
+		out, err = call(d, fresh)
 	}
 	if err != nil {
 		c.log.WarnContext(ctx, "sts: AssumeRoleWithSAML failed", "role", in.RoleARN, "duration", d, "latency", c.now().Sub(start), "err", err)
@@ -123,13 +144,18 @@ func (c *Client) AssumeRoleWithSAML(ctx context.Context, in SAMLInput) (*Result,
 	return res, nil
 }
 
-// AssumeRoleWithWebIdentity presents an ID token to STS.
+// AssumeRoleWithWebIdentity presents an ID token to STS. Durations are
+// handled as in AssumeRoleWithSAML (the retry takes a token from
+// in.Reissue).
 func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityInput) (*Result, error) {
 	if !broker.RoleSessionNameRe.MatchString(in.RoleSessionName) {
 		return nil, invalid("session_name_invalid", "The session name %q is not 2..64 of A-Z a-z 0-9 _ + = , . @ -.", in.RoleSessionName)
 	}
 	if n := len(in.Token); n < 4 || n > 20000 {
 		return nil, invalid("token_size", "The identity token is %d characters; AWS accepts 4 to 20,000.", n)
+	}
+	if err := checkTokenAlgorithm(in.Token); err != nil {
+		return nil, err
 	}
 	if err := validateCommon(in.RoleARN, in.Duration, in.Policy, in.PolicyARNs); err != nil {
 		return nil, err
@@ -141,23 +167,29 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityIn
 	if !in.TokenExpires.IsZero() && !c.now().Before(in.TokenExpires) {
 		return nil, broker.Errorf(broker.EEXPIRED, "token_expired", "Your identity provider's token has expired: sign in again.")
 	}
-	d := in.Duration
-	var notices []Notice
-	call := func(d time.Duration) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
+	d, notices := c.roleDuration(in.RoleARN, in.Duration, nil)
+	call := func(d time.Duration, token string) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 		return api.AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
-			RoleArn: aws.String(in.RoleARN), RoleSessionName: aws.String(in.RoleSessionName), WebIdentityToken: aws.String(in.Token),
+			RoleArn: aws.String(in.RoleARN), RoleSessionName: aws.String(in.RoleSessionName), WebIdentityToken: aws.String(token),
 			DurationSeconds: seconds(d), Policy: optional(in.Policy), PolicyArns: policyARNs(in.PolicyARNs), ProviderId: optional(in.ProviderID),
 		})
 	}
 	start := c.now()
-	out, err := call(d)
+	out, err := call(d, in.Token)
 	if err != nil && isMaxSessionDuration(err) && d > oneHour {
-		notices = append(notices, Notice{Code: "duration_clamped_role", Message: fmt.Sprintf(
-			"This role allows sessions shorter than the %s asked for, so the session was shortened to 1 h.", human(d))})
+		c.learnRoleMax(ctx, in.RoleARN, d)
+		if in.Reissue == nil {
+			return nil, durationRefused(err, d)
+		}
+		fresh, _, rerr := in.Reissue(ctx)
+		if rerr != nil {
+			return nil, rerr
+		}
+		notices = append(notices, roleClampNotice(d))
 		d = oneHour
-		out, err = call(d)
+		out, err = call(d, fresh)
 	}
 	if err != nil {
 		c.log.WarnContext(ctx, "sts: AssumeRoleWithWebIdentity failed", "role", in.RoleARN, "latency", c.now().Sub(start), "err", err)

@@ -3,10 +3,17 @@
 // the broker holds no AWS credentials.
 //
 //	SAMLInput ──validate──> clamp DurationSeconds (assertion SessionDuration,
-//	          SessionNotOnOrAfter) ──> SDK call (partition's region, keep-alive,
-//	          SDK retries only what AWS calls retryable: throttling, 5xx,
-//	          IDPCommunicationError) ──> ValidationError on MaxSessionDuration?
-//	          retry once at 1 h and say so ──> Result{Credentials, Notices}
+//	          SessionNotOnOrAfter) and to a maximum this role was seen to allow
+//	          (per role ARN, 1 h TTL, bounded) ──> SDK call (partition's region,
+//	          keep-alive, SDK retries only what AWS calls retryable: throttling,
+//	          5xx, IDPCommunicationError) ──> ValidationError on MaxSessionDuration?
+//	          remember the role allows 1 h; with SAMLInput.Reissue, retry once at
+//	          1 h with a FRESH assertion and say so; without (the upstream IdP's
+//	          assertion, which may have been consumed) EEXPIRED
+//	          ReasonDurationRefused: sign in again ──> Result{Credentials, Notices}
+//
+// AssumeRoleWithWebIdentity has the same duration handling (Reissue mints
+// a fresh ID token).
 //
 // The partition's region is Config.Regions[partition], else the
 // partition's STSRegion (package partition).

@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -73,4 +74,39 @@ func seconds(d time.Duration) *int32 {
 	}
 	v := int32(d / time.Second)
 	return &v
+}
+
+// ReasonDurationRefused: AWS refused the requested duration (above the
+// role's MaxSessionDuration) and the credential presented was the upstream
+// IdP's, which the broker does not present twice. Code broker.EEXPIRED:
+// sign in again; the next call for the role asks for 1 h.
+const ReasonDurationRefused = "sts_duration_refused"
+
+// roleDuration caps d at the maximum learned for role, with a notice.
+func (c *Client) roleDuration(role string, d time.Duration, notices []Notice) (time.Duration, []Notice) {
+	max, ok := c.roleMax.get(role, c.now())
+	if !ok || d <= max {
+		return d, notices
+	}
+	return max, append(notices, Notice{Code: "duration_clamped_role", Message: fmt.Sprintf(
+		"This role allows sessions of at most %s, so this session lasts %s instead of %s.", human(max), human(max), human(d))})
+}
+
+// learnRoleMax records that role refused d: it allows 1 h (every role
+// does), and that is what the broker asks for during roleMaxTTL.
+func (c *Client) learnRoleMax(ctx context.Context, role string, d time.Duration) {
+	c.log.InfoContext(ctx, "sts: role max session duration below request; asking for 1h", "role", role, "requested", d)
+	c.roleMax.put(role, oneHour, c.now())
+}
+
+func roleClampNotice(asked time.Duration) Notice {
+	return Notice{Code: "duration_clamped_role", Message: fmt.Sprintf(
+		"This role allows sessions shorter than the %s asked for, so the session was shortened to 1 h.", human(asked))}
+}
+
+// durationRefused is the error for a refused duration that cannot be
+// retried with the same upstream credential.
+func durationRefused(err error, asked time.Duration) error {
+	return broker.Wrap(err, broker.EEXPIRED, ReasonDurationRefused, fmt.Sprintf(
+		"This role allows sessions shorter than the %s asked for. Sign in again: the broker will ask AWS for 1 h.", human(asked)))
 }

@@ -48,6 +48,9 @@ type Client struct {
 	now     func() time.Time
 	mu      sync.Mutex
 	clients map[string]API
+	// roleMax remembers roles that refused a requested duration, so the
+	// next call asks for what they allow up front.
+	roleMax roleMaxCache
 }
 
 // New returns a Client. SDK clients are built lazily per partition.

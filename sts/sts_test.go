@@ -63,6 +63,9 @@ func (f *fakeAPI) AssumeRoleWithWebIdentity(_ context.Context, in *awssts.Assume
 	return &awssts.AssumeRoleWithWebIdentityOutput{Credentials: out(), Provider: aws.String("example.com")}, nil
 }
 
+// reissue stands in for the issuer: a fresh assertion for the retry.
+func reissue(context.Context, time.Duration) (string, error) { return "UmVpc3N1ZWQ=", nil }
+
 func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
 
 func newClient(t *testing.T, f *fakeAPI) *Client {
@@ -90,7 +93,8 @@ func TestClampAndRetry(t *testing.T) {
 		{"assertion 30m, nothing asked", SAMLInput{AssertionMaxDuration: 30 * time.Minute}, nil, []int32{1800}, "", nil},
 		{"session ends in 40m", SAMLInput{Duration: 2 * time.Hour, SessionNotOnOrAfter: now.Add(40 * time.Minute)}, nil, []int32{2400}, "", []string{"duration_clamped_assertion"}},
 		{"session ends in 10m", SAMLInput{SessionNotOnOrAfter: now.Add(10 * time.Minute)}, nil, nil, broker.EEXPIRED, nil},
-		{"role max below request", SAMLInput{Duration: 4 * time.Hour}, []error{maxDur}, []int32{14400, 3600}, "", []string{"duration_clamped_role"}},
+		{"role max below request", SAMLInput{Duration: 4 * time.Hour, Reissue: reissue}, []error{maxDur}, []int32{14400, 3600}, "", []string{"duration_clamped_role"}},
+		{"role max below request, upstream assertion", SAMLInput{Duration: 4 * time.Hour}, []error{maxDur}, []int32{14400}, broker.EEXPIRED, nil},
 		{"role max at 1h is not retried", SAMLInput{Duration: time.Hour}, []error{maxDur}, []int32{3600}, broker.EINVALID, nil},
 		{"expired assertion", SAMLInput{}, []error{apiErr("ExpiredTokenException", "Token expired")}, []int32{0}, broker.EEXPIRED, nil},
 		{"trust policy", SAMLInput{}, []error{apiErr("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")}, []int32{0}, broker.EFORBIDDEN, nil},
@@ -242,7 +246,7 @@ func TestSDKWiring(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := c.AssumeRoleWithSAML(context.Background(), SAMLInput{RoleARN: role, PrincipalARN: prov, Assertion: "PHNhbWw+", Duration: 2 * time.Hour})
+			res, err := c.AssumeRoleWithSAML(context.Background(), SAMLInput{RoleARN: role, PrincipalARN: prov, Assertion: "PHNhbWw+", Duration: 2 * time.Hour, Reissue: reissue})
 			if broker.ErrorCode(err) != tt.wantCode {
 				t.Fatalf("err %v, want %q", err, tt.wantCode)
 			}
