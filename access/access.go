@@ -149,6 +149,14 @@ func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 	if sess != nil {
 		provider, subject = sess.Identity.Provider, sess.Identity.Subject
 	}
+	if err != nil && expectedRoundTrip(err) {
+		// Pass-through's "open a second role": the sign-in's Response was
+		// spent on the first, and the portal fetches a fresh one and comes
+		// back. Nothing failed; the role opened after it is audited.
+		s.log.InfoContext(ctx, "role needs a fresh upstream sign-in", "request_id", in.Meta.RequestID,
+			"subject", subject, "grant", in.GrantKey, "reason", broker.ErrorReason(err))
+		return out, err
+	}
 	s.auditConsole(ctx, consoleAudit{meta: in.Meta, provider: provider, subject: subject, role: roleFromKey(in.GrantKey)}, out, err)
 	return out, err
 }
@@ -260,6 +268,13 @@ func (s *Service) audit(ctx context.Context, ev *store.AuditEvent) {
 // Audit records an event that happened outside Assume (sign-in, sign-out,
 // failures at the edge). Write errors are logged, not returned.
 func (s *Service) Audit(ctx context.Context, ev *store.AuditEvent) { s.audit(ctx, ev) }
+
+// expectedRoundTrip is an Assume error that is a step of a normal flow,
+// not a failure: a pass-through role asked for after the sign-in's SAML
+// Response was spent (the portal signs in again and retries).
+func expectedRoundTrip(err error) bool {
+	return broker.ErrorCode(err) == broker.EEXPIRED && broker.ErrorReason(err) == ReasonUpstreamUsed
+}
 
 func roleFromKey(key string) string {
 	for i := 0; i < len(key); i++ {

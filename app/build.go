@@ -164,6 +164,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		SignInLimit: rateLimit(cfg.Server.RateLimits.SignIn), APITokenLimit: rateLimit(cfg.Server.RateLimits.APIToken),
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
 		Admin:             &site.AdminConfig{Admins: adminSvc, Rules: a.Rules, Admin: ruleAdmin},
+		Personal:          a.Store,
 		Logger:            a.log, Now: now,
 	}
 	if a.Issuer != nil {

@@ -16,6 +16,7 @@
 //	   API tokens     Create/APITokens/APITokenByHash/Delete   only the SHA-256 of the secret is stored; expiry, scopes, creator
 //	   sign-ins       RecordSignIn / RecentSignIns / SignIn    latest per person, encrypted, kept Retention.SignIns
 //	   IdP metadata   SaveMetadata / LoadMetadata              last good copy per provider; the newest fetch wins
+//	   favourites     Favourites / SetFavourite                a person's pinned roles by grant key, at most MaxFavourites
 //	   upkeep         Purge(Retention): expired sessions and replay entries,
 //	                  audit events and sign-ins past their retention;
 //	                  Compact: give the space back (SQLite); Ping, Close

@@ -52,6 +52,7 @@ type Store interface {
 	MetadataStore
 	AppStore
 	ShortLinkStore
+	FavouriteStore
 
 	// Purge deletes what has outlived its use: replay entries, sessions
 	// and the OpenID Provider's auth requests, device authorizations and tokens past their

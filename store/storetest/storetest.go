@@ -77,6 +77,8 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"DeviceUserCodeFailures", testDeviceUserCodeFailures},
 		{"DevicePurge", testDevicePurge},
 		{"ShortLinks", testShortLinks},
+		{"Favourites", testFavourites},
+		{"FavouritesLimit", testFavouritesLimit},
 		{"AppConsents", testAppConsents},
 		{"AppClients", testAppClients},
 		{"AppClientVersions", testAppClientVersions},

@@ -3,6 +3,7 @@ package portal
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -70,15 +71,32 @@ func (h *Handler) assume(c echo.Context, cur *web.Current, grantKey, dest string
 		return err
 	}
 	if len(out.Notices) > 0 {
-		var msgs []string
-		for _, n := range out.Notices {
-			msgs = append(msgs, n.Message)
-		}
+		msgs := noticeTexts(out)
 		b := cur.Browser
 		b.Flash = strings.Join(msgs, " ")
 		_ = h.SaveBrowser(c.Response(), c.Request(), b)
 	}
 	return c.Redirect(http.StatusFound, out.ConsoleURL)
+}
+
+// noticeTexts are the notices of a role opening, each naming the role it
+// is about ("Administrator in Sandbox: AWS allows this role less than
+// the 8 h the rule asks for, so the session is 1 h …").
+func noticeTexts(out *access.Outcome) []string {
+	role := roleInAccount(out.Grant)
+	var msgs []string
+	for _, n := range out.Notices {
+		msg := n.Message
+		if n.Code == "duration_clamped_role" {
+			// sts retried at 1 h after AWS refused the asked duration.
+			msg = "AWS allows this role less than was asked, so the session is 1 h."
+			if d := out.Grant.CredentialDuration; d > time.Hour {
+				msg = "AWS allows this role less than the " + web.HumanDuration(d) + " the rule asks for, so the session is 1 h (an administrator can raise the role's maximum session duration in IAM)."
+			}
+		}
+		msgs = append(msgs, role+": "+msg)
+	}
+	return msgs
 }
 
 func (h *Handler) runAssume(c echo.Context, cur *web.Current, grantKey, dest string) (*access.Outcome, error) {

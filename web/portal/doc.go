@@ -10,6 +10,9 @@
 //	GET  /oidc/:p/login           authorization code + PKCE; ?prompt=none for a silent sign-in,
 //	                              ?fresh=1 for prompt=login (an app asked for a fresh sign-in)
 //	GET  /oidc/:p/callback        state (cookie + replay cache) ─> code exchange (oidc) ─> session
+//	GET  /?q=                     the portal filtered by a search (account id/alias/label, role); pinned and
+//	                              recently used roles at the top, today's console sessions (roles.go)
+//	POST /favourites              pin (pin=1) or unpin (pin=0) a role, per person, in the store (CSRF)
 //	POST /console                 chosen role ─> access.Assume ─> 302 to the AWS console login URL
 //	GET  /continue?t=             the role picked before sign-in (deep link, single role, re-authentication)
 //	GET  /open?grant=&destination= deep link to a role: opens it, or asks first (see below)

@@ -57,6 +57,10 @@ type Config struct {
 	// ShortLinks finds the admin-defined short links /go/NAME; nil = none
 	// (every /go/NAME is 404).
 	ShortLinks ShortLinks
+	// Personal keeps the person's favourite roles and reads their own
+	// audit events (recently used roles, today's console sessions, what
+	// AWS allowed last time); nil = none of those.
+	Personal Personal
 	// SignInLimit bounds how often one client may start or finish a
 	// sign-in (login routes, SAML ACS, OIDC callback); nil = no limit.
 	SignInLimit *ratelimit.Limiter
@@ -120,6 +124,7 @@ func New(cfg Config) (*Handler, error) {
 func (h *Handler) Mount(e *echo.Echo) {
 	e.GET("/", h.index)
 	e.POST("/console", h.console, h.RequireCSRF)
+	e.POST("/favourites", h.favourite, h.RequireCSRF)
 	e.GET("/continue", h.continueTo)
 	e.GET("/open", h.open)
 	e.GET("/go", h.goTo)

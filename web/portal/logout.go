@@ -18,6 +18,15 @@ const (
 	msgConsoleLasts   = " AWS console sessions you opened last until they expire; sign out of them in the console."
 )
 
+// signedOutLocal says what a sign-out that stayed in the portal ended and
+// what it did not: the IdP's session, which signs the person in again
+// without a password, and the console sessions.
+func signedOutLocal(idp string) string {
+	return "You are signed out of the portal. You are still signed in at " + idp +
+		", which gives the broker no way to sign you out there: on a shared computer, sign out at " + idp +
+		" too or close the browser; the next person to sign in here would otherwise be signed in as you without a password." + msgConsoleLasts
+}
+
 // logout ends the portal session, then, when the person's IdP offers it,
 // signs them out there too: SAML single logout (a LogoutRequest, answered
 // at /saml/ID/slo) or OIDC RP-initiated logout (the end-session endpoint,
@@ -46,7 +55,13 @@ func (h *Handler) logout(c echo.Context) error {
 			}
 		}
 	}
-	if err := h.SaveBrowser(c.Response(), r, web.Browser{Flash: msgSignedOutLocal}); err != nil {
+	msg := msgSignedOutLocal
+	if signedIn {
+		if p, ok := h.cfg.Providers.Get(cur.Session.Identity.Provider); ok {
+			msg = signedOutLocal(p.Label)
+		}
+	}
+	if err := h.SaveBrowser(c.Response(), r, web.Browser{Flash: msg}); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

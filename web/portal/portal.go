@@ -130,7 +130,12 @@ func (h *Handler) index(c echo.Context) error {
 			if len(q) > 0 {
 				login += "?" + q.Encode()
 			}
-			pd.Providers = append(pd.Providers, providerView{ID: p.ID, Label: p.Label, LoginURL: login, Ready: p.Ready() == nil})
+			// "Not you?": the same sign-in, forcing the IdP to ask who is
+			// there (SAML ForceAuthn, OIDC prompt=login).
+			fresh := cloneValues(q)
+			fresh.Set("fresh", "1")
+			pd.Providers = append(pd.Providers, providerView{ID: p.ID, Label: p.Label, LoginURL: login, Ready: p.Ready() == nil,
+				SwitchURL: p.LoginPath() + "?" + fresh.Encode()})
 		}
 		pd.Flash = h.TakeFlash(c, b)
 		if pd.Flash == "" && c.QueryParam("admin") == "1" {
@@ -146,7 +151,14 @@ func (h *Handler) index(c echo.Context) error {
 	pd.CSRF = b.CSRF
 	pd.Destination = dest
 	decision := h.cfg.Access.Decide(&data.Identity)
-	pd.Accounts = h.accountsView(access.ListRoles(decision, h.accounts()), dest)
+	accts := h.accountsView(access.ListRoles(decision, h.accounts()), dest)
+	aliases := map[string]string{}
+	for _, a := range h.accounts() {
+		aliases[a.ID] = a.Alias
+	}
+	pd.rolesPage = buildRoles(accts, aliases, h.favourites(c, &data.Identity), h.readHistory(c, &data.Identity),
+		searchQuery(c.QueryParam("q")), h.cfg.Personal != nil)
+	pd.stamp(b.CSRF, dest)
 	if decision.NeedsMFA && !data.Identity.MFA {
 		if p, ok := h.cfg.Providers.Get(data.Identity.Provider); ok {
 			pd.MFALogin, pd.MFAProvider = p.LoginPath()+"?mfa=1", p.Label
@@ -167,14 +179,16 @@ type signInPage struct {
 // portalPage lists the person's roles by account.
 type portalPage struct {
 	web.Page
-	Accounts []accountView
+	rolesPage
 	// MFALogin signs in again with MFA, which gives more roles ("" when not).
 	MFALogin, MFAProvider string
 }
 
 type providerView struct {
 	ID, Label, LoginURL string
-	Ready               bool
+	// SwitchURL signs in afresh at the IdP: someone else at this computer.
+	SwitchURL string
+	Ready     bool
 }
 
 type accountView struct {
@@ -187,7 +201,29 @@ type roleView struct {
 	// Link is the role's /go link, absolute, to copy and share.
 	Link                      string
 	Duration, ConsoleDuration time.Duration
+	// AccountLabel names the account (cards outside their account's list).
+	AccountLabel string
+	// Search is the lower-case text a search matches.
+	Search string
+	// FormID is the id of the card's form, unique on the page.
+	FormID string
+	Pinned bool
+	// The page's, for the card's forms: CSRF token, destination, whether
+	// the pin button shows, whether the card names its account.
+	CSRF, Destination   string
+	CanPin, ShowAccount bool
+	// LastCredentials and LastConsole are what AWS gave the last time the
+	// person opened this role (0: unknown).
+	LastCredentials, LastConsole time.Duration
 }
+
+// CredentialsLimited and ConsoleLimited say that AWS gave less than the
+// rule asks the last time the person opened the role: the card then
+// shows what AWS allowed (LastCredentials, LastConsole), what they will
+// actually get, rather than what the rule asks.
+func (r roleView) CredentialsLimited() bool { return getsLess(r.LastCredentials, r.Duration) }
+
+func (r roleView) ConsoleLimited() bool { return getsLess(r.LastConsole, r.ConsoleDuration) }
 
 // accountsView groups the listed roles (access.ListRoles: already in the
 // portal's order) by account, each role with its /go link.
@@ -204,6 +240,14 @@ func (h *Handler) accountsView(roles []access.ListedRole, dest string) []account
 			Mode: string(g.Mode), Downstream: string(g.Downstream), Duration: g.CredentialDuration, ConsoleDuration: g.ConsoleDuration,
 			Link: h.goURL(r.Ref, dest),
 		})
+	}
+	return out
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
 	}
 	return out
 }

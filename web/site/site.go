@@ -75,6 +75,10 @@ type Config struct {
 	// under /oauth and the login bridge /apps/login; nil = off (404).
 	// Pass its Discovery as OIDCDiscovery: one document for IAM and apps.
 	Apps webapps.Provider
+	// Personal keeps people's favourite roles and reads their own audit
+	// events for the portal (the store); nil = no favourites, recently
+	// used roles or list of today's console sessions.
+	Personal portal.Personal
 	// Admin enables the admin UI and API; nil = off (every admin request 403).
 	Admin  *AdminConfig
 	Logger *slog.Logger
@@ -116,6 +120,7 @@ func New(cfg Config) (*Site, error) {
 		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
 		SignInLimit: limiter(cfg.SignInLimit, cfg.Now), Accounts: accountsOf(cfg.Admin), ShortLinks: shortLinksOf(cfg.Admin),
+		Personal: cfg.Personal,
 	})
 	if err != nil {
 		return nil, err

@@ -79,7 +79,7 @@ func NewAdminEnv(t testing.TB) *AdminEnv {
 		ExternalURL: "https://aws.example.com", Providers: []web.Provider{{ID: "okta", Label: "Okta", SAML: ev.SP}},
 		Access: acc, Sessions: ev.NewSessions(t, acc, db), Health: ev.SessionStore,
 		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, MaxBodyBytes: 64 << 10,
-		Admin: &site.AdminConfig{Admins: adm, Rules: src, Admin: ruleAdmin},
+		Admin: &site.AdminConfig{Admins: adm, Rules: src, Admin: ruleAdmin}, Personal: db,
 	})
 	return &AdminEnv{Env: ev, DB: db, Rules: src}
 }

@@ -1,0 +1,260 @@
+package portal_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/ruleset"
+	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/web/internal/webtest"
+)
+
+// scaleAccount is the id of the i-th account of a scale env.
+func scaleAccount(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
+
+// newScaleEnv is the admin env with n roles for group dev: two per
+// account (Administrator and ReadOnly), the accounts aliased team-NNN and
+// labelled "Team NNN"; the Administrator rules ask for 8 h.
+func newScaleEnv(t testing.TB, n int) *webtest.AdminEnv {
+	t.Helper()
+	ev := webtest.NewAdminEnv(t)
+	ctx := context.Background()
+	var named []store.NamedRule
+	for i := range n / 2 {
+		alias := fmt.Sprintf("team-%03d", i)
+		if err := ev.DB.PutAccount(ctx, store.Account{ID: scaleAccount(i), Alias: alias, Label: fmt.Sprintf("Team %03d", i)}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		when := mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}}
+		admin := mapping.Rule{Name: alias + "-admin", When: when, Grant: mapping.GrantSpec{Account: alias, Role: "Admin", Label: "Administrator",
+			Duration: mapping.Duration(8 * time.Hour)}}
+		ro := mapping.Rule{Name: alias + "-ro", When: when, Grant: mapping.GrantSpec{Account: alias, Role: "ReadOnly", Label: "Read only"}}
+		named = append(named, store.NamedRule{Name: admin.Name, Rule: ruleset.Encode(admin)}, store.NamedRule{Name: ro.Name, Rule: ruleset.Encode(ro)})
+	}
+	rev, err := ev.DB.RulesRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ev.DB.ReplaceRules(ctx, named, rev, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Rules.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+var (
+	roleCardRe = regexp.MustCompile(`<li class="role" data-search="([^"]*)"`)
+	pinnedRe   = regexp.MustCompile(`(?s)<section class="card role-group" id="pinned".*?</section>`)
+	recentRe   = regexp.MustCompile(`(?s)<section class="card role-group" id="recent".*?</section>`)
+	todayRe    = regexp.MustCompile(`(?s)<details class="card" id="today">.*?</details>`)
+)
+
+// grantOf finds the grant key of role (Administrator or ReadOnly) in the
+// account with alias on a portal page.
+func grantOf(t testing.TB, page, acct, roleARNSuffix string) string {
+	t.Helper()
+	re := regexp.MustCompile(`name="grant" value="(arn:aws:iam::` + acct + `:role/` + roleARNSuffix + `[^"]*)"`)
+	m := re.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no grant for %s %s on the page", acct, roleARNSuffix)
+	}
+	return html.UnescapeString(m[1])
+}
+
+func TestPortalSearchFiltersOnTheServer(t *testing.T) {
+	ev := newScaleEnv(t, 40)
+	ev.As(t, "alice", "dev")
+	all := ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	if n := len(roleCardRe.FindAllString(all, -1)); n != 40 {
+		t.Fatalf("%d role cards without a search, want 40", n)
+	}
+	for _, tt := range []struct {
+		name, q string
+		want    int
+		has     string
+	}{
+		{"account id", scaleAccount(7), 2, "team-007"},
+		{"alias", "team-013", 2, scaleAccount(13)},
+		{"account label and role, any order, any case", "read team 019", 1, scaleAccount(19)},
+		{"role label", "administrator", 20, ""},
+		{"role name", "readonly", 20, ""},
+		{"nothing", "no-such-thing", 0, `id="no-match"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := ev.Do(t, http.MethodGet, "/?q="+url.QueryEscape(tt.q), nil)
+			body := rec.Body.String()
+			cards := roleCardRe.FindAllStringSubmatch(body, -1)
+			if rec.Code != http.StatusOK || len(cards) != tt.want {
+				t.Fatalf("%d, %d cards for %q, want %d", rec.Code, len(cards), tt.q, tt.want)
+			}
+			for _, c := range cards {
+				for _, w := range strings.Fields(strings.ToLower(tt.q)) {
+					if !strings.Contains(c[1], w) {
+						t.Errorf("card %q does not match %q", c[1], w)
+					}
+				}
+			}
+			if tt.has != "" && !strings.Contains(body, tt.has) {
+				t.Errorf("page lacks %q", tt.has)
+			}
+			if !strings.Contains(body, `value="`+html.EscapeString(tt.q)+`"`) {
+				t.Error("the search box does not keep the query")
+			}
+		})
+	}
+}
+
+func TestFavouritesPersistAcrossSignIns(t *testing.T) {
+	ev := newScaleEnv(t, 40)
+	csrf := ev.As(t, "alice", "dev")
+	page := ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	if pinnedRe.MatchString(page) {
+		t.Fatal("a pinned section before any pin")
+	}
+	key := grantOf(t, page, scaleAccount(17), "ReadOnly")
+	rec := ev.Do(t, http.MethodPost, "/favourites", url.Values{"csrf_token": {csrf}, "grant": {key}, "pin": {"1"}, "q": {"team"}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/?q=team" {
+		t.Fatalf("pin: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	// Sign out, and in again: the pin is the person's, kept server-side.
+	if rec := ev.Do(t, http.MethodPost, "/logout", url.Values{"csrf_token": {csrf}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", rec.Code)
+	}
+	csrf = ev.As(t, "alice", "dev")
+	pinned := pinnedRe.FindString(ev.Do(t, http.MethodGet, "/", nil).Body.String())
+	if !strings.Contains(pinned, html.EscapeString(key)) || strings.Count(pinned, `class="role"`) != 1 || !strings.Contains(pinned, ">Unpin<") {
+		t.Fatalf("after signing in again the pinned section is %q", pinned)
+	}
+	// Someone else does not see alice's pins.
+	ev.As(t, "bob", "dev")
+	if pinnedRe.MatchString(ev.Do(t, http.MethodGet, "/", nil).Body.String()) {
+		t.Error("bob sees alice's pins")
+	}
+	// Unpin.
+	csrf = ev.As(t, "alice", "dev")
+	ev.Do(t, http.MethodPost, "/favourites", url.Values{"csrf_token": {csrf}, "grant": {key}, "pin": {"0"}})
+	if pinnedRe.MatchString(ev.Do(t, http.MethodGet, "/", nil).Body.String()) {
+		t.Error("still pinned after unpin")
+	}
+}
+
+func TestPinRefusals(t *testing.T) {
+	ev := newScaleEnv(t, 4)
+	csrf := ev.As(t, "alice", "dev")
+	key := grantOf(t, ev.Do(t, http.MethodGet, "/", nil).Body.String(), scaleAccount(1), "Admin")
+	for _, tt := range []struct {
+		name string
+		form url.Values
+		want int
+	}{
+		{"no CSRF token", url.Values{"grant": {key}, "pin": {"1"}}, http.StatusForbidden},
+		{"wrong CSRF token", url.Values{"csrf_token": {"x" + csrf}, "grant": {key}, "pin": {"1"}}, http.StatusForbidden},
+		{"not the person's role", url.Values{"csrf_token": {csrf}, "grant": {"arn:aws:iam::999999999999:role/Admin|arn:aws:iam::999999999999:saml-provider/broker|"}, "pin": {"1"}}, http.StatusForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if rec := ev.Do(t, http.MethodPost, "/favourites", tt.form); rec.Code != tt.want {
+				t.Fatalf("%d, want %d", rec.Code, tt.want)
+			}
+			if favs, _ := ev.DB.Favourites(context.Background(), "okta", "alice"); len(favs) != 0 {
+				t.Fatalf("pinned %q", favs)
+			}
+		})
+	}
+}
+
+// An opened role is at the top under "Recently used", is listed among
+// today's console sessions with its end, and its card says what AWS gave
+// (1 h) rather than what the rule asks (8 h).
+func TestRecentRolesAndTodaysSessions(t *testing.T) {
+	ev := newScaleEnv(t, 40)
+	csrf := ev.As(t, "alice", "dev")
+	page := ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	if recentRe.MatchString(page) || todayRe.MatchString(page) {
+		t.Fatal("recent roles before any was opened")
+	}
+	key := grantOf(t, page, scaleAccount(5), "Admin")
+	rec := ev.Do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {key}})
+	if rec.Code != http.StatusFound {
+		t.Fatalf("console: %d %s", rec.Code, rec.Body)
+	}
+	page = ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	recent := recentRe.FindString(page)
+	if strings.Count(recent, `class="role"`) != 1 || !strings.Contains(recent, html.EscapeString(key)) || !strings.Contains(recent, "Team 005") {
+		t.Fatalf("recently used: %q", recent)
+	}
+	if !strings.Contains(recent, "credentials 1 h (what AWS allowed last time; the rule asks 8 h)") {
+		t.Errorf("the card does not say what the person gets: %q", recent)
+	}
+	if i, j := strings.Index(page, `id="recent"`), strings.Index(page, `id="accounts"`); i < 0 || i > j {
+		t.Error("recently used roles are not above the accounts")
+	}
+	today := todayRe.FindString(page)
+	if !strings.Contains(today, "Administrator in Team 005: opened ") || !strings.Contains(today, " UTC, ends ") || !strings.Contains(today, "(1)") {
+		t.Errorf("today's console sessions: %q", today)
+	}
+	// Another person has no recents of alice's.
+	ev.As(t, "bob", "dev")
+	if recentRe.MatchString(ev.Do(t, http.MethodGet, "/", nil).Body.String()) {
+		t.Error("bob sees alice's recent roles")
+	}
+}
+
+// The copy link of a role is its /go link, and following it opens that
+// very role.
+func TestCopyLinkOpensTheRole(t *testing.T) {
+	ev := newScaleEnv(t, 40)
+	ev.As(t, "alice", "dev")
+	page := ev.Do(t, http.MethodGet, "/?q=team-011+read", nil).Body.String()
+	m := regexp.MustCompile(`<a class="go-link" href="([^"]+)" data-copy-link`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no copy link")
+	}
+	link := html.UnescapeString(m[1])
+	if want := "https://aws.example.com/go?account=team-011&role=ReadOnly"; link != want {
+		t.Fatalf("copy link %q, want %q", link, want)
+	}
+	u, _ := url.Parse(link)
+	rec := ev.Do(t, http.MethodGet, u.RequestURI(), nil, "Sec-Fetch-Site", "none")
+	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), "https://signin.aws.amazon.com/") {
+		t.Fatalf("following the link: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	evs, _ := ev.DB.ListAudit(context.Background(), store.AuditFilter{Event: "role_assumed", Subject: "alice"})
+	if len(evs) != 1 || evs[0].RoleARN != "arn:aws:iam::"+scaleAccount(11)+":role/ReadOnly" {
+		t.Fatalf("the link opened %+v", evs)
+	}
+}
+
+// BenchmarkPortal1000Roles renders the portal of a person with 1,000
+// roles in 500 accounts (a pin and a recent role included) and reports
+// the page's size.
+func BenchmarkPortal1000Roles(b *testing.B) {
+	ev := newScaleEnv(b, 1000)
+	csrf := ev.As(b, "alice", "dev")
+	page := ev.Do(b, http.MethodGet, "/", nil).Body.String()
+	key := grantOf(b, page, scaleAccount(250), "Admin")
+	ev.Do(b, http.MethodPost, "/favourites", url.Values{"csrf_token": {csrf}, "grant": {key}, "pin": {"1"}})
+	ev.Do(b, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {grantOf(b, page, scaleAccount(400), "ReadOnly")}})
+	var size int
+	b.ResetTimer()
+	for b.Loop() {
+		rec := ev.Do(b, http.MethodGet, "/", nil)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(size), "html-bytes")
+	if n := len(roleCardRe.FindAllString(page, -1)); n != 1000 {
+		b.Fatalf("%d cards", n)
+	}
+}
