@@ -106,7 +106,7 @@ func TestLoadProblemsHaveLocations(t *testing.T) {
 	}{
 		{"unknown key", func(s string) string {
 			return strings.Replace(s, "  dsn: broker.db", "  dsn: broker.db\n  dns: typo", 1)
-		}, "", 7, "field dns not found"},
+		}, "store.dns", 7, "unknown key; did you mean dsn?"},
 		{"http external url", func(s string) string {
 			return strings.Replace(s, "https://aws.example.com/", "http://aws.example.com", 1)
 		}, "server.external_url", 3, "must use https"},
@@ -338,9 +338,9 @@ func TestRetention(t *testing.T) {
 		"zero audit":      {"    audit: 0d\n", "store.retention.audit", "between 1d and 36600d"},
 		"an hour":         {"    sign_ins: 1h\n", "store.retention.sign_ins", "between 1d and 3660d"},
 		"negative":        {"    audit: -24h\n", "store.retention.audit", "between"},
-		"not a period":    {"    audit: forever\n", "", `"forever" is not a period`},
-		"bad days":        {"    audit: 1.5d\n", "", `"1.5d" is not a number of days`},
-		"unknown setting": {"    sessions: 1d\n", "", "field sessions not found"},
+		"not a period":    {"    audit: forever\n", "store.retention.audit", `"forever" is not a period`},
+		"bad days":        {"    audit: 1.5d\n", "store.retention.audit", `"1.5d" is not a number of days`},
+		"unknown setting": {"    sessions: 1d\n", "store.retention.sessions", "unknown key; the keys here are audit, sign_ins"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, probs := parse(t, dir, with(tc.yml))

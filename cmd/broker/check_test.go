@@ -64,8 +64,7 @@ func TestLoadCheckedLocatesRuleProblems(t *testing.T) {
 	t.Fatalf("no problem at rules[0].when.all[0].regex containing devs; got:\n%v", probs.Errors())
 }
 
-// A rule problem is listed where config validation used to list it: after
-// the other sections, before the admin section's.
+// Rule problems are merged with the file's other problems by line.
 func TestLoadCheckedKeepsTheOrder(t *testing.T) {
 	t.Setenv("TEST_BROKER_SESSION_KEY", key32)
 	t.Setenv("TEST_BROKER_STORE_KEY", storeKey32)
@@ -79,6 +78,20 @@ func TestLoadCheckedKeepsTheOrder(t *testing.T) {
 	}
 	if len(paths) != 3 || paths[0] != "server.external_url" || paths[1] != "rules[0].when.all[0].regex" || paths[2] != "admin.providers[0]" {
 		t.Fatalf("order %v", paths)
+	}
+}
+
+// A rule whose condition did not decode is reported once: not again as a
+// rule without conditions.
+func TestLoadCheckedLeavesOutFollowOnRuleProblems(t *testing.T) {
+	t.Setenv("TEST_BROKER_SESSION_KEY", key32)
+	t.Setenv("TEST_BROKER_STORE_KEY", storeKey32)
+	yml := strings.Replace(checkYAML, "    when:\n      all:\n        - {attribute: groups, equals: dev}\n", "    when: groups=dev\n", 1)
+	path := writeConfig(t, yml)
+	_, probs := loadChecked(path)
+	want := path + `:20:11: error: rules[0].when: must be a mapping (key: value lines), got "groups=dev"`
+	if len(probs) != 1 || probs[0].String() != want {
+		t.Fatalf("got\n%v\nwant\n%s", probs, want)
 	}
 }
 
