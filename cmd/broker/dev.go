@@ -10,7 +10,7 @@ import (
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev", stderr)
-	dataDir := fs.String("data-dir", "broker-dev-data", "directory for the SQLite file, keys and demo passwords")
+	dataDir := fs.String("data-dir", "broker-dev-data", "`DIR` for the SQLite file, keys and demo passwords")
 	host := fs.String("host", "127.0.0.1", "address to listen on (keep it on loopback)")
 	port := fs.Int("port", 8080, "broker port")
 	idpPort := fs.Int("idp-port", 8081, "demo SAML IdP port")

@@ -14,7 +14,7 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
-	path := fs.String("config", "", "config file (YAML)")
+	path := fs.String("config", "", "config `FILE` (YAML)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,7 +65,7 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, config.Problems,
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", stderr)
-	path := fs.String("config", "", "config file (YAML)")
+	path := fs.String("config", "", "config `FILE` (YAML)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
