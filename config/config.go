@@ -24,6 +24,8 @@ type Config struct {
 	path string
 	// positions maps a YAML path (e.g. "providers[0].metadata_url") to its place.
 	positions map[string]Position
+	// failed holds the paths whose values could not be decoded.
+	failed map[string]bool
 }
 
 // Server configures the HTTP listener and browser sessions.

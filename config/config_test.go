@@ -106,7 +106,7 @@ func TestLoadProblemsHaveLocations(t *testing.T) {
 	}{
 		{"unknown key", func(s string) string {
 			return strings.Replace(s, "  dsn: broker.db", "  dsn: broker.db\n  dns: typo", 1)
-		}, "", 7, "field dns not found"},
+		}, "store.dns", 7, "unknown key; did you mean dsn?"},
 		{"http external url", func(s string) string {
 			return strings.Replace(s, "https://aws.example.com/", "http://aws.example.com", 1)
 		}, "server.external_url", 3, "must use https"},
@@ -210,7 +210,6 @@ func TestInlineKeyWarnsAndNeverEchoesIt(t *testing.T) {
 }
 
 func TestExampleConfigIsValid(t *testing.T) {
-	dir := t.TempDir()
 	t.Setenv("BROKER_SESSION_KEY", goodKey)
 	t.Setenv("BROKER_STORE_KEY", goodStoreKey)
 	t.Setenv("KEYCLOAK_CLIENT_SECRET", "s3cret")
@@ -218,14 +217,10 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kd := writeIssuerKeys(t)
-	yml := strings.NewReplacer("file:/etc/broker/idp.key", "file:"+filepath.Join(kd, "idp.key"),
-		"file:/etc/broker/idp.crt", "file:"+filepath.Join(kd, "idp.crt")).Replace(string(b))
-	if err := os.WriteFile(filepath.Join(dir, "adfs-metadata.xml"), []byte("<x/>"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// The example names its key and certificate next to itself.
+	dir := writeIssuerKeys(t)
 	path := filepath.Join(dir, "broker.yaml")
-	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, probs := Load(path); len(probs.Errors()) != 0 {
@@ -338,9 +333,9 @@ func TestRetention(t *testing.T) {
 		"zero audit":      {"    audit: 0d\n", "store.retention.audit", "between 1d and 36600d"},
 		"an hour":         {"    sign_ins: 1h\n", "store.retention.sign_ins", "between 1d and 3660d"},
 		"negative":        {"    audit: -24h\n", "store.retention.audit", "between"},
-		"not a period":    {"    audit: forever\n", "", `"forever" is not a period`},
-		"bad days":        {"    audit: 1.5d\n", "", `"1.5d" is not a number of days`},
-		"unknown setting": {"    sessions: 1d\n", "", "field sessions not found"},
+		"not a period":    {"    audit: forever\n", "store.retention.audit", `"forever" is not a period`},
+		"bad days":        {"    audit: 1.5d\n", "store.retention.audit", `"1.5d" is not a number of days`},
+		"unknown setting": {"    sessions: 1d\n", "store.retention.sessions", "unknown key; the keys here are audit, sign_ins"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, probs := parse(t, dir, with(tc.yml))

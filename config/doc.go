@@ -1,7 +1,11 @@
 // Package config reads and validates the broker's YAML configuration file.
 //
-//	file ──> yaml.Node (positions) ──> Config (KnownFields: typos are errors)
-//	     ──> Validate: every problem, each with its file:line:col and path
+//	file ──> yaml.Node (positions; a syntax error names its line)
+//	     ──> checked against Config's yaml tags (decode.go): unknown keys
+//	         ("did you mean …?"), duplicates and values of the wrong kind are
+//	         problems and are taken out, the rest decodes into Config
+//	     ──> Validate: every problem, each with its file:line:col and path,
+//	         sorted by line; none that follows from a value already reported
 //	     ──> secrets resolved from env:NAME / file:PATH references
 //
 // Config holds plain values. The rules section is not judged here: the

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +33,10 @@ type Problem struct {
 func (p Problem) String() string {
 	loc := p.File
 	if p.Pos.Line > 0 {
-		loc += ":" + strconv.Itoa(p.Pos.Line) + ":" + strconv.Itoa(p.Pos.Column)
+		loc += ":" + strconv.Itoa(p.Pos.Line)
+		if p.Pos.Column > 0 {
+			loc += ":" + strconv.Itoa(p.Pos.Column)
+		}
 	}
 	kind := "error"
 	if p.Warning {
@@ -90,26 +92,38 @@ func Load(path string) (*Config, Problems) {
 	return Parse(path, data)
 }
 
-// Parse decodes and validates data read from path.
+// Parse decodes and validates data read from path. Problems come sorted by
+// their place in the file; a value that could not be decoded is reported
+// once, not again by the checks that would have used it.
 func Parse(path string, data []byte) (*Config, Problems) {
 	cfg := &Config{path: path, positions: map[string]Position{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Problems{yamlProblem(path, err)}
+		return nil, Problems{syntaxProblem(path, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, Problems{{File: path, Message: "the file is empty"}}
 	}
 	collectPositions(root.Content[0], "", cfg.positions)
-
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, decodeProblems(path, err)
-	}
+	probs, failed := decodeNode(path, &root, cfg)
+	cfg.failed = failed
 	cfg.applyDefaults()
-	probs := cfg.validate()
+	for _, p := range cfg.validate() {
+		if !cfg.DecodeFailed(p.Path) {
+			probs = append(probs, p)
+		}
+	}
+	probs.Sort()
 	return cfg, probs
+}
+
+// Sort orders the problems by their place in the file (stable: problems at
+// one place keep their order).
+func (ps Problems) Sort() {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i].Pos, ps[j].Pos
+		return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
+	})
 }
 
 // Dir is the directory of the config file (relative paths resolve here).

@@ -92,7 +92,7 @@ func exampleConfig(f *testing.F) string {
 	if err != nil {
 		f.Fatal(err)
 	}
-	return strings.NewReplacer("file:/etc/broker/idp.key", "file:idp.key", "file:/etc/broker/idp.crt", "file:idp.crt").Replace(string(b))
+	return string(b)
 }
 
 // onlyOwnFiles reports whether every "file:" reference in the YAML (as the

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -409,5 +410,34 @@ func TestMatcher(t *testing.T) {
 	var ce CompileErrors
 	if !errors.As(err, &ce) || ce[0].Field != "when.all[0].regex" {
 		t.Fatalf("bad regex: %v", err)
+	}
+}
+
+// Exported durations read as an admin writes them (8h, not 8h0m0s), in
+// YAML and JSON, and read back the same.
+func TestDurationKeepsTheAdminsForm(t *testing.T) {
+	for in, want := range map[string]string{
+		"8h": "8h", "90m": "1h30m", "1h30m": "1h30m", "45s": "45s", "15m": "15m",
+		"1h0m30s": "1h0m30s", "3600": "1h", "36h": "36h", "1.5s": "1.5s", "0s": "0s",
+	} {
+		var d Duration
+		if err := yaml.Unmarshal([]byte(in), &d); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if d.String() != want {
+			t.Errorf("%s: String = %q, want %q", in, d.String(), want)
+		}
+		y, err := yaml.Marshal(d)
+		if err != nil || strings.TrimSpace(string(y)) != want {
+			t.Errorf("%s: YAML %q %v, want %q", in, y, err, want)
+		}
+		j, err := json.Marshal(d)
+		if err != nil || string(j) != `"`+want+`"` {
+			t.Errorf("%s: JSON %s %v", in, j, err)
+		}
+		var back Duration
+		if err := yaml.Unmarshal(y, &back); err != nil || back != d {
+			t.Errorf("%s: round trip %v %v", in, back, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -104,8 +105,19 @@ type Account struct {
 // "12h") or as integer seconds.
 type Duration time.Duration
 
-// String formats the duration.
-func (d Duration) String() string { return time.Duration(d).String() }
+// String formats the duration as an admin writes it: 8h, 90s, 1h30m
+// (time.Duration's form without its trailing zero units: not 8h0m0s).
+// Exported rules and API answers use it, so they read as written.
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
 
 // MarshalJSON writes a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }

@@ -50,7 +50,7 @@ type cliFlags struct {
 func newCLIFlags(name string, stderr io.Writer) (*flag.FlagSet, *cliFlags) {
 	fs := newFlagSet(name, stderr)
 	f := &cliFlags{}
-	fs.StringVar(&f.url, "url", "", "the broker's URL (default: $BROKER_URL, then the last `broker login`)")
+	fs.StringVar(&f.url, "url", "", "the broker's `URL` (default: $BROKER_URL, then the URL of the last broker login)")
 	return fs, f
 }
 
@@ -188,7 +188,7 @@ type roleFlags struct {
 }
 
 func (r *roleFlags) register(fs *flag.FlagSet, withDuration bool) {
-	fs.StringVar(&r.role, "role", "", "ACCOUNT/ROLE: account id or alias, role name (`broker roles` lists them)")
+	fs.StringVar(&r.role, "role", "", "`ACCOUNT/ROLE`: account id or alias, and role name (broker roles lists them)")
 	fs.StringVar(&r.via, "via", "", "saml or web-identity, for a role granted both ways")
 	if withDuration {
 		fs.DurationVar(&r.duration, "duration", 0, "session duration, e.g. 1h (default: the role's)")
@@ -330,7 +330,7 @@ func runExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rf.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usageError{"help"}
+			return errHelp
 		}
 		return usageError{err.Error()}
 	}

@@ -46,18 +46,22 @@ type clientsTarget interface {
 }
 
 func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "export" && args[0] != "apply") {
-		fmt.Fprint(stderr, clientsUsage)
-		return usageError{"clients needs export or apply"}
+	sub, err := subcommand("clients", args, []string{"export", "apply"}, clientsUsage, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := newFlagSet("clients "+sub, stderr)
-	path := fs.String("config", "", "config file (YAML): work on its store directly")
-	url := fs.String("url", "", "a running broker's URL: work through its API (token in $BROKER_TOKEN)")
-	out := fs.String("o", "", "export: write to this file instead of stdout")
-	in := fs.String("f", "", "apply: the clients file (- for stdin)")
-	dry := fs.Bool("dry-run", false, "apply: check and show what would change, change nothing")
-	allowEmpty := fs.Bool("allow-empty", false, "apply: a file with no apps removes every registered app (refused without this)")
+	path := fs.String("config", "", "config `FILE` (YAML): work on its store directly")
+	url := fs.String("url", "", "a running broker's `URL`: work through its API (token in $BROKER_TOKEN)")
+	var out, in string
+	var dry, allowEmpty bool
+	if sub == "export" {
+		fs.StringVar(&out, "o", "", "write to this `FILE` instead of stdout")
+	} else {
+		fs.StringVar(&in, "f", "", "the clients `FILE` (- for stdin)")
+		fs.BoolVar(&dry, "dry-run", false, "check and show what would change, change nothing")
+		fs.BoolVar(&allowEmpty, "allow-empty", false, "a file with no apps removes every registered app (refused without this)")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -66,7 +70,6 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{"need --config or --url"}
 	}
 	var target clientsTarget
-	var err error
 	if *path != "" {
 		target, err = openClientsStore(ctx, *path, stderr)
 	} else {
@@ -78,7 +81,7 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer target.close()
-	a := rulesArgs{sub: sub, out: *out, in: *in, dry: *dry, allowEmpty: *allowEmpty}
+	a := rulesArgs{sub: sub, out: out, in: in, dry: dry, allowEmpty: allowEmpty}
 	if sub == "export" {
 		return exportClients(ctx, target, a, stdout, stderr)
 	}

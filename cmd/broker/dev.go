@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/broker-dev/broker/devstack"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev", stderr)
-	dataDir := fs.String("data-dir", "broker-dev-data", "directory for the SQLite file, keys and demo passwords")
+	dataDir := fs.String("data-dir", "broker-dev-data", "`DIR` for the SQLite file, keys and demo passwords")
 	host := fs.String("host", "127.0.0.1", "address to listen on (keep it on loopback)")
 	port := fs.Int("port", 8080, "broker port")
 	idpPort := fs.Int("idp-port", 8081, "demo SAML IdP port")
@@ -26,6 +30,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Say what the slow steps are before they start: a fresh machine's
+	// first run generates keys, which takes a few seconds.
+	if _, err := os.Stat(filepath.Join(*dataDir, "keys", "passwords.json")); err != nil {
+		fmt.Fprintf(stderr, "broker dev: first run: generating signing keys and demo passwords in %s (a few seconds)…\n", *dataDir)
+	}
+	fmt.Fprintf(stderr, "broker dev: starting the demo IdP on %s, the demo OP on %s, the local AWS on %s, the demo app on %s and the broker on %s…\n",
+		devAddr(*host, *idpPort), devAddr(*host, *oidcPort), devAddr(*host, *awsPort), devAddr(*host, *appPort), devAddr(*host, *port))
 	st, err := devstack.Start(ctx, devstack.Options{DataDir: *dataDir, Host: *host, BrokerPort: *port, IDPPort: *idpPort, OIDCPort: *oidcPort, AWSPort: *awsPort, AppPort: *appPort, Logger: log})
 	if err != nil {
 		return err
@@ -58,3 +69,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 }
+
+// devAddr is host:port as the progress lines name it.
+func devAddr(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -67,66 +69,172 @@ Usage:
                bad SAML responses to the dev stack's ACS (127.0.0.1 only), and
                the store's size before, after and after upkeep
   broker version
+  broker help COMMAND             a command's flags (also: broker COMMAND --help)
 ` + cliUsage
+
+// command is one of broker's commands: the dispatch table run uses, and
+// the list the --help test walks.
+type command struct {
+	name string
+	// subs are the command's own subcommands (broker rules export).
+	subs []string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{name: "dev", run: runDev},
+		{name: "serve", run: runServe},
+		{name: "check", run: func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+			return runCheck(args, stdout, stderr)
+		}},
+		{name: "migrate", run: runMigrate},
+		{name: "idp-metadata", run: func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+			return runIDPMetadata(args, stdout, stderr)
+		}},
+		{name: "rules", subs: []string{"export", "apply"}, run: runRules},
+		{name: "clients", subs: []string{"export", "apply"}, run: runClients},
+		{name: "loadtest", run: runLoadtest},
+		{name: "login", run: runLogin},
+		{name: "logout", run: runLogout},
+		{name: "roles", run: runRoles},
+		{name: "credentials", run: runCredentials},
+		{name: "configure", run: runConfigure},
+		{name: "console", run: runConsole},
+		{name: "exec", run: runExec},
+		{name: "version", run: runVersion},
+		{name: "help", run: runHelp},
+	}
+}
+
+// commandHelp is the first lines of a command's --help: how to call it and
+// what it does. Its flags follow, each with its description.
+func commandHelp(name string) string {
+	switch name {
+	case "dev":
+		return "broker dev [flags]\n\nRun the broker with a demo SAML IdP, a demo OpenID Provider, a local stand-in\nfor AWS and a demo app, all on loopback: no AWS account or IdP needed."
+	case "serve":
+		return "broker serve --config FILE [flags]\n\nRun the broker."
+	case "check":
+		return "broker check --config FILE\n\nValidate a config file and print every problem, each with file:line:col."
+	case "migrate":
+		return "broker migrate --config FILE\n\nApply the store's migrations and exit (instances also migrate at start)."
+	case "rules export":
+		return "broker rules export (--config FILE | --url URL) [-o OUT]\n\nWrite the rules (and accounts) in force as YAML."
+	case "rules apply":
+		return "broker rules apply (--config FILE | --url URL) -f RULES [--dry-run] [--allow-empty]\n\nMake the rules exactly RULES (and the accounts, with --config, if the file\nhas them). --url goes through a running broker with the admin API token in\n$BROKER_TOKEN."
+	case "clients export":
+		return "broker clients export (--config FILE | --url URL) [-o OUT]\n\nWrite the apps registered with the broker's OpenID Provider as YAML\n(apps in the config file are not included: they live there)."
+	case "clients apply":
+		return "broker clients apply (--config FILE | --url URL) -f CLIENTS [--dry-run] [--allow-empty]\n\nMake the registered apps exactly CLIENTS: create, update, delete. --url goes\nthrough a running broker with an admin API token (scopes apps:read,\napps:write) in $BROKER_TOKEN."
+	case "idp-metadata":
+		return "broker idp-metadata --config FILE [-o OUT]\n\nPrint the broker's SAML IdP metadata, freshly signed, to upload to IAM again\n(its validUntil is the signing certificate's end, which IAM records)."
+	case "loadtest":
+		return "broker loadtest [flags]\n\nWhole SAML logins against an in-process dev stack, with a report; with\n--flood, bad SAML responses to its ACS and what they did to the store."
+	case "login":
+		return "broker login [--url URL] [--device] [--no-browser]\n\nSign in to a broker through the browser (or with a device code over SSH)."
+	case "logout":
+		return "broker logout [--url URL]\n\nRevoke the sign-in and delete its tokens and cached credentials."
+	case "roles":
+		return "broker roles [--url URL] [--json]\n\nList the roles the rules give you."
+	case "credentials":
+		return "broker credentials --role ACCOUNT/ROLE [flags]\n\nPrint AWS credential_process JSON (cached until 5 minutes before expiry)."
+	case "configure":
+		return "broker configure [flags]\n\nWrite one ~/.aws/config profile per role (credential_process)."
+	case "console":
+		return "broker console --role ACCOUNT/ROLE [flags]\n\nOpen the AWS console as a role."
+	case "exec":
+		return "broker exec --role ACCOUNT/ROLE [flags] -- COMMAND [ARGS...]\n\nRun a command with a role's credentials in its environment."
+	}
+	return "broker " + name + " [flags]"
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command"}
 	}
-	switch args[0] {
-	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr)
-	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr)
-	case "check":
-		return runCheck(args[1:], stdout, stderr)
-	case "rules":
-		return runRules(ctx, args[1:], stdout, stderr)
-	case "clients":
-		return runClients(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		return runMigrate(ctx, args[1:], stdout, stderr)
-	case "idp-metadata":
-		return runIDPMetadata(args[1:], stdout, stderr)
-	case "loadtest":
-		return runLoadtest(ctx, args[1:], stdout, stderr)
-	case "login":
-		return runLogin(ctx, args[1:], stdout, stderr)
-	case "logout":
-		return runLogout(ctx, args[1:], stdout, stderr)
-	case "roles":
-		return runRoles(ctx, args[1:], stdout, stderr)
-	case "credentials":
-		return runCredentials(ctx, args[1:], stdout, stderr)
-	case "configure":
-		return runConfigure(ctx, args[1:], stdout, stderr)
-	case "console":
-		return runConsole(ctx, args[1:], stdout, stderr)
-	case "exec":
-		return runExec(ctx, args[1:], stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "broker", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprintf(stderr, "broker: unknown command %q\n\n%s", args[0], usage)
-		return usageError{"unknown command"}
+	name := args[0]
+	switch name {
+	case "--version":
+		name = "version"
+	case "-h", "--help", "-help":
+		name = "help"
 	}
+	for _, c := range commands() {
+		if c.name == name {
+			err := c.run(ctx, args[1:], stdout, stderr)
+			if errors.Is(err, errHelp) {
+				return nil // asked for --help: shown, not a failure
+			}
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "broker: unknown command %q (broker help lists them)\n", args[0])
+	return usageError{"unknown command " + args[0]}
 }
 
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "broker", version)
+	return nil
+}
+
+// runHelp prints the list of commands, or one command's --help.
+func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return run(ctx, append(slices.Clone(args), "--help"), stdout, stderr)
+}
+
+// errHelp is what a command returns after printing its --help.
+var errHelp = errors.New("help shown")
+
+// subcommand returns args[0] if it is one of subs; otherwise it prints
+// usageText (to stdout for help, else to stderr) and returns the error
+// run should return.
+func subcommand(name string, args, subs []string, usageText string, stdout, stderr io.Writer) (string, error) {
+	if len(args) > 0 && slices.Contains(subs, args[0]) {
+		return args[0], nil
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
+		fmt.Fprint(stdout, usageText)
+		return "", errHelp
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "broker %s: unknown command %q\n\n", name, args[0])
+	}
+	fmt.Fprint(stderr, usageText)
+	return "", usageError{"broker " + name + " needs " + strings.Join(subs, " or ")}
+}
+
+// newFlagSet is a command's flag set: its --help starts with
+// commandHelp(name) and lists only this command's flags.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("broker "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n", commandHelp(name))
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
 	return fs
 }
 
+// parseFlags parses a command's flags; --help prints them and returns
+// errHelp (run exits 0), a bad flag is a usageError.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usageError{"help"}
+			return errHelp
 		}
 		return usageError{err.Error()}
 	}

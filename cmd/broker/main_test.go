@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,5 +126,112 @@ func TestUsage(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"version"}, &out, &errb); err != nil || !strings.Contains(out.String(), "broker") {
 		t.Errorf("version: %v %q", err, out.String())
+	}
+}
+
+// Every command in the dispatch table (and each of its subcommands) answers
+// --help with exit 0, its usage line and its own flags, each described;
+// the top-level usage names it.
+func TestEveryCommandHelp(t *testing.T) {
+	for _, c := range commands() {
+		names := [][]string{{c.name}}
+		if len(c.subs) > 0 {
+			names = nil
+			for _, s := range c.subs {
+				names = append(names, []string{c.name, s})
+			}
+		}
+		if !strings.Contains(usage, "broker "+c.name) {
+			t.Errorf("the usage does not mention broker %s", c.name)
+		}
+		for _, name := range names {
+			for _, help := range []string{"--help", "-h"} {
+				t.Run(strings.Join(name, " ")+" "+help, func(t *testing.T) {
+					var out, errb bytes.Buffer
+					if err := run(context.Background(), append(slices.Clone(name), help), &out, &errb); err != nil {
+						t.Fatalf("exit: %v\n%s", err, errb.String())
+					}
+					text := out.String() + errb.String()
+					if c.name == "help" || c.name == "version" {
+						return
+					}
+					if !strings.HasPrefix(text, "Usage: broker "+strings.Join(name, " ")) {
+						t.Fatalf("help does not start with its usage line:\n%s", text)
+					}
+					lines := strings.Split(text, "\n")
+					for i, l := range lines {
+						if !strings.HasPrefix(l, "  -") {
+							continue
+						}
+						desc := ""
+						if _, d, ok := strings.Cut(l, "\t"); ok {
+							desc = d
+						} else if i+1 < len(lines) {
+							desc = strings.TrimSpace(lines[i+1])
+						}
+						if len(desc) < 8 {
+							t.Errorf("flag %q has no description", l)
+						}
+						// Only this subcommand's flags: none described as another's.
+						for _, other := range c.subs {
+							if strings.HasPrefix(desc, other+":") {
+								t.Errorf("%v shows %s's flag %q", name, other, l)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// Each of rules' and clients' subcommands shows only the flags it takes.
+func TestSubcommandsShowOnlyTheirFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args          []string
+		want, notWant []string
+	}{
+		{[]string{"rules", "export"}, []string{"-o FILE", "-config FILE", "-url URL"}, []string{"-f ", "-dry-run", "-allow-empty"}},
+		{[]string{"rules", "apply"}, []string{"-f FILE", "-dry-run", "-allow-empty"}, []string{"-o "}},
+		{[]string{"clients", "export"}, []string{"-o FILE"}, []string{"-f ", "-dry-run", "-allow-empty"}},
+		{[]string{"clients", "apply"}, []string{"-f FILE", "-dry-run", "-allow-empty"}, []string{"-o "}},
+		{[]string{"roles"}, []string{"-json", "-url URL"}, []string{"-role", "-config"}},
+	} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), append(tc.args, "--help"), &out, &errb); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errb.String(), "  "+w) {
+				t.Errorf("%v --help lacks %q:\n%s", tc.args, w, errb.String())
+			}
+		}
+		for _, w := range tc.notWant {
+			if strings.Contains(errb.String(), "  "+w) {
+				t.Errorf("%v --help shows %q:\n%s", tc.args, w, errb.String())
+			}
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `broker: unknown command "frobnicate"`},
+		{[]string{"rules", "frobnicate"}, `broker rules: unknown command "frobnicate"`},
+		{[]string{"clients", "frobnicate"}, `broker clients: unknown command "frobnicate"`},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), tc.args, &out, &errb)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.HasPrefix(errb.String(), tc.want) {
+			t.Errorf("%v: %v\n%s", tc.args, err, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"help", "check"}, &out, &errb); err != nil || !strings.Contains(errb.String(), "Usage: broker check --config FILE") {
+		t.Errorf("help check: %v\n%s", err, errb.String())
 	}
 }

@@ -57,18 +57,22 @@ type rulesTarget interface {
 }
 
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "export" && args[0] != "apply") {
-		fmt.Fprint(stderr, rulesUsage)
-		return usageError{"rules needs export or apply"}
+	sub, err := subcommand("rules", args, []string{"export", "apply"}, rulesUsage, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := newFlagSet("rules "+sub, stderr)
-	path := fs.String("config", "", "config file (YAML): work on its store directly")
-	url := fs.String("url", "", "a running broker's URL: work through its API (token in $BROKER_TOKEN)")
-	out := fs.String("o", "", "export: write to this file instead of stdout")
-	in := fs.String("f", "", "apply: the rules file (- for stdin)")
-	dry := fs.Bool("dry-run", false, "apply: check and show what would change, change nothing")
-	allowEmpty := fs.Bool("allow-empty", false, "apply: a file with no rules removes every rule (refused without this)")
+	path := fs.String("config", "", "config `FILE` (YAML): work on its store directly")
+	url := fs.String("url", "", "a running broker's `URL`: work through its API (token in $BROKER_TOKEN)")
+	var out, in string
+	var dry, allowEmpty bool
+	if sub == "export" {
+		fs.StringVar(&out, "o", "", "write to this `FILE` instead of stdout")
+	} else {
+		fs.StringVar(&in, "f", "", "the rules `FILE` (- for stdin)")
+		fs.BoolVar(&dry, "dry-run", false, "check and show what would change, change nothing")
+		fs.BoolVar(&allowEmpty, "allow-empty", false, "a file with no rules removes every rule (refused without this)")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -77,7 +81,6 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{"need --config or --url"}
 	}
 	var target rulesTarget
-	var err error
 	if *path != "" {
 		target, err = openStoreTarget(ctx, *path, stderr)
 	} else {
@@ -87,7 +90,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer target.close()
-	return rulesOn(ctx, target, rulesArgs{sub: sub, out: *out, in: *in, dry: *dry, allowEmpty: *allowEmpty}, stdout, stderr)
+	return rulesOn(ctx, target, rulesArgs{sub: sub, out: out, in: in, dry: dry, allowEmpty: allowEmpty}, stdout, stderr)
 }
 
 // rulesArgs are the flags of `broker rules` past the target.
@@ -153,6 +156,15 @@ func rulesOn(ctx context.Context, target rulesTarget, a rulesArgs, stdout, stder
 	}
 	if len(summary) == 0 {
 		fmt.Fprintln(stdout, "rules: no change")
+	}
+	if f.Accounts != nil {
+		accts := diffAccounts(curAccounts, f.Accounts)
+		for _, l := range accts {
+			fmt.Fprintln(stdout, l)
+		}
+		if len(accts) == 0 {
+			fmt.Fprintln(stdout, "accounts: no change")
+		}
 	}
 	if a.dry {
 		fmt.Fprintln(stdout, "dry run: nothing applied")
@@ -388,6 +400,47 @@ func diffRules(cur []mapping.Rule, next []mapping.Rule) []string {
 	return out
 }
 
+// diffAccounts describes what applying next over cur changes in the
+// accounts: one line per account added, changed or removed.
+func diffAccounts(cur, next []mapping.Account) []string {
+	name := func(a mapping.Account) string {
+		s := "account " + a.ID
+		if a.Alias != "" {
+			s += " (" + a.Alias + ")"
+		}
+		return s
+	}
+	have := map[string]mapping.Account{}
+	for _, a := range cur {
+		have[a.ID] = a
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range next {
+		seen[a.ID] = true
+		old, ok := have[a.ID]
+		switch {
+		case !ok:
+			out = append(out, "+ create "+name(a))
+		case old != a:
+			var what []string
+			if old.Alias != a.Alias {
+				what = append(what, fmt.Sprintf("alias %q → %q", old.Alias, a.Alias))
+			}
+			if old.Label != a.Label {
+				what = append(what, fmt.Sprintf("label %q → %q", old.Label, a.Label))
+			}
+			out = append(out, "~ update account "+a.ID+": "+strings.Join(what, ", "))
+		}
+	}
+	for _, a := range cur {
+		if !seen[a.ID] {
+			out = append(out, "- delete "+name(a))
+		}
+	}
+	return out
+}
+
 func actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
@@ -400,7 +453,7 @@ func actor() string {
 // start, under a lock).
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", stderr)
-	path := fs.String("config", "", "config file (YAML): where the store is")
+	path := fs.String("config", "", "config `FILE` (YAML): where the store is")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

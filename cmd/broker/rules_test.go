@@ -65,7 +65,8 @@ func TestRulesExportApply(t *testing.T) {
 	if err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", rules, "--dry-run"}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "+ create ops") || !strings.Contains(out.String(), "- delete devs") || !strings.Contains(out.String(), "dry run") {
+	if !strings.Contains(out.String(), "+ create ops") || !strings.Contains(out.String(), "- delete devs") || !strings.Contains(out.String(), "dry run") ||
+		!strings.Contains(out.String(), "+ create account 111122223333 (sandbox)\n") {
 		t.Fatalf("dry run:\n%s", out.String())
 	}
 	out.Reset()
@@ -85,11 +86,26 @@ func TestRulesExportApply(t *testing.T) {
 	}
 	// Applying the same file again changes nothing.
 	out.Reset()
-	if err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", rules}, &out, &errb); err != nil || !strings.Contains(out.String(), "no change") {
+	if err := run(ctx, []string{"rules", "apply", "--config", cfg, "-f", rules}, &out, &errb); err != nil || !strings.Contains(out.String(), "rules: no change\naccounts: no change\n") {
 		t.Fatalf("re-apply: %v\n%s", err, out.String())
 	}
 	if err := run(ctx, []string{"rules"}, &out, &errb); err == nil {
 		t.Fatal("rules without a subcommand succeeded")
+	}
+}
+
+func TestDiffAccounts(t *testing.T) {
+	cur := []mapping.Account{{ID: "111122223333", Alias: "sandbox"}, {ID: "444455556666", Alias: "prod", Label: "Production"}}
+	next := []mapping.Account{{ID: "111122223333", Alias: "sbx", Label: "Sandbox"}, {ID: "777788889999"}}
+	got := strings.Join(diffAccounts(cur, next), "\n")
+	want := `~ update account 111122223333: alias "sandbox" → "sbx", label "" → "Sandbox"
++ create account 777788889999
+- delete account 444455556666 (prod)`
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if d := diffAccounts(cur, cur); len(d) != 0 {
+		t.Fatalf("no change: %v", d)
 	}
 }
 

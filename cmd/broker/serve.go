@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/broker-dev/broker/app"
@@ -16,7 +14,7 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
-	path := fs.String("config", "", "config file (YAML)")
+	path := fs.String("config", "", "config `FILE` (YAML)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
@@ -67,7 +65,7 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, config.Problems,
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", stderr)
-	path := fs.String("config", "", "config file (YAML)")
+	path := fs.String("config", "", "config `FILE` (YAML)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -88,13 +86,14 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // loadChecked loads a config file and checks its rules with ruleset.Check:
 // config holds plain values, the rules are the ruleset's to judge. Each
-// rule problem is placed in the file at rules[INDEX].FIELD.
+// rule problem is placed in the file at rules[INDEX].FIELD; one that
+// follows from a value that did not decode is left out. The problems come
+// sorted by line.
 func loadChecked(path string) (*config.Config, config.Problems) {
 	cfg, probs := config.Load(path)
 	if cfg == nil {
 		return nil, probs
 	}
-	var rules config.Problems
 	for _, p := range ruleset.Check(cfg.Rules, cfg.MappingOptions()) {
 		at := fmt.Sprintf("rules[%d]", p.Index)
 		if p.Field != "" {
@@ -104,13 +103,11 @@ func loadChecked(path string) (*config.Config, config.Problems) {
 		if name == "" {
 			name = fmt.Sprintf("#%d", p.Index+1)
 		}
-		rules = append(rules, cfg.Locate(at, fmt.Sprintf("rule %s: %s", name, p.Reason)))
+		if cfg.DecodeFailed(at) {
+			continue // follows from a value already reported
+		}
+		probs = append(probs, cfg.Locate(at, fmt.Sprintf("rule %s: %s", name, p.Reason)))
 	}
-	// In the order `broker check` has always printed: after the sections
-	// before rules, before the admin section's.
-	at := slices.IndexFunc(probs, func(p config.Problem) bool { return strings.HasPrefix(p.Path, "admin") })
-	if at < 0 {
-		at = len(probs)
-	}
-	return cfg, slices.Insert(probs, at, rules...)
+	probs.Sort()
+	return cfg, probs
 }

@@ -86,7 +86,7 @@ func TestAdminApps(t *testing.T) {
 		t.Fatalf("stored %+v %v", stored, err)
 	}
 	reg, _ := ev.Config.Apps.Registry().Get(ctx, "wiki")
-	if got := reg.Spec; len(got.RedirectURIs) != 2 || got.When.All[0].Equals != "dev" || len(got.Scopes) != 3 || got.AccessTokenLifetime.String() != "10m0s" {
+	if got := reg.Spec; len(got.RedirectURIs) != 2 || got.When.All[0].Equals != "dev" || len(got.Scopes) != 3 || got.AccessTokenLifetime.String() != "10m" {
 		t.Fatalf("spec %+v", got)
 	}
 	page = ev.Do(t, "GET", "/admin/apps", nil).Body.String()

@@ -410,17 +410,38 @@ func (h *Handler) apiAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if evs == nil {
-		evs = []admins.AuditEvent{}
-	}
 	out := struct {
-		Events []admins.AuditEvent `json:"events"`
-		Next   int64               `json:"next_before,omitempty"`
-	}{Events: evs}
+		Events []auditEventJSON `json:"events"`
+		Next   int64            `json:"next_before,omitempty"`
+	}{Events: make([]auditEventJSON, 0, len(evs))}
+	for _, e := range evs {
+		out.Events = append(out.Events, auditEventJSON{ID: e.ID, Time: e.Time, RequestID: e.RequestID, Event: e.Event,
+			Result: e.Result, Reason: e.Reason, Message: e.Message, Provider: e.Provider, Subject: e.Subject,
+			RoleARN: e.RoleARN, SessionName: e.SessionName, RemoteAddr: e.RemoteAddr, UserAgent: e.UserAgent, Details: e.Details})
+	}
 	if len(evs) == sf.Limit {
 		out.Next = evs[len(evs)-1].ID
 	}
 	return web.WriteJSON(c, http.StatusOK, out)
+}
+
+// auditEventJSON is an audit event as the API writes it: snake_case names,
+// like every other /api/v1 answer.
+type auditEventJSON struct {
+	ID          int64             `json:"id"`
+	Time        time.Time         `json:"time"`
+	RequestID   string            `json:"request_id,omitempty"`
+	Event       string            `json:"event"`
+	Result      string            `json:"result"`
+	Reason      string            `json:"reason,omitempty"`
+	Message     string            `json:"message,omitempty"`
+	Provider    string            `json:"provider,omitempty"`
+	Subject     string            `json:"subject,omitempty"`
+	RoleARN     string            `json:"role_arn,omitempty"`
+	SessionName string            `json:"session_name,omitempty"`
+	RemoteAddr  string            `json:"remote_addr,omitempty"`
+	UserAgent   string            `json:"user_agent,omitempty"`
+	Details     map[string]string `json:"details,omitempty"`
 }
 
 func (h *Handler) apiAccounts(c echo.Context) error {

@@ -66,8 +66,23 @@ func TestAdminAPIWithTokens(t *testing.T) {
 	}
 	// Audit as JSON, filtered.
 	rec = ev.API(t, "GET", "/api/v1/audit?event=rule_saved", "", bearer...)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Subject": "token:ci"`) {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"subject": "token:ci"`) {
 		t.Fatalf("audit: %d %s", rec.Code, rec.Body)
+	}
+	// snake_case names, as every /api/v1 answer.
+	var audit struct{ Events []map[string]any }
+	if err := json.Unmarshal(rec.Body.Bytes(), &audit); err != nil || len(audit.Events) == 0 {
+		t.Fatalf("audit: %v %s", err, rec.Body)
+	}
+	for k := range audit.Events[0] {
+		if k != strings.ToLower(k) {
+			t.Errorf("audit event key %q is not snake_case", k)
+		}
+	}
+	for _, k := range []string{"id", "time", "event", "result", "subject"} {
+		if _, ok := audit.Events[0][k]; !ok {
+			t.Errorf("audit event lacks %q: %v", k, audit.Events[0])
+		}
 	}
 	// Revoked: 401.
 	ev.As(t, "ann", webtest.AdminGroup)

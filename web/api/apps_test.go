@@ -89,7 +89,7 @@ func TestAppsAPI(t *testing.T) {
 	}
 	app, secret := appOf(t, rec)
 	if secret == "" || app["id"] != "wiki" || app["confidential"] != true || app["version"] != float64(1) || app["created_by"] != "token:w" ||
-		app["source"] != apps.SourceAdmin || app["editable"] != true || app["access_token_lifetime"] != "10m0s" {
+		app["source"] != apps.SourceAdmin || app["editable"] != true || app["access_token_lifetime"] != "10m" {
 		t.Fatalf("created %v, secret %q", app, secret)
 	}
 	stored, err := ev.DB.AppClient(ctx, "wiki")
