@@ -91,7 +91,15 @@ func (sp *ServiceProvider) verify(st *spState, doc *checked, raw []byte, request
 	tmpl.Clock = dsig.NewFakeClockAt(at)
 	w := &witness{v: tmpl.SignatureVerifier}
 	tmpl.SignatureVerifier = w
-	assertion, err := tmpl.ParseXMLResponse(raw, requestIDs, *current)
+	var assertion *saml.Assertion
+	err := errNotDirect
+	if !sp.crewjamOnly && direct(st, doc) { // direct.go
+		assertion, err = sp.parseDirect(st, &tmpl, doc, requestIDs, *current)
+	}
+	if errors.Is(err, errNotDirect) {
+		w.signed = nil
+		assertion, err = tmpl.ParseXMLResponse(raw, requestIDs, *current)
+	}
 	subject := ""
 	if err == nil {
 		subject = nameIDOf(assertion)

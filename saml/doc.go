@@ -55,6 +55,13 @@
 //	  ──> replay cache: the assertion ID is recorded only now, after every
 //	      check passed, so a tampered copy cannot burn a genuine response
 //
+// A plaintext Response of the usual shape (nothing encrypted, only the
+// elements the broker reads) skips crewjam's ParseXMLResponse and its
+// re-parses: direct.go makes the same checks, in crewjam's order and with
+// its error kinds, on the tree precheck built, verifying each signature
+// with goxmldsig through the same verifier and reading what the signatures
+// cover; TestDirectMatchesCrewjam holds the two paths to the same decisions.
+//
 // The Identity carries the AuthnStatement's SessionIndex, its
 // AuthnContextClassRef as the attribute broker.AttrAuthnContext (set after
 // the IdP's attributes: an attribute of that name cannot stand in for it),

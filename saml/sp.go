@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/xml"
 	"fmt"
 	"log/slog"
@@ -36,12 +37,18 @@ type ServiceProvider struct {
 	// (tests of third-party fixtures signed with long-expired certificates
 	// set it apart).
 	certNow func() time.Time
+	// crewjamOnly has every Response verified by crewjam's
+	// ParseXMLResponse, the path before issue 15 (the differential test).
+	crewjamOnly bool
 }
 
 // spState is one version of the IdP metadata and the crewjam SP built on it.
 type spState struct {
 	md *saml.EntityDescriptor
 	sp saml.ServiceProvider // template: copied per request, never mutated
+	// certs are md's signing certificates, parsed once (direct.go); nil
+	// when crewjam would refuse them.
+	certs []*x509.Certificate
 }
 
 // New validates cfg and loads the IdP metadata. A file or inline metadata
@@ -103,7 +110,7 @@ func (sp *ServiceProvider) install(md *saml.EntityDescriptor) {
 	if sp.cfg.SignRequests {
 		tmpl.SignatureMethod = dsig.RSASHA256SignatureMethod
 	}
-	sp.state.Store(&spState{md: md, sp: tmpl})
+	sp.state.Store(&spState{md: md, sp: tmpl, certs: signingCerts(md)})
 }
 
 // allowsSHA1 reports whether the allow-lists name a SHA-1 based algorithm.
