@@ -255,13 +255,15 @@ func (h *Handler) adminRuleSubmit(c echo.Context) error {
 			e.page.Problem = "The rule has problems; nothing was saved. See the fields marked below."
 			return h.renderEdit(e, http.StatusUnprocessableEntity)
 		}
-		switch op {
-		case "simulate":
-			return h.simulateEdit(e, cand)
-		case "preview":
-			return h.previewEdit(e, cand)
+		if op == "save" {
+			return h.saveEdit(e)
 		}
-		return h.saveEdit(e)
+		// Simulation and impact sit side by side: the one asked for is
+		// computed, and the other, if it was on the page, is computed
+		// again for the same candidate rules rather than dropped.
+		r := c.Request()
+		return h.resultsEdit(e, cand, op == "simulate" || r.PostFormValue("keep_sim") == "1",
+			op == "preview" || r.PostFormValue("keep_impact") == "1")
 	}
 	return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
 }
@@ -337,30 +339,33 @@ func (h *Handler) checkEdit(e *edit) ([]mapping.Rule, bool, error) {
 	return cand, len(e.errs) == 0, nil
 }
 
-// simulateEdit shows what the candidate rules give a recent sign-in.
-func (h *Handler) simulateEdit(e *edit, cand []mapping.Rule) error {
+// resultsEdit shows what the candidate rules give a recent sign-in
+// (sim), who of the recent sign-ins would gain or lose a role (impact),
+// or both.
+func (h *Handler) resultsEdit(e *edit, cand []mapping.Rule, sim, impact bool) error {
+	ctx := e.c.Request().Context()
+	if impact {
+		imp, err := h.cfg.Admin.ImpactPreview(ctx, nil, cand, 0)
+		if err != nil {
+			return err
+		}
+		rep := impactReportOf(imp)
+		e.page.Impact = &rep
+	}
+	if !sim {
+		return h.renderEdit(e, http.StatusOK)
+	}
 	id, err := h.signInIdentity(e.c, e.page.SignIn)
 	if err == nil {
-		var sim ruleset.Simulation
-		if sim, err = h.cfg.Admin.Simulate(e.c.Request().Context(), cand, id); err == nil {
-			res := simResultOf(sim)
+		var s ruleset.Simulation
+		if s, err = h.cfg.Admin.Simulate(ctx, cand, id); err == nil {
+			res := simResultOf(s)
 			e.page.Sim = &res
 			return h.renderEdit(e, http.StatusOK)
 		}
 	}
 	e.page.Problem = broker.ErrorMessage(err)
 	return h.renderEdit(e, web.StatusOf(broker.ErrorCode(err)))
-}
-
-// previewEdit shows who of the recent sign-ins would gain or lose a role.
-func (h *Handler) previewEdit(e *edit, cand []mapping.Rule) error {
-	imp, err := h.cfg.Admin.ImpactPreview(e.c.Request().Context(), nil, cand, 0)
-	if err != nil {
-		return err
-	}
-	rep := impactReportOf(imp)
-	e.page.Impact = &rep
-	return h.renderEdit(e, http.StatusOK)
 }
 
 // saveEdit creates or updates the rule from the version the admin started
