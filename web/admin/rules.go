@@ -33,6 +33,9 @@ type rulesPage struct {
 	Q          string
 	Rows       []ruleRow
 	Total      int
+	Matches    int // rules that match Q (all of them without one)
+	After      int // the page starts after this position (keyset); 0: the first page
+	Next       int // position to continue after; 0: this is the last page
 	Revision   int64
 	CompileErr string
 	Flash      string
@@ -104,11 +107,30 @@ func orStar(s string) string {
 	return s
 }
 
+// ruleRowOf is the rules page's row of the rule at position pos (from 1)
+// of n.
+func ruleRowOf(r ruleset.Rule, pos, n int, now time.Time) ruleRow {
+	row := ruleRow{Pos: pos, Name: r.Name, Description: r.Description, Effect: r.Effect, Enabled: !r.Disabled,
+		When: whenSummary(r.Rule), Grant: grantSummary(r.Rule), Version: r.Version, UpdatedBy: r.UpdatedBy,
+		UpdatedAt: r.UpdatedAt, UpdatedAgo: ago(r.UpdatedAt, now), First: pos == 1, Last: pos == n}
+	if row.Effect == "" {
+		row.Effect = "allow"
+	}
+	return row
+}
+
+// rulesPageSize is how many rules the rules page lists at once.
+const rulesPageSize = 100
+
+// adminRules lists the rules in order, a page at a time: keyset pages by
+// position (?after=N: the rules after position N that match the search),
+// so a page is the same whatever was filtered before it.
 func (h *Handler) adminRules(c echo.Context) error {
 	st := h.cfg.Rules.State()
 	q := web.BoundedParam(c.QueryParam("q"), 200)
 	lq := strings.ToLower(q)
-	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: h.adminFlash(c)}
+	after, _ := strconv.Atoi(c.QueryParam("after"))
+	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: h.adminFlash(c), After: max(after, 0)}
 	del, err := h.cfg.Admin.Deleted(c.Request().Context())
 	if err != nil {
 		return err
@@ -119,16 +141,27 @@ func (h *Handler) adminRules(c echo.Context) error {
 	}
 	now := h.Now()
 	for i, r := range st.Rules {
-		row := ruleRow{Pos: i + 1, Name: r.Name, Description: r.Description, Effect: r.Effect, Enabled: !r.Disabled,
-			When: whenSummary(r.Rule), Grant: grantSummary(r.Rule), Version: r.Version, UpdatedBy: r.UpdatedBy,
-			UpdatedAt: r.UpdatedAt, UpdatedAgo: ago(r.UpdatedAt, now), First: i == 0, Last: i == len(st.Rules)-1}
-		if row.Effect == "" {
-			row.Effect = "allow"
+		pos := i + 1
+		var row ruleRow
+		if lq != "" {
+			// A search reads every rule's summary.
+			row = ruleRowOf(r, pos, len(st.Rules), now)
+			if !strings.Contains(strings.ToLower(strings.Join([]string{row.Name, row.Description, row.When, row.Grant, r.Grant.Label}, "\n")), lq) {
+				continue
+			}
 		}
-		if lq != "" && !strings.Contains(strings.ToLower(strings.Join([]string{row.Name, row.Description, row.When, row.Grant, r.Grant.Label}, "\n")), lq) {
-			continue
+		p.Matches++
+		switch {
+		case pos <= p.After:
+		case len(p.Rows) == rulesPageSize:
+			if p.Next == 0 {
+				p.Next = p.Rows[len(p.Rows)-1].Pos
+			}
+		case lq != "":
+			p.Rows = append(p.Rows, row)
+		default:
+			p.Rows = append(p.Rows, ruleRowOf(r, pos, len(st.Rules), now))
 		}
-		p.Rows = append(p.Rows, row)
 	}
 	return h.renderAdmin(c, http.StatusOK, "admin_rules.html", h.adminPage(c, "Role mapping rules", "rules", p))
 }
