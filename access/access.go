@@ -242,7 +242,7 @@ func (s *Service) assumeGrant(ctx context.Context, sess *Session, out *Outcome) 
 		err = broker.Errorf(broker.EINVALID, "downstream_unknown", "This role has an unknown sign-in method %q. Contact your administrator.", out.Grant.Downstream)
 	}
 	if err != nil {
-		return err
+		return setupRefusal(out.Grant, &sess.Identity, err)
 	}
 	out.Credentials, out.Notices = res.Credentials, res.Notices
 	return nil

@@ -31,9 +31,13 @@ type RuleTrace struct {
 	Rule    string
 	Effect  string // "allow" or "deny"
 	Outcome Outcome
-	Reason  string   // why it did not match, was skipped or denied
-	Grants  []string // keys of the grants it contributed
-	Notes   []string // grants dropped (invalid expansion, duplicate, denied) and why
+	Reason  string // why it did not match, was skipped or denied
+	// Plain is Reason in an admin's words ("groups has no value equal to
+	// engineering"), for pages; Reason is the engine's form (condition
+	// path and operator), for logs and the API.
+	Plain  string   `json:"-"`
+	Grants []string // keys of the grants it contributed
+	Notes  []string // grants dropped (invalid expansion, duplicate, denied) and why
 }
 
 // trace is the compact record Evaluate keeps: one byte per rule, details
@@ -78,18 +82,21 @@ func (d Decision) Trace() []RuleTrace {
 		}
 		switch code {
 		case codeDisabled:
-			tr.Outcome, tr.Reason = Skipped, "disabled"
+			tr.Outcome, tr.Reason, tr.Plain = Skipped, "disabled", "the rule is disabled"
 		case codeOutOfScope:
 			tr.Outcome, tr.Reason = Skipped, "provider "+quote(t.provider)+" is not in the rule's scope"
+			tr.Plain = "the rule is only for other identity providers than " + t.provider
 		case codeIndexMissAbsent:
-			tr.Outcome, tr.Reason = NotMatched, r.indexed.failAbsent
+			tr.Outcome, tr.Reason, tr.Plain = NotMatched, r.indexed.failAbsent, r.indexed.plainAbsent()
 		case codeIndexMiss:
-			tr.Outcome, tr.Reason = NotMatched, r.indexed.failNoMatch
+			tr.Outcome, tr.Reason, tr.Plain = NotMatched, r.indexed.failNoMatch, r.indexed.plainNoMatch()
 		case codeFailed:
 			tr.Outcome, tr.Reason = NotMatched, t.failed[fi].reason
+			tr.Plain = r.plainReason(tr.Reason)
 			fi++
 		case codeDetailed:
 			*tr = *t.detailed[di]
+			tr.Plain = tr.Reason
 			di++
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/access"
 )
 
 // StatusOf maps an error code to the HTTP status.
@@ -68,6 +69,7 @@ func (f *Frame) handleError(err error, c echo.Context) {
 	data.Error = broker.ErrorMessage(err)
 	data.RequestID = rid
 	data.SignInAgain = code == broker.EEXPIRED || code == broker.EUNAUTHORIZED || code == broker.EREPLAY
+	f.signedInHeader(c, &data.Page)
 	switch code {
 	case broker.EUNAUTHORIZED, broker.EEXPIRED, broker.EREPLAY:
 		data.Title = "Sign-in failed"
@@ -75,6 +77,12 @@ func (f *Frame) handleError(err error, c echo.Context) {
 		data.Title = "Not allowed"
 	case broker.ENOTFOUND:
 		data.Title = "Not found"
+	}
+	if r, ok := access.SetupRefusalOf(err); ok {
+		// Nothing the person does can change the account's setup.
+		adv := r.Advice(f.cfg.ExternalURL)
+		data.Setup, data.SignInAgain = &adv, false
+		data.Title, data.WhatToDo = "AWS refused this role", whatToDoSetup
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -87,6 +95,21 @@ func (f *Frame) handleError(err error, c echo.Context) {
 type errorPage struct {
 	Page
 	WhatToDo string
+	// Setup: AWS refused the role for a reason of the account's setup;
+	// the page shows an administrator what to create.
+	Setup *access.SetupAdvice
+}
+
+const whatToDoSetup = "Contact your administrator: only they can change the AWS account. Give them the request id shown below and the details under “For your administrator”."
+
+// signedInHeader fills the header's signed-in part (who, sign out), so
+// every error page shows who is signed in.
+func (f *Frame) signedInHeader(c echo.Context, p *Page) {
+	cur, ok := f.Current(c)
+	if !ok || cur.Session == nil {
+		return
+	}
+	p.SignedIn, p.User, p.CSRF = true, DisplayName(&cur.Session.Identity), cur.Browser.CSRF
 }
 
 // whatToDo is the error page's line on what to do. The message above it

@@ -21,6 +21,7 @@ func parseTemplates() (*template.Template, error) {
 		"duration": HumanDuration,
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"inc":      func(i int) int { return i + 1 },
+		"dec":      func(i int) int { return i - 1 },
 	}
 	return template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html")
 }

@@ -105,3 +105,44 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	}
 	return out, nil
 }
+
+// AppendAuditBatch appends events in one transaction, many rows to a
+// statement (imports, and the scale measurements that seed a large log).
+// Unlike AppendAudit it does not set the events' ids.
+func (s *DB) AppendAuditBatch(ctx context.Context, evs []store.AuditEvent) error {
+	const perStatement = 500 // 13 parameters each: well under SQLite's 32,766
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(err, "append audit batch")
+	}
+	defer func() { _ = tx.Rollback() }()
+	for len(evs) > 0 {
+		n := min(len(evs), perStatement)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit (time, request_id, event, result, reason, message, provider, subject, role_arn, session_name, remote_addr, user_agent, details) VALUES `)
+		args := make([]any, 0, n*13)
+		for i, e := range evs[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			if e.Time.IsZero() {
+				e.Time = s.now()
+			}
+			details := []byte("{}")
+			if len(e.Details) > 0 {
+				details, _ = json.Marshal(e.Details)
+			}
+			args = append(args, ns(e.Time), e.RequestID, e.Event, e.Result, e.Reason, clip(e.Message, 1000), e.Provider, e.Subject,
+				e.RoleARN, e.SessionName, e.RemoteAddr, clip(e.UserAgent, 500), string(details))
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(q.String()), args...); err != nil {
+			return s.fail(err, "append audit batch")
+		}
+		evs = evs[n:]
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(err, "append audit batch")
+	}
+	return nil
+}

@@ -81,9 +81,32 @@ func (h *Handler) adminSimulate(c echo.Context) error {
 
 type auditPage struct {
 	F      admins.AuditQuery
-	Events []admins.AuditEvent
+	Events []auditRowView
 	Query  string
 	More   int64
+	// EventNames are the event filter's choices: the known events, and
+	// the one asked for if it is not among them.
+	EventNames []string
+}
+
+// auditRowView is an event as the page shows it, with its user in the
+// one form the page and the CSV use (auditUser).
+type auditRowView struct {
+	admins.AuditEvent
+	User string
+}
+
+// auditUser is how the audit page and its CSV name a person: PROVIDER/SUBJECT
+// (the form the sessions page and rule editor use), the subject alone
+// when the event has no provider, "" when it names nobody.
+func auditUser(e admins.AuditEvent) string {
+	switch {
+	case e.Subject == "":
+		return ""
+	case e.Provider == "":
+		return e.Subject
+	}
+	return e.Provider + "/" + e.Subject
 }
 
 // auditQuery reads an audit search from the query string (the page's
@@ -106,7 +129,10 @@ func (h *Handler) adminAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := auditPage{F: f, Events: evs, Query: c.Request().URL.RawQuery}
+	p := auditPage{F: f, Query: c.Request().URL.RawQuery, EventNames: auditEventChoices(f.Event)}
+	for _, e := range evs {
+		p.Events = append(p.Events, auditRowView{AuditEvent: e, User: auditUser(e)})
+	}
 	if len(evs) == sf.Limit {
 		p.More = evs[len(evs)-1].ID
 	}
@@ -120,7 +146,7 @@ func (h *Handler) auditCSV(c echo.Context, sf admins.AuditFilter) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="broker-audit.csv"`)
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "time", "event", "result", "reason", "provider", "subject", "role_arn", "session_name", "remote_addr", "user_agent", "request_id", "message"})
+	_ = cw.Write([]string{"id", "time", "event", "result", "reason", "user", "role_arn", "session_name", "remote_addr", "user_agent", "request_id", "message"})
 	sf.Limit = 1000
 	for rows := 0; rows < 1_000_000; {
 		evs, err := h.cfg.Admins.Audit(c.Request().Context(), sf)
@@ -147,8 +173,8 @@ func (h *Handler) auditCSV(c echo.Context, sf admins.AuditFilter) error {
 // any of them can hold text a person chose (a user name, a role they asked
 // for, a user agent, an IdP's provider id).
 func auditRow(e admins.AuditEvent) []string {
-	row := []string{strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Event, e.Result, e.Reason, e.Provider,
-		e.Subject, e.RoleARN, e.SessionName, e.RemoteAddr, e.UserAgent, e.RequestID, e.Message}
+	row := []string{strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Event, e.Result, e.Reason, auditUser(e),
+		e.RoleARN, e.SessionName, e.RemoteAddr, e.UserAgent, e.RequestID, e.Message}
 	for i := range row {
 		row[i] = csvSafe(row[i])
 	}

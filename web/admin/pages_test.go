@@ -230,14 +230,15 @@ func TestAdminSimulatorAndAudit(t *testing.T) {
 	}
 	// Audit page filters and CSV export.
 	rec = ev.Do(t, "GET", "/admin/audit?user=bob&event=signin", nil)
-	// Each person links to their sessions.
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `<td><a href="/admin/sessions?provider=okta&amp;subject=bob" title="Sessions of this person">bob</a>`) ||
-		strings.Contains(rec.Body.String(), ">ann</a>") {
+	// Each person, named PROVIDER/SUBJECT, links to their sessions; the
+	// event filter is a choice list.
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `<td class="user"><a href="/admin/sessions?provider=okta&amp;subject=bob" title="Sessions of this person">okta/bob</a>`) ||
+		strings.Contains(rec.Body.String(), ">okta/ann</a>") || !strings.Contains(rec.Body.String(), `<select id="f-event" name="event"><option value="">any</option><option selected>signin</option>`) {
 		t.Fatalf("audit filter: %d\n%s", rec.Code, rec.Body)
 	}
 	rec = ev.Do(t, "GET", "/admin/audit?event=signin&format=csv", nil)
 	csv, _ := io.ReadAll(rec.Body)
-	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") || strings.Count(string(csv), "\n") != 3 || !strings.HasPrefix(string(csv), "id,time,event") {
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") || strings.Count(string(csv), "\n") != 3 || !strings.HasPrefix(string(csv), "id,time,event,result,reason,user,role_arn,") || !strings.Contains(string(csv), ",okta/bob,") {
 		t.Fatalf("csv: %d\n%s", rec.Code, csv)
 	}
 	if rec := ev.Do(t, "GET", "/admin/audit?since=yesterday", nil); rec.Code != http.StatusBadRequest {

@@ -33,6 +33,9 @@ type rulesPage struct {
 	Q          string
 	Rows       []ruleRow
 	Total      int
+	Matches    int // rules that match Q (all of them without one)
+	After      int // the page starts after this position (keyset); 0: the first page
+	Next       int // position to continue after; 0: this is the last page
 	Revision   int64
 	CompileErr string
 	Flash      string
@@ -104,11 +107,30 @@ func orStar(s string) string {
 	return s
 }
 
+// ruleRowOf is the rules page's row of the rule at position pos (from 1)
+// of n.
+func ruleRowOf(r ruleset.Rule, pos, n int, now time.Time) ruleRow {
+	row := ruleRow{Pos: pos, Name: r.Name, Description: r.Description, Effect: r.Effect, Enabled: !r.Disabled,
+		When: whenSummary(r.Rule), Grant: grantSummary(r.Rule), Version: r.Version, UpdatedBy: r.UpdatedBy,
+		UpdatedAt: r.UpdatedAt, UpdatedAgo: ago(r.UpdatedAt, now), First: pos == 1, Last: pos == n}
+	if row.Effect == "" {
+		row.Effect = "allow"
+	}
+	return row
+}
+
+// rulesPageSize is how many rules the rules page lists at once.
+const rulesPageSize = 100
+
+// adminRules lists the rules in order, a page at a time: keyset pages by
+// position (?after=N: the rules after position N that match the search),
+// so a page is the same whatever was filtered before it.
 func (h *Handler) adminRules(c echo.Context) error {
 	st := h.cfg.Rules.State()
 	q := web.BoundedParam(c.QueryParam("q"), 200)
 	lq := strings.ToLower(q)
-	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: h.adminFlash(c)}
+	after, _ := strconv.Atoi(c.QueryParam("after"))
+	p := rulesPage{Q: q, Total: len(st.Rules), Revision: st.Revision, Flash: h.adminFlash(c), After: max(after, 0)}
 	del, err := h.cfg.Admin.Deleted(c.Request().Context())
 	if err != nil {
 		return err
@@ -119,16 +141,27 @@ func (h *Handler) adminRules(c echo.Context) error {
 	}
 	now := h.Now()
 	for i, r := range st.Rules {
-		row := ruleRow{Pos: i + 1, Name: r.Name, Description: r.Description, Effect: r.Effect, Enabled: !r.Disabled,
-			When: whenSummary(r.Rule), Grant: grantSummary(r.Rule), Version: r.Version, UpdatedBy: r.UpdatedBy,
-			UpdatedAt: r.UpdatedAt, UpdatedAgo: ago(r.UpdatedAt, now), First: i == 0, Last: i == len(st.Rules)-1}
-		if row.Effect == "" {
-			row.Effect = "allow"
+		pos := i + 1
+		var row ruleRow
+		if lq != "" {
+			// A search reads every rule's summary.
+			row = ruleRowOf(r, pos, len(st.Rules), now)
+			if !strings.Contains(strings.ToLower(strings.Join([]string{row.Name, row.Description, row.When, row.Grant, r.Grant.Label}, "\n")), lq) {
+				continue
+			}
 		}
-		if lq != "" && !strings.Contains(strings.ToLower(strings.Join([]string{row.Name, row.Description, row.When, row.Grant, r.Grant.Label}, "\n")), lq) {
-			continue
+		p.Matches++
+		switch {
+		case pos <= p.After:
+		case len(p.Rows) == rulesPageSize:
+			if p.Next == 0 {
+				p.Next = p.Rows[len(p.Rows)-1].Pos
+			}
+		case lq != "":
+			p.Rows = append(p.Rows, row)
+		default:
+			p.Rows = append(p.Rows, ruleRowOf(r, pos, len(st.Rules), now))
 		}
-		p.Rows = append(p.Rows, row)
 	}
 	return h.renderAdmin(c, http.StatusOK, "admin_rules.html", h.adminPage(c, "Role mapping rules", "rules", p))
 }
@@ -255,13 +288,15 @@ func (h *Handler) adminRuleSubmit(c echo.Context) error {
 			e.page.Problem = "The rule has problems; nothing was saved. See the fields marked below."
 			return h.renderEdit(e, http.StatusUnprocessableEntity)
 		}
-		switch op {
-		case "simulate":
-			return h.simulateEdit(e, cand)
-		case "preview":
-			return h.previewEdit(e, cand)
+		if op == "save" {
+			return h.saveEdit(e)
 		}
-		return h.saveEdit(e)
+		// Simulation and impact sit side by side: the one asked for is
+		// computed, and the other, if it was on the page, is computed
+		// again for the same candidate rules rather than dropped.
+		r := c.Request()
+		return h.resultsEdit(e, cand, op == "simulate" || r.PostFormValue("keep_sim") == "1",
+			op == "preview" || r.PostFormValue("keep_impact") == "1")
 	}
 	return broker.Errorf(broker.EINVALID, "op_unknown", "Unknown action.")
 }
@@ -337,30 +372,33 @@ func (h *Handler) checkEdit(e *edit) ([]mapping.Rule, bool, error) {
 	return cand, len(e.errs) == 0, nil
 }
 
-// simulateEdit shows what the candidate rules give a recent sign-in.
-func (h *Handler) simulateEdit(e *edit, cand []mapping.Rule) error {
+// resultsEdit shows what the candidate rules give a recent sign-in
+// (sim), who of the recent sign-ins would gain or lose a role (impact),
+// or both.
+func (h *Handler) resultsEdit(e *edit, cand []mapping.Rule, sim, impact bool) error {
+	ctx := e.c.Request().Context()
+	if impact {
+		imp, err := h.cfg.Admin.ImpactPreview(ctx, nil, cand, 0)
+		if err != nil {
+			return err
+		}
+		rep := impactReportOf(imp)
+		e.page.Impact = &rep
+	}
+	if !sim {
+		return h.renderEdit(e, http.StatusOK)
+	}
 	id, err := h.signInIdentity(e.c, e.page.SignIn)
 	if err == nil {
-		var sim ruleset.Simulation
-		if sim, err = h.cfg.Admin.Simulate(e.c.Request().Context(), cand, id); err == nil {
-			res := simResultOf(sim)
+		var s ruleset.Simulation
+		if s, err = h.cfg.Admin.Simulate(ctx, cand, id); err == nil {
+			res := simResultOf(s)
 			e.page.Sim = &res
 			return h.renderEdit(e, http.StatusOK)
 		}
 	}
 	e.page.Problem = broker.ErrorMessage(err)
 	return h.renderEdit(e, web.StatusOf(broker.ErrorCode(err)))
-}
-
-// previewEdit shows who of the recent sign-ins would gain or lose a role.
-func (h *Handler) previewEdit(e *edit, cand []mapping.Rule) error {
-	imp, err := h.cfg.Admin.ImpactPreview(e.c.Request().Context(), nil, cand, 0)
-	if err != nil {
-		return err
-	}
-	rep := impactReportOf(imp)
-	e.page.Impact = &rep
-	return h.renderEdit(e, http.StatusOK)
 }
 
 // saveEdit creates or updates the rule from the version the admin started
