@@ -210,20 +210,9 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	ref, err := rf.ref(stderr)
+	_, _, cr, err := fetchCredentials(ctx, f, rf, stderr)
 	if err != nil {
 		return err
-	}
-	c, err := f.client(stderr)
-	if err != nil {
-		return err
-	}
-	cr, err := c.Credentials(ctx, cli.CredentialsRequest{Role: ref, Duration: rf.duration})
-	if err != nil {
-		return fail(stderr, err)
-	}
-	for _, n := range cr.Notices {
-		fmt.Fprintln(stderr, "broker:", n)
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", cr.ProcessJSON())
 	return err
@@ -339,20 +328,9 @@ func runExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "broker exec: name the command after --, e.g. broker exec --role sandbox/Developer -- aws s3 ls")
 		return usageError{"no command"}
 	}
-	ref, err := rf.ref(stderr)
+	c, ref, cr, err := fetchCredentials(ctx, f, rf, stderr)
 	if err != nil {
 		return err
-	}
-	c, err := f.client(stderr)
-	if err != nil {
-		return err
-	}
-	cr, err := c.Credentials(ctx, cli.CredentialsRequest{Role: ref, Duration: rf.duration})
-	if err != nil {
-		return fail(stderr, err)
-	}
-	for _, n := range cr.Notices {
-		fmt.Fprintln(stderr, "broker:", n)
 	}
 	env := cli.ExecEnv(os.Environ(), cr, c.RegionOf(ctx, ref))
 	code, err := cli.Exec(argv, env, os.Stdin, stdout, stderr)
@@ -364,4 +342,26 @@ func runExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return exitStatus(code)
 	}
 	return nil
+}
+
+// fetchCredentials resolves the role and the broker named by the flags and
+// gets the role's credentials (from the cache when fresh), printing the
+// broker's notices to stderr; errors are already said on stderr.
+func fetchCredentials(ctx context.Context, f *cliFlags, rf roleFlags, stderr io.Writer) (*cli.Client, cli.RoleRef, *cli.Credentials, error) {
+	ref, err := rf.ref(stderr)
+	if err != nil {
+		return nil, ref, nil, err
+	}
+	c, err := f.client(stderr)
+	if err != nil {
+		return nil, ref, nil, err
+	}
+	cr, err := c.Credentials(ctx, cli.CredentialsRequest{Role: ref, Duration: rf.duration})
+	if err != nil {
+		return nil, ref, nil, fail(stderr, err)
+	}
+	for _, n := range cr.Notices {
+		fmt.Fprintln(stderr, "broker:", n)
+	}
+	return c, ref, cr, nil
 }
