@@ -73,6 +73,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var wasOpen = groups.map(function (g) { return g.open; });
   var total = inAccount.filter(Boolean).length;
   var timer = 0;
+  var openUpTo = 25;
   var textOf = function (li) {
     if (li.dataset.search) { return li.dataset.search; }
     var acct = li.closest("details");
@@ -96,9 +97,13 @@ document.addEventListener("DOMContentLoaded", function () {
       li.hidden = !ok;
       if (ok && inAccount[i]) { shown++; }
     });
+    // Accounts with a match open when there are few of them (a short
+    // search matches hundreds: they stay as they were, the others hidden).
+    var any = groups.map(function (g) { return g.querySelector(".roles li:not([hidden])") !== null; });
+    var open = terms.length > 0 && any.filter(Boolean).length <= openUpTo;
     groups.forEach(function (g, i) {
-      g.hidden = !g.querySelector(".roles li:not([hidden])");
-      if (g.tagName === "DETAILS") { g.open = terms.length ? true : wasOpen[i]; }
+      g.hidden = !any[i];
+      if (g.tagName === "DETAILS") { g.open = open || wasOpen[i]; }
     });
     if (count) {
       count.textContent = terms.length ? shown + " of " + total + " roles match \u201c" + input.value.trim() + "\u201d." : total + " roles. Pick one to open the AWS console as it.";
