@@ -91,9 +91,9 @@ func roleForm(t testing.TB, portal *page, roleARN string) (string, url.Values) {
 		}
 	}
 	if key == "" {
-		t.Fatalf("portal does not list %s; roles: %v", roleARN, portal.all("data-role-arn"))
+		t.Fatalf("portal does not list %s; roles: %v", roleARN, portal.roleARNs())
 	}
-	return portal.form(t, formWithField("grant", key))
+	return portal.press(t, "grant", key)
 }
 
 type consolePage struct {

@@ -20,7 +20,7 @@ var prodAdmin = "arn:aws:iam::" + devstack.ProductionAccount + ":role/Admin"
 // the offer's link.
 func lacksMFARole(t *testing.T, portal *page, loginPath string) string {
 	t.Helper()
-	if strings.Contains(portal.Body, "Administrator (MFA)") || slices.Contains(portal.all("data-role-arn"), prodAdmin) {
+	if strings.Contains(portal.Body, "Administrator (MFA)") || slices.Contains(portal.roleARNs(), prodAdmin) {
 		t.Error("the portal lists production Administrator (MFA) without a multi-factor sign-in")
 	}
 	link := portal.attrOf("mfa-login", "href")
@@ -36,7 +36,7 @@ func opensMFARole(t *testing.T, st *devstack.Stack, b *browser, portal *page) {
 	t.Helper()
 	portalOf(t, portal, "Alice Admin")
 	if !strings.Contains(portal.Body, "Administrator (MFA)") {
-		t.Fatalf("the portal lacks Administrator (MFA) after a multi-factor sign-in; roles %v", portal.all("data-role-arn"))
+		t.Fatalf("the portal lacks Administrator (MFA) after a multi-factor sign-in; roles %v", portal.roleARNs())
 	}
 	if portal.text("mfa-login") != "" {
 		t.Error("the portal still offers a sign-in with MFA")

@@ -179,7 +179,7 @@ func TestRemovedGroupLosesRoleAtReauth(t *testing.T) {
 	auditHas(t, st, store.AuditFilter{Subject: "alice", Event: "role_assumed", Result: store.ResultFailure}, "role_not_granted")
 	portal = b.get(st.BrokerURL + "/")
 	portalOf(t, portal, "Alice Admin")
-	for _, arn := range portal.all("data-role-arn") {
+	for _, arn := range portal.roleARNs() {
 		if arn == sandboxAdmin {
 			t.Error("the portal still lists sandbox Administrator")
 		}

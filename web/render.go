@@ -73,6 +73,17 @@ func (f *Frame) Render(c echo.Context, status int, name string, data any) error 
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
+// Fragment executes the named template (a piece of a page, e.g. one
+// card of a long list) into HTML that a page can hold as a value: pages
+// that repeat a piece many times render it once and reuse it.
+func (f *Frame) Fragment(name string, data any) (template.HTML, error) {
+	var b strings.Builder
+	if err := f.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil // html/template escaped it in context
+}
+
 // HumanDuration writes d as "1 h 30 min".
 func HumanDuration(d time.Duration) string {
 	if d <= 0 {

@@ -70,7 +70,7 @@ try {
   // preview know them, and has no such role yet.
   const user = await newPage({ width: 1280, height: 900 });
   await signIn(user, USER, USER_PW);
-  assert.equal(await user.locator(`button[data-role-arn="${ROLE_ARN}"]`).count(), 0, "the user already has the role");
+  assert.equal(await user.locator(`button[name="grant"][value^="${ROLE_ARN}|"]`).count(), 0, "the user already has the role");
   step("user signed in without the role");
 
   // The admin, on a phone-sized screen.
@@ -137,7 +137,7 @@ try {
   await user.click("form.signout button");
   await user.waitForSelector("a[data-provider=demo]");
   await signIn(user, USER, USER_PW);
-  await user.waitForSelector(`button[data-role-arn="${ROLE_ARN}"]`);
+  await user.waitForSelector(`button[name="grant"][value^="${ROLE_ARN}|"]`);
   step("user sees the new role");
 
   // Apps: the list (an app of the config file read-only), the register

@@ -129,7 +129,7 @@ func TestSignInThroughSimpleSAMLphp(t *testing.T) {
 	if who := byID(p, "user"); who != "Alice Interop" {
 		t.Errorf("portal shows %q, want SimpleSAMLphp's displayName Alice Interop", who)
 	}
-	if arn := "arn:aws:iam::" + account + ":role/" + role; !strings.Contains(p.Body, `data-role-arn="`+arn+`"`) {
+	if arn := "arn:aws:iam::" + account + ":role/" + role; !strings.Contains(p.Body, `name="grant" value="`+arn+`|`) {
 		t.Errorf("portal does not offer %s (granted by eduPersonAffiliation=member):\n%s", arn, clip(p.Body, 3000))
 	}
 

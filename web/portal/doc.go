@@ -12,8 +12,10 @@
 //	GET  /oidc/:p/callback        state (cookie + replay cache) ─> code exchange (oidc) ─> session
 //	GET  /?q=                     the portal filtered by a search (account id/alias/label, role); pinned and
 //	                              recently used roles at the top, today's console sessions (roles.go)
-//	POST /favourites              pin (pin=1) or unpin (pin=0) a role, per person, in the store (CSRF)
-//	POST /console                 chosen role ─> access.Assume ─> 302 to the AWS console login URL
+//	POST /favourites              pin or unpin a role, per person, in the store (CSRF): pin=REF or unpin=REF
+//	                              (a card's pin reference, cards.go), or grant=KEY with pin=1 or pin=0
+//	POST /console                 chosen role (the portal's one form: grant= is the pressed button's value)
+//	                              ─> access.Assume ─> 302 to the AWS console login URL
 //	GET  /continue?t=             the role picked before sign-in (deep link, single role, re-authentication)
 //	GET  /open?grant=&destination= deep link to a role: opens it, or asks first (see below)
 //	GET  /go?account=&role=       deep link in words (account id/alias/label, role name/ARN; via=, region=,

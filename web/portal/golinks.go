@@ -234,12 +234,15 @@ func (h *Handler) accounts() []mapping.Account {
 // access.ListRoles gives it (the account's alias or id, the role's name,
 // via when a role of that name comes earlier in the account), and dest.
 func GoURL(f *web.Frame, ref access.RoleRef, dest string) string {
+	return f.URL("/go") + strings.TrimPrefix(goPath(ref, dest), "/go")
+}
+
+// goPath is the /go link of a role, relative to the portal (the cards'
+// links: the browser makes them absolute).
+func goPath(ref access.RoleRef, dest string) string {
 	q := goLink{Account: ref.Account, Role: ref.Role, Via: ref.Via}.query()
 	if dest != "" {
 		q.Set("destination", dest)
 	}
-	return f.URL("/go") + "?" + q.Encode()
+	return "/go?" + q.Encode()
 }
-
-// goURL is GoURL on this portal.
-func (h *Handler) goURL(ref access.RoleRef, dest string) string { return GoURL(h.Frame, ref, dest) }

@@ -75,6 +75,8 @@ type Handler struct {
 	oidcCookie   *web.Cookie
 	logoutCookie *web.Cookie
 	arriveCookie *web.Cookie
+	// cards keeps the portal's rendered role cards (cards.go).
+	cards fragments
 }
 
 const (

@@ -130,9 +130,11 @@ func (h *Handler) favourites(c echo.Context, id *broker.Identity) map[string]boo
 // errNoFavourites: the broker keeps no favourites (no store).
 var errNoFavourites = broker.Errorf(broker.ENOTFOUND, "favourites_off", "This broker does not keep favourite roles.")
 
-// favourite pins (pin=1) or unpins (pin=0) one of the person's roles
-// (POST /favourites, CSRF), then goes back to the portal with the same
-// search. Only a role the person has can be pinned; any can be unpinned.
+// favourite pins or unpins one of the person's roles (POST /favourites,
+// CSRF), then goes back to the portal with the same search. The portal's
+// pin buttons post pin=REF or unpin=REF (the card's pinRef); grant=KEY
+// with pin=1 or pin=0 does the same. Only a role the person has can be
+// pinned; any can be unpinned by its key.
 func (h *Handler) favourite(c echo.Context) error {
 	cur, ok := h.Current(c)
 	if !ok {
@@ -143,9 +145,8 @@ func (h *Handler) favourite(c echo.Context) error {
 	}
 	r := c.Request()
 	id := &cur.Session.Identity
-	key := web.BoundedParam(r.PostFormValue("grant"), maxGrantKey)
-	pin := r.PostFormValue("pin") == "1"
-	if key == "" || (pin && !h.granted(id, key)) {
+	key, pin, ok := h.pinRequest(id, r.PostFormValue)
+	if !ok {
 		return broker.Errorf(broker.EFORBIDDEN, "role_not_granted", "This role is not one of yours, so it cannot be pinned. Go back to the portal and pick one from the list.")
 	}
 	if err := h.cfg.Personal.SetFavourite(r.Context(), id.Provider, id.Subject, key, pin); err != nil {
@@ -163,6 +164,29 @@ func (h *Handler) favourite(c echo.Context) error {
 		target += "?" + q.Encode()
 	}
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// pinRequest reads which grant to pin or unpin: a grant key (grant=,
+// with pin=1 or 0) or a pin reference (pin= or unpin=) of one of the
+// person's grants. ok is false for a grant to pin that is not theirs.
+func (h *Handler) pinRequest(id *broker.Identity, form func(string) string) (key string, pin, ok bool) {
+	if key = web.BoundedParam(form("grant"), maxGrantKey); key != "" {
+		pin = form("pin") == "1"
+		return key, pin, !pin || h.granted(id, key)
+	}
+	ref, pin := form("pin"), true
+	if ref == "" {
+		ref, pin = form("unpin"), false
+	}
+	if len(ref) != pinRefLen {
+		return "", false, false
+	}
+	for _, g := range h.cfg.Access.Decide(id).Grants {
+		if k := g.Key(); pinRef(k) == ref {
+			return k, pin, true
+		}
+	}
+	return "", false, false
 }
 
 // granted says whether key is one of the person's grants now.

@@ -158,7 +158,9 @@ func (h *Handler) index(c echo.Context) error {
 	}
 	pd.rolesPage = buildRoles(accts, aliases, h.favourites(c, &data.Identity), h.readHistory(c, &data.Identity),
 		searchQuery(c.QueryParam("q")), h.cfg.Personal != nil)
-	pd.stamp(b.CSRF, dest)
+	if err := h.renderRoles(&pd.rolesPage); err != nil {
+		return err
+	}
 	if decision.NeedsMFA && !data.Identity.MFA {
 		if p, ok := h.cfg.Providers.Get(data.Identity.Provider); ok {
 			pd.MFALogin, pd.MFAProvider = p.LoginPath()+"?mfa=1", p.Label
@@ -192,25 +194,24 @@ type providerView struct {
 }
 
 type accountView struct {
-	ID, Label string
-	Roles     []roleView
+	ID, Label, Alias string
+	// Search is the lower-case text of the account a search matches.
+	Search string
+	Roles  []roleView
 }
 
 type roleView struct {
 	Key, Label, Description, RoleName, RoleARN, Mode, Downstream string
-	// Link is the role's /go link, absolute, to copy and share.
+	// Link is the role's /go link (relative), to copy and share.
 	Link                      string
 	Duration, ConsoleDuration time.Duration
-	// AccountLabel names the account (cards outside their account's list).
+	// AccountLabel names the account (the link's and pin's names).
 	AccountLabel string
-	// Search is the lower-case text a search matches.
-	Search string
-	// FormID is the id of the card's form, unique on the page.
-	FormID string
-	Pinned bool
-	// The page's, for the card's forms: CSRF token, destination, whether
-	// the pin button shows, whether the card names its account.
-	CSRF, Destination   string
+	// Search is the lower-case text a search matches, set on the cards
+	// outside their account (pinned, recent); the others' is their
+	// account's and their own text.
+	Search              string
+	Pinned              bool
 	CanPin, ShowAccount bool
 	// LastCredentials and LastConsole are what AWS gave the last time the
 	// person opened this role (0: unknown).
@@ -238,7 +239,7 @@ func (h *Handler) accountsView(roles []access.ListedRole, dest string) []account
 		a.Roles = append(a.Roles, roleView{
 			Key: g.Key(), Label: g.Label, Description: g.Description, RoleName: r.RoleName, RoleARN: g.RoleARN,
 			Mode: string(g.Mode), Downstream: string(g.Downstream), Duration: g.CredentialDuration, ConsoleDuration: g.ConsoleDuration,
-			Link: h.goURL(r.Ref, dest),
+			Link: goPath(r.Ref, dest),
 		})
 	}
 	return out

@@ -1,7 +1,7 @@
 package portal
 
 import (
-	"strconv"
+	"html/template"
 	"strings"
 	"time"
 
@@ -35,6 +35,9 @@ type rolesPage struct {
 	OpenAccounts bool
 	// CanPin: the broker keeps favourites.
 	CanPin bool
+	// The lists' HTML (cards.go): Pinned, Recent and every account with
+	// its roles.
+	PinnedHTML, RecentHTML, AccountsHTML template.HTML
 }
 
 // buildRoles fills the lists from the person's grants, their pins and
@@ -42,26 +45,36 @@ type rolesPage struct {
 func buildRoles(accts []accountView, aliases map[string]string, favs map[string]bool, hist history, query string, canPin bool) rolesPage {
 	p := rolesPage{Query: query, CanPin: canPin}
 	terms := strings.Fields(strings.ToLower(query))
-	byKey := map[string]roleView{}
+	// The roles the history names (recent, today), by role identity.
 	byUse := map[string]roleView{}
+	wanted := make(map[string]bool, len(hist.recent)+len(hist.today))
+	for _, use := range hist.recent {
+		wanted[use] = true
+	}
+	for _, o := range hist.today {
+		wanted[roleUse(o.RoleARN, o.Mode)] = true
+	}
+	acctText := map[string]string{} // grant key: its account's search text
 	kept := accts[:0]
 	for _, a := range accts {
+		a.Alias = aliases[a.ID]
+		a.Search = strings.ToLower(a.ID + " " + a.Alias + " " + a.Label)
 		roles := a.Roles[:0]
 		for _, r := range a.Roles {
 			p.Total++
-			r.AccountLabel = a.Label
-			r.Search = strings.ToLower(strings.Join([]string{a.ID, aliases[a.ID], a.Label, r.Label, r.RoleName, r.Description}, " "))
+			r.AccountLabel, r.CanPin = a.Label, canPin
 			r.Pinned = favs[r.Key]
-			if u, ok := hist.last[roleUse(r.RoleARN, r.Mode)]; ok {
+			use := roleUse(r.RoleARN, r.Mode)
+			if u, ok := hist.last[use]; ok {
 				r.LastCredentials, r.LastConsole = u.Credentials, u.Console
 			}
-			if _, dup := byUse[roleUse(r.RoleARN, r.Mode)]; !dup {
-				byUse[roleUse(r.RoleARN, r.Mode)] = r
+			acctText[r.Key] = a.Search
+			if _, dup := byUse[use]; !dup && wanted[use] {
+				byUse[use] = r
 			}
-			if !matches(r.Search, terms) {
+			if len(terms) > 0 && !matches(roleSearch(a.Search, r), terms) {
 				continue
 			}
-			byKey[r.Key] = r
 			roles = append(roles, r)
 		}
 		if len(roles) > 0 {
@@ -72,10 +85,15 @@ func buildRoles(accts []accountView, aliases map[string]string, favs map[string]
 	}
 	p.Accounts = kept
 	p.OpenAccounts = len(terms) > 0 || len(kept) <= openAccountsUpTo
+	// Cards outside their account name it, and carry their search text.
+	elsewhere := func(r roleView) roleView {
+		r.ShowAccount, r.Search = true, roleSearch(acctText[r.Key], r)
+		return r
+	}
 	for _, a := range kept {
 		for _, r := range a.Roles {
 			if r.Pinned {
-				p.Pinned = append(p.Pinned, r)
+				p.Pinned = append(p.Pinned, elsewhere(r))
 			}
 		}
 	}
@@ -83,8 +101,10 @@ func buildRoles(accts []accountView, aliases map[string]string, favs map[string]
 		if len(p.Recent) == maxRecent {
 			break
 		}
-		if r, ok := byUse[use]; ok && !r.Pinned && matches(r.Search, terms) {
-			p.Recent = append(p.Recent, r)
+		if r, ok := byUse[use]; ok && !r.Pinned {
+			if r = elsewhere(r); matches(r.Search, terms) {
+				p.Recent = append(p.Recent, r)
+			}
 		}
 	}
 	for _, o := range hist.today {
@@ -95,30 +115,7 @@ func buildRoles(accts []accountView, aliases map[string]string, favs map[string]
 		}
 		p.Today = append(p.Today, o)
 	}
-	numberForms(p.Pinned, "p")
-	numberForms(p.Recent, "h")
-	n := 0
-	for i := range p.Accounts {
-		for j := range p.Accounts[i].Roles {
-			p.Accounts[i].Roles[j].FormID = "r" + strconv.Itoa(n)
-			n++
-		}
-	}
 	return p
-}
-
-// stamp gives every card what its forms need.
-func (p *rolesPage) stamp(csrf, dest string) {
-	set := func(roles []roleView, showAccount bool) {
-		for i := range roles {
-			roles[i].CSRF, roles[i].Destination, roles[i].CanPin, roles[i].ShowAccount = csrf, dest, p.CanPin, showAccount
-		}
-	}
-	set(p.Pinned, true)
-	set(p.Recent, true)
-	for i := range p.Accounts {
-		set(p.Accounts[i].Roles, false)
-	}
 }
 
 // OpenedAt and EndsAt are the opening's times for the page (UTC).
@@ -131,6 +128,12 @@ func (o opening) EndsAt() string {
 	return o.Expires.UTC().Format("15:04") + " UTC"
 }
 
+// roleSearch is the lower-case text a search matches for a role: its
+// account's (id, alias, label) and its label, role name and description.
+func roleSearch(account string, r roleView) string {
+	return strings.TrimSpace(account + " " + strings.ToLower(r.Label+" "+r.RoleName+" "+r.Description))
+}
+
 // matches says whether every search term is in the role's text.
 func matches(text string, terms []string) bool {
 	for _, t := range terms {
@@ -139,14 +142,6 @@ func matches(text string, terms []string) bool {
 		}
 	}
 	return true
-}
-
-// numberForms gives each card of a list a form id of its own (the pin
-// button posts the card's form from outside it).
-func numberForms(roles []roleView, prefix string) {
-	for i := range roles {
-		roles[i].FormID = prefix + strconv.Itoa(i)
-	}
 }
 
 // roleInAccount names a role for a sentence: "Administrator in Sandbox".

@@ -53,11 +53,30 @@ func newScaleEnv(t testing.TB, n int) *webtest.AdminEnv {
 }
 
 var (
-	roleCardRe = regexp.MustCompile(`<li class="role" data-search="([^"]*)"`)
+	// roleCardRe finds the cards in the accounts' lists: their account's
+	// search text, then the grant, label and role name of each.
+	accountRe  = regexp.MustCompile(`(?s)<details data-search="([^"]*)"[^>]*>.*?</details>`)
+	roleCardRe = regexp.MustCompile(`<li><button name="grant" value="([^"]*)"><b>([^<]*)</b>(?: <small>([^<]*)</small>)?`)
 	pinnedRe   = regexp.MustCompile(`(?s)<section class="card role-group" id="pinned".*?</section>`)
 	recentRe   = regexp.MustCompile(`(?s)<section class="card role-group" id="recent".*?</section>`)
 	todayRe    = regexp.MustCompile(`(?s)<details class="card" id="today">.*?</details>`)
 )
+
+// card is a role card of an account's list.
+type card struct{ grant, search string }
+
+// accountCards lists the cards of the accounts' lists, each with the text
+// a search matches (its account's and its own).
+func accountCards(page string) []card {
+	var out []card
+	for _, a := range accountRe.FindAllStringSubmatch(page, -1) {
+		for _, m := range roleCardRe.FindAllStringSubmatch(a[0], -1) {
+			text := html.UnescapeString(a[1] + " " + m[2] + " " + m[3])
+			out = append(out, card{grant: html.UnescapeString(m[1]), search: strings.ToLower(text)})
+		}
+	}
+	return out
+}
 
 // grantOf finds the grant key of role (Administrator or ReadOnly) in the
 // account with alias on a portal page.
@@ -75,7 +94,7 @@ func TestPortalSearchFiltersOnTheServer(t *testing.T) {
 	ev := newScaleEnv(t, 40)
 	ev.As(t, "alice", "dev")
 	all := ev.Do(t, http.MethodGet, "/", nil).Body.String()
-	if n := len(roleCardRe.FindAllString(all, -1)); n != 40 {
+	if n := len(accountCards(all)); n != 40 {
 		t.Fatalf("%d role cards without a search, want 40", n)
 	}
 	for _, tt := range []struct {
@@ -93,14 +112,14 @@ func TestPortalSearchFiltersOnTheServer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := ev.Do(t, http.MethodGet, "/?q="+url.QueryEscape(tt.q), nil)
 			body := rec.Body.String()
-			cards := roleCardRe.FindAllStringSubmatch(body, -1)
+			cards := accountCards(body)
 			if rec.Code != http.StatusOK || len(cards) != tt.want {
 				t.Fatalf("%d, %d cards for %q, want %d", rec.Code, len(cards), tt.q, tt.want)
 			}
 			for _, c := range cards {
 				for _, w := range strings.Fields(strings.ToLower(tt.q)) {
-					if !strings.Contains(c[1], w) {
-						t.Errorf("card %q does not match %q", c[1], w)
+					if !strings.Contains(c.search, w) {
+						t.Errorf("card %q (%q) does not match %q", c.grant, c.search, w)
 					}
 				}
 			}
@@ -132,12 +151,13 @@ func TestFavouritesPersistAcrossSignIns(t *testing.T) {
 	}
 	csrf = ev.As(t, "alice", "dev")
 	pinned := pinnedRe.FindString(ev.Do(t, http.MethodGet, "/", nil).Body.String())
-	if !strings.Contains(pinned, html.EscapeString(key)) || strings.Count(pinned, `class="role"`) != 1 || !strings.Contains(pinned, ">Unpin<") {
+	if !strings.Contains(pinned, html.EscapeString(key)) || strings.Count(pinned, `name="grant"`) != 1 || !strings.Contains(pinned, ">Unpin<") {
 		t.Fatalf("after signing in again the pinned section is %q", pinned)
 	}
-	// Someone else does not see alice's pins.
+	// Someone else does not see alice's pins (nor her cards, kept for
+	// reuse: a pinned card is another card).
 	ev.As(t, "bob", "dev")
-	if pinnedRe.MatchString(ev.Do(t, http.MethodGet, "/", nil).Body.String()) {
+	if bob := ev.Do(t, http.MethodGet, "/", nil).Body.String(); pinnedRe.MatchString(bob) || strings.Contains(bob, `name="unpin"`) {
 		t.Error("bob sees alice's pins")
 	}
 	// Unpin.
@@ -145,6 +165,53 @@ func TestFavouritesPersistAcrossSignIns(t *testing.T) {
 	ev.Do(t, http.MethodPost, "/favourites", url.Values{"csrf_token": {csrf}, "grant": {key}, "pin": {"0"}})
 	if pinnedRe.MatchString(ev.Do(t, http.MethodGet, "/", nil).Body.String()) {
 		t.Error("still pinned after unpin")
+	}
+}
+
+// The page is one form for its roles (the CSRF token once, not per card),
+// and a card's pin button posts its pin reference to the form "pins":
+// pressing it pins the role, and the pinned card's button unpins it.
+func TestPinButtons(t *testing.T) {
+	ev := newScaleEnv(t, 40)
+	ev.As(t, "alice", "dev")
+	page := ev.Do(t, http.MethodGet, "/?q=team", nil).Body.String()
+	if n := strings.Count(page, `action="/console"`); n != 1 {
+		t.Fatalf("%d forms post to /console, want 1", n)
+	}
+	if n := strings.Count(page, `name="csrf_token"`); n != 3 {
+		t.Fatalf("the CSRF token is %d times on the page, want 3 (sign out, pins, roles)", n)
+	}
+	pins := regexp.MustCompile(`(?s)<form method="post" action="/favourites" id="pins">.*?</form>`).FindString(page)
+	csrf := webtest.CSRFRe.FindStringSubmatch(pins)
+	if csrf == nil || !strings.Contains(pins, `name="q" value="team"`) {
+		t.Fatalf("the pins form %q", pins)
+	}
+	key := grantOf(t, page, scaleAccount(3), "Admin")
+	pinRe := regexp.MustCompile(regexp.QuoteMeta(`<li><button name="grant" value="`+html.EscapeString(key)+`">`) + `.*\n.*<button form="pins" name="(un)?pin" value="([^"]+)">`)
+	m := pinRe.FindStringSubmatch(page)
+	if m == nil || m[1] != "" {
+		t.Fatalf("the card of %s has no pin button: %q", key, m)
+	}
+	rec := ev.Do(t, http.MethodPost, "/favourites", url.Values{"csrf_token": {csrf[1]}, "q": {"team"}, "pin": {m[2]}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/?q=team" {
+		t.Fatalf("pin: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if favs, _ := ev.DB.Favourites(context.Background(), "okta", "alice"); len(favs) != 1 || favs[0] != key {
+		t.Fatalf("pinned %q, want %q", favs, key)
+	}
+	page = ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	if m := pinRe.FindStringSubmatch(page); m == nil || m[1] != "un" {
+		t.Fatalf("the pinned card has no unpin button: %q", m)
+	}
+	ev.Do(t, http.MethodPost, "/favourites", url.Values{"csrf_token": {csrf[1]}, "unpin": {m[2]}})
+	if favs, _ := ev.DB.Favourites(context.Background(), "okta", "alice"); len(favs) != 0 {
+		t.Fatalf("still pinned: %q", favs)
+	}
+	for _, form := range []url.Values{{"pin": {"AAAAAAAA"}}, {"pin": {m[2] + "x"}}, {"unpin": {""}}, {}} {
+		form.Set("csrf_token", csrf[1])
+		if rec := ev.Do(t, http.MethodPost, "/favourites", form); rec.Code != http.StatusForbidden {
+			t.Errorf("%v: %d, want 403", form, rec.Code)
+		}
 	}
 }
 
@@ -189,7 +256,7 @@ func TestRecentRolesAndTodaysSessions(t *testing.T) {
 	}
 	page = ev.Do(t, http.MethodGet, "/", nil).Body.String()
 	recent := recentRe.FindString(page)
-	if strings.Count(recent, `class="role"`) != 1 || !strings.Contains(recent, html.EscapeString(key)) || !strings.Contains(recent, "Team 005") {
+	if strings.Count(recent, `name="grant"`) != 1 || !strings.Contains(recent, html.EscapeString(key)) || !strings.Contains(recent, "Team 005") {
 		t.Fatalf("recently used: %q", recent)
 	}
 	if !strings.Contains(recent, "credentials 1 h (what AWS allowed last time; the rule asks 8 h)") {
@@ -209,18 +276,19 @@ func TestRecentRolesAndTodaysSessions(t *testing.T) {
 	}
 }
 
-// The copy link of a role is its /go link, and following it opens that
-// very role.
+// The copy link of a role is its /go link (relative: the browser and
+// portal.js make it absolute on the portal's URL), and following it opens
+// that very role.
 func TestCopyLinkOpensTheRole(t *testing.T) {
 	ev := newScaleEnv(t, 40)
 	ev.As(t, "alice", "dev")
 	page := ev.Do(t, http.MethodGet, "/?q=team-011+read", nil).Body.String()
-	m := regexp.MustCompile(`<a class="go-link" href="([^"]+)" data-copy-link`).FindStringSubmatch(page)
+	m := goLinkRe.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatal("no copy link")
 	}
 	link := html.UnescapeString(m[1])
-	if want := "https://aws.example.com/go?account=team-011&role=ReadOnly"; link != want {
+	if want := "/go?account=team-011&role=ReadOnly"; link != want {
 		t.Fatalf("copy link %q, want %q", link, want)
 	}
 	u, _ := url.Parse(link)
@@ -236,7 +304,10 @@ func TestCopyLinkOpensTheRole(t *testing.T) {
 
 // BenchmarkPortal1000Roles renders the portal of a person with 1,000
 // roles in 500 accounts (a pin and a recent role included) and reports
-// the page's size.
+// the page's size and the process's CPU time per page (cpu-ms/op, GC
+// included). Run it with
+//
+//	go test -run '^$' -bench Portal1000Roles -benchmem ./web/portal
 func BenchmarkPortal1000Roles(b *testing.B) {
 	ev := newScaleEnv(b, 1000)
 	csrf := ev.As(b, "alice", "dev")
@@ -246,6 +317,7 @@ func BenchmarkPortal1000Roles(b *testing.B) {
 	ev.Do(b, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {grantOf(b, page, scaleAccount(400), "ReadOnly")}})
 	var size int
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		rec := ev.Do(b, http.MethodGet, "/", nil)
 		if rec.Code != http.StatusOK {
@@ -253,8 +325,9 @@ func BenchmarkPortal1000Roles(b *testing.B) {
 		}
 		size = rec.Body.Len()
 	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(size), "html-bytes")
-	if n := len(roleCardRe.FindAllString(page, -1)); n != 1000 {
+	if n := len(accountCards(page)); n != 1000 {
 		b.Fatalf("%d cards", n)
 	}
 }
