@@ -136,7 +136,9 @@ const (
 )
 
 // Assume assumes the chosen role and builds the console login URL. Errors
-// are *broker.Error; every attempt is audited. On an error, NextStep says
+// are *broker.Error; every attempt is audited, and a console URL is
+// returned only once its audit records are written (else EUNAVAILABLE
+// ReasonAuditUnavailable, the Outcome without credentials or URL). On an error, NextStep says
 // what to do next (refresh the upstream token, sign in again, or show the
 // error). The Outcome may be non-nil on an error: check SessionChanged.
 func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) {
@@ -157,7 +159,7 @@ func (s *Service) Assume(ctx context.Context, in AssumeInput) (*Outcome, error) 
 			"subject", subject, "grant", in.GrantKey, "reason", broker.ErrorReason(err))
 		return out, err
 	}
-	s.auditConsole(ctx, consoleAudit{meta: in.Meta, provider: provider, subject: subject, role: roleFromKey(in.GrantKey)}, out, err)
+	err = s.auditConsole(ctx, consoleAudit{meta: in.Meta, provider: provider, subject: subject, role: roleFromKey(in.GrantKey)}, out, err)
 	return out, err
 }
 
@@ -257,16 +259,44 @@ func findGrant(d mapping.Decision, key string) (broker.Grant, bool) {
 	return broker.Grant{}, false
 }
 
+// ReasonAuditUnavailable (EUNAVAILABLE): the audit record of a role
+// assumption, a credential or a console URL could not be written, so it
+// was not handed out.
+const ReasonAuditUnavailable = "audit_unavailable"
+
+// audit writes ev; a failure is logged (with the request id), not
+// returned: for records of what did not happen (refusals, sign-outs).
 func (s *Service) audit(ctx context.Context, ev *store.AuditEvent) {
 	if err := s.cfg.Audit.AppendAudit(ctx, ev); err != nil {
-		// The action already happened; losing its record is an operational
-		// problem the log must show loudly.
-		s.log.ErrorContext(ctx, "audit write failed", "event", ev.Event, "subject", ev.Subject, "err", err)
+		s.log.ErrorContext(ctx, "audit write failed", "request_id", ev.RequestID, "event", ev.Event,
+			"subject", ev.Subject, "reason", broker.ErrorReason(err), "err", err)
 	}
 }
 
-// Audit records an event that happened outside Assume (sign-in, sign-out,
-// failures at the edge). Write errors are logged, not returned.
+// auditBefore writes the record of something about to be handed out
+// (credentials, a console URL): when it cannot be written, nothing is
+// handed out and the caller gets EUNAVAILABLE ReasonAuditUnavailable
+// (503), with the failure logged under the request id.
+func (s *Service) auditBefore(ctx context.Context, ev *store.AuditEvent) error {
+	err := s.cfg.Audit.AppendAudit(ctx, ev)
+	if err == nil {
+		return nil
+	}
+	s.log.ErrorContext(ctx, "audit write failed: nothing handed out", "request_id", ev.RequestID, "event", ev.Event,
+		"subject", ev.Subject, "role", ev.RoleARN, "reason", broker.ErrorReason(err), "err", err)
+	return broker.Wrap(err, broker.EUNAVAILABLE, ReasonAuditUnavailable,
+		"The broker could not record this in its audit log, so it did not hand it out. Try again in a few minutes; if it lasts, tell your administrator.")
+}
+
+// withhold clears what an Outcome would hand out (credentials, console
+// URL) after its audit record failed.
+func (out *Outcome) withhold() {
+	out.Credentials = broker.Credentials{}
+	out.ConsoleURL, out.ConsoleExpires = "", time.Time{}
+}
+
+// Audit records an event that happened outside Assume (sign-out, failures
+// at the edge). Write errors are logged with the request id, not returned.
 func (s *Service) Audit(ctx context.Context, ev *store.AuditEvent) { s.audit(ctx, ev) }
 
 // expectedRoundTrip is an Assume error that is a step of a normal flow,

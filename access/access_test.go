@@ -82,11 +82,16 @@ func (f *fakeIssuer) Issue(_ context.Context, r issuer.SAMLRequest) (issuer.Issu
 type memAudit struct {
 	mu  sync.Mutex
 	evs []store.AuditEvent
+	// fail, when set, is what AppendAudit returns (nothing is kept).
+	fail error
 }
 
 func (m *memAudit) AppendAudit(_ context.Context, e *store.AuditEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
 	m.evs = append(m.evs, *e)
 	return nil
 }

@@ -35,10 +35,12 @@ type ConsoleInput struct {
 // Pass-through roles are refused as for Credentials
 // (ReasonPassThroughForApps: the portal opens them). Audited as the
 // portal's console sign-in ("role_assumed", "console_url_issued") with
-// Details client. Errors are *broker.Error.
+// Details client, before the URL is returned (EUNAVAILABLE
+// ReasonAuditUnavailable when those records cannot be written). Errors
+// are *broker.Error.
 func (s *Service) Console(ctx context.Context, in ConsoleInput) (*Outcome, error) {
 	out, err := s.console(ctx, in)
-	s.auditConsole(ctx, consoleAudit{meta: in.Meta, provider: in.Identity.Provider, subject: in.Identity.Subject,
+	err = s.auditConsole(ctx, consoleAudit{meta: in.Meta, provider: in.Identity.Provider, subject: in.Identity.Subject,
 		role: in.Role.Role, client: in.Client}, out, err)
 	return out, err
 }
@@ -85,8 +87,11 @@ type consoleAudit struct {
 // auditConsole writes the audit records of a console sign-in: "role_assumed"
 // (success, or the failure and its reason) and on success
 // "console_url_issued"; with Details client when an app asked. It logs the
-// outcome (never the URL or the credentials' secrets).
-func (s *Service) auditConsole(ctx context.Context, a consoleAudit, out *Outcome, err error) {
+// outcome (never the URL or the credentials' secrets) and returns the
+// error to hand on: err on a failure, and on a success nil once both
+// records are written, else the audit failure (out's credentials and URL
+// withheld).
+func (s *Service) auditConsole(ctx context.Context, a consoleAudit, out *Outcome, err error) error {
 	ev := &store.AuditEvent{
 		RequestID:  a.meta.RequestID,
 		RemoteAddr: a.meta.RemoteAddr,
@@ -119,7 +124,7 @@ func (s *Service) auditConsole(ctx context.Context, a consoleAudit, out *Outcome
 		s.audit(ctx, ev)
 		s.log.WarnContext(ctx, "role assumption failed", "request_id", a.meta.RequestID,
 			"subject", ev.Subject, "role", a.role, "client", a.client, "reason", ev.Reason, "err", err)
-		return
+		return err
 	}
 	ev.Result = store.ResultSuccess
 	ev.Details = withClient(map[string]string{
@@ -129,15 +134,21 @@ func (s *Service) auditConsole(ctx context.Context, a consoleAudit, out *Outcome
 		"credentials_exp": out.Credentials.Expiration.UTC().Format(time.RFC3339),
 		"console_exp":     out.ConsoleExpires.UTC().Format(time.RFC3339),
 	})
-	s.audit(ctx, ev)
-	s.audit(ctx, &store.AuditEvent{
+	issued := &store.AuditEvent{
 		RequestID: a.meta.RequestID, RemoteAddr: a.meta.RemoteAddr, UserAgent: a.meta.UserAgent,
 		Event: "console_url_issued", Result: store.ResultSuccess,
 		Provider: ev.Provider, Subject: ev.Subject,
 		RoleARN: out.Grant.RoleARN, SessionName: out.SessionName,
 		Details: withClient(map[string]string{"destination": out.Grant.Destination}),
-	})
+	}
+	for _, e := range []*store.AuditEvent{ev, issued} {
+		if aerr := s.auditBefore(ctx, e); aerr != nil {
+			out.withhold()
+			return aerr
+		}
+	}
 	s.log.InfoContext(ctx, "role assumed", "request_id", a.meta.RequestID, "subject", ev.Subject,
 		"role", out.Grant.RoleARN, "mode", out.Grant.Mode, "session_name", out.SessionName,
 		"client", a.client, "credentials", out.Credentials)
+	return nil
 }

@@ -33,7 +33,9 @@ const (
 // portal (rules, broker-issued assertion or ID token, duration, session
 // name, tags, source identity). Pass-through roles are refused: they need
 // the IdP's own credential, which only the person's browser session
-// holds. Every attempt is audited as "credentials_issued" for the app.
+// holds. Every attempt is audited as "credentials_issued" for the app,
+// and credentials are returned only once that record is written (else
+// EUNAVAILABLE ReasonAuditUnavailable, the Outcome without them).
 func (s *Service) Credentials(ctx context.Context, in CredentialsInput) (*Outcome, error) {
 	out, err := s.credentials(ctx, in)
 	ev := &store.AuditEvent{
@@ -59,7 +61,10 @@ func (s *Service) Credentials(ctx context.Context, in CredentialsInput) (*Outcom
 	ev.Details["rule"] = out.Grant.Rule
 	ev.Details["access_key_id"] = redactKeyID(out.Credentials.AccessKeyID)
 	ev.Details["credentials_exp"] = out.Credentials.Expiration.UTC().Format(time.RFC3339)
-	s.audit(ctx, ev)
+	if err := s.auditBefore(ctx, ev); err != nil {
+		out.withhold()
+		return out, err
+	}
 	s.log.InfoContext(ctx, "credentials issued", "request_id", in.Meta.RequestID, "subject", ev.Subject,
 		"client", in.Client, "role", out.Grant.RoleARN, "credentials", out.Credentials)
 	return out, nil

@@ -13,7 +13,13 @@
 //	            ended), stored encrypted, expires at min(now+Lifetime, notAfter)
 //	            (a notAfter already past: EEXPIRED session_not_on_or_after),
 //	            with the IdP's session (SessionIndex / sid), address and user
-//	            agent; sign-in recorded for the simulator, audit "signin"
+//	            agent; sign-in recorded for the simulator, audit "signin":
+//	            all one transaction (store CompleteSignIn) with the one-time
+//	            value (WithOneTime: the SAML assertion ID), so a replay or a
+//	            store that cannot write leaves nothing behind (EREPLAY, audited
+//	            as a failed sign-in; EUNAVAILABLE 503). The upstream SAML
+//	            Response is kept only when the rules give a pass-through role,
+//	            and dropped once spent or past the assertion's expiry
 //	            ──> the browser gets only the id
 //	Sessions.Load ──> unused for Idle? deleted, audit "logout" reason idle,
 //	                  ENOTFOUND ReasonSessionIdle
@@ -43,6 +49,9 @@
 //	                 pass-through:  the Session's SAML Response (unused) or ID token (unexpired)
 //	                 broker-issued: issuer mints a Response or ID token for exactly this role
 //	           ──> sts.AssumeRoleWith{SAML,WebIdentity} ──> broker.Credentials
+//	           ──> audit records written first ("role_assumed", "console_url_issued",
+//	               "credentials_issued"); one that cannot be written withholds the
+//	               credentials and URL: EUNAVAILABLE ReasonAuditUnavailable (503)
 //	           ──> console.LoginURL (getSigninToken + login URL)
 //	           ──> audit record (success or the precise failure reason)  (Assume)
 //	           ──> Response presented to STS? Session marked used (Outcome.SessionChanged)

@@ -24,10 +24,8 @@ func (s *Service) assumeSAML(ctx context.Context, sess *Session, out *Outcome) (
 	}
 	switch g.Mode {
 	case broker.ModePassThrough:
-		if sess.samlResponse == "" {
-			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
-				"This role needs a fresh sign-in with your identity provider.")
-		}
+		// Used and expired first: a spent or expired Response is dropped
+		// from the session, and the person is told why.
 		if sess.used {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamUsed,
 				"AWS accepts each sign-in from your identity provider once: sign in again to open another role.")
@@ -35,6 +33,10 @@ func (s *Service) assumeSAML(ctx context.Context, sess *Session, out *Outcome) (
 		if !id.Expires.IsZero() && !s.now().Before(id.Expires) {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamExpired,
 				"Your identity provider's assertion has expired: sign in again.")
+		}
+		if sess.samlResponse == "" {
+			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
+				"This role needs a fresh sign-in with your identity provider.")
 		}
 		input.Assertion = sess.samlResponse
 		input.AssertionMaxDuration = id.SessionDuration

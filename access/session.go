@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/mapping"
 )
 
 // Session is a signed-in person's state between requests: the verified
@@ -47,6 +48,28 @@ type Session struct {
 	// notAfter is the upstream cap on the session (SAML
 	// SessionNotOnOrAfter, the OP's refresh lifetime); zero for none.
 	notAfter time.Time
+
+	// once is the sign-in's one-time value, burned in Sessions.Start's
+	// transaction (not stored with the session).
+	once *oneTime
+}
+
+// oneTime is a value a sign-in may use once (WithOneTime).
+type oneTime struct {
+	namespace, key string
+	expires        time.Time
+	refusal        error
+}
+
+// WithOneTime makes the sign-in single use: Sessions.Start records key
+// under namespace until expires in the same transaction as the session and
+// its audit record (a SAML assertion ID, an OIDC state), and refuses the
+// sign-in with refusal (nil: an EREPLAY "replay" error), audited as a
+// failed sign-in, when the key was recorded before, on any instance.
+func WithOneTime(namespace, key string, expires time.Time, refusal error) SessionOption {
+	return func(s *Session) {
+		s.once = &oneTime{namespace: namespace, key: key, expires: expires, refusal: refusal}
+	}
 }
 
 // SessionOption sets an optional property of a new Session.
@@ -61,8 +84,11 @@ func WithVerifiedAt(t time.Time) SessionOption {
 // NewSAMLSession is the session of a SAML sign-in. responseXML is the
 // decoded Response exactly as received; it is kept for pass-through only
 // when the assertion names AWS roles (id.Roles), from which pass-through
-// grants are made. The session is capped at the assertion's
-// SessionNotOnOrAfter (id.SessionNotOnOrAfter) when the IdP set one.
+// grants are made, and then only while it can be used: Sessions.Start
+// drops it unless the rules give a pass-through role, and it is dropped
+// once spent on STS or past the assertion's expiry (id.Expires). The
+// session is capped at the assertion's SessionNotOnOrAfter
+// (id.SessionNotOnOrAfter) when the IdP set one.
 func NewSAMLSession(id broker.Identity, responseXML []byte, opts ...SessionOption) *Session {
 	s := &Session{Identity: id}
 	if len(id.Roles) > 0 {
@@ -139,6 +165,34 @@ func (s *Session) spend(out *Outcome, err error) bool {
 		return false
 	}
 	s.used = true
+	s.samlResponse = "" // AWS will not take it again: no reason to keep it
+	return true
+}
+
+// keepUpstreamFor drops the upstream SAML Response unless one of d's
+// grants is pass-through by SAML, the only use of it: broker-issued
+// sessions never hold it. A pass-through role granted later asks for a
+// fresh sign-in (ReasonUpstreamMissing).
+func (s *Session) keepUpstreamFor(d mapping.Decision) {
+	if s.samlResponse == "" {
+		return
+	}
+	for _, g := range d.Grants {
+		if g.Mode == broker.ModePassThrough && (g.Downstream == broker.DownstreamSAML || g.Downstream == "") {
+			return
+		}
+	}
+	s.samlResponse = ""
+}
+
+// dropExpiredUpstream drops the upstream SAML Response once the assertion
+// has expired (AWS would refuse it); it reports whether the session
+// changed.
+func (s *Session) dropExpiredUpstream(now time.Time) bool {
+	if s.samlResponse == "" || s.Identity.Expires.IsZero() || now.Before(s.Identity.Expires) {
+		return false
+	}
+	s.samlResponse = ""
 	return true
 }
 

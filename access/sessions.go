@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -24,12 +25,9 @@ type SessionStore interface {
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	ListSessions(ctx context.Context, f store.SessionFilter) ([]store.Session, error)
 	DeleteSessions(ctx context.Context, f store.SessionFilter) ([]store.Session, error)
-}
-
-// SignInRecorder keeps each person's latest verified attributes for the
-// rule simulator and the impact preview (store.SignInStore).
-type SignInRecorder interface {
-	RecordSignIn(ctx context.Context, s *store.SignIn) error
+	// CompleteSignIn writes an accepted sign-in in one transaction
+	// (store.SignInWriter).
+	CompleteSignIn(ctx context.Context, w *store.SignInWrite) error
 }
 
 // AppTokenRevoker revokes every access and refresh token apps hold for
@@ -49,9 +47,10 @@ type SessionsConfig struct {
 	// Access decides the roles counted in the sign-in's audit record and
 	// writes the audit records.
 	Access *Service
-	// SignIns records sign-ins for the simulator; nil = not recorded.
-	SignIns SignInRecorder
-	Replay  ReplayCache
+	// RecordSignIns keeps each person's latest verified attributes (for
+	// the rule simulator and the impact preview) with the sign-in's write.
+	RecordSignIns bool
+	Replay        ReplayCache
 	// AppTokens revokes a person's app tokens when EndAll ends all their
 	// sessions, so an app (the command line) cannot refresh its way past
 	// it; nil = apps' tokens are left alone (no OpenID Provider for apps).
@@ -152,7 +151,17 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 
 // Start stores a new session for a verified sign-in and returns its id and
 // the roles the rules give the person now. replaces is the browser's
-// previous session id ("" if none); it is ended first.
+// previous session id ("" if none); it is ended with the same write.
+//
+// Everything the sign-in writes — its one-time value (WithOneTime), the
+// previous session's end, the session, the sign-in record
+// (RecordSignIns) and the "signin" audit record — is one transaction
+// (SessionStore.CompleteSignIn): no session without its audit record. A
+// one-time value used before refuses the sign-in (the WithOneTime
+// refusal, audited as a failed sign-in with its subject) and writes
+// nothing; a store that cannot write refuses it with its EUNAVAILABLE
+// error, logged with the request id. The session keeps the upstream SAML
+// Response only when the rules give a pass-through role.
 //
 // The session ends at now+Lifetime or at its upstream cap
 // (Session.NotAfter), whichever is first; a cap already past is refused
@@ -169,47 +178,83 @@ func (s *Sessions) Start(ctx context.Context, sess *Session, replaces string, me
 	if sess.verifiedAt.IsZero() {
 		sess.verifiedAt = now
 	}
-	if replaces != "" {
-		_ = s.cfg.Store.DeleteSession(ctx, replaces)
-	}
-	data, err := sess.MarshalBinary()
+	decision := s.cfg.Access.Decide(id)
+	sess.keepUpstreamFor(decision)
+	w, err := s.signInWrite(sess, replaces, now, meta, len(decision.Grants))
 	if err != nil {
 		return "", mapping.Decision{}, err
 	}
-	sid := newSessionID()
-	if err := s.cfg.Store.CreateSession(ctx, &store.Session{
-		ID: sid, Subject: id.Subject, Provider: id.Provider, Data: data,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: sess.capped(now.Add(s.cfg.Lifetime)),
-		UpstreamSession: id.SessionIndex, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
-	}); err != nil {
-		return "", mapping.Decision{}, err
+	if err := s.cfg.Store.CompleteSignIn(ctx, w); err != nil {
+		return "", mapping.Decision{}, s.startFailed(ctx, sess, err, meta)
 	}
-	s.recordSignIn(ctx, id, meta)
-	decision := s.cfg.Access.Decide(id)
-	s.cfg.Access.Audit(ctx, &store.AuditEvent{
-		RequestID: meta.RequestID, Event: "signin", Result: store.ResultSuccess,
-		Provider: id.Provider, Subject: id.Subject, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
-		Details: map[string]string{"roles": strconv.Itoa(len(decision.Grants))},
-	})
 	s.log.InfoContext(ctx, "signed in", "request_id", meta.RequestID, "provider", id.Provider,
 		"subject", id.Subject, "roles", len(decision.Grants))
-	return sid, decision, nil
+	return w.Session.ID, decision, nil
 }
 
-// recordSignIn keeps the person's verified attributes (no credentials: the
-// Identity holds none). A failure is logged, never fatal to the sign-in.
-func (s *Sessions) recordSignIn(ctx context.Context, id *broker.Identity, meta Meta) {
-	if s.cfg.SignIns == nil {
-		return
-	}
-	b, err := json.Marshal(id)
-	if err == nil {
-		err = s.cfg.SignIns.RecordSignIn(ctx, &store.SignIn{Provider: id.Provider, Subject: id.Subject, Identity: b})
-	}
+// signInWrite is everything Start writes for sess, under a new session id.
+func (s *Sessions) signInWrite(sess *Session, replaces string, now time.Time, meta Meta, roles int) (*store.SignInWrite, error) {
+	id := &sess.Identity
+	data, err := sess.MarshalBinary()
 	if err != nil {
-		s.log.WarnContext(ctx, "record sign-in for the simulator", "request_id", meta.RequestID, "err", err)
+		return nil, err
 	}
+	w := &store.SignInWrite{
+		Replaces: replaces,
+		Session: &store.Session{
+			ID: newSessionID(), Subject: id.Subject, Provider: id.Provider, Data: data,
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: sess.capped(now.Add(s.cfg.Lifetime)),
+			UpstreamSession: id.SessionIndex, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
+		},
+		Audit: &store.AuditEvent{
+			Time: now, RequestID: meta.RequestID, Event: "signin", Result: store.ResultSuccess,
+			Provider: id.Provider, Subject: id.Subject, RemoteAddr: meta.RemoteAddr, UserAgent: meta.UserAgent,
+			Details: map[string]string{"roles": strconv.Itoa(roles)},
+		},
+	}
+	if o := sess.once; o != nil {
+		w.Replay = store.ReplayEntry{Namespace: o.namespace, Key: o.key, Expires: o.expires}
+	}
+	if s.cfg.RecordSignIns {
+		// The verified attributes; no credentials (the Identity holds none).
+		b, err := json.Marshal(id)
+		if err != nil {
+			return nil, fmt.Errorf("access: encode sign-in: %w", err)
+		}
+		w.SignIn = &store.SignIn{Time: now, Provider: id.Provider, Subject: id.Subject, Identity: b}
+	}
+	return w, nil
 }
+
+// startFailed turns a failed sign-in write into Start's error: a replay
+// is the one-time value's refusal, audited as a failed sign-in of the
+// verified subject; anything else is logged with the request id (the
+// audit record could not be written either).
+func (s *Sessions) startFailed(ctx context.Context, sess *Session, err error, meta Meta) error {
+	id := &sess.Identity
+	if broker.ErrorCode(err) == broker.EREPLAY {
+		refusal := err
+		if sess.once != nil && sess.once.refusal != nil {
+			refusal = sess.once.refusal
+		}
+		s.Failed(ctx, id.Provider, verifiedRefusal{refusal, id.Subject}, meta)
+		return refusal
+	}
+	s.log.ErrorContext(ctx, "sign-in refused: its session and audit record could not be written", "request_id", meta.RequestID,
+		"provider", id.Provider, "subject", id.Subject, "reason", broker.ErrorReason(err), "err", err)
+	return err
+}
+
+// verifiedRefusal is a refusal of a sign-in whose credential verified:
+// the audit record names its subject.
+type verifiedRefusal struct {
+	err     error
+	subject string
+}
+
+func (e verifiedRefusal) Error() string           { return e.err.Error() }
+func (e verifiedRefusal) Unwrap() error           { return e.err }
+func (e verifiedRefusal) VerifiedSubject() string { return e.subject }
 
 // What a protocol package's refusal may carry beyond its reason, read
 // from the error chain with errors.As (saml.RefusedError and
@@ -269,6 +314,12 @@ func (s *Sessions) Load(ctx context.Context, id string) (*Session, error) {
 	if err := sess.UnmarshalBinary(st.Data); err != nil {
 		return nil, broker.Wrap(err, broker.EINTERNAL, "session_undecodable", "")
 	}
+	if sess.dropExpiredUpstream(now) {
+		// The upstream Response is past its use: it leaves the store now.
+		if err := s.save(ctx, id, &sess, st.ExpiresAt); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.touch(ctx, st, now); err != nil {
 		return nil, err
 	}
@@ -282,11 +333,17 @@ func (s *Sessions) Save(ctx context.Context, id string, sess *Session) error {
 	if err != nil {
 		return err
 	}
+	sess.dropExpiredUpstream(s.now())
+	return s.save(ctx, id, sess, st.ExpiresAt)
+}
+
+// save writes sess back with its expiry (or its cap, when sooner).
+func (s *Sessions) save(ctx context.Context, id string, sess *Session, expires time.Time) error {
 	data, err := sess.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.UpdateSession(ctx, id, data, sess.capped(st.ExpiresAt))
+	return s.cfg.Store.UpdateSession(ctx, id, data, sess.capped(expires))
 }
 
 // Stale reports whether sess's attributes are too old to grant a role or

@@ -31,7 +31,7 @@ func newSessionsWith(t *testing.T, now *time.Time, edit func(*SessionsConfig)) (
 	}
 	t.Cleanup(func() { db.Close() })
 	acc, _, _, au := newService(t, &fakeSTS{})
-	cfg := SessionsConfig{Store: db, Access: acc, SignIns: db, Replay: db, Lifetime: time.Hour,
+	cfg := SessionsConfig{Store: db, Access: acc, RecordSignIns: true, Replay: db, Lifetime: time.Hour,
 		Now: func() time.Time { return *now }}
 	if edit != nil {
 		edit(&cfg)
@@ -98,8 +98,13 @@ func TestSessionsLifecycle(t *testing.T) {
 		t.Error("the recorded sign-in holds a credential")
 	}
 
+	// The sign-in's audit record went with its session, to the store.
 	var signins int
-	for _, e := range au.evs {
+	evs, err := db.ListAudit(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
 		if e.Event == "signin" {
 			signins++
 			if e.Result != store.ResultSuccess || e.RequestID != "r1" || e.RemoteAddr != "192.0.2.7" || e.Details["roles"] != "2" {
@@ -109,6 +114,11 @@ func TestSessionsLifecycle(t *testing.T) {
 	}
 	if signins != 2 {
 		t.Errorf("%d signin audit records, want 2", signins)
+	}
+	for _, e := range au.evs {
+		if e.Event == "signin" && e.Result == store.ResultSuccess {
+			t.Errorf("a sign-in audited apart from its session's write: %+v", e)
+		}
 	}
 }
 

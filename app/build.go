@@ -149,7 +149,7 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		return err
 	}
 	a.Sessions, err = access.NewSessions(access.SessionsConfig{
-		Store: a.Store, Access: a.Access, SignIns: a.Store, Replay: a.Store, AppTokens: a.Store,
+		Store: a.Store, Access: a.Access, RecordSignIns: true, Replay: a.Store, AppTokens: a.Store,
 		Lifetime: time.Duration(cfg.Server.SessionLifetime), Idle: time.Duration(cfg.Server.SessionIdle),
 		ReauthAfter: time.Duration(cfg.Server.ReauthAfter), Logger: a.log, Now: now,
 	})

@@ -21,6 +21,12 @@ type ACSInput struct {
 	SAMLResponse string   // the form value, base64
 	RequestIDs   []string // AuthnRequest IDs this browser started for this provider, still pending
 	CurrentURL   string   // the URL the response was POSTed to
+	// DeferReplay leaves burning the assertion ID to the caller, who
+	// writes it with the rest of the sign-in in one transaction
+	// (Result.ReplayNamespace, AssertionID, ReplayExpires) and must
+	// refuse the sign-in if it was recorded before. false: ParseResponse
+	// burns it in the ReplayCache (EREPLAY when seen).
+	DeferReplay bool
 }
 
 // Result is a verified response.
@@ -30,6 +36,15 @@ type Result struct {
 	AssertionID  string
 	InResponseTo string    // "" for IdP-initiated
 	NotOnOrAfter time.Time // SubjectConfirmationData NotOnOrAfter
+	// ReplayNamespace and ReplayExpires are where and until when
+	// AssertionID must be remembered (burned already unless
+	// ACSInput.DeferReplay).
+	ReplayNamespace string
+	ReplayExpires   time.Time
+	// ReplayRefusal is the refusal to report (and audit) when the caller
+	// finds AssertionID already used (DeferReplay): EREPLAY "replay",
+	// naming the verified subject, as ParseResponse's own.
+	ReplayRefusal error
 }
 
 const bearerMethod = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -64,7 +79,7 @@ func (sp *ServiceProvider) ParseResponse(ctx context.Context, in ACSInput) (*Res
 		return nil, err
 	}
 	// From here on the assertion verified: every refusal names its subject.
-	res, err := sp.accept(ctx, st, assertion, doc, raw, now)
+	res, err := sp.accept(ctx, st, assertion, doc, raw, now, in.DeferReplay)
 	if err != nil {
 		return nil, withSubject(err, nameIDOf(assertion))
 	}
@@ -116,8 +131,8 @@ func (sp *ServiceProvider) verify(st *spState, doc *checked, raw []byte, request
 }
 
 // accept checks the verified assertion, reads the identity from it and
-// burns its ID.
-func (sp *ServiceProvider) accept(ctx context.Context, st *spState, assertion *saml.Assertion, doc *checked, raw []byte, now time.Time) (*Result, error) {
+// burns its ID (unless deferReplay: the caller does).
+func (sp *ServiceProvider) accept(ctx context.Context, st *spState, assertion *saml.Assertion, doc *checked, raw []byte, now time.Time, deferReplay bool) (*Result, error) {
 	if err := sp.checkFacts(factsOfAssertion(assertion), doc.responseIssued, now); err != nil {
 		return nil, err
 	}
@@ -130,14 +145,20 @@ func (sp *ServiceProvider) accept(ctx context.Context, st *spState, assertion *s
 	if c := assertion.Conditions; c != nil && c.NotOnOrAfter.After(expires) {
 		expires = c.NotOnOrAfter
 	}
+	res := &Result{Identity: *id, ResponseXML: raw, AssertionID: assertion.ID, InResponseTo: scd.InResponseTo, NotOnOrAfter: scd.NotOnOrAfter,
+		ReplayNamespace: "saml:" + sp.cfg.ID, ReplayExpires: expires.Add(sp.cfg.ClockSkew)}
+	if deferReplay {
+		res.ReplayRefusal = withSubject(sp.fail(broker.EREPLAY, "replay", fmt.Errorf("assertion %s already used", assertion.ID)), nameIDOf(assertion))
+		return res, nil
+	}
 	// Only now, with everything verified, burn the ID.
-	if err := sp.cfg.Replay.Remember(ctx, "saml:"+sp.cfg.ID, assertion.ID, expires.Add(sp.cfg.ClockSkew)); err != nil {
+	if err := sp.cfg.Replay.Remember(ctx, res.ReplayNamespace, assertion.ID, res.ReplayExpires); err != nil {
 		if broker.ErrorCode(err) == broker.EREPLAY {
 			return nil, sp.fail(broker.EREPLAY, "replay", fmt.Errorf("assertion %s already used", assertion.ID))
 		}
 		return nil, err
 	}
-	return &Result{Identity: *id, ResponseXML: raw, AssertionID: assertion.ID, InResponseTo: scd.InResponseTo, NotOnOrAfter: scd.NotOnOrAfter}, nil
+	return res, nil
 }
 
 // checked is a Response that passed precheck.

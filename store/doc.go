@@ -15,6 +15,9 @@
 //	   accounts       Accounts / PutAccount / DeleteAccount    aliases and labels used by the rules
 //	   API tokens     Create/APITokens/APITokenByHash/Delete   only the SHA-256 of the secret is stored; expiry, scopes, creator
 //	   sign-ins       RecordSignIn / RecentSignIns / SignIn    latest per person, encrypted, kept Retention.SignIns
+//	   a login        CompleteSignIn(SignInWrite)              replay entry, previous session out, session, sign-in
+//	                                                           and audit in one short transaction; EREPLAY writes nothing
+//	   readiness      CheckWrite                               a one-row write: the database accepts writes
 //	   IdP metadata   SaveMetadata / LoadMetadata              last good copy per provider; the newest fetch wins
 //	   favourites     Favourites / SetFavourite                a person's pinned roles by grant key, at most MaxFavourites
 //	   upkeep         Purge(Retention): expired sessions and replay entries,

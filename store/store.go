@@ -9,8 +9,9 @@ import (
 // concurrent use and may be shared by several broker instances.
 //
 // Errors are *broker.Error: ENOTFOUND, ECONFLICT, EREPLAY as documented per
-// method, EUNAVAILABLE when the database cannot be reached and EINTERNAL for
-// other failures (the cause in Err, never SQL or data in Message).
+// method, EUNAVAILABLE when the database cannot be reached or cannot write
+// (read-only, disk full) and EINTERNAL for other failures (the cause in
+// Err, never SQL or data in Message).
 type Store interface {
 	// Remember records key under namespace until expires (the replay cache:
 	// SAML assertion IDs, OIDC states). It returns an error with code
@@ -49,6 +50,7 @@ type Store interface {
 	RuleStore
 	TokenStore
 	SignInStore
+	SignInWriter
 	MetadataStore
 	AppStore
 	ShortLinkStore

@@ -10,19 +10,8 @@ import (
 
 // AppendAudit implements store.Store.
 func (s *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	if e.Time.IsZero() {
-		e.Time = s.now()
-	}
-	details := []byte("{}")
-	if len(e.Details) > 0 {
-		details, _ = json.Marshal(e.Details)
-	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`INSERT INTO audit (time, request_id, event, result, reason, message, provider, subject, role_arn, session_name, remote_addr, user_agent, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		ns(e.Time), e.RequestID, e.Event, e.Result, e.Reason, clip(e.Message, 1000), e.Provider, e.Subject, e.RoleARN, e.SessionName,
-		e.RemoteAddr, clip(e.UserAgent, 500), string(details)).Scan(&id)
-	if err != nil {
+	if err := s.db.QueryRowContext(ctx, s.d.rebind(appendAuditSQL), s.auditArgs(e)...).Scan(&id); err != nil {
 		return s.fail(err, "append audit")
 	}
 	e.ID = id

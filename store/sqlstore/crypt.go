@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"bytes"
+	"compress/flate"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -8,12 +10,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 )
 
 // sealer encrypts secrets at rest with AES-256-GCM. Ciphertext layout:
 // version(1) | key id(8) | nonce(12) | sealed. The row's identity is the
 // additional data, so a ciphertext copied to another row does not open.
+// Version 2 seals the raw DEFLATE of the plaintext (values of at least
+// compressMin bytes that shrink by it: a session's identity JSON halves);
+// version 1, the plain text, is written otherwise and always read.
 type sealer struct {
 	keys []sealKey // [0] encrypts, all decrypt
 }
@@ -23,7 +30,43 @@ type sealKey struct {
 	aead cipher.AEAD
 }
 
-const sealVersion = 1
+const (
+	sealVersion           = 1
+	sealVersionCompressed = 2
+	// compressMin is the smallest plaintext worth compressing.
+	compressMin = 256
+)
+
+// flaters are DEFLATE writers for reuse (each holds about 1 MB of state).
+var flaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed)
+	return w
+}}
+
+// compress returns the raw DEFLATE of plain, or nil when it does not shrink.
+func compress(plain []byte) []byte {
+	var b bytes.Buffer
+	w := flaters.Get().(*flate.Writer)
+	defer flaters.Put(w)
+	w.Reset(&b)
+	if _, err := w.Write(plain); err != nil || w.Close() != nil || b.Len() >= len(plain) {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// maxInflated bounds what a compressed value may inflate to.
+const maxInflated = 16 << 20
+
+func inflate(z []byte) ([]byte, error) {
+	r := flate.NewReader(bytes.NewReader(z))
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, maxInflated+1))
+	if err != nil || len(out) > maxInflated {
+		return nil, errDecrypt
+	}
+	return out, nil
+}
 
 var errDecrypt = errors.New("sqlstore: decrypt: no key opens this value (wrong or rotated-out encryption key, or tampered data)")
 
@@ -55,15 +98,21 @@ func newSealer(keys [][]byte) (*sealer, error) {
 
 func (s *sealer) seal(plain []byte, aad string) []byte {
 	k := s.keys[0]
+	version := byte(sealVersion)
+	if len(plain) >= compressMin {
+		if z := compress(plain); z != nil {
+			plain, version = z, sealVersionCompressed
+		}
+	}
 	out := make([]byte, 1+8+12, 1+8+12+len(plain)+16)
-	out[0] = sealVersion
+	out[0] = version
 	copy(out[1:9], k.id[:])
 	_, _ = rand.Read(out[9:21])
 	return k.aead.Seal(out, out[9:21], plain, []byte(aad))
 }
 
 func (s *sealer) open(ct []byte, aad string) ([]byte, error) {
-	if len(ct) < 1+8+12+16 || ct[0] != sealVersion {
+	if len(ct) < 1+8+12+16 || (ct[0] != sealVersion && ct[0] != sealVersionCompressed) {
 		return nil, errDecrypt
 	}
 	for _, k := range s.keys {
@@ -73,6 +122,9 @@ func (s *sealer) open(ct []byte, aad string) ([]byte, error) {
 		plain, err := k.aead.Open(nil, ct[9:21], ct[21:], []byte(aad))
 		if err != nil {
 			return nil, errDecrypt
+		}
+		if ct[0] == sealVersionCompressed {
+			return inflate(plain)
 		}
 		return plain, nil
 	}

@@ -20,6 +20,9 @@ type dialect interface {
 	isUniqueViolation(err error) bool
 	// forUpdate is the row-lock suffix for SELECT (empty for SQLite).
 	forUpdate() string
+	// unavailable is the reason (ReasonStore*) when err says the database
+	// cannot write or cannot be reached now, "" for any other error.
+	unavailable(err error) string
 }
 
 type sqliteDialect struct{}
@@ -31,6 +34,32 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// SQLite's primary result codes (the low byte of an extended code).
+const (
+	sqliteBusy     = 5
+	sqliteLocked   = 6
+	sqliteReadOnly = 8
+	sqliteIOErr    = 10
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+)
+
+func (sqliteDialect) unavailable(err error) string {
+	var ce interface{ Code() int }
+	if !errors.As(err, &ce) {
+		return ""
+	}
+	switch ce.Code() & 0xff {
+	case sqliteReadOnly:
+		return ReasonStoreReadOnly
+	case sqliteFull:
+		return ReasonStoreFull
+	case sqliteBusy, sqliteLocked, sqliteIOErr, sqliteCantOpen:
+		return ReasonStoreUnavailable
+	}
+	return ""
+}
+
 type postgresDialect struct{}
 
 func (postgresDialect) name() string           { return "postgres" }
@@ -39,6 +68,27 @@ func (postgresDialect) forUpdate() string      { return " FOR UPDATE" }
 func (postgresDialect) isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func (postgresDialect) unavailable(err error) string {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return ReasonStoreUnavailable
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	switch {
+	case pe.Code == "25006": // read_only_sql_transaction (a standby, default_transaction_read_only)
+		return ReasonStoreReadOnly
+	case pe.Code == "53100": // disk_full
+		return ReasonStoreFull
+	case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), // connection exception, insufficient resources
+		pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // admin shutdown, crash shutdown, cannot connect now
+		return ReasonStoreUnavailable
+	}
+	return ""
 }
 
 // dollarRebind rewrites ? as $1, $2, ... (PostgreSQL).

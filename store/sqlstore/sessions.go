@@ -32,8 +32,7 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 	if sess.LastSeenAt.IsZero() {
 		sess.LastSeenAt = sess.CreatedAt
 	}
-	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO sessions (id, subject, provider, data, created_at, expires_at, last_seen_at, upstream_session, remote_addr, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.db.ExecContext(ctx, s.d.rebind(createSessionSQL),
 		sess.ID, sess.Subject, sess.Provider, s.seal.seal(sess.Data, sessionAAD(sess.ID)), ns(sess.CreatedAt), ns(sess.ExpiresAt),
 		ns(sess.LastSeenAt), sess.UpstreamSession, clip(sess.RemoteAddr, 100), clip(sess.UserAgent, 500))
 	if s.d.isUniqueViolation(err) {

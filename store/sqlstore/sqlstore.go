@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -182,16 +184,30 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// fail wraps a database error: unreachable → EUNAVAILABLE, else EINTERNAL.
+// fail wraps a database error: unreachable, read-only or full →
+// EUNAVAILABLE (the database cannot do it now; retry later), else
+// EINTERNAL.
 func (s *DB) fail(err error, op string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_timeout", "The broker's database did not answer in time. Try again.")
 	}
-	if errors.Is(err, sql.ErrConnDone) {
+	var ne net.Error
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
 		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_unavailable", "The broker's database is unavailable. Try again later.")
+	}
+	if reason := s.d.unavailable(err); reason != "" {
+		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, reason,
+			"The broker cannot save anything right now, so it does nothing it could not record. Try again in a few minutes; if it lasts, tell your administrator.")
 	}
 	return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EINTERNAL, "store_error", "")
 }
+
+// Reasons of a database that cannot write or cannot be reached (EUNAVAILABLE).
+const (
+	ReasonStoreReadOnly    = "store_read_only"
+	ReasonStoreFull        = "store_full"
+	ReasonStoreUnavailable = "store_unavailable"
+)
 
 func ns(t time.Time) int64 { return t.UTC().UnixNano() }
 

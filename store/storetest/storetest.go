@@ -54,6 +54,8 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"ListSessions", testListSessions},
 		{"ListSessionsLimit", testListSessionsLimit},
 		{"DeleteSessions", testDeleteSessions},
+		{"CompleteSignIn", testCompleteSignIn},
+		{"CompleteSignInConcurrent", testCompleteSignInConcurrent},
 		{"Audit", testAudit},
 		{"AuditFilters", testAuditFilters},
 		{"Purge", testPurge},

@@ -7,6 +7,6 @@
 //	GET /.well-known/openid-configuration the broker's own OIDC issuer (broker-issued web identity)
 //	GET /idp/oidc/jwks                    its signing keys
 //	GET /healthz                          liveness
-//	GET /readyz                           readiness: the store answers and at least one IdP is usable;
+//	GET /readyz                           readiness: the store answers and accepts a write, and at least one IdP is usable;
 //	                                      warnings (still 200): the IdP metadata's validUntil within 30 days
 package meta

@@ -13,9 +13,12 @@ import (
 	"github.com/broker-dev/broker/web"
 )
 
-// Pinger answers when the store can be used (store.Store).
+// Pinger answers when the store can be used (store.Store): Ping reads,
+// CheckWrite commits a tiny write (a read-only or full database answers
+// Ping but not CheckWrite).
 type Pinger interface {
 	Ping(ctx context.Context) error
+	CheckWrite(ctx context.Context) error
 }
 
 // Config configures the protocol and health endpoints.
@@ -85,7 +88,10 @@ func (h *Handler) healthz(c echo.Context) error {
 }
 
 // readyz reports whether this instance can serve sign-ins: the store must
-// answer; each IdP's metadata state is listed. The instance is ready while
+// answer and accept a write (checks.store "ok", "unavailable" or
+// "read_only": a sign-in, a role or a credential is refused without its
+// audit record, so a store that cannot write is not ready); each IdP's
+// metadata state is listed. The instance is ready while
 // at least one IdP can be used, so one IdP being down does not take the
 // whole broker out of a load balancer. The broker's own IdP metadata
 // nearing its validUntil is a warning (checks.idp_metadata "renew" and a
@@ -95,12 +101,9 @@ func (h *Handler) readyz(c echo.Context) error {
 	defer cancel()
 	checks := map[string]string{}
 	ready := true
-	if err := h.cfg.Store.Ping(ctx); err != nil {
-		checks["store"] = "unavailable"
+	checks["store"] = h.storeState(ctx, web.RequestID(c))
+	if checks["store"] != "ok" {
 		ready = false
-		h.log.WarnContext(ctx, "readiness: store", "err", err)
-	} else {
-		checks["store"] = "ok"
 	}
 	usable := 0
 	providers := h.cfg.Providers.List()
@@ -135,6 +138,22 @@ func (h *Handler) readyz(c echo.Context) error {
 		body["warnings"] = warnings
 	}
 	return c.JSON(status, body)
+}
+
+// storeState is "ok" when the store answers and accepts a write,
+// "unavailable" when it does not answer, "read_only" when it answers but
+// cannot write (read-only, disk full). A failure is logged with the
+// request id and the store's reason.
+func (h *Handler) storeState(ctx context.Context, requestID string) string {
+	if err := h.cfg.Store.Ping(ctx); err != nil {
+		h.log.WarnContext(ctx, "readiness: store does not answer", "request_id", requestID, "reason", broker.ErrorReason(err), "err", err)
+		return "unavailable"
+	}
+	if err := h.cfg.Store.CheckWrite(ctx); err != nil {
+		h.log.WarnContext(ctx, "readiness: store cannot write", "request_id", requestID, "reason", broker.ErrorReason(err), "err", err)
+		return "read_only"
+	}
+	return "ok"
 }
 
 func (h *Handler) oidcDiscovery(c echo.Context) error {

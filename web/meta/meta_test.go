@@ -26,8 +26,14 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("login with metadata down: %d", rec.Code)
 	}
 	ev.SP.NotReady = nil
+	// A store that answers but cannot write (read-only, disk full).
+	ev.SessionStore.ReadOnly = true
+	if rec := ev.Do(t, http.MethodGet, "/readyz", nil); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"store":"read_only"`) {
+		t.Errorf("readyz with a read-only store: %d %s", rec.Code, rec.Body)
+	}
+	ev.SessionStore.ReadOnly = false
 	ev.SessionStore.Down = true
-	if rec := ev.Do(t, http.MethodGet, "/readyz", nil); rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("readyz with store down: %d", rec.Code)
+	if rec := ev.Do(t, http.MethodGet, "/readyz", nil); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"store":"unavailable"`) {
+		t.Errorf("readyz with store down: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -75,6 +75,9 @@ func (h *Handler) samlACS(c echo.Context) error {
 		SAMLResponse: r.PostFormValue("SAMLResponse"),
 		RequestIDs:   ids,
 		CurrentURL:   h.URL("/saml/" + p.ID + "/acs"),
+		// The assertion ID is burned with the session and its audit
+		// record, in one transaction (access.Sessions.Start).
+		DeferReplay: true,
 	})
 	if err != nil {
 		return h.signInFailed(c, p.ID, err)
@@ -92,7 +95,8 @@ func (h *Handler) samlACS(c echo.Context) error {
 	if err := h.savePending(c.Response(), r, h.reqCookie, rest); err != nil {
 		return err
 	}
-	sess := access.NewSAMLSession(res.Identity, res.ResponseXML)
+	sess := access.NewSAMLSession(res.Identity, res.ResponseXML,
+		access.WithOneTime(res.ReplayNamespace, res.AssertionID, res.ReplayExpires, res.ReplayRefusal))
 	if res.InResponseTo == "" {
 		// IdP-initiated: a RelayState may name a console deep link (Okta,
 		// Entra "default relay state"). It is only ever used as a console

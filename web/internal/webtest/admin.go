@@ -63,6 +63,7 @@ func NewAdminEnv(t testing.TB) *AdminEnv {
 		t.Fatal(err)
 	}
 	ev := newFakes()
+	ev.SessionStore.Audit = db // a sign-in's audit record goes where the others do
 	acc, err := access.New(access.Config{Rules: src, STS: ev.STS, Console: FakeConsole{}, Audit: db, SAMLIssuer: FakeIssuer{}})
 	if err != nil {
 		t.Fatal(err)

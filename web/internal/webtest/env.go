@@ -1,6 +1,7 @@
 package webtest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,7 +35,8 @@ type Env struct {
 
 // newFakes is an Env with fresh fakes and no site yet.
 func newFakes() *Env {
-	return &Env{SP: &FakeSP{}, SessionStore: &MemSessions{M: map[string]store.Session{}}, Audit: &AuditLog{}, STS: &FakeSTS{}}
+	audit := &AuditLog{}
+	return &Env{SP: &FakeSP{}, SessionStore: &MemSessions{M: map[string]store.Session{}, Audit: audit}, Audit: audit, STS: &FakeSTS{}}
 }
 
 // NewEnv builds the site at base (its external URL) with one SAML provider,
@@ -91,10 +93,14 @@ func (ev *Env) NewAccess(t testing.TB, eng *mapping.Engine) *access.Service {
 }
 
 // NewSessions is the session lifecycle over the env's in-memory session
-// store, with a fresh replay cache; signIns may be nil.
-func (ev *Env) NewSessions(t testing.TB, acc *access.Service, signIns access.SignInRecorder) *access.Sessions {
+// store (also its replay cache); signIns, when not nil, gets the sign-in
+// records.
+func (ev *Env) NewSessions(t testing.TB, acc *access.Service, signIns interface {
+	RecordSignIn(ctx context.Context, s *store.SignIn) error
+}) *access.Sessions {
 	t.Helper()
-	s, err := access.NewSessions(access.SessionsConfig{Store: ev.SessionStore, Access: acc, Replay: &replay{m: map[string]bool{}}, SignIns: signIns})
+	ev.SessionStore.SignIns = signIns
+	s, err := access.NewSessions(access.SessionsConfig{Store: ev.SessionStore, Access: acc, Replay: ev.SessionStore, RecordSignIns: signIns != nil})
 	if err != nil {
 		t.Fatal(err)
 	}

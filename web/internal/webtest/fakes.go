@@ -70,13 +70,88 @@ func (f *FakeSP) ParseResponse(_ context.Context, in saml.ACSInput) (*saml.Resul
 }
 
 // MemSessions is the server-side session store in memory; it is also the
-// store readiness pings.
+// store readiness pings and checks, and the replay cache.
 type MemSessions struct {
 	mu sync.Mutex
 	// M holds the sessions by id.
 	M map[string]store.Session
 	// Down makes Ping fail.
 	Down bool
+	// ReadOnly makes every write the broker must make before handing
+	// something out fail as a read-only database does (EUNAVAILABLE):
+	// CompleteSignIn, CheckWrite, and the audit log's AppendAudit.
+	ReadOnly bool
+	// Audit receives a sign-in's audit record (CompleteSignIn), as the
+	// store's audit table; SignIns its sign-in record (nil: dropped).
+	Audit interface {
+		AppendAudit(ctx context.Context, e *store.AuditEvent) error
+	}
+	SignIns interface {
+		RecordSignIn(ctx context.Context, s *store.SignIn) error
+	}
+	replay map[string]bool
+}
+
+// ErrReadOnly is what a MemSessions or AuditLog set ReadOnly answers.
+var ErrReadOnly = broker.Wrap(errors.New("attempt to write a readonly database"), broker.EUNAVAILABLE, "store_read_only",
+	"The broker cannot save anything right now, so it does nothing it could not record. Try again in a few minutes.")
+
+// Remember is the replay cache (EREPLAY for a key seen before).
+func (m *MemSessions) Remember(_ context.Context, ns, key string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.remember(ns, key)
+}
+
+func (m *MemSessions) remember(ns, key string) error {
+	if m.ReadOnly {
+		return ErrReadOnly
+	}
+	if m.replay == nil {
+		m.replay = map[string]bool{}
+	}
+	if m.replay[ns+"\x00"+key] {
+		return broker.Errorf(broker.EREPLAY, "replay", "used")
+	}
+	m.replay[ns+"\x00"+key] = true
+	return nil
+}
+
+// CompleteSignIn writes a sign-in as one: the replay entry (EREPLAY, and
+// nothing written, when seen), the previous session's end, the session,
+// the sign-in record and the audit record.
+func (m *MemSessions) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ReadOnly {
+		return ErrReadOnly
+	}
+	if r := w.Replay; r.Namespace != "" {
+		if err := m.remember(r.Namespace, r.Key); err != nil {
+			return err
+		}
+	}
+	if m.Audit != nil {
+		if err := m.Audit.AppendAudit(ctx, w.Audit); err != nil {
+			return err
+		}
+	}
+	if w.SignIn != nil && m.SignIns != nil {
+		if err := m.SignIns.RecordSignIn(ctx, w.SignIn); err != nil {
+			return err
+		}
+	}
+	delete(m.M, w.Replaces)
+	m.M[w.Session.ID] = *w.Session
+	return nil
+}
+
+// CheckWrite fails when ReadOnly.
+func (m *MemSessions) CheckWrite(context.Context) error {
+	if m.ReadOnly {
+		return ErrReadOnly
+	}
+	return nil
 }
 
 func (m *MemSessions) CreateSession(_ context.Context, s *store.Session) error {
@@ -146,28 +221,17 @@ func (FakeIssuer) Issue(_ context.Context, r issuer.SAMLRequest) (issuer.IssuedS
 type AuditLog struct {
 	mu     sync.Mutex
 	Events []store.AuditEvent
+	// ReadOnly makes AppendAudit fail with ErrReadOnly.
+	ReadOnly bool
 }
 
 func (a *AuditLog) AppendAudit(_ context.Context, e *store.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.Events = append(a.Events, *e)
-	return nil
-}
-
-// replay is a replay cache in memory.
-type replay struct {
-	mu sync.Mutex
-	m  map[string]bool
-}
-
-func (r *replay) Remember(_ context.Context, ns, key string, _ time.Time) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m[ns+key] {
-		return broker.Errorf(broker.EREPLAY, "replay", "used")
+	if a.ReadOnly {
+		return ErrReadOnly
 	}
-	r.m[ns+key] = true
+	a.Events = append(a.Events, *e)
 	return nil
 }
 
