@@ -23,7 +23,8 @@ func TestRuleEditorResultsSideBySide(t *testing.T) {
 	rec := ev.Do(t, http.MethodPost, "/admin/rules/new", form)
 	body := rec.Body.String()
 	for _, want := range []string{
-		`action="/admin/rules/new#results"`,
+		`id="op-simulate" formaction="/admin/rules/new#results"`,
+		`id="op-preview" formaction="/admin/rules/new#results"`,
 		`<div class="editor has-results">`,
 		`id="results" role="region" aria-label="Results" tabindex="-1" autofocus`,
 		`id="sim-result"`,
@@ -33,6 +34,10 @@ func TestRuleEditorResultsSideBySide(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("simulate: page lacks %s", want)
 		}
+	}
+	// Save leaves without #results: the list it lands on has none.
+	if strings.Contains(body, ` action="/admin/rules/new#results"`) {
+		t.Error("the form's own action carries #results: a save would land on /admin/rules#results")
 	}
 	if rec.Code != http.StatusOK || strings.Contains(body, `id="impact"`) || strings.Contains(body, `when.all[0]`) {
 		t.Fatalf("simulate: %d, shows the impact unasked or the engine's path:\n%s", rec.Code, body)
