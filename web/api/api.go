@@ -168,12 +168,11 @@ func toAPIRule(r ruleset.Rule) apiRule {
 
 // apiError is a JSON error with per-rule problems.
 type apiError struct {
-	Error     string         `json:"error"`
-	Reason    string         `json:"reason"`
-	Message   string         `json:"message"`
-	Problems  []apiProblem   `json:"problems,omitempty"`
-	RequestID string         `json:"request_id"`
-	Current   map[string]any `json:"current,omitempty"`
+	Error     string       `json:"error"`
+	Reason    string       `json:"reason"`
+	Message   string       `json:"message"`
+	Problems  []apiProblem `json:"problems,omitempty"`
+	RequestID string       `json:"request_id"`
 }
 
 type apiProblem struct {
@@ -212,6 +211,9 @@ func (h *Handler) apiRules(c echo.Context) error {
 		Accounts []mapping.Account `json:"accounts"`
 		Error    string            `json:"compile_error,omitempty"`
 	}{Revision: st.Revision, Rules: []apiRule{}, Accounts: st.Accounts}
+	if out.Accounts == nil {
+		out.Accounts = []mapping.Account{}
+	}
 	for _, r := range st.Rules {
 		out.Rules = append(out.Rules, toAPIRule(r))
 	}
@@ -371,8 +373,20 @@ type simulation struct {
 	Subject    string              `json:"subject"`
 	Attributes map[string][]string `json:"attributes"`
 	Roles      []simRole           `json:"roles"`
-	Trace      []mapping.RuleTrace `json:"trace"`
+	Trace      []simTrace          `json:"trace"`
 	Unverified bool                `json:"unverified,omitempty"`
+}
+
+// simTrace is one rule's outcome as the API shows it (mapping.RuleTrace
+// in snake_case, like every other /api/v1 answer; Reason is the engine's
+// form, for tools).
+type simTrace struct {
+	Rule    string   `json:"rule"`
+	Effect  string   `json:"effect"`
+	Outcome string   `json:"outcome"`
+	Reason  string   `json:"reason"`
+	Grants  []string `json:"grants,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 type simRole struct {
@@ -387,7 +401,13 @@ type simRole struct {
 
 func simulationOf(sim ruleset.Simulation) simulation {
 	id := sim.Identity
-	res := simulation{Provider: id.Provider, Subject: id.Subject, Attributes: id.Attributes, Trace: sim.Trace, Roles: []simRole{}}
+	res := simulation{Provider: id.Provider, Subject: id.Subject, Attributes: id.Attributes, Trace: []simTrace{}, Roles: []simRole{}}
+	if res.Attributes == nil {
+		res.Attributes = map[string][]string{}
+	}
+	for _, t := range sim.Trace {
+		res.Trace = append(res.Trace, simTrace{Rule: t.Rule, Effect: t.Effect, Outcome: string(t.Outcome), Reason: t.Reason, Grants: t.Grants, Notes: t.Notes})
+	}
 	for _, g := range sim.Grants {
 		r := simRole{RoleARN: g.RoleARN, Account: g.AccountID, Label: g.Label, Mode: string(g.Mode), Rule: g.Rule}
 		if g.CredentialDuration > 0 {

@@ -17,8 +17,9 @@ import (
 	"github.com/broker-dev/broker/web/internal/webtest"
 )
 
-// appsEnv is the admin env with the OpenID Provider on, and one app in
-// the config file: grafana (confidential, read-only here).
+// appsEnv is the admin env with the OpenID Provider on (and with it the
+// API for apps), and one app in the config file: grafana (confidential,
+// read-only here).
 func appsEnv(t *testing.T) *webtest.AdminEnv {
 	t.Helper()
 	ev := webtest.NewAdminEnv(t)
@@ -38,7 +39,7 @@ func appsEnv(t *testing.T) *webtest.AdminEnv {
 		t.Fatal(err)
 	}
 	cfg := ev.Config
-	cfg.Apps = p
+	cfg.Apps, cfg.AppBearers = p, p // the API for apps too (/api/v1/roles, credentials, console)
 	ev.Rebuild(t, cfg)
 	return ev
 }

@@ -17,6 +17,11 @@
 //	DELETE /api/v1/sessions?provider=&subject=          sessions:write  end them all: {"ended": N}
 //	DELETE /api/v1/sessions/:handle?provider=&subject=  sessions:write  end one: 204, or 404 session_not_found
 //	GET    /api/v1/apps ...           apps:read/apps:write  the apps of the OpenID Provider (apps.go)
+//	GET    /api/v1/openapi.json       (none)         the OpenAPI 3.1 document (openapi.go, openapi.json)
+//
+// openapi.json, written by hand, describes every /api/v1 route (the API
+// for apps in web/apps too): tests check that it names exactly the routes
+// the site registers and exactly the JSON properties their answers hold.
 //
 // Rules that do not compile get 422 with {rule,index,field,reason} problems;
 // stale versions or revisions get 409. A sessions request without provider

@@ -135,6 +135,8 @@ func New(cfg Config) (*Site, error) {
 	e := frame.Echo()
 	m.Mount(e)
 	p.Mount(e)
+	// The API's description, public like meta's documents.
+	api.MountDocument(e)
 	if cfg.Apps != nil {
 		ah, err := webapps.New(webapps.Config{Frame: frame, Providers: providers, OP: cfg.Apps, SignInLimit: limiter(cfg.SignInLimit, cfg.Now),
 			Credentials: cfg.Access, Bearers: cfg.AppBearers})
