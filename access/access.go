@@ -11,6 +11,7 @@ import (
 	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/metrics"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/sts"
 )
@@ -56,8 +57,11 @@ type Config struct {
 	STS        STS
 	Console    Console
 	Audit      AuditLog
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Metrics counts what the audit log records (sign-ins, role
+	// assumptions) and audit writes that failed; nil = not counted.
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service is the access use case. It is safe for concurrent use.
@@ -257,12 +261,18 @@ func findGrant(d mapping.Decision, key string) (broker.Grant, bool) {
 	return broker.Grant{}, false
 }
 
+// audit writes ev and counts it in the metrics: every audit record of
+// access goes through here, so the two agree (a record the store did not
+// take is counted as an audit write failure instead).
 func (s *Service) audit(ctx context.Context, ev *store.AuditEvent) {
 	if err := s.cfg.Audit.AppendAudit(ctx, ev); err != nil {
 		// The action already happened; losing its record is an operational
 		// problem the log must show loudly.
+		s.cfg.Metrics.AuditWriteFailed(ev.Event)
 		s.log.ErrorContext(ctx, "audit write failed", "event", ev.Event, "subject", ev.Subject, "err", err)
+		return
 	}
+	s.count(ev)
 }
 
 // Audit records an event that happened outside Assume (sign-in, sign-out,
