@@ -23,6 +23,7 @@ import (
 	"github.com/broker-dev/broker/saml"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore"
+	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/site"
 )
 
@@ -73,6 +74,8 @@ type App struct {
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	opts = opts.withDefaults()
 	log, now, hc := opts.Logger, opts.Now, opts.HTTPClient
+	// Every line logged with a request's context carries its request id.
+	log = slog.New(web.LogHandler(log.Handler()))
 	a := &App{cfg: cfg, log: log, now: now, SAML: map[string]*saml.ServiceProvider{}, OIDC: map[string]*oidc.Provider{}}
 	ok := false
 	defer func() {
