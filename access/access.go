@@ -11,6 +11,7 @@ import (
 	"github.com/broker-dev/broker/console"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/metrics"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/sts"
 )
@@ -56,8 +57,11 @@ type Config struct {
 	STS        STS
 	Console    Console
 	Audit      AuditLog
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Metrics counts what the audit log records (sign-ins, role
+	// assumptions) and audit writes that failed; nil = not counted.
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service is the access use case. It is safe for concurrent use.
@@ -264,13 +268,20 @@ func findGrant(d mapping.Decision, key string) (broker.Grant, bool) {
 // was not handed out.
 const ReasonAuditUnavailable = "audit_unavailable"
 
-// audit writes ev; a failure is logged (with the request id), not
-// returned: for records of what did not happen (refusals, sign-outs).
+// audit writes ev and counts it in the metrics: every audit record of
+// access goes through here (or auditBefore, or the sign-in transaction,
+// which count the same way), so the two agree; a record the store did not
+// take is counted as an audit write failure instead. A failure is logged
+// (with the request id), not returned: for records of what did not happen
+// (refusals, sign-outs).
 func (s *Service) audit(ctx context.Context, ev *store.AuditEvent) {
 	if err := s.cfg.Audit.AppendAudit(ctx, ev); err != nil {
+		s.cfg.Metrics.AuditWriteFailed(ev.Event)
 		s.log.ErrorContext(ctx, "audit write failed", "request_id", ev.RequestID, "event", ev.Event,
 			"subject", ev.Subject, "reason", broker.ErrorReason(err), "err", err)
+		return
 	}
+	s.count(ev)
 }
 
 // auditBefore writes the record of something about to be handed out
@@ -280,8 +291,10 @@ func (s *Service) audit(ctx context.Context, ev *store.AuditEvent) {
 func (s *Service) auditBefore(ctx context.Context, ev *store.AuditEvent) error {
 	err := s.cfg.Audit.AppendAudit(ctx, ev)
 	if err == nil {
+		s.count(ev)
 		return nil
 	}
+	s.cfg.Metrics.AuditWriteFailed(ev.Event)
 	s.log.ErrorContext(ctx, "audit write failed: nothing handed out", "request_id", ev.RequestID, "event", ev.Event,
 		"subject", ev.Subject, "role", ev.RoleARN, "reason", broker.ErrorReason(err), "err", err)
 	return broker.Wrap(err, broker.EUNAVAILABLE, ReasonAuditUnavailable,

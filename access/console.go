@@ -118,6 +118,12 @@ func (s *Service) auditConsole(ctx context.Context, a consoleAudit, out *Outcome
 		ev.Reason = broker.ErrorReason(err)
 		ev.Message = broker.ErrorMessage(err)
 		ev.Details = withClient(nil)
+		if out != nil && out.Grant.RoleARN != "" {
+			if ev.Details == nil {
+				ev.Details = map[string]string{}
+			}
+			ev.Details[DetailDownstream] = downstreamOf(out.Grant)
+		}
 		if ev.RoleARN == "" {
 			ev.RoleARN = a.role
 		}
@@ -129,6 +135,7 @@ func (s *Service) auditConsole(ctx context.Context, a consoleAudit, out *Outcome
 	ev.Result = store.ResultSuccess
 	ev.Details = withClient(map[string]string{
 		"mode":            string(out.Grant.Mode),
+		DetailDownstream:  downstreamOf(out.Grant),
 		"rule":            out.Grant.Rule,
 		"access_key_id":   redactKeyID(out.Credentials.AccessKeyID),
 		"credentials_exp": out.Credentials.Expiration.UTC().Format(time.RFC3339),

@@ -45,6 +45,9 @@ func (s *Service) Credentials(ctx context.Context, in CredentialsInput) (*Outcom
 	}
 	if out != nil {
 		ev.RoleARN, ev.SessionName = out.Grant.RoleARN, out.SessionName
+		if d := downstreamOf(out.Grant); d != "" {
+			ev.Details[DetailDownstream] = d
+		}
 	}
 	if err != nil {
 		ev.Result, ev.Reason, ev.Message = store.ResultFailure, broker.ErrorReason(err), broker.ErrorMessage(err)

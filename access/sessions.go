@@ -185,8 +185,12 @@ func (s *Sessions) Start(ctx context.Context, sess *Session, replaces string, me
 		return "", mapping.Decision{}, err
 	}
 	if err := s.cfg.Store.CompleteSignIn(ctx, w); err != nil {
+		if broker.ErrorCode(err) != broker.EREPLAY {
+			s.cfg.Access.cfg.Metrics.AuditWriteFailed(w.Audit.Event)
+		}
 		return "", mapping.Decision{}, s.startFailed(ctx, sess, err, meta)
 	}
+	s.cfg.Access.count(w.Audit) // written with the sign-in: the metrics agree with it
 	s.log.InfoContext(ctx, "signed in", "request_id", meta.RequestID, "provider", id.Provider,
 		"subject", id.Subject, "roles", len(decision.Grants))
 	return w.Session.ID, decision, nil

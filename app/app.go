@@ -16,11 +16,14 @@ import (
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/metrics"
 	"github.com/broker-dev/broker/oidc"
 	"github.com/broker-dev/broker/partition"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/saml"
+	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore"
+	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/site"
 )
 
@@ -31,13 +34,20 @@ type Options struct {
 	// HTTPClient is used for outbound calls (IdP metadata, STS, sign-in);
 	// nil = a keep-alive client with sane timeouts.
 	HTTPClient *http.Client
+	// Version is the broker's version for broker_build_info ("" = the
+	// binary's module version).
+	Version string
 }
 
 // App is a wired broker.
 type App struct {
-	cfg        *config.Config
-	log        *slog.Logger
-	Store      *sqlstore.DB
+	cfg   *config.Config
+	log   *slog.Logger
+	Store *sqlstore.DB
+	// st is Store as the broker's parts use it: every operation measured.
+	st store.Store
+	// Metrics are the broker's Prometheus series (/metrics).
+	Metrics    *metrics.Metrics
 	SAML       map[string]*saml.ServiceProvider
 	OIDC       map[string]*oidc.Provider
 	Issuer     *issuer.SAML
@@ -64,6 +74,8 @@ type App struct {
 func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	opts = opts.withDefaults()
 	log, now, hc := opts.Logger, opts.Now, opts.HTTPClient
+	// Every line logged with a request's context carries its request id.
+	log = slog.New(web.LogHandler(log.Handler()))
 	a := &App{cfg: cfg, log: log, now: now, SAML: map[string]*saml.ServiceProvider{}, OIDC: map[string]*oidc.Provider{}}
 	ok := false
 	defer func() {
@@ -76,6 +88,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if a.Store, err = OpenStore(ctx, cfg, log, now); err != nil {
 		return nil, err
 	}
+	a.Metrics = metrics.New(metrics.Config{Version: opts.Version})
+	a.st = meter(a.Store, a.Metrics, now)
 	if err := a.buildIssuers(now); err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func (a *App) buildProviders(ctx context.Context, hc *http.Client, now func() ti
 func (a *App) loadRules(ctx context.Context, now func() time.Time) error {
 	cfg := a.cfg
 	var err error
-	a.Rules, err = ruleset.New(ctx, ruleset.Config{Store: a.Store, Options: cfg.MappingOptions(), Logger: a.log, Now: now})
+	a.Rules, err = ruleset.New(ctx, ruleset.Config{Store: a.st, Options: cfg.MappingOptions(), Metrics: a.Metrics, Logger: a.log, Now: now})
 	if err != nil {
 		return fmt.Errorf("load rules: %w", err)
 	}
@@ -98,20 +98,20 @@ func (a *App) buildAccess(hc *http.Client, now func() time.Time) error {
 	cfg := a.cfg
 	stsClient, err := sts.New(sts.Config{
 		Endpoint: cfg.AWS.STSEndpoint, Regions: cfg.AWS.STSRegions, HTTPClient: hc,
-		Timeout: time.Duration(cfg.AWS.Timeout), Logger: a.log, Now: now,
+		Timeout: time.Duration(cfg.AWS.Timeout), Metrics: a.Metrics, Logger: a.log, Now: now,
 	})
 	if err != nil {
 		return fmt.Errorf("sts: %w", err)
 	}
 	consoleClient, err := console.New(console.Config{
 		Issuer: cfg.Server.ExternalURL + "/", FederationURL: cfg.AWS.FederationURL, HTTPClient: hc,
-		Timeout: time.Duration(cfg.AWS.Timeout), Logger: a.log, Now: now,
+		Timeout: time.Duration(cfg.AWS.Timeout), Metrics: a.Metrics, Logger: a.log, Now: now,
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
 	acc := access.Config{
-		Rules: a.Rules, STS: stsClient, Console: consoleClient, Audit: a.Store, Logger: a.log, Now: now,
+		Rules: a.Rules, STS: stsClient, Console: consoleClient, Audit: a.st, Metrics: a.Metrics, Logger: a.log, Now: now,
 	}
 	// Only set the issuers that exist: a nil pointer in an interface is not nil.
 	if a.Issuer != nil {
@@ -139,17 +139,17 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
-	adminSvc, err := admins.New(admins.Config{Matcher: adminMatcher, RequireMFA: cfg.Admin.RequireMFA, Store: a.Store, Logger: a.log, Now: now,
+	adminSvc, err := admins.New(admins.Config{Matcher: adminMatcher, RequireMFA: cfg.Admin.RequireMFA, Store: a.st, Logger: a.log, Now: now,
 		DefaultLifetime: time.Duration(cfg.Admin.APITokens.DefaultLifetime), MaxLifetime: time.Duration(cfg.Admin.APITokens.MaxLifetime)})
 	if err != nil {
 		return err
 	}
-	ruleAdmin, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: a.Store, Source: a.Rules, Logger: a.log, Now: now})
+	ruleAdmin, err := ruleset.NewAdmin(ruleset.AdminConfig{Store: a.st, Source: a.Rules, Logger: a.log, Now: now})
 	if err != nil {
 		return err
 	}
 	a.Sessions, err = access.NewSessions(access.SessionsConfig{
-		Store: a.Store, Access: a.Access, RecordSignIns: true, Replay: a.Store, AppTokens: a.Store,
+		Store: a.st, Access: a.Access, RecordSignIns: true, Replay: a.st, AppTokens: a.st,
 		Lifetime: time.Duration(cfg.Server.SessionLifetime), Idle: time.Duration(cfg.Server.SessionIdle),
 		ReauthAfter: time.Duration(cfg.Server.ReauthAfter), Logger: a.log, Now: now,
 	})
@@ -158,14 +158,15 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 	}
 	wc := site.Config{
 		ExternalURL: cfg.Server.ExternalURL, Title: cfg.Portal.Title, Providers: providers,
-		Access: a.Access, Sessions: a.Sessions, Health: a.Store, SessionKeys: sessionKeys,
+		Access: a.Access, Sessions: a.Sessions, Health: a.st, SessionKeys: sessionKeys,
 		SessionLifetime: time.Duration(cfg.Server.SessionLifetime), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		TrustedProxies: proxies, AutoSelectSingleRole: *cfg.Portal.AutoSelectSingleRole,
 		SignInLimit: rateLimit(cfg.Server.RateLimits.SignIn), APITokenLimit: rateLimit(cfg.Server.RateLimits.APIToken),
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
 		Admin:             &site.AdminConfig{Admins: adminSvc, Rules: a.Rules, Admin: ruleAdmin},
-		Personal:          a.Store,
-		Logger:            a.log, Now: now,
+		Personal:          a.st,
+		Metrics:           a.Metrics, MetricsOnSite: cfg.Server.MetricsListen == "",
+		Logger: a.log, Now: now,
 	}
 	if a.Issuer != nil {
 		wc.IDPMetadata = a.Issuer.Metadata
@@ -222,7 +223,7 @@ func (a *App) buildApps(sessionKey []byte, now func() time.Time) error {
 	}
 	a.Apps, err = apps.New(apps.Config{
 		Issuer: cfg.Server.ExternalURL, Signing: a.oidcKey, KeyID: issuer.KeyID(&a.oidcKey.PublicKey),
-		Clients: clients, Store: a.Store, Rules: a.Access, Audit: a.Access, LoginPath: webapps.LoginPath,
+		Clients: clients, Store: a.st, Rules: a.Access, Audit: a.Access, LoginPath: webapps.LoginPath,
 		CodeKey: codeKey, Logger: a.log.With("component", "apps"), Now: now,
 	})
 	return err

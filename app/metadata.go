@@ -28,7 +28,7 @@ func (a *App) auditMetadataChange(ctx context.Context, c saml.MetadataChange) {
 			"keys_changed": strconv.FormatBool(c.KeysChanged()),
 		},
 	}
-	if err := a.Store.AppendAudit(ctx, e); err != nil {
+	if err := a.st.AppendAudit(ctx, e); err != nil {
 		a.log.WarnContext(ctx, "audit the IdP metadata change", "provider", c.Provider, "err", err)
 	}
 }

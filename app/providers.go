@@ -41,8 +41,9 @@ func (a *App) newSAMLProvider(ctx context.Context, p config.Provider, hc *http.C
 		NameIDFormat:         s.NameIDFormat,
 		EncryptionAlgorithms: s.EncryptionAlgorithms,
 		RequireEncryption:    s.RequireEncryption,
-		Replay:               a.Store,
-		MetadataCache:        a.Store,
+		Replay:               a.st,
+		MetadataCache:        a.st,
+		Metrics:              a.Metrics,
 		OnMetadataChange:     a.auditMetadataChange,
 		HTTPClient:           hc,
 		Logger:               a.log.With("provider", p.ID),
@@ -120,7 +121,7 @@ func (a *App) newOIDCProvider(p config.Provider, hc *http.Client, now func() tim
 		OfflineAccess: o.RefreshTokens, UseUserinfo: o.Userinfo, SessionNameClaims: o.SessionNameClaims,
 		SigningAlgorithms: o.IDTokenAlgorithms, ClockSkew: time.Duration(p.ClockSkew),
 		MFAValues: p.MFAValues, MFARequest: p.MFARequest,
-		HTTPClient: hc, Logger: a.log.With("provider", p.ID), Now: now,
+		HTTPClient: hc, Metrics: a.Metrics, Logger: a.log.With("provider", p.ID), Now: now,
 	})
 }
 

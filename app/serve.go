@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -12,10 +13,24 @@ import (
 	"github.com/broker-dev/broker/store"
 )
 
-// Serve serves the broker on ln until ctx is cancelled, running the
-// background loops alongside; then it shuts down gracefully (in-flight
-// requests get 15 s).
+// Serve serves the broker on ln until ctx is cancelled, and /metrics on
+// server.metrics_listen when set, running the background loops alongside;
+// then it shuts down gracefully (in-flight requests get 15 s).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	var mln net.Listener
+	if addr := a.cfg.Server.MetricsListen; addr != "" {
+		var err error
+		if mln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("server.metrics_listen: %w", err)
+		}
+	}
+	return a.ServeWith(ctx, ln, mln)
+}
+
+// ServeWith is Serve on listeners the caller opened: the broker on ln,
+// and /metrics alone on mln (nil: none; /metrics is then on ln unless
+// server.metrics_listen is set).
+func (a *App) ServeWith(ctx context.Context, ln, mln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -36,6 +51,28 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer wg.Done(); a.every(ctx, FailureFlushInterval, a.Sessions.FlushFailures) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.Rules.Run(ctx, RulesPollInterval) }()
+	a.CountSessions(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); a.every(ctx, SessionCountInterval, a.CountSessions) }()
+	if mln != nil {
+		msrv := a.MetricsServer()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("metrics listener failed", "addr", mln.Addr().String(), "err", err)
+			}
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = msrv.Shutdown(sctx)
+			scancel()
+		}()
+		a.log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 
 	srv := a.HTTPServer()
 	errc := make(chan error, 1)
@@ -95,6 +132,35 @@ func (a *App) HTTPServer() *http.Server {
 	}
 }
 
+// MetricsServer serves /metrics alone (server.metrics_listen), plain HTTP.
+func (a *App) MetricsServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// SessionCountInterval is how often each instance counts the live
+// sessions for broker_active_sessions (one query; never per request).
+const SessionCountInterval = 30 * time.Second
+
+// CountSessions sets broker_active_sessions from the store; a failure
+// is logged and counted, the gauge keeps its last value.
+func (a *App) CountSessions(ctx context.Context) {
+	n, err := a.Store.CountSessions(ctx)
+	if err != nil {
+		a.log.WarnContext(ctx, "count live sessions", "err", err)
+		n = -1
+	}
+	a.Metrics.SetActiveSessions(n)
+}
+
 // UpkeepInterval is how often each instance purges the store and compacts it.
 const UpkeepInterval = 5 * time.Minute
 
@@ -116,13 +182,13 @@ func (a *App) every(ctx context.Context, interval time.Duration, f func(context.
 // outlived store.retention, then give the space back (SQLite). Failures
 // are logged; the next round tries again.
 func (a *App) Upkeep(ctx context.Context) {
-	n, err := a.Store.Purge(ctx, Retention(a.cfg))
+	n, err := a.st.Purge(ctx, Retention(a.cfg))
 	if err != nil {
 		a.log.WarnContext(ctx, "purge the store", "err", err)
 	} else if n > 0 {
 		a.log.DebugContext(ctx, "purged the store", "rows", n)
 	}
-	if err := a.Store.Compact(ctx); err != nil {
+	if err := a.st.Compact(ctx); err != nil {
 		a.log.WarnContext(ctx, "compact the store", "err", err)
 	}
 }

@@ -32,6 +32,11 @@ type Config struct {
 type Server struct {
 	// Listen is the address to listen on, e.g. ":8080" or "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
+	// MetricsListen serves the Prometheus metrics (/metrics) on a listener
+	// of their own, e.g. "127.0.0.1:9090" or ":9090" behind a network
+	// policy; "" (default) serves /metrics on the public listener. When
+	// set, the public listener has no /metrics.
+	MetricsListen string `yaml:"metrics_listen"`
 	// ExternalURL is the broker's public base URL as browsers and IdPs see
 	// it, e.g. https://aws.example.com. ACS URLs, entity IDs and the console
 	// Issuer derive from it. Must be https unless the host is loopback.

@@ -148,6 +148,13 @@ func (c *Config) validateServer(p *problems) {
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		p.add("server.listen", "must be host:port, e.g. :8080 (%v)", err)
 	}
+	if s.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsListen); err != nil {
+			p.add("server.metrics_listen", "must be host:port, e.g. 127.0.0.1:9090 (%v)", err)
+		} else if s.MetricsListen == s.Listen {
+			p.add("server.metrics_listen", "must differ from server.listen (%s); leave it empty to serve /metrics there", s.Listen)
+		}
+	}
 	if d := time.Duration(s.SessionLifetime); d < 5*time.Minute || d > 7*24*time.Hour {
 		p.add("server.session_lifetime", "must be between 5m and 168h, got %s", d)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/metrics"
 )
 
 // Config configures a Client.
@@ -26,8 +27,11 @@ type Config struct {
 	FederationURL string
 	HTTPClient    *http.Client
 	Timeout       time.Duration // default 10s
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Metrics records each getSigninToken call's latency and failures
+	// (nil: not recorded).
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Client builds console sign-in URLs.
@@ -108,7 +112,9 @@ func (c *Client) LoginURL(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 	}
-	token, err := c.signinToken(ctx, endpoint, req)
+	start := c.now()
+	token, code, err := c.signinToken(ctx, endpoint, req)
+	c.cfg.Metrics.AWSCall(metrics.ServiceFederation, "getSigninToken", c.now().Sub(start), code)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +126,10 @@ func (c *Client) LoginURL(ctx context.Context, req Request) (*Result, error) {
 	return &Result{URL: endpoint + "?" + q.Encode(), Expires: expires, Destination: dest}, nil
 }
 
-func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) (string, error) {
+// signinToken calls getSigninToken. code is "" on success, else what
+// failed for the metrics: "timeout", "unreachable", "http_STATUS" or
+// "bad_response".
+func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) (token, code string, err error) {
 	session, _ := json.Marshal(map[string]string{
 		"sessionId": req.Credentials.AccessKeyID, "sessionKey": req.Credentials.SecretAccessKey, "sessionToken": req.Credentials.SessionToken,
 	})
@@ -132,7 +141,7 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) 
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", broker.Wrap(err, broker.EINTERNAL, "signin_request", "")
+		return "", "bad_request", broker.Wrap(err, broker.EINTERNAL, "signin_request", "")
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hr.Header.Set("Accept", "application/json")
@@ -140,12 +149,16 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) 
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		c.log.WarnContext(ctx, "console: getSigninToken failed", "host", hostOf(endpoint), "err", redactURLError(err))
-		return "", broker.Wrap(redactURLError(err), broker.EUPSTREAM, "signin_unreachable", "The AWS sign-in service could not be reached; try again in a minute.")
+		code = "unreachable"
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = "timeout"
+		}
+		return "", code, broker.Wrap(redactURLError(err), broker.EUPSTREAM, "signin_unreachable", "The AWS sign-in service could not be reached; try again in a minute.")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
 	if err != nil {
-		return "", broker.Wrap(err, broker.EUPSTREAM, "signin_token_failed", "The AWS sign-in service did not answer properly; try again.")
+		return "", "unreachable", broker.Wrap(err, broker.EUPSTREAM, "signin_token_failed", "The AWS sign-in service did not answer properly; try again.")
 	}
 	if resp.StatusCode != http.StatusOK {
 		c.log.WarnContext(ctx, "console: getSigninToken refused", "host", hostOf(endpoint), "status", resp.StatusCode, "role", req.RoleARN)
@@ -153,19 +166,19 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) 
 		if resp.StatusCode == http.StatusBadRequest {
 			msg = "AWS refused to create a console sign-in: the credentials may have expired or the console session length is not allowed for this role. Try again; if it keeps failing, contact your administrator."
 		}
-		return "", broker.Wrap(fmt.Errorf("console: getSigninToken: status %d", resp.StatusCode), broker.EUPSTREAM, "signin_token_failed", msg)
+		return "", metrics.HTTPStatusCode(resp.StatusCode), broker.Wrap(fmt.Errorf("console: getSigninToken: status %d", resp.StatusCode), broker.EUPSTREAM, "signin_token_failed", msg)
 	}
 	if len(body) > maxTokenResponse {
-		return "", broker.Wrap(errors.New("console: getSigninToken: response too large"), broker.EUPSTREAM, "signin_token_failed", "The AWS sign-in service answered with something unexpected; try again.")
+		return "", "bad_response", broker.Wrap(errors.New("console: getSigninToken: response too large"), broker.EUPSTREAM, "signin_token_failed", "The AWS sign-in service answered with something unexpected; try again.")
 	}
 	var out struct {
 		SigninToken string `json:"SigninToken"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || out.SigninToken == "" {
-		return "", broker.Wrap(errors.New("console: getSigninToken: no SigninToken in the response"), broker.EUPSTREAM, "signin_token_failed", "The AWS sign-in service answered with something unexpected; try again.")
+		return "", "bad_response", broker.Wrap(errors.New("console: getSigninToken: no SigninToken in the response"), broker.EUPSTREAM, "signin_token_failed", "The AWS sign-in service answered with something unexpected; try again.")
 	}
 	c.log.DebugContext(ctx, "console: got sign-in token", "role", req.RoleARN, "latency", c.now().Sub(start))
-	return out.SigninToken, nil
+	return out.SigninToken, "", nil
 }
 
 // redactURLError drops the URL from a transport error (it is the endpoint,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/metrics"
 )
 
 // Client authentication methods at the token endpoint.
@@ -50,8 +51,11 @@ type Config struct {
 	// DiscoveryRetry is the pause between discovery attempts (default 15s).
 	DiscoveryRetry time.Duration
 	HTTPClient     *http.Client
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// Metrics records when discovery succeeded and each failed attempt
+	// (nil: not recorded).
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // DefaultSigningAlgorithms are the algorithms IAM accepts on a web

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/metrics"
 )
 
 // Provider is the relying party for one OP. It is safe for concurrent use.
@@ -90,6 +91,7 @@ func (p *Provider) discover(ctx context.Context, force bool) (*oauth2.Config, er
 	defer cancel()
 	op, err := gooidc.NewProvider(p.httpContext(dctx), p.cfg.Issuer)
 	if err != nil {
+		p.cfg.Metrics.IdPRefreshFailed(metrics.KindOIDC, p.cfg.ID)
 		p.lastErr = fmt.Errorf("oidc: %s: discovery: %w", p.cfg.ID, err)
 		p.log.Warn("oidc: discovery failed", "provider", p.cfg.ID, "err", err)
 		return nil, p.unavailable(p.lastErr)
@@ -106,6 +108,7 @@ func (p *Provider) discover(ctx context.Context, force bool) (*oauth2.Config, er
 	}
 	logout, err := logoutSupport(op)
 	if err != nil {
+		p.cfg.Metrics.IdPRefreshFailed(metrics.KindOIDC, p.cfg.ID)
 		p.lastErr = fmt.Errorf("oidc: %s: discovery: %w", p.cfg.ID, err)
 		p.log.Warn("oidc: discovery failed", "provider", p.cfg.ID, "err", err)
 		return nil, p.unavailable(p.lastErr)
@@ -114,6 +117,7 @@ func (p *Provider) discover(ctx context.Context, force bool) (*oauth2.Config, er
 	p.oauth = &oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret, Endpoint: ep, RedirectURL: p.cfg.RedirectURL, Scopes: scopes}
 	// Expiry is checked by us with the configured skew and injected clock.
 	p.verifier = op.Verifier(&gooidc.Config{ClientID: p.cfg.ClientID, SupportedSigningAlgs: p.cfg.SigningAlgorithms, SkipExpiryCheck: true})
+	p.cfg.Metrics.IdPRefreshed(metrics.KindOIDC, p.cfg.ID, p.cfg.Now())
 	p.log.Info("oidc: discovered", "provider", p.cfg.ID, "issuer", p.cfg.Issuer)
 	return p.oauth, nil
 }

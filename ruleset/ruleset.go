@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/metrics"
 	"github.com/broker-dev/broker/store"
 )
 
@@ -40,6 +41,7 @@ type Source struct {
 	base mapping.Options
 	log  *slog.Logger
 	now  func() time.Time
+	m    *metrics.Metrics
 
 	mu  sync.Mutex // serializes reloads
 	cur atomic.Pointer[State]
@@ -50,6 +52,9 @@ type Config struct {
 	Store store.RuleStore
 	// Options are the engine options; Accounts is replaced by the store's.
 	Options mapping.Options
+	// Metrics records the revision and number of rules in force and
+	// failed reloads (nil: not recorded).
+	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -59,7 +64,7 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("ruleset: a store is required")
 	}
-	s := &Source{st: cfg.Store, base: cfg.Options, log: cfg.Logger, now: cfg.Now}
+	s := &Source{st: cfg.Store, base: cfg.Options, log: cfg.Logger, now: cfg.Now, m: cfg.Metrics}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,6 +95,7 @@ func (s *Source) Options(accounts []mapping.Account) mapping.Options {
 func (s *Source) Refresh(ctx context.Context) error {
 	rev, err := s.st.RulesRevision(ctx)
 	if err != nil {
+		s.m.RulesReloadFailed(metrics.StageStore)
 		return err
 	}
 	if cur := s.cur.Load(); cur != nil && cur.Revision == rev {
@@ -104,6 +110,7 @@ func (s *Source) Reload(ctx context.Context) error {
 	defer s.mu.Unlock()
 	set, err := s.st.Rules(ctx)
 	if err != nil {
+		s.m.RulesReloadFailed(metrics.StageStore)
 		return err
 	}
 	prev := s.cur.Load()
@@ -112,6 +119,7 @@ func (s *Source) Reload(ctx context.Context) error {
 	}
 	accts, err := s.st.Accounts(ctx)
 	if err != nil {
+		s.m.RulesReloadFailed(metrics.StageStore)
 		return err
 	}
 	st := &State{Revision: set.Revision, LoadedAt: s.now(), Accounts: fromStoredAccounts(accts)}
@@ -134,11 +142,15 @@ func (s *Source) Reload(ctx context.Context) error {
 	switch {
 	case cerr == nil:
 		st.Engine = eng
+		s.m.SetRules(st.Revision, len(st.Rules))
 	case prev != nil:
 		st.Engine, st.CompileErr = prev.Engine, cerr
+		s.m.RulesReloadFailed(metrics.StageCompile)
 	default:
 		st.Engine, _ = compile(nil, s.Options(nil))
 		st.CompileErr = cerr
+		s.m.RulesReloadFailed(metrics.StageCompile)
+		s.m.SetRules(0, 0) // no rules in force: nobody gets a role
 	}
 	if cerr != nil {
 		// Fail closed: keep the last good engine rather than drop a deny rule.

@@ -14,6 +14,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/metrics"
 )
 
 // ReplayCache remembers assertion IDs until they expire. Remember returns an
@@ -119,8 +120,11 @@ type Config struct {
 
 	Replay     ReplayCache
 	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Metrics records, for URL metadata, when the copy in use was fetched
+	// and each failed refresh (nil: not recorded).
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // MaxClockSkew is the largest ClockSkew accepted: crewjam/saml applies its

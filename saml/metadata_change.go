@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
+
+	"github.com/broker-dev/broker/metrics"
 )
 
 // EventMetadataChanged is the audit event of a MetadataChange.
@@ -87,6 +89,11 @@ func (sp *ServiceProvider) installCopy(ctx context.Context, md *saml.EntityDescr
 	before := r.last
 	sp.install(md)
 	r.fetched, r.last = fetched, &after
+	if sp.cfg.IDPMetadataURL != "" {
+		// The age of the copy in use (fetched now, or the stored copy's
+		// fetch time): what an alert on stale metadata watches.
+		sp.cfg.Metrics.IdPRefreshed(metrics.KindSAML, sp.cfg.ID, fetched)
+	}
 
 	if before == nil {
 		sp.log.Info("saml: metadata loaded", "source", source, "entity_id", md.EntityID, "keys", strings.Join(after.keys, ","),

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
+
+	"github.com/broker-dev/broker/metrics"
 )
 
 // retryBase is the first wait after a failed metadata refresh; each
@@ -147,6 +149,7 @@ func (sp *ServiceProvider) refreshFailed(ctx context.Context, err error) {
 	r := &sp.refresh
 	r.failures++
 	sp.lastErr.Store(&err)
+	sp.cfg.Metrics.IdPRefreshFailed(metrics.KindSAML, sp.cfg.ID)
 	retry := backoff(r.failures, sp.cfg.MetadataRefresh)
 	if sp.cfg.IDPMetadataURL == "" {
 		sp.log.Error("saml: metadata unavailable", "err", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/metrics"
 )
 
 // SAMLInput asks for AssumeRoleWithSAML.
@@ -106,10 +107,13 @@ func (c *Client) AssumeRoleWithSAML(ctx context.Context, in SAMLInput) (*Result,
 	call := func(d time.Duration, assertion string) (*awssts.AssumeRoleWithSAMLOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
-		return api.AssumeRoleWithSAML(ctx, &awssts.AssumeRoleWithSAMLInput{
+		start := c.now()
+		out, err := api.AssumeRoleWithSAML(ctx, &awssts.AssumeRoleWithSAMLInput{
 			RoleArn: aws.String(in.RoleARN), PrincipalArn: aws.String(in.PrincipalARN), SAMLAssertion: aws.String(assertion),
 			DurationSeconds: seconds(d), Policy: optional(in.Policy), PolicyArns: policyARNs(in.PolicyARNs),
 		})
+		c.cfg.Metrics.AWSCall(metrics.ServiceSTS, "AssumeRoleWithSAML", c.now().Sub(start), errorCode(err))
+		return out, err
 	}
 	start := c.now()
 	out, err := call(d, in.Assertion)
@@ -171,10 +175,13 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityIn
 	call := func(d time.Duration, token string) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
-		return api.AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
+		start := c.now()
+		out, err := api.AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 			RoleArn: aws.String(in.RoleARN), RoleSessionName: aws.String(in.RoleSessionName), WebIdentityToken: aws.String(token),
 			DurationSeconds: seconds(d), Policy: optional(in.Policy), PolicyArns: policyARNs(in.PolicyARNs), ProviderId: optional(in.ProviderID),
 		})
+		c.cfg.Metrics.AWSCall(metrics.ServiceSTS, "AssumeRoleWithWebIdentity", c.now().Sub(start), errorCode(err))
+		return out, err
 	}
 	start := c.now()
 	out, err := call(d, in.Token)

@@ -84,6 +84,23 @@ func classify(err error, roleARN string) error {
 	return broker.Wrap(err, broker.EUPSTREAM, reason, fmt.Sprintf("AWS STS refused the request (%s).", msg))
 }
 
+// errorCode is the metrics' code of a call's error: "" for none, the AWS
+// error code as AWS spells it (AccessDenied, ExpiredToken), "timeout" or
+// "unreachable".
+func errorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "timeout"
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return "unreachable"
+	}
+	return strings.TrimSuffix(ae.ErrorCode(), "Exception")
+}
+
 // isMaxSessionDuration reports AWS's refusal of a DurationSeconds above the
 // role's MaxSessionDuration.
 func isMaxSessionDuration(err error) bool {

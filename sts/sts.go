@@ -13,6 +13,7 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/metrics"
 	"github.com/broker-dev/broker/partition"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	MaxAttempts int
 	// Clients replaces the SDK client per partition (tests).
 	Clients map[string]API
+	// Metrics records each call's latency and failures by AWS error code
+	// (nil: not recorded).
+	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
 }

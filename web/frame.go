@@ -88,6 +88,7 @@ func New(cfg Config) (*Frame, error) {
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
+	f.log = slog.New(LogHandler(f.log.Handler()))
 	if f.now == nil {
 		f.now = time.Now
 	}

@@ -24,6 +24,9 @@ func (f *Frame) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		_, _ = rand.Read(b)
 		id := hex.EncodeToString(b)
 		c.Set(ctxRequestID, id)
+		// In the request's context too: every line logged with it carries
+		// the id (LogHandler).
+		c.SetRequest(c.Request().WithContext(WithRequestID(c.Request().Context(), id)))
 		c.Response().Header().Set("X-Request-Id", id)
 		return next(c)
 	}
@@ -60,7 +63,7 @@ func (f *Frame) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				f.log.Error("panic in handler", "request_id", RequestID(c), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				f.log.ErrorContext(c.Request().Context(), "panic in handler", "request_id", RequestID(c), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				err = broker.Wrap(fmt.Errorf("panic: %v", v), broker.EINTERNAL, "panic", "")
 			}
 		}()

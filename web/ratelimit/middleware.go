@@ -37,6 +37,7 @@ func Check(c echo.Context, l *Limiter, name string) error {
 	if ok {
 		return nil
 	}
+	l.metrics.RateLimited(name)
 	secs := int(math.Ceil(wait.Seconds()))
 	if secs < 1 {
 		secs = 1

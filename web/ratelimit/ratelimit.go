@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/broker-dev/broker/metrics"
 )
 
 // Limit is how often one key may act: PerMinute on average, Burst at once.
@@ -39,6 +41,7 @@ type Limiter struct {
 	limit   Limit
 	maxKeys int
 	now     func() time.Time
+	metrics *metrics.Metrics
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -62,6 +65,15 @@ func New(l Limit, maxKeys int, now func() time.Time) *Limiter {
 		l.Burst = 1
 	}
 	return &Limiter{limit: l, maxKeys: maxKeys, now: now, buckets: map[string]*bucket{}}
+}
+
+// Counting makes l count its refusals in m (by the limit's name) and
+// returns l; call it before l is used. A nil l stays nil.
+func (l *Limiter) Counting(m *metrics.Metrics) *Limiter {
+	if l != nil {
+		l.metrics = m
+	}
+	return l
 }
 
 // Allow takes a token from key's bucket. When there is none it returns

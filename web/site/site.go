@@ -12,6 +12,7 @@ import (
 	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/admins"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/metrics"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/web"
 	"github.com/broker-dev/broker/web/admin"
@@ -80,9 +81,13 @@ type Config struct {
 	// used roles or list of today's console sessions.
 	Personal portal.Personal
 	// Admin enables the admin UI and API; nil = off (every admin request 403).
-	Admin  *AdminConfig
-	Logger *slog.Logger
-	Now    func() time.Time
+	Admin *AdminConfig
+	// Metrics counts rate-limit refusals; with MetricsOnSite, /metrics is
+	// served here too (else on its own listener, or not at all).
+	Metrics       *metrics.Metrics
+	MetricsOnSite bool
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Site is the broker's HTTP handler.
@@ -115,11 +120,11 @@ func New(cfg Config) (*Site, error) {
 	if cfg.Admin != nil {
 		adminSvc = cfg.Admin.Admins
 	}
-	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc, Providers: providers, TokenLimit: limiter(cfg.APITokenLimit, cfg.Now)})
+	guard := adminauth.New(adminauth.Config{Frame: frame, Admins: adminSvc, Providers: providers, TokenLimit: limiter(cfg.APITokenLimit, cfg.Now, cfg.Metrics)})
 	p, err := portal.New(portal.Config{
 		Frame: frame, Providers: providers, Access: cfg.Access, Sessions: cfg.Sessions,
 		IsAdmin: guard.IsAdmin, AutoSelectSingleRole: cfg.AutoSelectSingleRole,
-		SignInLimit: limiter(cfg.SignInLimit, cfg.Now), Accounts: accountsOf(cfg.Admin), ShortLinks: shortLinksOf(cfg.Admin),
+		SignInLimit: limiter(cfg.SignInLimit, cfg.Now, cfg.Metrics), Accounts: accountsOf(cfg.Admin), ShortLinks: shortLinksOf(cfg.Admin),
 		Personal: cfg.Personal,
 	})
 	if err != nil {
@@ -134,12 +139,15 @@ func New(cfg Config) (*Site, error) {
 	}
 	e := frame.Echo()
 	m.Mount(e)
+	if cfg.MetricsOnSite && cfg.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(cfg.Metrics.Handler()))
+	}
 	p.Mount(e)
 	// The API's description, public like meta's documents.
 	api.MountDocument(e)
 	if cfg.Apps != nil {
-		ah, err := webapps.New(webapps.Config{Frame: frame, Providers: providers, OP: cfg.Apps, SignInLimit: limiter(cfg.SignInLimit, cfg.Now),
-			Credentials: cfg.Access, Bearers: cfg.AppBearers})
+		ah, err := webapps.New(webapps.Config{Frame: frame, Providers: providers, OP: cfg.Apps, SignInLimit: limiter(cfg.SignInLimit, cfg.Now, cfg.Metrics),
+			DeviceLimit: limiter(webapps.DeviceLimit, cfg.Now, cfg.Metrics), Credentials: cfg.Access, Bearers: cfg.AppBearers})
 		if err != nil {
 			return nil, err
 		}
@@ -175,12 +183,13 @@ func New(cfg Config) (*Site, error) {
 	return &Site{cfg: cfg, e: e}, nil
 }
 
-// limiter is a per-client limiter, or nil when the limit is off.
-func limiter(l ratelimit.Limit, now func() time.Time) *ratelimit.Limiter {
+// limiter is a per-client limiter counting its refusals in m, or nil
+// when the limit is off.
+func limiter(l ratelimit.Limit, now func() time.Time, m *metrics.Metrics) *ratelimit.Limiter {
 	if l.Off() {
 		return nil
 	}
-	return ratelimit.New(l, 0, now)
+	return ratelimit.New(l, 0, now).Counting(m)
 }
 
 func notReached(echo.Context) error { return errors.New("site: admin is disabled") }
