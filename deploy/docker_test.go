@@ -302,7 +302,7 @@ func TestDockerignore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, excluded := range map[string]bool{
-		".git/config":                               true,
+		".git/config": true,
 		"interop/oidc-provider/node_modules/x/a.js": true,
 		"e2e/browser/node_modules/playwright/a.js":  true,
 		"node_modules/a.js":                         true,
