@@ -78,16 +78,22 @@ func TestMain(m *testing.M) {
 // environment and fails the test on a non-zero exit, with its output.
 func brokerCheck(t *testing.T, cfg string, env map[string]string) string {
 	t.Helper()
+	out, err := runBrokerCheck(t, cfg, env)
+	if err != nil {
+		t.Fatalf("broker check --config %s: %v\n%s", cfg, err, out)
+	}
+	return out
+}
+
+func runBrokerCheck(t *testing.T, cfg string, env map[string]string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(brokerBinary(t), "check", "--config", cfg)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("broker check --config %s: %v\n%s", cfg, err, out)
-	}
-	return string(out)
+	return string(out), err
 }
 
 // keyPair makes the issuer's signing key and a self-signed certificate
