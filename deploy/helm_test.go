@@ -417,7 +417,9 @@ func TestHelmTemplateRefuses(t *testing.T) {
 		edit func(v map[string]any)
 		want string
 	}{
-		"no external URL": {func(v map[string]any) { delete(v["config"].(map[string]any)["server"].(map[string]any), "external_url") }, "config.server.external_url is required"},
+		"no external URL": {func(v map[string]any) {
+			delete(v["config"].(map[string]any)["server"].(map[string]any), "external_url")
+		}, "config.server.external_url is required"},
 		"SQLite, 3 replicas": {func(v map[string]any) {
 			v["config"].(map[string]any)["store"] = map[string]any{"driver": "sqlite", "dsn": "/var/lib/broker/broker.db"}
 		}, "replicaCount 3 needs config.store.driver postgres"},
