@@ -4,6 +4,7 @@
 //	broker serve --config FILE
 //	broker check --config FILE
 //	broker idp-metadata --config FILE [-o OUT]
+//	broker healthcheck [--config FILE | --url URL] [--ready]
 //	broker version
 //	broker login|roles|credentials|configure|console|exec|logout (the command line client)
 package main
@@ -21,8 +22,6 @@ import (
 	"strings"
 	"syscall"
 )
-
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -68,6 +67,8 @@ Usage:
   broker loadtest --flood [--requests 20000] [--concurrency 50] [--duration 30s]
                bad SAML responses to the dev stack's ACS (127.0.0.1 only), and
                the store's size before, after and after upkeep
+  broker healthcheck [--config FILE | --url URL] [--ready]
+               exit 0 when the broker answers /healthz (/readyz) with 200, else 1
   broker version
   broker help COMMAND             a command's flags (also: broker COMMAND --help)
 ` + cliUsage
@@ -102,6 +103,7 @@ func commands() []command {
 		{name: "configure", run: runConfigure},
 		{name: "console", run: runConsole},
 		{name: "exec", run: runExec},
+		{name: "healthcheck", run: runHealthcheck},
 		{name: "version", run: runVersion},
 		{name: "help", run: runHelp},
 	}
@@ -131,6 +133,10 @@ func commandHelp(name string) string {
 		return "broker idp-metadata --config FILE [-o OUT]\n\nPrint the broker's SAML IdP metadata, freshly signed, to upload to IAM again\n(its validUntil is the signing certificate's end, which IAM records)."
 	case "loadtest":
 		return "broker loadtest [flags]\n\nWhole SAML logins against an in-process dev stack, with a report; with\n--flood, bad SAML responses to its ACS and what they did to the store."
+	case "healthcheck":
+		return "broker healthcheck [--config FILE | --url URL] [--ready] [--timeout 5s]\n\nGET the broker's /healthz (with --ready, /readyz) and exit 0 on 200, 1\notherwise: for container health checks (HEALTHCHECK, compose). With\n--config, the address is the config's server.listen on loopback."
+	case "version":
+		return "broker version\n\nPrint the version, the commit and its time, and the Go toolchain."
 	case "login":
 		return "broker login [--url URL] [--device] [--no-browser]\n\nSign in to a broker through the browser (or with a device code over SSH)."
 	case "logout":
@@ -172,14 +178,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "broker: unknown command %q (broker help lists them)\n", args[0])
 	return usageError{"unknown command " + args[0]}
-}
-
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "broker", version)
-	return nil
 }
 
 // runHelp prints the list of commands, or one command's --help.
