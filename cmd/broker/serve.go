@@ -38,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	start := time.Now()
-	a, err := app.New(ctx, cfg, app.Options{Logger: log})
+	a, err := app.New(ctx, cfg, app.Options{Logger: log, Version: currentVersion().Version})
 	if err != nil {
 		return err
 	}
