@@ -15,7 +15,7 @@ await finish(async () => {
     const page = await newPage(viewport);
     await signIn(page, USER, USER_PW);
     const answer = page.waitForResponse((r) => r.url() === BROKER + "/console" && r.request().method() === "POST");
-    await page.click(`button[data-role-arn="${ROLE_ARN}"]`);
+    await page.click(`button[name="grant"][value^="${ROLE_ARN}|"]`);
     const status = (await answer).status();
     await page.waitForSelector("h1");
     assert.equal(status, 502, "AWS refusing for a missing provider is a 502");
