@@ -165,6 +165,8 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		FormActionOrigins: formActionOrigins(cfg.AWS.FederationURL),
 		Admin:             &site.AdminConfig{Admins: adminSvc, Rules: a.Rules, Admin: ruleAdmin},
 		Personal:          a.Store,
+		Draining:          a.Draining,
+		AWSWarning:        a.Access.AWSWarning,
 		Logger:            a.log, Now: now,
 	}
 	if a.Issuer != nil {

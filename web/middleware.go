@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -20,13 +21,31 @@ const ctxRequestID = "request_id"
 
 func (f *Frame) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		id := hex.EncodeToString(b)
+		id, _ := c.Request().Context().Value(requestIDKey{}).(string)
+		if id == "" {
+			id = NewRequestID()
+		}
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set("X-Request-Id", id)
 		return next(c)
 	}
+}
+
+// NewRequestID returns a fresh random request id (16 hex digits).
+func NewRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying id as the request id the frame uses
+// instead of making one: the server that tracks the requests in flight
+// (app.Serve, to audit a request cut at shutdown) names them as the logs
+// and audit records do. Never taken from the client.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
 }
 
 // RequestID is the id of the request, in its logs, audit records and pages.
