@@ -54,6 +54,11 @@ func (f *Frame) handleError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		err = fromHTTPError(he)
 	}
+	if down, ok := c.Get(ctxStoreDown).(error); ok {
+		// The session could not be read: a "not signed in" or any other
+		// error the handler drew from that is not the truth.
+		err = down
+	}
 	code := broker.ErrorCode(err)
 	status := StatusOf(code)
 	rid := RequestID(c)

@@ -182,12 +182,13 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// fail wraps a database error: unreachable → EUNAVAILABLE, else EINTERNAL.
+// fail wraps a database error: unreachable, down, read-only, full or
+// locked (unavailable) → EUNAVAILABLE, else EINTERNAL.
 func (s *DB) fail(err error, op string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_timeout", "The broker's database did not answer in time. Try again.")
 	}
-	if errors.Is(err, sql.ErrConnDone) {
+	if errors.Is(err, sql.ErrConnDone) || unavailable(err) {
 		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_unavailable", "The broker's database is unavailable. Try again later.")
 	}
 	return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EINTERNAL, "store_error", "")
