@@ -66,9 +66,10 @@ type Config struct {
 
 // Service is the access use case. It is safe for concurrent use.
 type Service struct {
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	health awsHealth
 }
 
 // New returns a Service. Rules, STS, Console and Audit are required.
@@ -83,6 +84,8 @@ func New(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.health.svc = map[string]*awsState{}
+	s.cfg.STS, s.cfg.Console = watchedSTS{cfg.STS, s}, watchedConsole{cfg.Console, s}
 	return s, nil
 }
 

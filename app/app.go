@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/broker-dev/broker/access"
@@ -61,6 +62,7 @@ type App struct {
 	Sessions  *access.Sessions
 	Web       *site.Site
 	closeOnce sync.Once
+	draining  atomic.Bool
 }
 
 // New builds the broker from cfg. The store must be reachable; IdPs need

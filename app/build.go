@@ -166,7 +166,9 @@ func (a *App) buildWeb(providers []web.Provider, now func() time.Time) error {
 		Admin:             &site.AdminConfig{Admins: adminSvc, Rules: a.Rules, Admin: ruleAdmin},
 		Personal:          a.st,
 		Metrics:           a.Metrics, MetricsOnSite: cfg.Server.MetricsListen == "",
-		Logger: a.log, Now: now,
+		Draining:   a.Draining,
+		AWSWarning: a.Access.AWSWarning,
+		Logger:     a.log, Now: now,
 	}
 	if a.Issuer != nil {
 		wc.IDPMetadata = a.Issuer.Metadata

@@ -11,5 +11,10 @@
 //	SAML providers get the store as their metadata cache (the last good
 //	copy) and auditMetadataChange as their change callback (audit event
 //	idp_metadata_changed: provider, keys_before, keys_after).
-//	App.Serve(ctx, listener) ──> http.Server + refresh/upkeep loops ──> graceful shutdown
+//	App.Serve(ctx, listener) ──> http.Server (requests in flight tracked, inflight.go)
+//	    + refresh/upkeep loops
+//	ctx ends (SIGTERM) ──> drain: /readyz 503, still serving (server.shutdown_drain)
+//	    ──> listener closed, grace for requests in flight (server.shutdown_grace)
+//	    ──> the rest cut: logged and audited request_cut ──> loops stopped, flush
+//	    ──> Close: store closed
 package app

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"github.com/broker-dev/broker/mapping"
 )
 
@@ -67,7 +69,24 @@ type Server struct {
 	// RateLimits bound how often one client address may use the sign-in
 	// routes and present an admin API token.
 	RateLimits RateLimits `yaml:"rate_limits"`
+	// ShutdownDrain is how long, after SIGTERM, /readyz answers 503 while
+	// the listener still serves, so a load balancer stops sending before
+	// connections are refused (default 5s; 0 = none).
+	ShutdownDrain mapping.Duration `yaml:"shutdown_drain"`
+	// ShutdownGrace is how long requests still in flight after the drain
+	// may take to finish; the ones left then are cut and audited
+	// (request_cut). Default 20s. Keep drain + grace under the platform's
+	// own limit (compose stop_grace_period, Kubernetes
+	// terminationGracePeriodSeconds).
+	ShutdownGrace mapping.Duration `yaml:"shutdown_grace"`
 }
+
+// Default shutdown periods (server.shutdown_drain, server.shutdown_grace):
+// 25 s together, under the 30 s Kubernetes and compose give by default.
+const (
+	DefaultShutdownDrain = 5 * time.Second
+	DefaultShutdownGrace = 20 * time.Second
+)
 
 // RateLimits are per client address (behind trusted_proxies, the address
 // X-Forwarded-For names) and per instance.

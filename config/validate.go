@@ -54,6 +54,13 @@ func (c *Config) applyDefaults() {
 	if c.AWS.Timeout == 0 {
 		c.AWS.Timeout = mapping.Duration(10 * time.Second)
 	}
+	// An explicit 0 drain stays: no drain (a single instance, tests).
+	if _, set := c.positions["server.shutdown_drain"]; !set {
+		c.Server.ShutdownDrain = mapping.Duration(DefaultShutdownDrain)
+	}
+	if c.Server.ShutdownGrace == 0 {
+		c.Server.ShutdownGrace = mapping.Duration(DefaultShutdownGrace)
+	}
 	if c.Issuer.SAML.ProviderName == "" {
 		c.Issuer.SAML.ProviderName = "broker"
 	}
@@ -163,6 +170,12 @@ func (c *Config) validateServer(p *problems) {
 	}
 	if d := time.Duration(s.ReauthAfter); d < time.Minute || d > time.Duration(s.SessionLifetime) {
 		p.add("server.reauth_after", "must be between 1m and server.session_lifetime (%s), got %s", time.Duration(s.SessionLifetime), d)
+	}
+	if d := time.Duration(s.ShutdownDrain); d < 0 || d > 5*time.Minute {
+		p.add("server.shutdown_drain", "must be between 0s and 5m, got %s", d)
+	}
+	if d := time.Duration(s.ShutdownGrace); d < time.Second || d > 10*time.Minute {
+		p.add("server.shutdown_grace", "must be between 1s and 10m, got %s", d)
 	}
 	if len(s.SessionKeys) == 0 {
 		p.add("server.session_keys", "required: at least one key (e.g. env:BROKER_SESSION_KEY holding 32 random bytes, base64; generate with `openssl rand -base64 32`)")

@@ -87,10 +87,29 @@ type Result struct {
 
 const maxTokenResponse = 64 << 10
 
+// Reasons of the federation endpoint failing rather than refusing (code
+// broker.EUNAVAILABLE; IsOutage).
+const (
+	// ReasonUnreachable: no answer (DNS, TCP, TLS, or none within
+	// aws.timeout).
+	ReasonUnreachable = "signin_unreachable"
+	// ReasonUnavailable: the endpoint answered with a 5xx status.
+	ReasonUnavailable = "signin_unavailable"
+)
+
+// IsOutage reports whether err says the federation endpoint could not be
+// used right now (unreachable, too slow, failing), as opposed to refusing
+// the request.
+func IsOutage(err error) bool {
+	r := broker.ErrorReason(err)
+	return broker.ErrorCode(err) == broker.EUNAVAILABLE && (r == ReasonUnreachable || r == ReasonUnavailable)
+}
+
 // LoginURL gets a sign-in token for the credentials and builds the login
 // URL. Errors are *broker.Error: EINVALID for a destination or duration
 // the partition does not allow, EUPSTREAM when the federation endpoint
-// refuses or cannot be reached.
+// refuses, EUNAVAILABLE (IsOutage) when it cannot be reached in
+// aws.timeout or fails with a 5xx.
 func (c *Client) LoginURL(ctx context.Context, req Request) (*Result, error) {
 	arn, err := broker.ParseARN(req.RoleARN)
 	if err != nil {
@@ -153,7 +172,7 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) 
 		if errors.Is(err, context.DeadlineExceeded) {
 			code = "timeout"
 		}
-		return "", code, broker.Wrap(redactURLError(err), broker.EUPSTREAM, "signin_unreachable", "The AWS sign-in service could not be reached; try again in a minute.")
+		return "", code, broker.Wrap(redactURLError(err), broker.EUNAVAILABLE, ReasonUnreachable, "The AWS sign-in service could not be reached or did not answer in time; try again in a minute.")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
@@ -163,6 +182,10 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, req Request) 
 	if resp.StatusCode != http.StatusOK {
 		c.log.WarnContext(ctx, "console: getSigninToken refused", "host", hostOf(endpoint), "status", resp.StatusCode, "role", req.RoleARN)
 		msg := "AWS refused to create a console sign-in for these credentials; try again."
+		if resp.StatusCode >= 500 {
+			return "", metrics.HTTPStatusCode(resp.StatusCode), broker.Wrap(fmt.Errorf("console: getSigninToken: status %d", resp.StatusCode), broker.EUNAVAILABLE, ReasonUnavailable,
+				"The AWS sign-in service is failing right now; try again in a minute.")
+		}
 		if resp.StatusCode == http.StatusBadRequest {
 			msg = "AWS refused to create a console sign-in: the credentials may have expired or the console session length is not allowed for this role. Try again; if it keeps failing, contact your administrator."
 		}

@@ -101,7 +101,7 @@ func TestLoginURLErrors(t *testing.T) {
 		{"duration too short", 200, `{"SigninToken":"x"}`, Request{RoleARN: role, SessionDuration: time.Minute}, broker.EINVALID, "session_duration_invalid"},
 		{"bad role", 200, `{"SigninToken":"x"}`, Request{RoleARN: "nope"}, broker.EINVALID, "role_arn_invalid"},
 		{"refused", 400, `bad session`, Request{RoleARN: role}, broker.EUPSTREAM, "signin_token_failed"},
-		{"server error", 500, ``, Request{RoleARN: role}, broker.EUPSTREAM, "signin_token_failed"},
+		{"server error", 500, ``, Request{RoleARN: role}, broker.EUNAVAILABLE, ReasonUnavailable},
 		{"garbage json", 200, `<html>`, Request{RoleARN: role}, broker.EUPSTREAM, "signin_token_failed"},
 		{"empty token", 200, `{"SigninToken":""}`, Request{RoleARN: role}, broker.EUPSTREAM, "signin_token_failed"},
 		{"huge body", 200, `{"SigninToken":"` + strings.Repeat("x", 70<<10) + `"}`, Request{RoleARN: role}, broker.EUPSTREAM, "signin_token_failed"},
@@ -119,11 +119,37 @@ func TestLoginURLErrors(t *testing.T) {
 			if strings.Contains(fmt.Sprint(err), "sekret") {
 				t.Error("error leaks the secret key")
 			}
+			if IsOutage(err) != (tt.status >= 500) {
+				t.Errorf("IsOutage = %t for status %d", IsOutage(err), tt.status)
+			}
 		})
 	}
 	c, _ := New(Config{Issuer: "https://portal.example.com/", FederationURL: "http://127.0.0.1:1/federation"})
-	if _, err := c.LoginURL(context.Background(), Request{Credentials: creds(), RoleARN: role}); broker.ErrorReason(err) != "signin_unreachable" {
+	if _, err := c.LoginURL(context.Background(), Request{Credentials: creds(), RoleARN: role}); broker.ErrorReason(err) != "signin_unreachable" || !IsOutage(err) {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+// A federation endpoint that hangs is given up on after Timeout, as an
+// outage (503), not waited for.
+func TestLoginURLTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, _ := New(Config{Issuer: "https://portal.example.com/", FederationURL: srv.URL, Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err := c.LoginURL(context.Background(), Request{Credentials: creds(), RoleARN: role})
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("gave up after %s, want about 200ms", d)
+	}
+	if broker.ErrorCode(err) != broker.EUNAVAILABLE || !IsOutage(err) {
+		t.Fatalf("err %v (%s), want an outage", err, broker.ErrorCode(err))
 	}
 }
 

@@ -327,6 +327,8 @@ server:
   listen: %q
   external_url: %q
   session_keys: ["file:keys/session.key"]
+  # One instance on a laptop: no load balancer to drain (see README, Operate).
+  shutdown_drain: 0s
 `+limits+`store:
 %s  encryption_keys: ["file:keys/store.key"]
 aws:

@@ -17,7 +17,38 @@ const (
 	// ReasonExpiredToken: AWS says the credential presented (the upstream
 	// SAML assertion or ID token) has expired. Code broker.EEXPIRED.
 	ReasonExpiredToken = "sts_expired_token"
+	// ReasonTimeout: STS did not answer within aws.timeout (SDK retries
+	// included). Code broker.EUNAVAILABLE.
+	ReasonTimeout = "sts_timeout"
+	// ReasonUnreachable: STS could not be reached (DNS, TCP, TLS). Code
+	// broker.EUNAVAILABLE.
+	ReasonUnreachable = "sts_unreachable"
 )
+
+// outageCodes are the AWS error codes that say STS is busy or failing
+// rather than refusing this request.
+var outageCodes = []string{"Throttling", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure", "InternalError"}
+
+// IsOutage reports whether err says STS could not be used right now (no
+// answer in time, unreachable, busy or failing), as opposed to refusing
+// the request: worth a retry later, and a sign of AWS trouble for
+// readiness warnings.
+func IsOutage(err error) bool {
+	if broker.ErrorCode(err) != broker.EUNAVAILABLE {
+		return false
+	}
+	switch r := broker.ErrorReason(err); r {
+	case ReasonTimeout, ReasonUnreachable:
+		return true
+	default:
+		for _, c := range outageCodes {
+			if r == reasonOf(c) {
+				return true
+			}
+		}
+		return false
+	}
+}
 
 // reasonOf turns an AWS error code into a stable reason: ExpiredToken →
 // ReasonExpiredToken.
@@ -52,11 +83,11 @@ func awsMessage(m string) string {
 // classify maps an SDK error to a *broker.Error a person can act on.
 func classify(err error, roleARN string) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return broker.Wrap(err, broker.EUPSTREAM, "sts_timeout", "AWS STS did not answer in time; try again in a minute.")
+		return broker.Wrap(err, broker.EUNAVAILABLE, ReasonTimeout, "AWS STS did not answer in time; try again in a minute.")
 	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		return broker.Wrap(err, broker.EUPSTREAM, "sts_unreachable", "AWS STS could not be reached; try again in a minute.")
+		return broker.Wrap(err, broker.EUNAVAILABLE, ReasonUnreachable, "AWS STS could not be reached; try again in a minute.")
 	}
 	code := strings.TrimSuffix(ae.ErrorCode(), "Exception")
 	reason := reasonOf(code)
@@ -78,8 +109,8 @@ func classify(err error, roleARN string) error {
 		return broker.Wrap(err, broker.EUNAVAILABLE, reason, "AWS STS is not enabled in the region the broker uses for this account. Contact your administrator.")
 	case "IDPCommunicationError":
 		return broker.Wrap(err, broker.EUPSTREAM, reason, "AWS could not reach your identity provider to check the sign-in; try again in a minute.")
-	case "Throttling", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure", "InternalError":
-		return broker.Wrap(err, broker.EUPSTREAM, reason, "AWS STS is busy or unavailable; try again in a minute.")
+	case "Throttling", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure", "InternalError": // outageCodes
+		return broker.Wrap(err, broker.EUNAVAILABLE, reason, "AWS STS is busy or unavailable; try again in a minute.")
 	}
 	return broker.Wrap(err, broker.EUPSTREAM, reason, fmt.Sprintf("AWS STS refused the request (%s).", msg))
 }

@@ -152,9 +152,9 @@ func TestClassify(t *testing.T) {
 		{apiErr("PackedPolicyTooLarge", "x"), broker.EINVALID, "sts_packed_policy_too_large"},
 		{apiErr("RegionDisabledException", "x"), broker.EUNAVAILABLE, "sts_region_disabled"},
 		{apiErr("IDPCommunicationError", "x"), broker.EUPSTREAM, "sts_idp_communication_error"},
-		{apiErr("Throttling", "x"), broker.EUPSTREAM, "sts_throttling"},
-		{errors.New("dial tcp: connection refused"), broker.EUPSTREAM, "sts_unreachable"},
-		{context.DeadlineExceeded, broker.EUPSTREAM, "sts_timeout"},
+		{apiErr("Throttling", "x"), broker.EUNAVAILABLE, "sts_throttling"},
+		{errors.New("dial tcp: connection refused"), broker.EUNAVAILABLE, "sts_unreachable"},
+		{context.DeadlineExceeded, broker.EUNAVAILABLE, "sts_timeout"},
 	}
 	// The exported constant is the string the audit log has always held.
 	if ReasonExpiredToken != "sts_expired_token" || reasonOf("ExpiredToken") != ReasonExpiredToken {
@@ -167,6 +167,12 @@ func TestClassify(t *testing.T) {
 		}
 		if m := broker.ErrorMessage(err); m == "" || strings.Contains(m, "Something went wrong") {
 			t.Errorf("classify(%v): no actionable message: %q", tt.err, m)
+		}
+		// An outage is what AWS failing looks like, never a refusal or
+		// an account's setup (RegionDisabled).
+		outage := tt.reason == "sts_throttling" || tt.reason == ReasonUnreachable || tt.reason == ReasonTimeout
+		if IsOutage(err) != outage {
+			t.Errorf("IsOutage(classify(%v)) = %t, want %t", tt.err, IsOutage(err), outage)
 		}
 	}
 }

@@ -37,6 +37,10 @@ func StatusOf(code string) int {
 	}
 }
 
+// RetryAfterUnavailable is the Retry-After (seconds) of a 503: a store
+// fail-over or an AWS hiccup is usually over within it.
+const RetryAfterUnavailable = "30"
+
 // handleError is echo's error handler: the person sees the safe message
 // (what happened, who must act), what to do for its kind of error and the
 // request id; the log gets the reason and the private cause. The reason
@@ -50,6 +54,11 @@ func (f *Frame) handleError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		err = fromHTTPError(he)
 	}
+	if down, ok := c.Get(ctxStoreDown).(error); ok {
+		// The session could not be read: a "not signed in" or any other
+		// error the handler drew from that is not the truth.
+		err = down
+	}
 	code := broker.ErrorCode(err)
 	status := StatusOf(code)
 	rid := RequestID(c)
@@ -60,6 +69,11 @@ func (f *Frame) handleError(err error, c echo.Context) {
 	level("request failed", "request_id", rid, "path", c.Request().URL.Path, "status", status,
 		"code", code, "reason", broker.ErrorReason(err), "err", err)
 
+	if status == http.StatusServiceUnavailable {
+		// A dependency (the store, AWS, an IdP) is down for now: say when
+		// to try again, to people, scripts and proxies alike.
+		c.Response().Header().Set("Retry-After", RetryAfterUnavailable)
+	}
 	if strings.HasPrefix(c.Request().URL.Path, "/api/") || c.Request().Header.Get("Accept") == "application/json" {
 		_ = c.JSON(status, map[string]string{"error": code, "reason": broker.ErrorReason(err), "message": broker.ErrorMessage(err), "request_id": rid})
 		return
@@ -77,6 +91,8 @@ func (f *Frame) handleError(err error, c echo.Context) {
 		data.Title = "Not allowed"
 	case broker.ENOTFOUND:
 		data.Title = "Not found"
+	case broker.EUNAVAILABLE:
+		data.Title = "Temporarily unavailable"
 	}
 	if r, ok := access.SetupRefusalOf(err); ok {
 		// Nothing the person does can change the account's setup.
@@ -121,7 +137,9 @@ func whatToDo(code string) string {
 	switch code {
 	case broker.ETOOMANY:
 		return "Wait as long as the message above says, then try again. " + help
-	case broker.EUPSTREAM, broker.EUNAVAILABLE:
+	case broker.EUNAVAILABLE:
+		return "Nothing needs fixing on your side: this is temporary. Try again in a minute. " + help
+	case broker.EUPSTREAM:
 		return "Nothing needs fixing on your side. " + help
 	case broker.EINTERNAL:
 		return "This is a fault in the broker, not on your side. " + help

@@ -11,7 +11,10 @@ const LogKeyRequestID = "request_id"
 type requestIDKey struct{}
 
 // WithRequestID returns ctx carrying a request's id: every line logged
-// with it through a LogHandler carries the id.
+// with it through a LogHandler carries the id, and the frame uses it
+// instead of making one (app.Serve names the requests it tracks in flight,
+// to audit one cut at shutdown, as the logs and audit records do). Never
+// taken from the client.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
 }

@@ -20,9 +20,10 @@ const ctxRequestID = "request_id"
 
 func (f *Frame) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		id := hex.EncodeToString(b)
+		id, _ := c.Request().Context().Value(requestIDKey{}).(string)
+		if id == "" {
+			id = NewRequestID()
+		}
 		c.Set(ctxRequestID, id)
 		// In the request's context too: every line logged with it carries
 		// the id (LogHandler).
@@ -30,6 +31,13 @@ func (f *Frame) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set("X-Request-Id", id)
 		return next(c)
 	}
+}
+
+// NewRequestID returns a fresh random request id (16 hex digits).
+func NewRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // RequestID is the id of the request, in its logs, audit records and pages.

@@ -66,6 +66,12 @@ func (f *Frame) Page(c echo.Context, title string) Page {
 // Render executes a template into a buffer first, so a template error
 // becomes a clean 500 instead of half a page.
 func (f *Frame) Render(c echo.Context, status int, name string, data any) error {
+	if err, down := c.Get(ctxStoreDown).(error); down && name != "error.html" {
+		// The person's session could not be read: whatever page the
+		// handler chose for "not signed in" would be a lie (503 instead).
+		f.handleError(err, c)
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := f.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		return err

@@ -21,7 +21,12 @@ type Current struct {
 	Stale bool
 }
 
-// Current loads the signed-in session, or returns ok=false.
+// ctxStoreDown holds the store's EUNAVAILABLE error when the session of
+// this request could not be loaded.
+const ctxStoreDown = "store_down"
+
+// Current loads the signed-in session, or returns ok=false. When the
+// store is unavailable, the page the request renders is the 503 instead.
 func (f *Frame) Current(c echo.Context) (*Current, bool) {
 	b := f.LoadBrowser(c.Request())
 	if b.ID == "" {
@@ -35,6 +40,11 @@ func (f *Frame) Current(c echo.Context) (*Current, bool) {
 			// Ended just now for want of use: the page that shows the
 			// sign-in (TakeFlash) says why, once, and forgets the id.
 			b.ID, b.Next, b.Flash = "", "", broker.ErrorMessage(err)
+		case broker.ErrorCode(err) == broker.EUNAVAILABLE:
+			// The store is down, the person may well be signed in: the
+			// page rendered for this request becomes the 503 (Render).
+			c.Set(ctxStoreDown, err)
+			f.log.ErrorContext(ctx, "load session", "request_id", RequestID(c), "err", err)
 		case broker.ErrorCode(err) != broker.ENOTFOUND:
 			f.log.ErrorContext(ctx, "load session", "request_id", RequestID(c), "err", err)
 		}

@@ -32,6 +32,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dataDir := fs.String("data-dir", "", "data directory (default: a temporary one)")
 	flood := fs.Bool("flood", false, "post bad SAML responses to the ACS instead, and report what they did to the store")
 	requests := fs.Int("requests", 20000, "--flood: how many bad responses to post (at most 1000000)")
+	reportEvery := fs.Duration("report-every", 0, "print RSS, goroutines, open files and store size at this interval (a soak: --duration 30m --report-every 1m)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,6 +65,15 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	)
 	stop := time.Now().Add(*duration)
 	var wg sync.WaitGroup
+	if *reportEvery > 0 {
+		fmt.Fprintf(stdout, "\n  %-8s %8s %8s %10s %10s %10s %6s %14s\n", "elapsed", "logins", "per s", "RSS", "Go heap", "goroutines", "fds", "store")
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var rwg sync.WaitGroup
+		rwg.Go(func() { soakReport(rctx, st, stdout, *reportEvery, &done) })
+		defer rwg.Wait()
+		defer cancel()
+	}
 	for i := 0; i < *concurrency; i++ {
 		wg.Add(1)
 		go func() {
@@ -104,6 +114,43 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%d logins failed", int(done.Load())-len(latencies))
 	}
 	return nil
+}
+
+// soakReport prints one line every interval until ctx ends: logins done
+// in the interval, RSS (/proc/self/status), Go heap, goroutines, open
+// files (/proc/self/fd) and the store's size on disk (file, WAL, free
+// pages). After warm-up each should be flat but the store, which keeps
+// what the retention settings say (sessions live server.session_lifetime).
+func soakReport(ctx context.Context, st *devstack.Stack, w io.Writer, every time.Duration, done *atomic.Int64) {
+	start := time.Now()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := done.Load()
+		m := memory()
+		size := "?"
+		if u, err := st.App.Store.DiskUsage(ctx); err == nil {
+			size = mib(uint64(u.DB + u.WAL))
+		}
+		fmt.Fprintf(w, "  %-8s %8d %8.1f %10s %10s %10d %6d %14s\n", time.Since(start).Round(time.Second), n-last,
+			float64(n-last)/every.Seconds(), mib(m.rss), mib(m.heap), m.goroutines, openFiles(), size)
+		last = n
+	}
+}
+
+// openFiles counts this process's open file descriptors (-1 off Linux).
+func openFiles() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
 }
 
 var grantRe = regexp.MustCompile(`name="grant" value="([^"]+)"`)

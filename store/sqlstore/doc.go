@@ -19,7 +19,13 @@
 // retention in batches; Compact frees SQLite's free pages in steps
 // (incremental_vacuum) and checkpoints the WAL with TRUNCATE, so the file
 // and the WAL shrink back after a burst of writes; on PostgreSQL it does
-// nothing (autovacuum reuses the space of deleted rows).
+// nothing (autovacuum reuses the space of deleted rows). On PostgreSQL a
+// Purge runs only while it holds an advisory lock (pg_try_advisory_lock):
+// of several instances' rounds at once, one purges, the others skip.
+//
+// Errors (unavailable.go): a database that cannot serve now (down,
+// restarting, failing over, read-only, full, locked) is EUNAVAILABLE, a
+// fault in a query or the data EINTERNAL.
 //
 // Secrets at rest (session data, sign-ins) are sealed with AES-256-GCM:
 // Keys[0] encrypts, every key decrypts, and the row's identity is the

@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore/sqltest"
@@ -79,5 +82,84 @@ func TestPostgresDiskUsage(t *testing.T) {
 	u, err := db.DiskUsage(context.Background())
 	if err != nil || u.DB <= 0 || u.WAL != 0 {
 		t.Fatalf("DiskUsage = %+v, %v", u, err)
+	}
+}
+
+// Two instances on one PostgreSQL: while one holds the purge lock, the
+// other's round purges nothing; once it is free, a round purges it all.
+// Rounds running together never both purge the same rows twice nor fail.
+func TestPostgresPurgeOneInstanceAtATime(t *testing.T) {
+	dsn := postgresSchema(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a, err := Open(ctx, Config{Driver: "postgres", DSN: dsn, Keys: [][]byte{key(1)}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, Config{Driver: "postgres", DSN: dsn, Keys: [][]byte{key(1)}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const rows = 40
+	for i := range rows {
+		if err := a.AppendAudit(ctx, &store.AuditEvent{Event: "signin", Result: store.ResultSuccess, Subject: fmt.Sprint("p", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	now = now.Add(48 * time.Hour)
+	mu.Unlock()
+	keep := store.Retention{Audit: 24 * time.Hour}
+
+	// Instance A is purging (it holds the lock).
+	held, err := a.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bool
+	if err := held.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, purgeLock).Scan(&got); err != nil || !got {
+		t.Fatalf("take the purge lock: %t %v", got, err)
+	}
+	if n, err := b.Purge(ctx, keep); err != nil || n != 0 {
+		t.Fatalf("B purged %d (%v) while A held the lock", n, err)
+	}
+	if evs, _ := b.ListAudit(ctx, store.AuditFilter{Limit: 1000}); len(evs) != rows {
+		t.Fatalf("%d audit rows left, want %d untouched", len(evs), rows)
+	}
+	if _, err := held.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, purgeLock); err != nil {
+		t.Fatal(err)
+	}
+	held.Close()
+
+	// Both instances' rounds at once: all purged, each row once.
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for _, db := range []*DB{a, b, a, b} {
+		wg.Go(func() {
+			n, err := db.Purge(ctx, keep)
+			if err != nil {
+				t.Error(err)
+			}
+			total.Add(n)
+		})
+	}
+	wg.Wait()
+	if total.Load() != rows {
+		t.Errorf("the rounds purged %d rows together, want %d", total.Load(), rows)
+	}
+	if evs, _ := a.ListAudit(ctx, store.AuditFilter{Limit: 1000}); len(evs) != 0 {
+		t.Errorf("%d audit rows left after purging", len(evs))
+	}
+	// The lock is free again after the rounds.
+	if n, err := a.Purge(ctx, keep); err != nil || n != 0 {
+		t.Errorf("a later round: %d %v", n, err)
+	}
+	var free bool
+	if err := a.db.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, purgeLock).Scan(&free); err != nil || !free {
+		t.Errorf("the purge lock is still held after the rounds: %t %v", free, err)
 	}
 }

@@ -3,11 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -184,20 +182,19 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// fail wraps a database error: unreachable, read-only or full →
-// EUNAVAILABLE (the database cannot do it now; retry later), else
-// EINTERNAL.
+// fail wraps a database error: unreachable, down, read-only, full or
+// locked (the database cannot do it now; retry later) → EUNAVAILABLE,
+// with the precise reason where the dialect knows it; else EINTERNAL.
 func (s *DB) fail(err error, op string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_timeout", "The broker's database did not answer in time. Try again.")
 	}
-	var ne net.Error
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
-		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_unavailable", "The broker's database is unavailable. Try again later.")
-	}
 	if reason := s.d.unavailable(err); reason != "" {
 		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, reason,
 			"The broker cannot save anything right now, so it does nothing it could not record. Try again in a few minutes; if it lasts, tell your administrator.")
+	}
+	if errors.Is(err, sql.ErrConnDone) || unavailable(err) {
+		return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EUNAVAILABLE, "store_unavailable", "The broker's database is unavailable. Try again later.")
 	}
 	return broker.Wrap(fmt.Errorf("sqlstore: %s: %w", op, err), broker.EINTERNAL, "store_error", "")
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"os"
 	"strconv"
 	"time"
@@ -20,8 +21,42 @@ const purgeBatch = 5000
 // (16 MiB of 4 KiB pages), for the same reason.
 const compactStep = 4096
 
-// Purge implements store.Store.
+// purgeLock is the PostgreSQL advisory lock key one instance holds while
+// it purges (the migrations' is 7253211).
+const purgeLock = 7253212
+
+// Purge implements store.Store. On PostgreSQL one instance purges at a
+// time: a round that finds another instance holding the purge lock
+// (pg_try_advisory_lock) purges nothing and returns 0; that instance's
+// round does the work. SQLite has one writer anyway.
 func (s *DB) Purge(ctx context.Context, r store.Retention) (int64, error) {
+	if s.d.name() != "postgres" {
+		return s.purge(ctx, r)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, s.fail(err, "purge lock")
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, purgeLock).Scan(&got); err != nil {
+		return 0, s.fail(err, "purge lock")
+	}
+	if !got {
+		s.log.DebugContext(ctx, "purge: another instance is purging; skipped this round")
+		return 0, nil
+	}
+	defer func() {
+		// A session lock: released here, or with the connection if that fails.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, purgeLock); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return s.purge(ctx, r)
+}
+
+// purge deletes what has expired or outlived r.
+func (s *DB) purge(ctx context.Context, r store.Retention) (int64, error) {
 	now := s.now()
 	var total int64
 	for _, q := range []struct {

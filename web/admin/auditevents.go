@@ -19,6 +19,8 @@ var auditEvents = []string{
 	"account_saved", "account_deleted", "shortlink_saved", "shortlink_deleted",
 	"api_token_created", "api_token_revoked", "api_token_refused",
 	"idp_metadata_changed",
+	// The broker itself
+	"request_cut",
 }
 
 // auditEventChoices are the event filter's options: every known event,

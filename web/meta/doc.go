@@ -8,5 +8,7 @@
 //	GET /idp/oidc/jwks                    its signing keys
 //	GET /healthz                          liveness
 //	GET /readyz                           readiness: the store answers and accepts a write, and at least one IdP is usable;
-//	                                      warnings (still 200): the IdP metadata's validUntil within 30 days
+//	                                      warnings (still 200): the IdP metadata's validUntil within 30 days,
+//	                                      AWS (STS, federation) failing (checks.aws "degraded");
+//	                                      503 "shutting down" from SIGTERM on (the drain)
 package meta

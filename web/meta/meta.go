@@ -32,6 +32,17 @@ type Config struct {
 	// validUntil (the SAML provider's expiry in IAM) is near or past;
 	// /readyz lists it under warnings and stays 200. nil: no check.
 	IDPMetadataWarning func() string
+	// AWSWarning says, when non-empty, that AWS (STS or the federation
+	// endpoint) is failing or not answering; /readyz reports checks.aws
+	// "degraded" with the line under warnings and stays 200: an AWS outage
+	// hits every instance alike, and taking them all out of the load
+	// balancer would also stop what needs no AWS (sign-in, the portal,
+	// admin, apps) and the clear page that explains. nil: no check.
+	AWSWarning func() string
+	// Draining reports that the process is shutting down: /readyz answers
+	// 503 at once so load balancers stop sending, while every other route
+	// still serves. nil: never.
+	Draining func() bool
 	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
 	OIDCDiscovery func() ([]byte, error)
 	OIDCJWKS      func() ([]byte, error)
@@ -97,6 +108,9 @@ func (h *Handler) healthz(c echo.Context) error {
 // nearing its validUntil is a warning (checks.idp_metadata "renew" and a
 // line under warnings), never a 503.
 func (h *Handler) readyz(c echo.Context) error {
+	if h.cfg.Draining != nil && h.cfg.Draining() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "shutting down", "checks": map[string]string{"shutdown": "draining"}})
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{}
@@ -126,6 +140,13 @@ func (h *Handler) readyz(c echo.Context) error {
 			warnings = append(warnings, w)
 		}
 	}
+	if h.cfg.AWSWarning != nil {
+		checks["aws"] = "ok"
+		if w := h.cfg.AWSWarning(); w != "" {
+			checks["aws"] = "degraded"
+			warnings = append(warnings, w)
+		}
+	}
 	status := http.StatusOK
 	state := "ready"
 	if !ready {
@@ -134,7 +155,8 @@ func (h *Handler) readyz(c echo.Context) error {
 	body := map[string]any{"status": state, "checks": checks}
 	if len(warnings) > 0 {
 		// A warning never makes the instance unready: the metadata in IAM
-		// is the operator's to renew, not a reason to stop serving.
+		// is the operator's to renew, and AWS being down is not this
+		// instance's fault; neither is a reason to stop serving.
 		body["warnings"] = warnings
 	}
 	return c.JSON(status, body)

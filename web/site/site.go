@@ -56,6 +56,10 @@ type Config struct {
 	// when it is near or past (/readyz warnings). Zero / nil: not shown.
 	IDPMetadataValidUntil time.Time
 	IDPMetadataWarning    func() string
+	// AWSWarning says when AWS is failing (/readyz warnings, still 200);
+	// Draining makes /readyz answer 503 (shutdown). nil: no check.
+	AWSWarning func() string
+	Draining   func() bool
 	// OIDCDiscovery and OIDCJWKS publish the broker's own OIDC issuer; nil = 404.
 	OIDCDiscovery func() ([]byte, error)
 	OIDCJWKS      func() ([]byte, error)
@@ -132,7 +136,7 @@ func New(cfg Config) (*Site, error) {
 	}
 	m, err := meta.New(meta.Config{
 		Providers: providers, Store: cfg.Health, IDPMetadata: cfg.IDPMetadata, IDPMetadataWarning: cfg.IDPMetadataWarning,
-		OIDCDiscovery: cfg.OIDCDiscovery, OIDCJWKS: cfg.OIDCJWKS, Logger: frame.Log(),
+		AWSWarning: cfg.AWSWarning, Draining: cfg.Draining, OIDCDiscovery: cfg.OIDCDiscovery, OIDCJWKS: cfg.OIDCJWKS, Logger: frame.Log(),
 	})
 	if err != nil {
 		return nil, err

@@ -77,6 +77,8 @@ type MemSessions struct {
 	M map[string]store.Session
 	// Down makes Ping fail.
 	Down bool
+	// Err, when set, fails every session call with it (a store outage).
+	Err error
 	// ReadOnly makes every write the broker must make before handing
 	// something out fail as a read-only database does (EUNAVAILABLE):
 	// CompleteSignIn, CheckWrite, and the audit log's AppendAudit.
@@ -157,12 +159,18 @@ func (m *MemSessions) CheckWrite(context.Context) error {
 func (m *MemSessions) CreateSession(_ context.Context, s *store.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
 	m.M[s.ID] = *s
 	return nil
 }
 func (m *MemSessions) GetSession(_ context.Context, id string) (*store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
 	s, ok := m.M[id]
 	if !ok {
 		return nil, broker.Errorf(broker.ENOTFOUND, "session_not_found", "no session")
@@ -172,6 +180,9 @@ func (m *MemSessions) GetSession(_ context.Context, id string) (*store.Session, 
 func (m *MemSessions) UpdateSession(_ context.Context, id string, data []byte, exp time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
 	s := m.M[id]
 	s.Data, s.ExpiresAt = data, exp
 	m.M[id] = s
@@ -184,7 +195,7 @@ func (m *MemSessions) DeleteSession(_ context.Context, id string) error {
 	return nil
 }
 func (m *MemSessions) Ping(context.Context) error {
-	if m.Down {
+	if m.Down || m.Err != nil {
 		return errors.New("db down")
 	}
 	return nil
