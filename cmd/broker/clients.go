@@ -50,38 +50,22 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("clients "+sub, stderr)
-	path := fs.String("config", "", "config `FILE` (YAML): work on its store directly")
-	url := fs.String("url", "", "a running broker's `URL`: work through its API (token in $BROKER_TOKEN)")
-	var out, in string
-	var dry, allowEmpty bool
-	if sub == "export" {
-		fs.StringVar(&out, "o", "", "write to this `FILE` instead of stdout")
-	} else {
-		fs.StringVar(&in, "f", "", "the clients `FILE` (- for stdin)")
-		fs.BoolVar(&dry, "dry-run", false, "check and show what would change, change nothing")
-		fs.BoolVar(&allowEmpty, "allow-empty", false, "a file with no apps removes every registered app (refused without this)")
-	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	a, path, url, err := exportApplyFlags("clients", sub, "clients", "a file with no apps removes every registered app (refused without this)", args[1:], stderr)
+	if err != nil {
 		return err
 	}
-	if (*path == "") == (*url == "") {
-		fmt.Fprintf(stderr, "broker clients %s: give exactly one of --config or --url\n", sub)
-		return usageError{"need --config or --url"}
-	}
 	var target clientsTarget
-	if *path != "" {
-		target, err = openClientsStore(ctx, *path, stderr)
+	if path != "" {
+		target, err = openClientsStore(ctx, path, stderr)
 	} else {
 		var t *apiTarget
-		t, err = newAPITarget(*url, os.Getenv("BROKER_TOKEN"))
+		t, err = newAPITarget(url, os.Getenv("BROKER_TOKEN"))
 		target = apiClients{t}
 	}
 	if err != nil {
 		return err
 	}
 	defer target.close()
-	a := rulesArgs{sub: sub, out: out, in: in, dry: dry, allowEmpty: allowEmpty}
 	if sub == "export" {
 		return exportClients(ctx, target, a, stdout, stderr)
 	}

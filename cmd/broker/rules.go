@@ -61,36 +61,47 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("rules "+sub, stderr)
-	path := fs.String("config", "", "config `FILE` (YAML): work on its store directly")
-	url := fs.String("url", "", "a running broker's `URL`: work through its API (token in $BROKER_TOKEN)")
-	var out, in string
-	var dry, allowEmpty bool
-	if sub == "export" {
-		fs.StringVar(&out, "o", "", "write to this `FILE` instead of stdout")
-	} else {
-		fs.StringVar(&in, "f", "", "the rules `FILE` (- for stdin)")
-		fs.BoolVar(&dry, "dry-run", false, "check and show what would change, change nothing")
-		fs.BoolVar(&allowEmpty, "allow-empty", false, "a file with no rules removes every rule (refused without this)")
-	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	a, path, url, err := exportApplyFlags("rules", sub, "rules", "a file with no rules removes every rule (refused without this)", args[1:], stderr)
+	if err != nil {
 		return err
 	}
-	if (*path == "") == (*url == "") {
-		fmt.Fprintf(stderr, "broker rules %s: give exactly one of --config or --url\n", sub)
-		return usageError{"need --config or --url"}
-	}
 	var target rulesTarget
-	if *path != "" {
-		target, err = openStoreTarget(ctx, *path, stderr)
+	if path != "" {
+		target, err = openStoreTarget(ctx, path, stderr)
 	} else {
-		target, err = newAPITarget(*url, os.Getenv("BROKER_TOKEN"))
+		target, err = newAPITarget(url, os.Getenv("BROKER_TOKEN"))
 	}
 	if err != nil {
 		return err
 	}
 	defer target.close()
-	return rulesOn(ctx, target, rulesArgs{sub: sub, out: out, in: in, dry: dry, allowEmpty: allowEmpty}, stdout, stderr)
+	return rulesOn(ctx, target, a, stdout, stderr)
+}
+
+// exportApplyFlags parses the flags `broker rules` and `broker clients`
+// share: exactly one target (--config FILE or --url URL), then -o for
+// export, or -f, --dry-run and --allow-empty for apply. what names the
+// file's contents ("rules", "clients") in the help.
+func exportApplyFlags(cmd, sub, what, allowEmptyHelp string, args []string, stderr io.Writer) (rulesArgs, string, string, error) {
+	a := rulesArgs{sub: sub}
+	fs := newFlagSet(cmd+" "+sub, stderr)
+	path := fs.String("config", "", "config `FILE` (YAML): work on its store directly")
+	url := fs.String("url", "", "a running broker's `URL`: work through its API (token in $BROKER_TOKEN)")
+	if sub == "export" {
+		fs.StringVar(&a.out, "o", "", "write to this `FILE` instead of stdout")
+	} else {
+		fs.StringVar(&a.in, "f", "", "the "+what+" `FILE` (- for stdin)")
+		fs.BoolVar(&a.dry, "dry-run", false, "check and show what would change, change nothing")
+		fs.BoolVar(&a.allowEmpty, "allow-empty", false, allowEmptyHelp)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return a, "", "", err
+	}
+	if (*path == "") == (*url == "") {
+		fmt.Fprintf(stderr, "broker %s %s: give exactly one of --config or --url\n", cmd, sub)
+		return a, "", "", usageError{"need --config or --url"}
+	}
+	return a, *path, *url, nil
 }
 
 // rulesArgs are the flags of `broker rules` past the target.
