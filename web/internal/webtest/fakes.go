@@ -106,6 +106,9 @@ func (m *MemSessions) Remember(_ context.Context, ns, key string, _ time.Time) e
 }
 
 func (m *MemSessions) remember(ns, key string) error {
+	if m.Err != nil {
+		return m.Err
+	}
 	if m.ReadOnly {
 		return ErrReadOnly
 	}
@@ -125,6 +128,9 @@ func (m *MemSessions) remember(ns, key string) error {
 func (m *MemSessions) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
 	if m.ReadOnly {
 		return ErrReadOnly
 	}
@@ -148,8 +154,11 @@ func (m *MemSessions) CompleteSignIn(ctx context.Context, w *store.SignInWrite) 
 	return nil
 }
 
-// CheckWrite fails when ReadOnly.
+// CheckWrite fails when ReadOnly or Err (an outage).
 func (m *MemSessions) CheckWrite(context.Context) error {
+	if m.Err != nil {
+		return m.Err
+	}
 	if m.ReadOnly {
 		return ErrReadOnly
 	}
