@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/partition"
@@ -259,6 +260,10 @@ func (c *compiler) condition(path string, in *Condition, depth int) *cond {
 	}
 	if in.Attribute == "" {
 		c.fail(path+".attribute", "attribute is required")
+		return nil
+	}
+	if strings.ContainsFunc(in.Attribute, unicode.IsControl) {
+		c.fail(path+".attribute", "attribute names cannot contain control characters (line breaks, tabs)")
 		return nil
 	}
 	k := &cond{path: path, attr: in.Attribute, ignoreCase: in.IgnoreCase}

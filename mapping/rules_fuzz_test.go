@@ -80,6 +80,13 @@ func FuzzCompileRules(f *testing.F) {
 			src    []byte
 			asJSON bool
 		}{{"YAML", y, false}, {"JSON", j, true}} {
+			if !rt.asJSON && err != nil {
+				// `broker rules export` writes only stored rules, which
+				// compiled; yaml.v3 cannot always read back what it wrote
+				// for strings of leading line breaks (an attribute name
+				// refused by Compile: seed addeda03d86ee479).
+				continue
+			}
 			var back []Rule
 			if err := decodeRules(string(rt.src), rt.asJSON, &back); err != nil {
 				t.Fatalf("%s round trip: %v\n%s", rt.name, err, rt.src)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,9 +198,19 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutTo
 	if err := tok.Claims(&all); err != nil {
 		return nil, p.logoutFail(broker.EUNAUTHORIZED, ReasonLogoutTokenInvalid, fmt.Errorf("logout token claims: %w", err))
 	}
+	for k := range all {
+		// JSON decoding matches field names in any case, JWT claim names
+		// are case-sensitive (RFC 7519 4): "Aud" is not "aud".
+		if l := strings.ToLower(k); l != k && slices.Contains(logoutClaimNames, l) {
+			return nil, p.logoutFail(broker.EUNAUTHORIZED, ReasonLogoutTokenInvalid, fmt.Errorf("logout token: claim %.20q is not %q (claim names are case-sensitive)", k, l))
+		}
+	}
 	_, c.nonce = all["nonce"]
 	return p.checkLogoutClaims(&c)
 }
+
+// logoutClaimNames are the claims a logout token is judged by.
+var logoutClaimNames = []string{"iss", "aud", "sub", "sid", "jti", "iat", "exp", "nbf", "events", "nonce"}
 
 // checkLogoutTyp: the (signed) header's typ, when present, is logout+jwt
 // or JWT, with or without application/, in any case (RFC 7515 4.1.9).
