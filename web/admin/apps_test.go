@@ -120,8 +120,9 @@ func TestAdminApps(t *testing.T) {
 	add := wikiForm(csrf)
 	add.Set("id", "other")
 	add.Set("op", "add-row")
-	if rec := ev.Do(t, "POST", "/admin/apps/new", add); rec.Code != http.StatusOK || strings.Count(rec.Body.String(), `name="cond.attribute"`) != 3 {
-		t.Fatalf("add row: %d", rec.Code)
+	add.Set("match", "any")
+	if rec := ev.Do(t, "POST", "/admin/apps/new", add); rec.Code != http.StatusOK || strings.Count(rec.Body.String(), `name="cond.attribute"`) != 3 || !strings.Contains(rec.Body.String(), `<option value="any" selected>`) {
+		t.Fatalf("add row: %d (a third row, match any kept)", rec.Code)
 	}
 
 	// Edit at version 1, then a stale edit from version 1.

@@ -307,8 +307,8 @@ func TestAdminConditionRows(t *testing.T) {
 	}
 	// Add a row; switch to YAML and back.
 	rec = ev.Do(t, "POST", "/admin/rules/ops", base("add-row"))
-	if !strings.Contains(rec.Body.String(), `id="cond-3-attribute"`) {
-		t.Fatalf("add row: %d", rec.Code)
+	if !strings.Contains(rec.Body.String(), `id="cond-3-attribute"`) || !strings.Contains(rec.Body.String(), `<option value="any" selected>`) {
+		t.Fatalf("add row: %d (a fourth row, match any kept)", rec.Code)
 	}
 	rec = ev.Do(t, "POST", "/admin/rules/ops", base("to-yaml"))
 	if body := html.UnescapeString(rec.Body.String()); rec.Code != 200 || !strings.Contains(body, "any:") || !strings.Contains(body, "regex: (ops") || !strings.Contains(body, `name="when_mode" value="yaml"`) {
