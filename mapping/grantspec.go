@@ -189,9 +189,12 @@ func (c *compiler) grantTexts(g *compiledGrant, s *GrantSpec) {
 
 // checkDurations keeps credential and console durations within 15m..12h.
 func (c *compiler) checkDurations(g *compiledGrant) {
-	for field, d := range map[string]time.Duration{"grant.duration": g.duration, "grant.console_duration": g.consoleDuration} {
-		if d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
-			c.fail(field, "must be between 15m and 12h, got %s", d)
+	for _, f := range []struct {
+		field string
+		d     time.Duration
+	}{{"grant.duration", g.duration}, {"grant.console_duration", g.consoleDuration}} { // in this order: the errors' order is stable
+		if f.d != 0 && (f.d < 15*time.Minute || f.d > 12*time.Hour) {
+			c.fail(f.field, "must be between 15m and 12h, got %s", f.d)
 		}
 	}
 }

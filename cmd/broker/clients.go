@@ -13,6 +13,7 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/app"
 	"github.com/broker-dev/broker/apps"
+	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/store/sqlstore"
 )
@@ -80,7 +81,7 @@ func exportClients(ctx context.Context, target clientsTarget, a rulesArgs, stdou
 	if list == nil {
 		list = []apps.Exported{}
 	}
-	b, err := yaml.Marshal(clientsFile{Clients: list})
+	b, err := mapping.MarshalYAML(clientsFile{Clients: list})
 	if err != nil {
 		return err
 	}

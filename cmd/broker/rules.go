@@ -117,7 +117,7 @@ func rulesOn(ctx context.Context, target rulesTarget, a rulesArgs, stdout, stder
 		return err
 	}
 	if a.sub == "export" {
-		b, err := yaml.Marshal(rulesFile{Accounts: curAccounts, Rules: curRules})
+		b, err := mapping.MarshalYAML(rulesFile{Accounts: curAccounts, Rules: curRules})
 		if err != nil {
 			return err
 		}

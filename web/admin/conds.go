@@ -173,6 +173,9 @@ func whenYAML(g mapping.Group) string {
 	if len(g.All) == 0 && len(g.Any) == 0 {
 		return ""
 	}
-	b, _ := yaml.Marshal(g)
+	b, err := mapping.MarshalYAML(g)
+	if err != nil {
+		b, _ = yaml.Marshal(g) // shown as is; saving says what is wrong
+	}
 	return string(b)
 }

@@ -86,7 +86,10 @@ func formFromRule(r mapping.Rule, version int64) ruleForm {
 		f.WhenMode, f.Match, f.Rows, f.When = "yaml", "all", withBlankRow(nil), whenYAML(r.When)
 	}
 	if len(r.Grant.SessionTags) > 0 {
-		b, _ := yaml.Marshal(r.Grant.SessionTags)
+		b, err := mapping.MarshalYAML(r.Grant.SessionTags)
+		if err != nil {
+			b, _ = yaml.Marshal(r.Grant.SessionTags)
+		}
 		f.SessionTags = string(b)
 	}
 	return f

@@ -120,7 +120,7 @@ func TestAdminConcurrentEditIsRefused(t *testing.T) {
 
 	// History shows both versions with a diff, and revert brings v1 back as v3.
 	hist := html.UnescapeString(ev.Do(t, "GET", "/admin/rules/devs/history", nil).Body.String())
-	if !strings.Contains(hist, `class="ddel">-     role: Developer`) || !strings.Contains(hist, `class="dadd">+     role: PowerUser`) {
+	if !strings.Contains(hist, `class="ddel">-   role: Developer`) || !strings.Contains(hist, `class="dadd">+   role: PowerUser`) {
 		t.Fatalf("history has no diff:\n%s", hist)
 	}
 	h, _ := ev.DB.RuleHistory(context.Background(), "devs")

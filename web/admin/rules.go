@@ -537,7 +537,10 @@ func ruleYAML(b []byte) string {
 	if err != nil {
 		return string(b)
 	}
-	y, _ := yaml.Marshal(r)
+	y, err := mapping.MarshalYAML(r)
+	if err != nil {
+		y, _ = yaml.Marshal(r)
+	}
 	return string(y)
 }
 
