@@ -39,15 +39,38 @@ func (h *Handler) bearer(c echo.Context, scope, what string) (*brokerapps.Bearer
 	return b, nil
 }
 
-// roleRef reads a role named in an API request body: an account and a
-// role (name, path/name, label), or a role ARN alone; EINVALID role_missing
-// otherwise.
-func roleRef(account, role, via string) (access.RoleRef, error) {
-	if role == "" || (account == "" && !strings.HasPrefix(role, "arn:")) {
-		return access.RoleRef{}, broker.Errorf(broker.EINVALID, "role_missing",
+// roleBody is how the credentials and console request bodies name a role
+// and a duration: an account and a role (name, path/name, label), or a
+// role ARN alone; Via picks saml or web-identity when the role is granted
+// both ways; Duration is a Go duration ("1h") or seconds, empty = the
+// role's.
+type roleBody struct {
+	Account  string        `json:"account"`
+	Role     string        `json:"role"`
+	Via      string        `json:"via,omitempty"`
+	Duration durationValue `json:"duration,omitempty"`
+}
+
+func (b *roleBody) body() *roleBody { return b }
+
+// roleCall starts a request that asks for a role with an app's access
+// token: the bearer must carry aws:credentials (what names the action in
+// its refusal), the JSON body is read into in, and its role must be named
+// (EINVALID role_missing otherwise).
+func (h *Handler) roleCall(c echo.Context, what string, in interface{ body() *roleBody }) (*brokerapps.Bearer, access.RoleRef, error) {
+	bearer, err := h.bearer(c, brokerapps.ScopeAWSCredentials, what)
+	if err != nil {
+		return nil, access.RoleRef{}, err
+	}
+	if err := web.ReadJSON(c, in); err != nil {
+		return nil, access.RoleRef{}, err
+	}
+	b := in.body()
+	if b.Role == "" || (b.Account == "" && !strings.HasPrefix(b.Role, "arn:")) {
+		return nil, access.RoleRef{}, broker.Errorf(broker.EINVALID, "role_missing",
 			`Name the role: {"account": "ID or alias", "role": "name"} or {"role": "ARN"}.`)
 	}
-	return access.RoleRef{Account: account, Role: role, Via: broker.Downstream(via)}, nil
+	return bearer, access.RoleRef{Account: b.Account, Role: b.Role, Via: broker.Downstream(b.Via)}, nil
 }
 
 // accessMeta is the request, for the audit log.

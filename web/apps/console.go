@@ -8,8 +8,6 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
-	brokerapps "github.com/broker-dev/broker/apps"
-	"github.com/broker-dev/broker/web"
 )
 
 // ConsolePath is the console sign-in API for apps (the command line's broker console).
@@ -19,16 +17,12 @@ const ConsolePath = "/api/v1/console"
 const maxDestination = 2000
 
 // consoleRequest is the body of POST /api/v1/console.
+// Its Duration is the console session's length.
 type consoleRequest struct {
-	Account string `json:"account"`
-	Role    string `json:"role"`
-	Via     string `json:"via,omitempty"`
+	roleBody
 	// Destination is a console URL or a service's short name ("s3").
 	Destination string `json:"destination,omitempty"`
 	Region      string `json:"region,omitempty"`
-	// Duration is the console session's length, a Go duration or seconds;
-	// empty = the role's.
-	Duration durationValue `json:"duration,omitempty"`
 }
 
 // consoleResponse is what the app gets. URL carries the SigninToken (the
@@ -50,15 +44,8 @@ var errDestinationTooLong = broker.Errorf(broker.EINVALID, access.ReasonDestinat
 // the person now (access.Service.Console), refused for any other role and
 // for pass-through roles.
 func (h *Handler) console(c echo.Context) error {
-	bearer, err := h.bearer(c, brokerapps.ScopeAWSCredentials, "AWS console sign-ins")
-	if err != nil {
-		return err
-	}
 	var in consoleRequest
-	if err := web.ReadJSON(c, &in); err != nil {
-		return err
-	}
-	ref, err := roleRef(in.Account, in.Role, in.Via)
+	bearer, ref, err := h.roleCall(c, "AWS console sign-ins", &in)
 	if err != nil {
 		return err
 	}

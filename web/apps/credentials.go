@@ -12,7 +12,6 @@ import (
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
 	brokerapps "github.com/broker-dev/broker/apps"
-	"github.com/broker-dev/broker/web"
 )
 
 // CredentialsPath is the credentials API for apps.
@@ -38,12 +37,7 @@ var (
 
 // credentialsRequest is the body of POST /api/v1/credentials.
 type credentialsRequest struct {
-	Account string `json:"account"`
-	Role    string `json:"role"`
-	// Via picks saml or web-identity when the role is granted both ways.
-	Via string `json:"via,omitempty"`
-	// Duration is a Go duration ("1h") or seconds; empty = the role's.
-	Duration durationValue `json:"duration,omitempty"`
+	roleBody
 }
 
 // durationValue reads "1h30m" or 5400.
@@ -83,15 +77,8 @@ type credentialsResponse struct {
 // with the scope aws:credentials: credentials for a role the rules give
 // the person now (access.Credentials), refused for any other role.
 func (h *Handler) credentials(c echo.Context) error {
-	bearer, err := h.bearer(c, brokerapps.ScopeAWSCredentials, "AWS credentials")
-	if err != nil {
-		return err
-	}
 	var in credentialsRequest
-	if err := web.ReadJSON(c, &in); err != nil {
-		return err
-	}
-	ref, err := roleRef(in.Account, in.Role, in.Via)
+	bearer, ref, err := h.roleCall(c, "AWS credentials", &in)
 	if err != nil {
 		return err
 	}
