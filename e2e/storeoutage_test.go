@@ -27,6 +27,9 @@ import (
 func TestPostgresOutageAnswers503ThenRecovers(t *testing.T) {
 	dsn := os.Getenv("BROKER_TEST_POSTGRES_OUTAGE_DSN")
 	if dsn == "" {
+		if os.Getenv("BROKER_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("BROKER_REQUIRE_POSTGRES=1 but BROKER_TEST_POSTGRES_OUTAGE_DSN is not set (make services creates the database broker_outage)")
+		}
 		t.Skip("BROKER_TEST_POSTGRES_OUTAGE_DSN is not set (a database of its own, owned by the DSN's role)")
 	}
 	admin, err := sql.Open("pgx", dsn)

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -79,6 +80,23 @@ func (c *Cookie) Get(r *http.Request) map[string]string {
 		}
 	}
 	return out
+}
+
+// Retract takes back what Put set on w for this cookie, while w's headers
+// are not yet written: an answer that refuses the request then leaves the
+// browser's cookie as it was.
+func (c *Cookie) Retract(w http.ResponseWriter) {
+	h := w.Header()
+	var kept []string
+	for _, v := range h.Values("Set-Cookie") {
+		if !strings.HasPrefix(v, c.name+"=") {
+			kept = append(kept, v)
+		}
+	}
+	h.Del("Set-Cookie")
+	for _, v := range kept {
+		h.Add("Set-Cookie", v)
+	}
 }
 
 // Put replaces the cookie's values; empty values are left out, and a cookie

@@ -112,7 +112,15 @@ func (h *Handler) samlACS(c echo.Context) error {
 		// on to /arrive, which sees who is signed in (switch.go).
 		return h.arrival(c, sess, cont)
 	}
-	return h.signIn(c, sess, cont)
+	err = h.signIn(c, sess, cont)
+	if broker.ErrorCode(err) == broker.EUNAVAILABLE {
+		// The store could not write: nothing was accepted (the assertion
+		// ID is burned only with the session), so the browser keeps the
+		// request this answers and the same Response can be posted again
+		// once the store is back (the 503 page says to try again).
+		h.reqCookie.Retract(c.Response())
+	}
+	return err
 }
 
 // signInFailed audits a failed sign-in and shows the error.
