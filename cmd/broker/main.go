@@ -249,11 +249,18 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, usageError{fmt.Sprintf("bad --log-level %q", level)}
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var log *slog.Logger
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		log = slog.New(slog.NewJSONHandler(w, opts))
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		log = slog.New(slog.NewTextHandler(w, opts))
+	default:
+		return nil, usageError{fmt.Sprintf("bad --log-format %q (json or text)", format)}
 	}
-	return nil, usageError{fmt.Sprintf("bad --log-format %q (json or text)", format)}
+	// Libraries that log through slog's default (zitadel's OpenID
+	// Provider) write in the same format, at the same level, to the same
+	// stream as the broker, marked as theirs.
+	slog.SetDefault(log.With("component", "library"))
+	return log, nil
 }

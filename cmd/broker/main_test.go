@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -233,5 +235,26 @@ func TestUnknownCommand(t *testing.T) {
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"help", "check"}, &out, &errb); err != nil || !strings.Contains(errb.String(), "Usage: broker check --config FILE") {
 		t.Errorf("help check: %v\n%s", err, errb.String())
+	}
+}
+
+// TestLibraryLogsFollowTheBrokers: what a library logs through slog's
+// default (zitadel's OP does) comes out in the broker's format and level,
+// on the broker's stream, marked as a library's.
+func TestLibraryLogsFollowTheBrokers(t *testing.T) {
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	var buf bytes.Buffer
+	if _, err := newLogger(&buf, "json", "warn"); err != nil {
+		t.Fatal(err)
+	}
+	slog.Info("below the level")
+	slog.Warn("from a library", "k", "v")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("not one JSON line: %v\n%s", err, buf.String())
+	}
+	if rec["msg"] != "from a library" || rec["component"] != "library" || rec["k"] != "v" {
+		t.Fatalf("library log line: %v", rec)
 	}
 }
