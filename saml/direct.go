@@ -156,16 +156,24 @@ func (sp *ServiceProvider) verifyDirect(st *spState, tmpl *saml.ServiceProvider,
 	if err == nil {
 		ctx, err = ctx.SubContext(el)
 	}
-	var detached *etree.Element
-	if err == nil {
-		detached, err = etreeutils.NSDetatch(ctx, el)
-	}
 	if err != nil {
 		return nil, fail(err)
 	}
 	// As crewjam does: a KeyInfo without a certificate is dropped, and the
 	// signature is then checked against each trusted certificate in turn.
-	noCert := detached.FindElement("./Signature/KeyInfo/X509Data/X509Certificate") == nil
+	noCert := el.FindElement("./Signature/KeyInfo/X509Data/X509Certificate") == nil
+	// goxmldsig verifies a copy of what it is given and returns the
+	// element re-parsed from the digested bytes; it never changes its
+	// argument. The detached copy crewjam makes adds the namespace
+	// declarations in scope from el's ancestors: a document's root has
+	// none, so it is verified as it is, unless its KeyInfo is to be
+	// dropped (a change made on a copy).
+	detached := el
+	if !documentRoot(el) || noCert {
+		if detached, err = etreeutils.NSDetatch(ctx, el); err != nil {
+			return nil, fail(err)
+		}
+	}
 	if noCert {
 		if sig := detached.FindElement("./Signature"); sig != nil {
 			if ki := sig.FindElement("KeyInfo"); ki != nil {
@@ -194,6 +202,13 @@ func (sp *ServiceProvider) verifyDirect(st *spState, tmpl *saml.ServiceProvider,
 		}
 	}
 	return nil, fail(err)
+}
+
+// documentRoot reports whether el is the root element of a parsed
+// document (its parent the document itself, which declares nothing).
+func documentRoot(el *etree.Element) bool {
+	p := el.Parent()
+	return p == nil || (p.Parent() == nil && p.Tag == "" && p.Space == "" && len(p.Attr) == 0)
 }
 
 // unboundedParentContext is crewjam's: the namespace context of el's

@@ -64,18 +64,32 @@ func scan(raw []byte) (*tree, error) {
 	if err := doc.ReadFromBytes(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))); err != nil {
 		return nil, &errMalformed{fmt.Errorf("not well-formed XML: %w", err)}
 	}
-	t := &tree{ns: map[*etree.Element]string{}, ids: map[string]int{}}
+	t := &tree{ids: map[string]int{}}
 	if err := t.prolog(doc); err != nil {
 		return nil, err
 	}
+	t.ns = make(map[*etree.Element]string, countElements(t.root))
 	return t, t.walk(t.root, map[string]string{"xml": nsXML, "": ""})
 }
 
 // treeOf is the tree of an element that declares every namespace it uses,
 // such as one crewjam detached or decrypted. Errors are *errMalformed.
 func treeOf(el *etree.Element) (*tree, error) {
-	t := &tree{root: el, ns: map[*etree.Element]string{}, ids: map[string]int{}}
+	t := &tree{root: el, ns: make(map[*etree.Element]string, countElements(el)), ids: map[string]int{}}
 	return t, t.walk(el, map[string]string{"xml": nsXML, "": ""})
+}
+
+// countElements is the number of elements in el's subtree, el included:
+// the size of a tree's namespace map, made once at its final size rather
+// than grown (which allocates about as much again).
+func countElements(el *etree.Element) int {
+	n := 1
+	for _, tok := range el.Child {
+		if c, ok := tok.(*etree.Element); ok {
+			n += countElements(c)
+		}
+	}
+	return n
 }
 
 var encodingDecl = regexp.MustCompile(`\bencoding\s*=\s*["']([^"']*)["']`)
