@@ -207,11 +207,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.serve(lns[1], s.IdP)
-	s.serve(lns[2], s.AWS)
-	s.serve(lns[3], s.OP)
-	s.serve(lns[4], s.DemoApp) // discovers the broker at its first sign-in
-	lns = lns[:1]              // the others belong to their servers now
+	s.serve(lns[1], s.IdP, ComponentIdP)
+	s.serve(lns[2], s.AWS, ComponentAWS)
+	s.serve(lns[3], s.OP, ComponentOP)
+	s.serve(lns[4], s.DemoApp, ComponentApp) // discovers the broker at its first sign-in
+	lns = lns[:1]                            // the others belong to their servers now
 
 	s.ConfigPath = filepath.Join(o.DataDir, "broker.yaml")
 	storeYAML := "  driver: sqlite\n  dsn: broker.db\n"
@@ -234,7 +234,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Configure != nil {
 		o.Configure(cfg)
 	}
-	s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker"), Now: o.Now})
+	// The broker's goroutines (its store's pool among them) are labelled
+	// from the start.
+	Labelled(ctx, ComponentBroker, func(ctx context.Context) {
+		s.App, err = app.New(ctx, cfg, app.Options{Logger: log.With("component", "broker"), Now: o.Now})
+	})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -242,12 +246,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	ln := lns[0]
 	lns = nil
 	s.wg.Add(1)
-	go func() {
+	go Labelled(runCtx, ComponentBroker, func(runCtx context.Context) {
 		defer s.wg.Done()
 		if err := s.App.Serve(runCtx, ln); err != nil {
 			s.errs <- err
 		}
-	}()
+	})
 	// The broker loads the demo IdPs' metadata and discovery in the
 	// background; the stack is started when every provider is ready, so the
 	// sign-in page offers them all from the first request.
@@ -286,16 +290,17 @@ func (s *Stack) waitReady(ctx context.Context, limit time.Duration) error {
 	}
 }
 
-func (s *Stack) serve(ln net.Listener, h http.Handler) {
+// serve serves h on ln, its goroutines labelled component.
+func (s *Stack) serve(ln net.Listener, h http.Handler, component string) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srvs = append(s.srvs, srv)
 	s.wg.Add(1)
-	go func() {
+	go Labelled(context.Background(), component, func(context.Context) {
 		defer s.wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.errs <- err
 		}
-	}()
+	})
 }
 
 // Err delivers the first server failure, if any.

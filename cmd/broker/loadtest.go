@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,9 +22,15 @@ import (
 	"github.com/broker-dev/broker/devstack"
 )
 
-// runLoadtest drives whole SAML logins (ACS post, portal, role pick, 302 to
-// the console URL) against an in-process dev stack and prints a report:
-// latency percentiles, throughput, errors, memory before and after. With
+// runLoadtest drives whole logins against an in-process dev stack and
+// prints a report: latency percentiles, throughput, errors, memory before
+// and after, CPU per login by component (a CPU profile of the timed part,
+// split by the pprof labels devstack puts on each server) and what each
+// login adds to the store. A SAML login (the default) is the ACS post of
+// a response the demo IdP signed, the portal, the role pick and the 302
+// to the console URL; --provider oidc signs in through the demo OpenID
+// Provider instead (the broker's /oidc/.../login, the OP's login form,
+// the callback with the code, then the same portal and role). With
 // --flood it posts bad SAML responses instead (runFlood).
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("loadtest", stderr)
@@ -33,6 +40,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	flood := fs.Bool("flood", false, "post bad SAML responses to the ACS instead, and report what they did to the store")
 	requests := fs.Int("requests", 20000, "--flood: how many bad responses to post (at most 1000000)")
 	reportEvery := fs.Duration("report-every", 0, "print RSS, goroutines, open files and store size at this interval (a soak: --duration 30m --report-every 1m)")
+	provider := fs.String("provider", "saml", "sign in through the demo SAML IdP (saml) or the demo OpenID Provider (oidc)")
+	cpuProfile := fs.String("cpuprofile", "", "also write the timed part's CPU profile to this file (go tool pprof; samples labelled by component)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +54,14 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	login := oneLogin
+	switch *provider {
+	case "saml":
+	case "oidc":
+		login = oneOIDCLogin
+	default:
+		return fmt.Errorf("--provider: saml or oidc, not %q", *provider)
+	}
 	if *flood {
 		return runFlood(ctx, floodOptions{requests: *requests, concurrency: *concurrency, duration: *duration, dataDir: dir}, stdout)
 	}
@@ -53,10 +70,18 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "broker loadtest: %d concurrent SAML logins for %s against %s\n", *concurrency, *duration, st.BrokerURL)
+	fmt.Fprintf(stdout, "broker loadtest: %d concurrent %s logins for %s against %s\n", *concurrency, strings.ToUpper(*provider), *duration, st.BrokerURL)
 
+	storeBefore, err := snapshotStore(ctx, st, dir)
+	if err != nil {
+		return err
+	}
 	runtime.GC()
 	before := memory()
+	cpu, err := startCPU()
+	if err != nil {
+		return err
+	}
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -65,21 +90,23 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	)
 	stop := time.Now().Add(*duration)
 	var wg sync.WaitGroup
+	stopReports := func() {}
 	if *reportEvery > 0 {
 		fmt.Fprintf(stdout, "\n  %-8s %8s %8s %10s %10s %10s %6s %14s\n", "elapsed", "logins", "per s", "RSS", "Go heap", "goroutines", "fds", "store")
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		var rwg sync.WaitGroup
 		rwg.Go(func() { soakReport(rctx, st, stdout, *reportEvery, &done) })
-		defer rwg.Wait()
-		defer cancel()
+		// The interval lines end before the report is written to stdout.
+		stopReports = func() { cancel(); rwg.Wait() }
+		defer stopReports()
 	}
 	for i := 0; i < *concurrency; i++ {
 		wg.Add(1)
-		go func() {
+		go devstack.Labelled(ctx, componentDriver, func(ctx context.Context) {
 			defer wg.Done()
 			for time.Now().Before(stop) && ctx.Err() == nil {
-				d, err := oneLogin(st)
+				d, err := login(ctx, st)
 				mu.Lock()
 				if err != nil {
 					errs[err.Error()]++
@@ -89,9 +116,11 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				mu.Unlock()
 				done.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	cpuRep, cpuErr := cpu.stop()
+	stopReports()
 	runtime.GC()
 	after := memory()
 
@@ -106,7 +135,28 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "  latency       p50 %s  p90 %s  p99 %s  max %s\n", pct(.50).Round(time.Microsecond*100), pct(.90).Round(time.Microsecond*100), pct(.99).Round(time.Microsecond*100), pct(1).Round(time.Microsecond*100))
 	fmt.Fprintf(stdout, "  memory        RSS %s -> %s, Go heap in use %s -> %s, goroutines %d -> %d\n",
 		mib(before.rss), mib(after.rss), mib(before.heap), mib(after.heap), before.goroutines, after.goroutines)
-	fmt.Fprintf(stdout, "  (one process: broker, demo IdP and local AWS; the IdP's signing is outside the timed part,\n   the local AWS's STS and sign-in work is inside it)\n")
+	if *provider == "oidc" {
+		fmt.Fprintf(stdout, "  (one process: broker, demo OP and local AWS; latency is the whole login, the OP's\n   authorization, login form, token and userinfo endpoints included, and the local AWS's STS and sign-in work)\n")
+	} else {
+		fmt.Fprintf(stdout, "  (one process: broker, demo IdP and local AWS; the IdP's signing is outside the timed part,\n   the local AWS's STS and sign-in work is inside it)\n")
+	}
+	if ok := len(latencies); ok > 0 {
+		if cpuErr != nil {
+			fmt.Fprintf(stdout, "  CPU per login: %v\n", cpuErr)
+		} else {
+			cpuRep.print(stdout, ok)
+		}
+		if storeAfter, err := snapshotStore(ctx, st, dir); err != nil {
+			fmt.Fprintf(stdout, "  store: %v\n", err)
+		} else {
+			printStore(stdout, storeBefore, storeAfter, ok)
+		}
+	}
+	if *cpuProfile != "" && cpuErr == nil {
+		if err := os.WriteFile(*cpuProfile, cpuRep.raw, 0o600); err != nil {
+			return err
+		}
+	}
 	for e, n := range errs {
 		fmt.Fprintf(stdout, "  error x%d: %s\n", n, e)
 	}
@@ -156,10 +206,15 @@ func openFiles() int {
 var grantRe = regexp.MustCompile(`name="grant" value="([^"]+)"`)
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-// oneLogin signs alice in with a fresh IdP response and opens one role;
-// it returns the time the broker (and local AWS) took.
-func oneLogin(st *devstack.Stack) (time.Duration, error) {
-	resp, err := st.IdP.IssueResponse(devidp.IssueOptions{SPEntityID: st.BrokerURL + "/saml/demo/metadata", Username: "alice"})
+// oneLogin signs alice in with a fresh IdP response (signed under ctx's
+// labels and stepSign) and opens one role; it returns the time the broker
+// (and local AWS) took.
+func oneLogin(ctx context.Context, st *devstack.Stack) (time.Duration, error) {
+	var resp string
+	var err error
+	pprof.Do(ctx, pprof.Labels(stepLabel, stepSign), func(context.Context) {
+		resp, err = st.IdP.IssueResponse(devidp.IssueOptions{SPEntityID: st.BrokerURL + "/saml/demo/metadata", Username: "alice"})
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -175,18 +230,71 @@ func oneLogin(st *devstack.Stack) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := openRole(st, c, portal); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// openRole picks the first role on the portal page and follows it to the
+// console URL.
+func openRole(st *devstack.Stack, c *http.Client, portal string) error {
 	g, t := grantRe.FindStringSubmatch(portal), csrfRe.FindStringSubmatch(portal)
 	if g == nil || t == nil {
-		return 0, fmt.Errorf("no role on the portal")
+		return fmt.Errorf("no role on the portal")
 	}
 	r, err := c.PostForm(st.BrokerURL+"/console", url.Values{"grant": {unescape(g[1])}, "csrf_token": {t[1]}})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	io.Copy(io.Discard, r.Body)
 	r.Body.Close()
 	if r.StatusCode != http.StatusFound || !strings.Contains(r.Header.Get("Location"), "SigninToken=") {
-		return 0, fmt.Errorf("console: status %d", r.StatusCode)
+		return fmt.Errorf("console: status %d", r.StatusCode)
+	}
+	return nil
+}
+
+var opReqRe = regexp.MustCompile(`name="req" value="([^"]+)"`)
+
+// oneOIDCLogin signs alice in through the demo OpenID Provider in a fresh
+// browser (no SSO session at the OP: its login form each time) and opens
+// one role; it returns the time the whole login took, the OP's included.
+func oneOIDCLogin(_ context.Context, st *devstack.Stack) (time.Duration, error) {
+	var user devstack.User
+	for _, u := range st.Users {
+		if u.Username == "alice" {
+			user = u
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		if u := r.URL.String(); !strings.HasPrefix(u, st.BrokerURL) && !strings.HasPrefix(u, st.OPURL) {
+			return http.ErrUseLastResponse // stop at the console URL
+		}
+		return nil
+	}}
+	start := time.Now()
+	r, err := c.Get(st.BrokerURL + "/oidc/demo-oidc/login")
+	if err != nil {
+		return 0, err
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return 0, err
+	}
+	req := opReqRe.FindSubmatch(b)
+	if r.StatusCode != http.StatusOK || req == nil {
+		return 0, fmt.Errorf("OP login form: status %d at %s", r.StatusCode, r.Request.URL.Redacted())
+	}
+	portal, err := fetch(c, http.MethodPost, st.OPURL+"/login", url.Values{"req": {string(req[1])}, "username": {user.Username},
+		"password": {user.Password}, "otp": {user.OTP}})
+	if err != nil {
+		return 0, err
+	}
+	if err := openRole(st, c, portal); err != nil {
+		return 0, err
 	}
 	return time.Since(start), nil
 }

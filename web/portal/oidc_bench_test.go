@@ -1,0 +1,167 @@
+package portal_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime/pprof"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/web"
+	"github.com/broker-dev/broker/web/internal/webtest"
+)
+
+// benchOP is a minimal OpenID Provider for the callback benchmark:
+// discovery, JWKS and a token endpoint that answers a code with the ID
+// token registered for it beforehand (signed outside the timed part: the
+// OP's cost is not the broker's). Its server goroutines carry the pprof
+// label part=op.
+type benchOP struct {
+	srv    *httptest.Server
+	key    *rsa.PrivateKey
+	kid    string
+	mu     sync.Mutex
+	tokens map[string]string // code -> ID token
+}
+
+func newBenchOP(b *testing.B) *benchOP {
+	b.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tp, _ := (&jose.JSONWebKey{Key: &k.PublicKey}).Thumbprint(crypto.SHA256)
+	o := &benchOP{key: k, kid: base64.RawURLEncoding.EncodeToString(tp), tokens: map[string]string{}}
+	pprof.Do(context.Background(), pprof.Labels("part", "op"), func(context.Context) {
+		o.srv = httptest.NewServer(http.HandlerFunc(o.serve))
+	})
+	b.Cleanup(o.srv.Close)
+	return o
+}
+
+func (o *benchOP) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/.well-known/openid-configuration":
+		json.NewEncoder(w).Encode(map[string]any{"issuer": o.srv.URL, "authorization_endpoint": o.srv.URL + "/authorize",
+			"token_endpoint": o.srv.URL + "/token", "jwks_uri": o.srv.URL + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"}})
+	case "/jwks":
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &o.key.PublicKey, KeyID: o.kid, Algorithm: "RS256", Use: "sig"}}})
+	case "/token":
+		_ = r.ParseForm()
+		o.mu.Lock()
+		tok, ok := o.tokens[r.PostForm.Get("code")]
+		delete(o.tokens, r.PostForm.Get("code"))
+		o.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-" + r.PostForm.Get("code"), "token_type": "Bearer", "expires_in": 300, "id_token": tok})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// issue registers a code whose ID token (realistic claims, about 1 KB
+// signed) carries nonce.
+func (o *benchOP) issue(b *testing.B, code, nonce string) {
+	now := time.Now()
+	groups := []string{"dev"}
+	for i := range 11 {
+		groups = append(groups, fmt.Sprintf("team-%02d-engineering", i))
+	}
+	claims, _ := json.Marshal(map[string]any{"iss": o.srv.URL, "sub": "user-bob", "aud": "broker", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"auth_time": now.Unix(), "nonce": nonce, "sid": "3f1a7c0e9d2b4c55a8e1", "acr": "urn:example:acr:password", "amr": []string{"pwd"},
+		"preferred_username": "bob", "name": "Bob Example", "email": "bob@example.com", "email_verified": true,
+		"groups": groups, "realm_access": map[string]any{"roles": []string{"offline_access", "uma_authorization"}}})
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: o.key, KeyID: o.kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	jws, err := s.Sign(claims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := jws.CompactSerialize()
+	o.mu.Lock()
+	o.tokens[code] = raw
+	o.mu.Unlock()
+}
+
+// BenchmarkOIDCCallback is the broker's OIDC callback through the real
+// handler (echo, middleware, cookies): the state checked and burned, the
+// code redeemed at an in-process OP over loopback HTTP, the ID token
+// verified (oidc.Provider, go-oidc), the session started, the redirect
+// to the portal. The store is webtest's in-memory one (the SQLite writes'
+// cost is in `broker loadtest --provider oidc`). Each iteration is a
+// fresh browser; the login request and the OP's signing of its ID token
+// are outside the timer, and the timed request runs under the pprof label
+// part=callback, so a CPU profile (-cpuprofile) says the callback's CPU
+// apart from the OP's (part=op):
+//
+//	go test ./web/portal -run '^$' -bench OIDCCallback -benchtime 300x -cpu 1 -cpuprofile cpu.out
+//	go tool pprof -tags cpu.out
+func BenchmarkOIDCCallback(b *testing.B) {
+	op := newBenchOP(b)
+	ev := webtest.NewEnv(b, "http://localhost:8080")
+	p, err := oidc.New(oidc.Config{ID: "kc", Issuer: op.srv.URL, ClientID: "broker", ClientSecret: "s3cret",
+		RedirectURL: "http://localhost:8080/oidc/kc/callback", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := mapping.Compile([]mapping.Rule{{Name: "wi", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
+		Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := ev.Config
+	cfg.Providers = append(cfg.Providers, web.Provider{ID: "kc", Label: "Keycloak", OIDC: p})
+	cfg.Access = ev.NewAccess(b, eng)
+	cfg.Sessions = ev.NewSessions(b, cfg.Access, nil)
+	ev.Rebuild(b, cfg)
+
+	ctx := context.Background()
+	login := func(i int) (callback string) {
+		ev.Jar = nil
+		rec := ev.Do(b, http.MethodGet, "/oidc/kc/login", nil)
+		u, err := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusFound || err != nil {
+			b.Fatalf("login: %d %s", rec.Code, rec.Body)
+		}
+		q := u.Query()
+		code := fmt.Sprintf("code-%d", i)
+		op.issue(b, code, q.Get("nonce"))
+		return "/oidc/kc/callback?" + url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {op.srv.URL}}.Encode()
+	}
+	once := func(target string) {
+		pprof.Do(ctx, pprof.Labels("part", "callback"), func(context.Context) {
+			if rec := ev.Do(b, http.MethodGet, target, nil); rec.Code != http.StatusSeeOther {
+				b.Fatalf("callback: %d %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	once(login(-1)) // discovery and the JWKS, once
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		target := login(i)
+		b.StartTimer()
+		once(target)
+	}
+}
