@@ -102,10 +102,12 @@ func (c *Cookie) Retract(w http.ResponseWriter) {
 // Put replaces the cookie's values; empty values are left out, and a cookie
 // with no values left is deleted.
 func (c *Cookie) Put(w http.ResponseWriter, r *http.Request, values map[string]string) error {
-	sess, _ := c.store.New(r, c.name)
-	for k := range sess.Values {
-		delete(sess.Values, k)
-	}
+	// A new session, not c.store.New: that would decode the request's
+	// cookie only for its values to be dropped here.
+	sess := sessions.NewSession(c.store, c.name)
+	opts := *c.store.Options
+	sess.Options = &opts
+	sess.IsNew = true
 	for k, v := range values {
 		if v != "" {
 			sess.Values[k] = v
