@@ -11,7 +11,7 @@ import (
 // AppendAudit implements store.Store.
 func (s *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	var id int64
-	if err := s.db.QueryRowContext(ctx, s.d.rebind(appendAuditSQL), s.auditArgs(e)...).Scan(&id); err != nil {
+	if err := s.hotStmts[appendAuditSQL].QueryRowContext(ctx, s.auditArgs(e)...).Scan(&id); err != nil {
 		return s.fail(err, "append audit")
 	}
 	e.ID = id

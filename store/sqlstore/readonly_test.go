@@ -46,6 +46,19 @@ func assertCannotWrite(t *testing.T, db *DB, reason string) {
 	}
 }
 
+// useConn points db at conn (its hot statements prepared there), as if
+// the database had been opened that way.
+func useConn(t *testing.T, db *DB, conn *sql.DB) {
+	t.Helper()
+	for _, st := range db.hotStmts {
+		st.Close()
+	}
+	db.db = conn
+	if err := db.prepareHot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSQLiteReadOnly: the writer's connection opened read-only (mode=ro,
 // as a read-only file or mount gives it; chmod does not stop root).
 func TestSQLiteReadOnly(t *testing.T) {
@@ -59,7 +72,7 @@ func TestSQLiteReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.db.Close()
-	db.db = ro
+	useConn(t, db, ro)
 	assertCannotWrite(t, db, ReasonStoreReadOnly)
 }
 
@@ -78,7 +91,7 @@ func TestSQLiteDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.db.Close()
-	db.db = full
+	useConn(t, db, full)
 	// Fill what room is left in the pages there are, to the last bytes.
 	var err2 error
 	for _, size := range []int{900, 100, 0} {
@@ -118,7 +131,7 @@ func TestPostgresReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.db.Close()
-	db.db = ro
+	useConn(t, db, ro)
 	assertCannotWrite(t, db, ReasonStoreReadOnly)
 }
 

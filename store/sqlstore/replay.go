@@ -9,7 +9,7 @@ import (
 // entry, so two instances racing on the same key cannot both win.
 func (s *DB) Remember(ctx context.Context, namespace, key string, expires time.Time) error {
 	now := ns(s.now())
-	res, err := s.db.ExecContext(ctx, s.d.rebind(rememberSQL), namespace, key, ns(expires), now)
+	res, err := s.hotStmts[rememberSQL].ExecContext(ctx, namespace, key, ns(expires), now)
 	if err != nil {
 		return s.fail(err, "remember")
 	}

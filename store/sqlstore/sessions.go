@@ -32,7 +32,7 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 	if sess.LastSeenAt.IsZero() {
 		sess.LastSeenAt = sess.CreatedAt
 	}
-	_, err := s.db.ExecContext(ctx, s.d.rebind(createSessionSQL),
+	_, err := s.hotStmts[createSessionSQL].ExecContext(ctx,
 		sess.ID, sess.Subject, sess.Provider, s.seal.seal(sess.Data, sessionAAD(sess.ID)), ns(sess.CreatedAt), ns(sess.ExpiresAt),
 		ns(sess.LastSeenAt), sess.UpstreamSession, clip(sess.RemoteAddr, 100), clip(sess.UserAgent, 500))
 	if s.d.isUniqueViolation(err) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
@@ -20,9 +21,28 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	upsertSignInSQL = `INSERT INTO signins (provider, subject, time, identity) VALUES (?, ?, ?, ?)
 		ON CONFLICT (provider, subject) DO UPDATE SET time = excluded.time, identity = excluded.identity`
+	endSessionSQL  = `DELETE FROM sessions WHERE id = ?`
 	appendAuditSQL = `INSERT INTO audit (time, request_id, event, result, reason, message, provider, subject, role_arn, session_name, remote_addr, user_agent, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 )
+
+// prepareHot prepares the hot write path's statements (DB.hotStmts).
+func (s *DB) prepareHot(ctx context.Context) error {
+	s.hotStmts = map[string]*sql.Stmt{}
+	for _, q := range []string{rememberSQL, endSessionSQL, createSessionSQL, upsertSignInSQL, appendAuditSQL} {
+		st, err := s.db.PrepareContext(ctx, s.d.rebind(q))
+		if err != nil {
+			return fmt.Errorf("sqlstore: prepare the sign-in and audit writes: %w", err)
+		}
+		s.hotStmts[q] = st
+	}
+	return nil
+}
+
+// stmt is q, prepared at Open, in tx.
+func (s *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	return tx.StmtContext(ctx, s.hotStmts[q])
+}
 
 // errReplay is the EREPLAY of a one-time value recorded and unexpired.
 func errReplay() error {
@@ -60,7 +80,7 @@ func (s *DB) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 	}
 	defer tx.Rollback()
 	if r := w.Replay; r.Namespace != "" {
-		res, err := tx.ExecContext(ctx, s.d.rebind(rememberSQL), r.Namespace, r.Key, ns(r.Expires), ns(now))
+		res, err := s.stmt(ctx, tx, rememberSQL).ExecContext(ctx, r.Namespace, r.Key, ns(r.Expires), ns(now))
 		if err != nil {
 			return s.fail(err, "complete sign-in: replay")
 		}
@@ -71,22 +91,22 @@ func (s *DB) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 		}
 	}
 	if w.Replaces != "" {
-		if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM sessions WHERE id = ?`), w.Replaces); err != nil {
+		if _, err := s.stmt(ctx, tx, endSessionSQL).ExecContext(ctx, w.Replaces); err != nil {
 			return s.fail(err, "complete sign-in: end the previous session")
 		}
 	}
-	if _, err := tx.ExecContext(ctx, s.d.rebind(createSessionSQL), sessionArgs...); s.d.isUniqueViolation(err) {
+	if _, err := s.stmt(ctx, tx, createSessionSQL).ExecContext(ctx, sessionArgs...); s.d.isUniqueViolation(err) {
 		return broker.Errorf(broker.ECONFLICT, "session_exists", "")
 	} else if err != nil {
 		return s.fail(err, "complete sign-in: session")
 	}
 	if signInArgs != nil {
-		if _, err := tx.ExecContext(ctx, s.d.rebind(upsertSignInSQL), signInArgs...); err != nil {
+		if _, err := s.stmt(ctx, tx, upsertSignInSQL).ExecContext(ctx, signInArgs...); err != nil {
 			return s.fail(err, "complete sign-in: sign-in record")
 		}
 	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, s.d.rebind(appendAuditSQL), auditArgs...).Scan(&id); err != nil {
+	if err := s.stmt(ctx, tx, appendAuditSQL).QueryRowContext(ctx, auditArgs...).Scan(&id); err != nil {
 		return s.fail(err, "complete sign-in: audit")
 	}
 	if err := tx.Commit(); err != nil {
