@@ -31,7 +31,11 @@ const (
 	loadIdPMetadata = "idp-metadata.xml"
 	// loadIdPEntity is the entity ID --write-idp gives the IdP by default.
 	loadIdPEntity = "https://idp.loadtest.invalid/saml/metadata"
-	loadUser      = "loadtest"
+	// loadUsers is how many people the responses sign in, in turn: a
+	// real ACS sees many, and an SP that indexes sessions by NameID
+	// (Shibboleth SP, for logout) would spend the run rewriting one
+	// ever-growing entry if they were all the same person.
+	loadUsers = 10000
 )
 
 // loadGroup is the format of the load test user's 75 groups; the first,
@@ -90,7 +94,7 @@ func runLoadACS(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bodies := make([]string, *count)
 	size := 0
 	for i := range bodies {
-		r, err := idp.IssueResponse(devidp.IssueOptions{SPEntityID: *spEntity, Username: loadUser})
+		r, err := idp.IssueResponse(devidp.IssueOptions{SPEntityID: *spEntity, Username: loadUserName(i)})
 		if err != nil {
 			return err
 		}
@@ -106,7 +110,7 @@ func runLoadACS(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	// A warm-up post of one extra response, outside the figures: the
 	// first request pays for connection set-up and lazy initialisation.
-	if r, err := idp.IssueResponse(devidp.IssueOptions{SPEntityID: *spEntity, Username: loadUser}); err == nil {
+	if r, err := idp.IssueResponse(devidp.IssueOptions{SPEntityID: *spEntity, Username: loadUserName(*count)}); err == nil {
 		post(ctx, client, *acsURL, url.Values{"SAMLResponse": {r}}.Encode())
 	}
 
@@ -366,15 +370,22 @@ func loadIdP(dir, spEntity, acsURL string) (*devidp.IdP, error) {
 	for i := range groups {
 		groups[i] = fmt.Sprintf(loadGroup, i)
 	}
-	u := devidp.User{Username: loadUser, Password: rand.Text(), Email: "loadtest@example.com", DisplayName: "Load Test",
-		Groups: groups, Attributes: map[string][]string{
-			"givenName": {"Load"}, "surname": {"Test"}, "department": {"Engineering"},
-			"employeeID": {"E-000123"}, "title": {"Staff Engineer"}, "costCenter": {"CC-4200"},
-		}}
+	users := make([]devidp.User, loadUsers)
+	for i := range users {
+		name := loadUserName(i)
+		users[i] = devidp.User{Username: name, Password: rand.Text(), Email: name + "@example.com", DisplayName: "Load Test",
+			Groups: groups, Attributes: map[string][]string{
+				"givenName": {"Load"}, "surname": {"Test"}, "department": {"Engineering"},
+				"employeeID": {fmt.Sprintf("E-%06d", i)}, "title": {"Staff Engineer"}, "costCenter": {"CC-4200"},
+			}}
+	}
 	return devidp.New(devidp.Config{BaseURL: "https://idp.loadtest.invalid", EntityID: ed.EntityID, Signing: &kp,
-		AssertionLifetime: time.Hour, Users: []devidp.User{u},
+		AssertionLifetime: time.Hour, Users: users,
 		ServiceProviders: []devidp.ServiceProvider{{EntityID: spEntity, ACSURL: acsURL}}})
 }
+
+// loadUserName is the i-th person, taken in turn.
+func loadUserName(i int) string { return fmt.Sprintf("loadtest-%04d", i%loadUsers) }
 
 // procSet measures the CPU time (utime+stime from /proc/PID/stat) of some
 // processes and their descendants. It samples while the test runs, so a
