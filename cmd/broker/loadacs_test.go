@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/broker-dev/broker/devstack"
 )
@@ -111,5 +113,41 @@ func TestLoadACSBounds(t *testing.T) {
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("%v: err %v, want a usage error", extra, err)
 		}
+	}
+}
+
+// --process finds processes by name (this test binary) and counts the CPU
+// they use between the first and the last sample.
+func TestLoadACSProcessCPU(t *testing.T) {
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	p, err := newProcSet("", "^"+regexp.QuoteMeta(strings.TrimSpace(string(comm)))+"$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.sample()
+	// Burn 300 ms of this process's CPU (getrusage), however long the
+	// shared machine takes to give it.
+	used := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	x, from := 0, used()
+	for deadline := time.Now().Add(20 * time.Second); used()-from < 300*time.Millisecond && time.Now().Before(deadline); {
+		x++
+	}
+	burnt := used() - from
+	p.sample()
+	cpu, n := p.total()
+	// /proc counts in 10 ms ticks; the test binary's other goroutines
+	// may add a little.
+	if n < 1 || cpu < burnt-50*time.Millisecond || cpu > burnt+2*time.Second {
+		t.Fatalf("%d processes, %s of CPU after burning %s (x=%d)", n, cpu, burnt, x)
+	}
+	if q, _ := newProcSet("", "^no-such-process-name$"); func() bool { q.sample(); _, n := q.total(); return n != 0 }() {
+		t.Fatal("a name nothing has matched a process")
 	}
 }
