@@ -229,3 +229,25 @@ func TestIssueResponseOverrides(t *testing.T) {
 		t.Error("unknown user accepted")
 	}
 }
+
+// Config.EntityID replaces the default entity ID in the metadata and as
+// the Issuer of both the Response and the Assertion.
+func TestEntityIDOverride(t *testing.T) {
+	const entity = "https://idp.example.org/shibboleth"
+	p, err := New(Config{BaseURL: "https://idp.example.net", EntityID: entity, Users: []User{alice},
+		ServiceProviders: []ServiceProvider{{EntityID: spEntity, ACSURL: spACS}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.EntityID() != entity || !strings.Contains(string(p.Metadata()), `entityID="`+entity+`"`) {
+		t.Fatalf("entity ID %q, metadata:\n%s", p.EntityID(), p.Metadata())
+	}
+	b64, err := p.IssueResponse(IssueOptions{SPEntityID: spEntity, Username: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(b64)
+	if n := strings.Count(string(raw), ">"+entity+"</saml:Issuer>"); n != 2 {
+		t.Fatalf("%d Issuers name %s, want 2 (Response and Assertion):\n%s", n, entity, raw)
+	}
+}

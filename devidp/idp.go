@@ -54,7 +54,10 @@ type ServiceProvider struct {
 
 // Config configures the IdP.
 type Config struct {
-	BaseURL           string // e.g. http://127.0.0.1:8081; EntityID = BaseURL + "/saml/metadata"
+	BaseURL string // e.g. http://127.0.0.1:8081; EntityID = BaseURL + "/saml/metadata"
+	// EntityID, when set, replaces BaseURL + "/saml/metadata": a load
+	// generator impersonating an IdP another SP already trusts.
+	EntityID          string
 	Users             []User
 	ServiceProviders  []ServiceProvider
 	Signing           *issuer.KeyPair // nil = generate one
@@ -117,8 +120,11 @@ func New(cfg Config) (*IdP, error) {
 	if cfg.SessionLifetime == 0 {
 		cfg.SessionLifetime = 8 * time.Hour
 	}
-	p := &IdP{cfg: cfg, entityID: cfg.BaseURL + "/saml/metadata", sps: map[string]ServiceProvider{},
+	p := &IdP{cfg: cfg, entityID: cfg.EntityID, sps: map[string]ServiceProvider{},
 		log: cfg.Logger, now: cfg.Now, sessions: map[string]*ssoSession{}, pending: map[string]pendingAuthn{}, logouts: map[string]*logoutChain{}}
+	if p.entityID == "" {
+		p.entityID = cfg.BaseURL + "/saml/metadata"
+	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

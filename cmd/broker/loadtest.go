@@ -33,6 +33,9 @@ import (
 // the callback with the code, then the same portal and role). With
 // --flood it posts bad SAML responses instead (runFlood).
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "acs" { // posts signed responses to any SP's ACS (loadacs.go)
+		return runLoadACS(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("loadtest", stderr)
 	concurrency := fs.Int("concurrency", 50, "concurrent logins")
 	duration := fs.Duration("duration", 30*time.Second, "how long to run (10m for a soak)")
