@@ -427,9 +427,6 @@ func newProcSet(pids, process string) (*procSet, error) {
 
 func (p *procSet) active() bool { return len(p.roots) > 0 || p.name != nil }
 
-// clockTicks is USER_HZ, the unit of utime and stime: 100 on Linux.
-const clockTicks = 100
-
 // sample reads every matching process's utime+stime.
 func (p *procSet) sample() {
 	if !p.active() {
@@ -454,21 +451,11 @@ func (p *procSet) sample() {
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid ... utime(14) stime(15): comm may hold
-		// spaces and parentheses, so split after the last ')'.
-		s := string(b)
-		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if i < 0 || j < i {
+		comm, ppid, ticks, ok := parseProcStat(string(b))
+		if !ok {
 			continue
 		}
-		f := strings.Fields(s[j+1:])
-		if len(f) < 13 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseUint(f[11], 10, 64)
-		stt, _ := strconv.ParseUint(f[12], 10, 64)
-		all[pid] = st{ppid: ppid, ticks: ut + stt, comm: s[i+1 : j]}
+		all[pid] = st{ppid: ppid, ticks: uint64(ticks), comm: comm}
 	}
 	in := map[int]bool{}
 	for _, r := range p.roots {

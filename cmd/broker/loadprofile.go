@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -129,32 +128,17 @@ func (r *cpuReport) print(w io.Writer, logins int) {
 	fmt.Fprintf(w, "    %-12s %s   (process utime+stime over the same interval: %s)\n", "total", per(r.total), proc)
 }
 
-// clockTicks is the kernel's USER_HZ, in which /proc/<pid>/stat counts
-// CPU time: 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
 // procTicks is this process's utime+stime in clock ticks, -1 off Linux.
 func procTicks() int64 {
 	b, err := os.ReadFile("/proc/self/stat")
 	if err != nil {
 		return -1
 	}
-	// The command name (field 2) is in parentheses and may hold spaces;
-	// utime and stime are fields 14 and 15, the 12th and 13th after it.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
+	_, _, ticks, ok := parseProcStat(string(b))
+	if !ok {
 		return -1
 	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return -1
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	return u + s
+	return ticks
 }
 
 // storeSnapshot is the store's size after a checkpoint and incremental
