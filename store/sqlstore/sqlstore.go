@@ -45,6 +45,8 @@ type DB struct {
 	path string
 	// batch bounds the rows one purge statement deletes (purgeBatch).
 	batch int
+	// minFree is the free disk CheckWrite wants for a SQLite file (MinFreeDisk).
+	minFree int64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -55,7 +57,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver, batch: purgeBatch}
+	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver, batch: purgeBatch, minFree: MinFreeDisk}
 	if s.now == nil {
 		s.now = time.Now
 	}
