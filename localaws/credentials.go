@@ -12,9 +12,8 @@ import (
 const (
 	accessKeyAlphabet  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	secretKeyAlphabet  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	sessionTokenBytes  = 300
+	sessionTokenChars  = 400 // a session token is at least this long (AWS's are longer still)
 	maxMinTokenSize    = 4096
-	credentialMemory   = time.Hour // expired credentials are still told apart from unknown ones this long
 	defaultCredSeconds = 3600
 )
 
@@ -45,24 +44,26 @@ const (
 	credValid
 )
 
-// newCredentialSet returns a fresh access key id (ASIA + 16), secret (40)
-// and session token (at least minTokenSize bytes).
-func newCredentialSet(minTokenSize int) (keyID, secret, token string, err error) {
+// newKeyPair returns a fresh access key id (ASIA + 16) and secret (40).
+func newKeyPair() (keyID, secret string, err error) {
 	if keyID, err = randString(accessKeyAlphabet, 16); err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
 	if secret, err = randString(secretKeyAlphabet, 40); err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
-	n := sessionTokenBytes
-	if need := (minTokenSize*3 + 3) / 4; need > n {
-		n = need
+	return "ASIA" + keyID, secret, nil
+}
+
+// sealSession sets cs's session token: cs sealed (sealed.go), at least
+// minTokenSize characters long.
+func (s *Server) sealSession(cs *issuedSession, minTokenSize int) error {
+	tok, err := s.sealer.seal(purposeSessionToken, sealedFrom(cs), max(minTokenSize, sessionTokenChars))
+	if err != nil {
+		return err
 	}
-	raw := make([]byte, n)
-	if _, err = rand.Read(raw); err != nil {
-		return "", "", "", fmt.Errorf("localaws: random: %w", err)
-	}
-	return "ASIA" + keyID, secret, base64.StdEncoding.EncodeToString(raw), nil
+	cs.sessionToken = tok
+	return nil
 }
 
 // randString returns n characters drawn uniformly from alphabet.
@@ -92,20 +93,23 @@ func randToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// remember stores issued credentials for the federation endpoint.
-func (s *Server) remember(cs *issuedSession, now time.Time) {
-	s.creds.putIfAbsent(cs.accessKeyID, cs, cs.expires.Add(credentialMemory), now)
+// credentialsOf opens a session token this server sealed and checks it
+// belongs to keyID; nil for any other token. Nothing is looked up: the
+// token is the record.
+func (s *Server) credentialsOf(keyID, token string) *issuedSession {
+	var p sealedSession
+	if !s.sealer.open(purposeSessionToken, token, &p) ||
+		subtle.ConstantTimeCompare([]byte(keyID), []byte(p.AccessKeyID)) != 1 {
+		return nil
+	}
+	return p.issued(token)
 }
 
-// checkCredentials looks up presented credentials: the key id must be one
-// this server issued and the secret and token must match it exactly.
+// checkCredentials checks presented credentials: the token must be one
+// this server sealed, for this key id and this secret; then its expiry.
 func (s *Server) checkCredentials(keyID, secret, token string, now time.Time) (*issuedSession, credState) {
-	cs, ok := s.creds.get(keyID, now)
-	if !ok {
-		return nil, credUnknown
-	}
-	if subtle.ConstantTimeCompare([]byte(secret), []byte(cs.secretAccessKey)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(token), []byte(cs.sessionToken)) != 1 {
+	cs := s.credentialsOf(keyID, token)
+	if cs == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(cs.secretAccessKey)) != 1 {
 		return nil, credUnknown
 	}
 	if !now.Before(cs.expires) {

@@ -36,7 +36,8 @@
 //	  ──> RoleSessionName, SessionDuration, tags, SourceIdentity
 //	  ──> replay check (assertion ID)                 [InvalidIdentityToken]
 //	  ──> role trust policy (policy.go)               [AccessDenied]
-//	  ──> credentials issued and remembered; assertion ID recorded as used
+//	  ──> credentials issued (sealed in their session token, sealed.go);
+//	      assertion ID recorded as used until the assertion expires
 //
 // AssumeRoleWithWebIdentity:
 //
@@ -51,8 +52,8 @@
 //	  ──> exp, iat, nbf, sub (6–255 characters); the https://aws.amazon.com/tags and
 //	      source_identity claims                                       [ExpiredTokenException, ...]
 //	  ──> trust policy: ISSUER:aud, :sub, :amr, :azp, request tags     [AccessDenied]
-//	  ──> credentials issued and remembered (no replay rule: a token
-//	      may be used until it expires, as with AWS)
+//	  ──> credentials issued, sealed in their session token (no replay
+//	      rule: a token may be used until it expires, as with AWS)
 //
 // GetCallerIdentity (the one signed call, what `aws sts get-caller-identity`
 // asks):
@@ -74,7 +75,7 @@
 //	GET|POST /federation?Action=getSigninToken&Session={sessionId,sessionKey,sessionToken}
 //	    credentials must be live ones this server issued ──> {"SigninToken": "..."}
 //	GET|POST /federation?Action=login&SigninToken=..&Destination=..&Issuer=..
-//	    token single use, 15 minutes; Destination a console URL of the
+//	    token sealed, single use (its id kept until it expires), 15 minutes; Destination a console URL of the
 //	    credentials' partition ──> HttpOnly cookie, 302 /console
 //	GET /console ──> HTML page with ids account, role, session-name,
 //	    session-expiry, destination and the issuer link
@@ -82,8 +83,12 @@
 //
 // GET / without parameters lists the registry; GET /healthz answers "ok".
 //
-// Everything is kept in memory and expires: issued credentials, sign-in
-// tokens, console sessions and used assertion IDs. The package imports no
+// As with AWS, session tokens and sign-in tokens carry what they stand for
+// (AES-GCM under a key made at New): nothing is kept per credential or per
+// unused sign-in token, and an expired one is refused by the time sealed
+// in it, however old. What is kept, in memory, lasts until it expires and
+// is then swept: used assertion IDs, the ids of used sign-in tokens, and
+// console sessions (until their end and an hour more). The package imports no
 // broker package but the root broker (ARN parsing) and partition (the
 // table of sign-in and console hosts) and never logs assertions,
 // credentials or tokens.

@@ -17,12 +17,6 @@ const (
 	consoleMemory       = time.Hour // expired console sessions are told apart from unknown ones this long
 )
 
-// signinToken is what a SigninToken stands for until login consumes it.
-type signinToken struct {
-	session        *issuedSession
-	consoleExpires time.Time
-}
-
 // handleFederation serves /federation over GET and POST.
 func (s *Server) handleFederation(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFederationBody)
@@ -90,12 +84,17 @@ func (s *Server) getSigninToken(w http.ResponseWriter, r *http.Request) {
 		}
 		consoleExpires = now.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
 	}
-	tok, err := randToken()
+	id, err := randToken()
 	if err != nil {
 		s.plainError(w, r, http.StatusInternalServerError, "random_failed", "The sign-in token could not be generated.")
 		return
 	}
-	s.tokens.putIfAbsent(tok, &signinToken{session: cs, consoleExpires: consoleExpires}, now.Add(signinTokenLifetime), now)
+	tok, err := s.sealer.seal(purposeSigninToken, sealedSignin{ID: id, Expires: now.Add(signinTokenLifetime), ConsoleExpires: consoleExpires,
+		Session: sealedFrom(cs), SessionToken: cs.sessionToken}, 0)
+	if err != nil {
+		s.plainError(w, r, http.StatusInternalServerError, "random_failed", "The sign-in token could not be generated.")
+		return
+	}
 	s.log.InfoContext(r.Context(), "localaws: sign-in token issued", "request_id", requestIDFrom(r.Context()),
 		"access_key_id", cs.accessKeyID[:8]+"…", "role_arn", cs.roleARN, "console_expires", consoleExpires)
 	body, _ := json.Marshal(map[string]string{"SigninToken": tok}) // a map of strings always marshals
@@ -119,18 +118,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, http.StatusBadRequest, "token_missing", "Sign-in failed", "The sign-in link has no SigninToken.", issuer)
 		return
 	}
-	tok, ok := s.tokens.get(token, now)
-	if !ok {
+	var tok sealedSignin
+	if !s.sealer.open(purposeSigninToken, token, &tok) || !now.Before(tok.Expires) {
 		s.pageError(w, r, http.StatusBadRequest, "token_expired_or_used", "Sign-in link expired",
 			"This sign-in link has expired or was already used: links are valid once, for 15 minutes. Go back to the portal and sign in again.", issuer)
 		return
 	}
-	if !validDestination(dest, tok.session.partition) {
+	if !validDestination(dest, tok.Session.Partition) {
 		s.pageError(w, r, http.StatusBadRequest, "destination_invalid", "Sign-in failed",
 			"Destination must be an AWS console URL (https://console.aws.amazon.com/… or https://REGION.console.aws.amazon.com/… in the credentials' partition).", issuer)
 		return
 	}
-	if tok, ok = s.tokens.take(token, now); !ok {
+	if !s.usedTokens.putIfAbsent(tok.ID, struct{}{}, tok.Expires, now) {
 		s.pageError(w, r, http.StatusBadRequest, "token_expired_or_used", "Sign-in link expired",
 			"This sign-in link has expired or was already used: links are valid once, for 15 minutes. Go back to the portal and sign in again.", issuer)
 		return
@@ -140,7 +139,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, http.StatusInternalServerError, "random_failed", "Sign-in failed", "The console session could not be created.", issuer)
 		return
 	}
-	cs := &consoleSession{session: tok.session, expires: tok.consoleExpires, destination: dest, issuer: issuer}
+	session := tok.Session.issued(tok.SessionToken)
+	cs := &consoleSession{session: session, expires: tok.ConsoleExpires, destination: dest, issuer: issuer}
 	s.consoles.putIfAbsent(id, cs, cs.expires.Add(consoleMemory), now)
 	http.SetCookie(w, &http.Cookie{
 		Name: consoleCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -148,7 +148,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		MaxAge: int(cs.expires.Add(consoleMemory).Sub(now) / time.Second),
 	})
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "localaws: console login", slog.String("request_id", requestIDFrom(r.Context())),
-		slog.String("role_arn", tok.session.roleARN), slog.String("session_name", tok.session.sessionName), slog.Time("console_expires", cs.expires))
+		slog.String("role_arn", session.roleARN), slog.String("session_name", session.sessionName), slog.Time("console_expires", cs.expires))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, s.urlFor("/console"), http.StatusFound)

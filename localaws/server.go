@@ -45,11 +45,11 @@ type Server struct {
 	pages   *template.Template
 	mux     *http.ServeMux
 
-	replay   *ttlMap[struct{}]        // used assertion IDs
-	creds    *ttlMap[*issuedSession]  // issued credentials by access key id
-	tokens   *ttlMap[*signinToken]    // sign-in tokens
-	consoles *ttlMap[*consoleSession] // console sessions by cookie value
-	oidcKeys keyCache                 // OIDC issuers' JWKS
+	sealer     *sealer                  // session and sign-in tokens carry what they stand for (sealed.go)
+	replay     *ttlMap[struct{}]        // used assertion IDs, until the assertion expires
+	usedTokens *ttlMap[struct{}]        // ids of sign-in tokens used for a login, until they expire
+	consoles   *ttlMap[*consoleSession] // console sessions by cookie value
+	oidcKeys   keyCache                 // OIDC issuers' JWKS
 }
 
 // New validates cfg (the registry as Registry.Validate does, BaseURL as an
@@ -64,8 +64,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		iam: m, skew: cfg.ClockSkew, now: cfg.Now, log: cfg.Logger, client: cfg.HTTPClient,
-		replay: newTTLMap[struct{}](), creds: newTTLMap[*issuedSession](),
-		tokens: newTTLMap[*signinToken](), consoles: newTTLMap[*consoleSession](),
+		replay: newTTLMap[struct{}](), usedTokens: newTTLMap[struct{}](), consoles: newTTLMap[*consoleSession](),
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
@@ -87,6 +86,9 @@ func New(cfg Config) (*Server, error) {
 		s.client = http.DefaultClient
 	}
 	var err error
+	if s.sealer, err = newSealer(); err != nil {
+		return nil, broker.Wrap(err, broker.EINTERNAL, "random_failed", "localaws: the token key could not be made")
+	}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, broker.Wrap(err, broker.EINTERNAL, "templates_invalid", "localaws: page templates do not parse")
 	}

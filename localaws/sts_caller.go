@@ -93,8 +93,8 @@ func (s *Server) authenticate(call *signedCall, now time.Time) (*issuedSession, 
 		return nil, newSTSError(codeSignature, "signature_expired", nil,
 			"Signature expired: %s is now earlier or later than %s (15 minutes either way).", amzDate, now.UTC().Format(sigV4TimeFmt))
 	}
-	cs, ok := s.creds.get(a.keyID, now)
-	if !ok || subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Amz-Security-Token")), []byte(cs.sessionToken)) != 1 {
+	cs := s.credentialsOf(a.keyID, r.Header.Get("X-Amz-Security-Token"))
+	if cs == nil {
 		return nil, newSTSError(codeInvalidClientID, "credentials_unknown", nil, "The security token included in the request is invalid.")
 	}
 	want := sigV4Signature(r, call.body, a, amzDate, cs.secretAccessKey)

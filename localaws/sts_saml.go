@@ -125,7 +125,6 @@ func (s *Server) assumeSAML(p samlParams, now time.Time) (*issuedSession, *assum
 	if err != nil {
 		return nil, nil, newSTSError(codeInternal, "random_failed", err, "The credentials could not be generated.")
 	}
-	s.remember(cs, now)
 	committed = true
 
 	res := &assumeRoleWithSAMLResponse{Result: assumeRoleWithSAMLResult{
@@ -206,19 +205,23 @@ func replayExpiry(a *samlAssertion, skew time.Duration) time.Time {
 
 // issue mints credentials for a role session.
 func (s *Server) issue(rl *role, c awsClaims, expires time.Time, minTokenSize int) (*issuedSession, error) {
-	keyID, secret, token, err := newCredentialSet(minTokenSize)
+	keyID, secret, err := newKeyPair()
 	if err != nil {
 		return nil, err
 	}
 	a := rl.arn
-	return &issuedSession{
-		accessKeyID: keyID, secretAccessKey: secret, sessionToken: token,
+	cs := &issuedSession{
+		accessKeyID: keyID, secretAccessKey: secret,
 		expires:   expires.UTC().Truncate(time.Second),
 		partition: a.Partition, accountID: a.AccountID, roleARN: a.String(), roleName: a.Name(),
 		assumedRoleARN: "arn:" + a.Partition + ":sts::" + a.AccountID + ":assumed-role/" + a.Name() + "/" + c.sessionName,
 		assumedRoleID:  rl.id + ":" + c.sessionName,
 		sessionName:    c.sessionName, sourceIdentity: c.sourceIdentity,
-	}, nil
+	}
+	if err := s.sealSession(cs, minTokenSize); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 // reasonDurationExceedsRole: DurationSeconds above the role's

@@ -118,7 +118,6 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, q url.Values) (a
 	if err != nil {
 		return nil, newSTSError(codeInternal, "random_failed", err, "The credentials could not be generated."), attrs
 	}
-	s.remember(cs, now)
 	res := &assumeRoleWithWebIdentityResponse{Result: assumeRoleWithWebIdentityResult{
 		Audience:        tok.audience,
 		AssumedRoleUser: xmlAssumedRoleUser{Arn: cs.assumedRoleARN, AssumedRoleID: cs.assumedRoleID},

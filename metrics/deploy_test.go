@@ -2,10 +2,15 @@ package metrics
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -133,5 +138,175 @@ func TestDashboard(t *testing.T) {
 		if !shown[n] && n != "broker_active_sessions_count_failures_total" {
 			t.Errorf("the dashboard shows nothing of %s", n)
 		}
+	}
+}
+
+// scraped is what GET /metrics of a registry with one series of every
+// vector (each method called once) answers: the names of the families
+// exposed, and the label names of each (a histogram under its family
+// name, "le" included).
+func scraped(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	m := New(Config{Version: "test"})
+	m.SignIns("okta", ResultFailure, "signature_invalid", 1)
+	m.RoleAssumption("console", ResultSuccess, "")
+	m.AuditWriteFailed("signin")
+	m.AWSCall("sts", "AssumeRoleWithSAML", time.Millisecond, "Throttling")
+	m.IdPRefreshed("saml", "okta", time.Now())
+	m.IdPRefreshFailed("oidc", "google")
+	m.StoreOp("complete_signin", time.Millisecond, "unavailable")
+	m.SetActiveSessions(1)
+	m.SetRules(1, 1)
+	m.RulesReloadFailed("compile")
+	m.RateLimited("signin")
+	m.AppTokenIssued("access")
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	sample := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$`)
+	label := regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"`)
+	out := map[string]map[string]bool{}
+	for _, line := range strings.Split(string(body), "\n") {
+		s := sample.FindStringSubmatch(line)
+		if s == nil {
+			continue
+		}
+		name := s[1]
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(name, suf); ok && strings.Contains(string(body), "# TYPE "+b+" histogram") {
+				name = b
+			}
+		}
+		if out[name] == nil {
+			out[name] = map[string]bool{}
+		}
+		for _, l := range label.FindAllStringSubmatch(s[2], -1) {
+			out[name][l[1]] = true
+		}
+	}
+	return out
+}
+
+// TestRegisteredNamesAreScraped: Names (what the alert and dashboard
+// tests compare expressions with) is exactly the broker_ families a
+// scrape of /metrics shows, so neither can name a series Prometheus
+// would never see.
+func TestRegisteredNamesAreScraped(t *testing.T) {
+	got := scraped(t)
+	names := New(Config{}).Names()
+	for _, n := range names {
+		if got[n] == nil {
+			t.Errorf("%s is registered but GET /metrics does not show it", n)
+		}
+	}
+	for n := range got {
+		if strings.HasPrefix(n, "broker_") && !slices.Contains(names, n) {
+			t.Errorf("GET /metrics shows %s, which Names leaves out", n)
+		}
+	}
+}
+
+var (
+	selector = regexp.MustCompile(`\b(broker_[a-z0-9_]+)\{([^}]*)\}`)
+	matcher  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+	grouping = regexp.MustCompile(`\b(?:by|on|without|ignoring)\s*\(([^)]*)\)`)
+)
+
+// checkLabels fails for a label an expression matches or groups by that
+// the series it names do not carry (a typo there matches nothing, and an
+// alert on it never fires). job, instance and le come from the scrape
+// or the histogram; Grafana's $variables are left alone.
+func checkLabels(t *testing.T, where, expr string, series map[string]map[string]bool) {
+	t.Helper()
+	ambient := map[string]bool{"job": true, "instance": true}
+	any := map[string]bool{}
+	for _, n := range metricName.FindAllString(expr, -1) {
+		base := n
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(n, suf); ok && series[b] != nil {
+				base = b
+			}
+		}
+		for l := range series[base] {
+			any[l] = true
+		}
+	}
+	for _, s := range selector.FindAllStringSubmatch(expr, -1) {
+		base := s[1]
+		if b, ok := strings.CutSuffix(base, "_bucket"); ok && series[b] != nil {
+			base = b
+		}
+		for _, m := range matcher.FindAllStringSubmatch(s[2], -1) {
+			if !ambient[m[1]] && !series[base][m[1]] {
+				t.Errorf("%s: %s has no label %q (in %q)", where, s[1], m[1], s[0])
+			}
+		}
+	}
+	for _, g := range grouping.FindAllStringSubmatch(expr, -1) {
+		for _, l := range strings.Split(g[1], ",") {
+			if l = strings.TrimSpace(l); l != "" && !ambient[l] && !any[l] {
+				t.Errorf("%s: no series of %q has the label %q it groups by", where, expr, l)
+			}
+		}
+	}
+}
+
+// TestAlertAndDashboardLabels: every label the alert rules and the
+// dashboard's queries select or group by is one the scraped series carry.
+func TestAlertAndDashboardLabels(t *testing.T) {
+	series := scraped(t)
+	rules, err := os.ReadFile("../deploy/prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(rules, &f); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			checkLabels(t, r.Alert, r.Expr, series)
+			n++
+		}
+	}
+	dash, err := os.ReadFile("../deploy/grafana/broker.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(dash, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			checkLabels(t, p.Title, tg.Expr, series)
+			n++
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d expressions checked", n)
 	}
 }

@@ -174,6 +174,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // files (/proc/self/fd) and the store's size on disk (file, WAL, free
 // pages). After warm-up each should be flat but the store, which keeps
 // what the retention settings say (sessions live server.session_lifetime).
+// Under each line, the Go heap in use by package (heapByPackage: who holds
+// it, the broker's packages apart from the demo IdP and the local AWS of
+// the same process); when ctx ends, the whole table.
 func soakReport(ctx context.Context, st *devstack.Stack, w io.Writer, every time.Duration, done *atomic.Int64) {
 	start := time.Now()
 	t := time.NewTicker(every)
@@ -182,6 +185,12 @@ func soakReport(ctx context.Context, st *devstack.Stack, w io.Writer, every time
 	for {
 		select {
 		case <-ctx.Done():
+			fmt.Fprintf(w, "\n  Go heap in use by package at the end (sampled, as of the last GC):\n")
+			for _, p := range heapByPackage() {
+				if p.bytes >= 64<<10 {
+					fmt.Fprintf(w, "    %-36s %10s\n", p.pkg, mib(p.bytes))
+				}
+			}
 			return
 		case <-t.C:
 		}
@@ -193,6 +202,7 @@ func soakReport(ctx context.Context, st *devstack.Stack, w io.Writer, every time
 		}
 		fmt.Fprintf(w, "  %-8s %8d %8.1f %10s %10s %10d %6d %14s\n", time.Since(start).Round(time.Second), n-last,
 			float64(n-last)/every.Seconds(), mib(m.rss), mib(m.heap), m.goroutines, openFiles(), size)
+		fmt.Fprintf(w, "  %-8s heap by package: %s\n", "", heapShare(heapByPackage(), 5))
 		last = n
 	}
 }

@@ -148,3 +148,19 @@ func withParam(dsn, name, value string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSQLiteWriteCheckWantsFreeDisk: the write check of a SQLite file
+// refuses with EUNAVAILABLE store_full when its disk has less free than
+// wanted (the upsert alone still fits on a full disk), and passes with room.
+func TestSQLiteWriteCheckWantsFreeDisk(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "broker.db"), time.Now, key(1))
+	ctx := context.Background()
+	if err := db.CheckWrite(ctx); err != nil {
+		t.Fatalf("CheckWrite with room: %v", err)
+	}
+	db.minFree = 1 << 62 // more than any disk has
+	err := db.CheckWrite(ctx)
+	if broker.ErrorCode(err) != broker.EUNAVAILABLE || broker.ErrorReason(err) != ReasonStoreFull {
+		t.Fatalf("CheckWrite short of disk: %v, want EUNAVAILABLE %s", err, ReasonStoreFull)
+	}
+}

@@ -132,7 +132,9 @@ func (s *DB) auditArgs(e *store.AuditEvent) []any {
 // CheckWrite implements store.Store: one row of write_check, upserted and
 // committed, so that a read-only database (PostgreSQL's
 // default_transaction_read_only, a read-only SQLite file) or a full disk
-// fails it as it would fail a sign-in.
+// fails it as it would fail a sign-in; for a SQLite file, the disk must
+// also have MinFreeDisk free (checkFreeDisk: the upsert alone fits in
+// pages the file already has).
 func (s *DB) CheckWrite(ctx context.Context) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO write_check (id, checked_at) VALUES (1, ?)
@@ -142,7 +144,7 @@ func (s *DB) CheckWrite(ctx context.Context) error {
 	if err != nil {
 		return s.fail(err, "check write")
 	}
-	return nil
+	return s.checkFreeDisk()
 }
 
 // inTx runs fn in a transaction and commits it.

@@ -53,6 +53,8 @@ type DB struct {
 	// it there (a new connection, after PostgreSQL comes back, prepares
 	// afresh).
 	hotStmts map[string]*sql.Stmt
+	// minFree is the free disk CheckWrite wants for a SQLite file (MinFreeDisk).
+	minFree int64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -63,7 +65,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver, batch: purgeBatch}
+	s := &DB{seal: seal, now: cfg.Now, log: cfg.Logger, driver: cfg.Driver, batch: purgeBatch, minFree: MinFreeDisk}
 	if s.now == nil {
 		s.now = time.Now
 	}
