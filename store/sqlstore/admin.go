@@ -62,7 +62,7 @@ func scanAPIToken(row interface{ Scan(...any) error }) (*store.APIToken, int64, 
 
 // APITokens implements store.TokenStore.
 func (s *DB) APITokens(ctx context.Context) ([]store.APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens ORDER BY created_at, id`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens ORDER BY created_at, id`)
 	if err != nil {
 		return nil, s.fail(err, "list api tokens")
 	}
@@ -83,7 +83,7 @@ func (s *DB) APITokens(ctx context.Context) ([]store.APIToken, error) {
 
 // APITokenByHash implements store.TokenStore.
 func (s *DB) APITokenByHash(ctx context.Context, hash []byte) (*store.APIToken, error) {
-	t, used, err := scanAPIToken(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`), hash))
+	t, used, err := scanAPIToken(s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, broker.Errorf(broker.ENOTFOUND, "api_token_unknown", "The API token is not valid.")
 	}
@@ -143,7 +143,7 @@ func (s *DB) SignIn(ctx context.Context, provider, subject string) (*store.SignI
 	in := store.SignIn{Provider: provider, Subject: subject}
 	var t int64
 	var blob []byte
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT time, identity FROM signins WHERE provider = ? AND subject = ?`), provider, subject).Scan(&t, &blob)
+	err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT time, identity FROM signins WHERE provider = ? AND subject = ?`), provider, subject).Scan(&t, &blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errSignInUnknown
 	}
@@ -166,7 +166,7 @@ func (s *DB) RecentSignIns(ctx context.Context, limit int) ([]store.SignIn, erro
 	if limit <= 0 || limit > 5000 {
 		limit = 5000
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT provider, subject, time, identity FROM signins ORDER BY time DESC, provider, subject LIMIT ?`), limit)
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT provider, subject, time, identity FROM signins ORDER BY time DESC, provider, subject LIMIT ?`), limit)
 	if err != nil {
 		return nil, s.fail(err, "recent sign-ins")
 	}

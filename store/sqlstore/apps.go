@@ -54,7 +54,7 @@ func (s *DB) CreateAppAuthRequest(ctx context.Context, r *store.AppAuthRequest) 
 // GetAppAuthRequest implements store.AppStore.
 func (s *DB) GetAppAuthRequest(ctx context.Context, id string) (*store.AppAuthRequest, error) {
 	var blob []byte
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT data FROM app_auth_requests WHERE id = ? AND expires_at > ? AND redeemed = 0`), id, ns(s.now())).Scan(&blob)
+	err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT data FROM app_auth_requests WHERE id = ? AND expires_at > ? AND redeemed = 0`), id, ns(s.now())).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAppRequestNotFound
 	}
@@ -105,7 +105,7 @@ func (s *DB) SaveAppCode(ctx context.Context, id, codeHash string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var has int
-		err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM app_auth_requests WHERE id = ? AND expires_at > ? AND redeemed = 0 AND code_hash IS NOT NULL`), id, ns(s.now())).Scan(&has)
+		err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM app_auth_requests WHERE id = ? AND expires_at > ? AND redeemed = 0 AND code_hash IS NOT NULL`), id, ns(s.now())).Scan(&has)
 		if err == nil && has > 0 {
 			return broker.Errorf(broker.ECONFLICT, "app_code_exists", "")
 		}
@@ -123,7 +123,7 @@ func (s *DB) RedeemAppCode(ctx context.Context, codeHash string) (*store.AppAuth
 		WHERE code_hash = ? AND expires_at > ? AND redeemed = 0 RETURNING id, data`), codeHash, now).Scan(&id, &blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		var grant string
-		err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT id FROM app_auth_requests WHERE code_hash = ? AND redeemed = 1`), codeHash).Scan(&grant)
+		err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT id FROM app_auth_requests WHERE code_hash = ? AND redeemed = 1`), codeHash).Scan(&grant)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errAppCodeNotFound
 		}
@@ -216,7 +216,7 @@ func (s *DB) scanToken(row *sql.Row, kind, id string, extra ...any) (*store.AppT
 
 // GetAppAccessToken implements store.AppStore.
 func (s *DB) GetAppAccessToken(ctx context.Context, id string) (*store.AppToken, error) {
-	t, err := s.scanToken(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+appTokenColumns+` FROM app_access_tokens WHERE id = ? AND expires_at > ? AND revoked = 0`), id, ns(s.now())), "access", id)
+	t, err := s.scanToken(s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+appTokenColumns+` FROM app_access_tokens WHERE id = ? AND expires_at > ? AND revoked = 0`), id, ns(s.now())), "access", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAppTokenNotFound
 	}
@@ -260,7 +260,7 @@ func (s *DB) insertRefresh(ctx context.Context, db execer, t *store.AppToken) er
 // GetAppRefreshToken implements store.AppStore.
 func (s *DB) GetAppRefreshToken(ctx context.Context, hash string) (*store.AppToken, error) {
 	var rotated, revoked int
-	t, err := s.scanToken(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+appTokenColumns+`, rotated, revoked FROM app_refresh_tokens WHERE hash = ? AND expires_at > ?`), hash, ns(s.now())), "refresh", hash, &rotated, &revoked)
+	t, err := s.scanToken(s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+appTokenColumns+`, rotated, revoked FROM app_refresh_tokens WHERE hash = ? AND expires_at > ?`), hash, ns(s.now())), "refresh", hash, &rotated, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAppTokenNotFound
 	}
@@ -292,7 +292,7 @@ func (s *DB) RotateAppRefreshToken(ctx context.Context, oldHash string, next *st
 	if errors.Is(err, sql.ErrNoRows) {
 		tx.Rollback()
 		var rotated int
-		err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT grant_id, rotated FROM app_refresh_tokens WHERE hash = ? AND revoked = 0`), oldHash).Scan(&grant, &rotated)
+		err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT grant_id, rotated FROM app_refresh_tokens WHERE hash = ? AND revoked = 0`), oldHash).Scan(&grant, &rotated)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && rotated == 0) {
 			return errAppTokenNotFound
 		}

@@ -70,7 +70,7 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return nil, s.fail(err, "list audit")
 	}

@@ -44,7 +44,7 @@ func scanAppClient(row interface{ Scan(...any) error }) (*store.AppClient, error
 
 // AppClients implements store.ClientStore.
 func (s *DB) AppClients(ctx context.Context) ([]store.AppClient, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+appClientColumns+` FROM app_clients ORDER BY id`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+appClientColumns+` FROM app_clients ORDER BY id`)
 	if err != nil {
 		return nil, s.fail(err, "list app clients")
 	}
@@ -65,7 +65,7 @@ func (s *DB) AppClients(ctx context.Context) ([]store.AppClient, error) {
 
 // AppClient implements store.ClientStore.
 func (s *DB) AppClient(ctx context.Context, id string) (*store.AppClient, error) {
-	c, err := scanAppClient(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+appClientColumns+` FROM app_clients WHERE id = ?`), id))
+	c, err := scanAppClient(s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+appClientColumns+` FROM app_clients WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAppClientNotFound(id)
 	}

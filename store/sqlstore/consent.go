@@ -38,7 +38,7 @@ func (s *DB) GetAppConsent(ctx context.Context, provider, subject, clientID stri
 	c := store.AppConsent{Provider: provider, Subject: subject, ClientID: clientID}
 	var scopes string
 	var granted int64
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT scopes, granted_at FROM app_consents
+	err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT scopes, granted_at FROM app_consents
 		WHERE provider = ? AND subject = ? AND client_id = ?`), provider, subject, clientID).Scan(&scopes, &granted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errConsentNotFound
@@ -52,7 +52,7 @@ func (s *DB) GetAppConsent(ctx context.Context, provider, subject, clientID stri
 
 // ListAppConsents implements store.ConsentStore.
 func (s *DB) ListAppConsents(ctx context.Context, provider, subject string) ([]store.AppConsent, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT client_id, scopes, granted_at FROM app_consents
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT client_id, scopes, granted_at FROM app_consents
 		WHERE provider = ? AND subject = ? ORDER BY granted_at DESC, client_id`), provider, subject)
 	if err != nil {
 		return nil, s.fail(err, "list app consents")

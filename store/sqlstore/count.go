@@ -7,7 +7,7 @@ import "context"
 // request.
 func (s *DB) CountSessions(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM sessions WHERE expires_at > ?`), ns(s.now())).Scan(&n); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM sessions WHERE expires_at > ?`), ns(s.now())).Scan(&n); err != nil {
 		return 0, s.fail(err, "count sessions")
 	}
 	return n, nil

@@ -90,7 +90,7 @@ func (s *DB) scanDevice(row *sql.Row) (*store.DeviceAuthorization, error) {
 
 // GetDeviceAuthorization implements store.DeviceStore.
 func (s *DB) GetDeviceAuthorization(ctx context.Context, userCodeHash string) (*store.DeviceAuthorization, error) {
-	d, err := s.scanDevice(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+deviceColumns+` FROM device_authorizations
+	d, err := s.scanDevice(s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+deviceColumns+` FROM device_authorizations
 		WHERE user_hash = ? AND status = ? AND expires_at > ?`), userCodeHash, store.DevicePending, ns(s.now())))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errDeviceNotFound
@@ -158,7 +158,7 @@ func (s *DB) ConsumeDeviceAuthorization(ctx context.Context, deviceCodeHash stri
 		return nil, s.fail(err, "consume device authorization")
 	}
 	var id string
-	err = s.db.QueryRowContext(ctx, s.d.rebind(`SELECT id FROM device_authorizations WHERE device_hash = ? AND status = ?`),
+	err = s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT id FROM device_authorizations WHERE device_hash = ? AND status = ?`),
 		deviceCodeHash, store.DeviceConsumed).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errDeviceNotFound

@@ -10,7 +10,7 @@ import (
 
 // Favourites implements store.FavouriteStore.
 func (s *DB) Favourites(ctx context.Context, provider, subject string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT grant_key FROM favourites
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT grant_key FROM favourites
 		WHERE provider = ? AND subject = ? ORDER BY created_at, grant_key`), provider, subject)
 	if err != nil {
 		return nil, s.fail(err, "list favourites")

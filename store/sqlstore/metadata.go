@@ -30,7 +30,7 @@ func (s *DB) LoadMetadata(ctx context.Context, provider string) ([]byte, string,
 	var xml []byte
 	var source string
 	var fetched int64
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT xml, source, fetched_at FROM idp_metadata WHERE provider = ?`), provider).Scan(&xml, &source, &fetched)
+	err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT xml, source, fetched_at FROM idp_metadata WHERE provider = ?`), provider).Scan(&xml, &source, &fetched)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", time.Time{}, broker.Errorf(broker.ENOTFOUND, "metadata_not_found", "")
 	}

@@ -23,14 +23,15 @@ func unmigrated(t *testing.T, driver, dsn string) *DB {
 	if driver == "postgres" {
 		s.d = postgresDialect{}
 		s.db, err = openPostgres(dsn)
+		s.rdb = s.db
 	} else {
 		s.d = sqliteDialect{}
-		s.db, err = openSQLite(dsn)
+		s.db, s.rdb, err = openSQLite(dsn)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.db.Close() })
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 

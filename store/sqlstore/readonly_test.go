@@ -54,6 +54,7 @@ func useConn(t *testing.T, db *DB, conn *sql.DB) {
 		st.Close()
 	}
 	db.db = conn
+	db.rdb = conn
 	if err := db.prepareHot(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func (s *DB) listRules(ctx context.Context, q querier) ([]store.StoredRule, erro
 // RulesRevision implements store.RuleStore.
 func (s *DB) RulesRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	if err := s.db.QueryRowContext(ctx, `SELECT revision FROM rules_meta WHERE id = 1`).Scan(&rev); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT revision FROM rules_meta WHERE id = 1`).Scan(&rev); err != nil {
 		return 0, s.fail(err, "rules revision")
 	}
 	return rev, nil
@@ -324,7 +324,7 @@ func (s *DB) ReplaceRules(ctx context.Context, rules []store.NamedRule, expected
 
 // RuleHistory implements store.RuleStore.
 func (s *DB) RuleHistory(ctx context.Context, name string) ([]store.RuleChange, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT id, name, version, action, rule, actor, time FROM rule_changes WHERE name = ? ORDER BY id DESC LIMIT 500`), name)
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT id, name, version, action, rule, actor, time FROM rule_changes WHERE name = ? ORDER BY id DESC LIMIT 500`), name)
 	if err != nil {
 		return nil, s.fail(err, "rule history")
 	}
@@ -351,7 +351,7 @@ func (s *DB) RuleHistory(ctx context.Context, name string) ([]store.RuleChange, 
 
 // DeletedRules implements store.RuleStore.
 func (s *DB) DeletedRules(ctx context.Context) ([]store.RuleChange, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, version, action, actor, time FROM rule_changes
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, name, version, action, actor, time FROM rule_changes
 		WHERE id IN (SELECT MAX(id) FROM rule_changes GROUP BY name)
 		  AND action = 'delete' AND name NOT LIKE 'account:%' AND name NOT IN (SELECT name FROM rules)
 		ORDER BY id DESC LIMIT 200`)
@@ -377,7 +377,7 @@ func (s *DB) DeletedRules(ctx context.Context) ([]store.RuleChange, error) {
 
 // Accounts implements store.RuleStore.
 func (s *DB) Accounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, alias, label FROM accounts ORDER BY id`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, alias, label FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, s.fail(err, "list accounts")
 	}

@@ -47,7 +47,7 @@ func (s *DB) CreateSession(ctx context.Context, sess *store.Session) error {
 // GetSession implements store.Store.
 func (s *DB) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	var blob []byte
-	row := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+sessionColumns+`, data FROM sessions WHERE id = ? AND expires_at > ?`), id, ns(s.now()))
+	row := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+sessionColumns+`, data FROM sessions WHERE id = ? AND expires_at > ?`), id, ns(s.now()))
 	out, err := scanSession(row, &blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errSessionNotFound
@@ -134,7 +134,7 @@ func (s *DB) ListSessions(ctx context.Context, f store.SessionFilter) ([]store.S
 	}
 	limit = min(limit, 1000)
 	where, args := s.sessionWhere(f)
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT `+sessionColumns+` FROM sessions`+where+` ORDER BY created_at DESC, id DESC LIMIT ?`), append(args, limit)...)
+	rows, err := s.rdb.QueryContext(ctx, s.d.rebind(`SELECT `+sessionColumns+` FROM sessions`+where+` ORDER BY created_at DESC, id DESC LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, s.fail(err, "list sessions")
 	}

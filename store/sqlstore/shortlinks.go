@@ -23,7 +23,7 @@ func scanShortLink(row interface{ Scan(...any) error }) (*store.ShortLink, error
 
 // ShortLinks implements store.ShortLinkStore.
 func (s *DB) ShortLinks(ctx context.Context) ([]store.ShortLink, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+shortLinkColumns+` FROM short_links ORDER BY name`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+shortLinkColumns+` FROM short_links ORDER BY name`)
 	if err != nil {
 		return nil, s.fail(err, "list short links")
 	}
@@ -44,7 +44,7 @@ func (s *DB) ShortLinks(ctx context.Context) ([]store.ShortLink, error) {
 
 // ShortLink implements store.ShortLinkStore.
 func (s *DB) ShortLink(ctx context.Context, name string) (*store.ShortLink, error) {
-	l, err := scanShortLink(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+shortLinkColumns+` FROM short_links WHERE name = ?`), name))
+	l, err := scanShortLink(s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT `+shortLinkColumns+` FROM short_links WHERE name = ?`), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errShortLinkUnknown(name)
 	}
