@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 )
@@ -227,6 +228,19 @@ func TestHelmTemplate(t *testing.T) {
 	}
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
 		t.Errorf("resource requests %v", c.Resources.Requests)
+	}
+	// GOMEMLIMIT below the memory limit (Go's soft limit; broker serve
+	// collects at GOGC=400 otherwise).
+	var memLimit string
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			memLimit = e.Value
+		}
+	}
+	if lim := c.Resources.Limits.Memory(); memLimit == "" || lim.IsZero() {
+		t.Errorf("GOMEMLIMIT %q with memory limit %v: want both", memLimit, lim)
+	} else if q, err := resource.ParseQuantity(strings.TrimSuffix(memLimit, "B")); err != nil || q.Cmp(*lim) >= 0 {
+		t.Errorf("GOMEMLIMIT %q (%v) is not below the memory limit %v", memLimit, err, lim)
 	}
 
 	// Probes on the named http port: /healthz (alive), /readyz (ready).

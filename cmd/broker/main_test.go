@@ -258,3 +258,13 @@ func TestLibraryLogsFollowTheBrokers(t *testing.T) {
 		t.Fatalf("library log line: %v", rec)
 	}
 }
+
+// TestServeGCPercent: broker serve collects at defaultGCPercent unless
+// the operator set GOGC (any value, "off" included), which Go applies.
+func TestServeGCPercent(t *testing.T) {
+	for in, want := range map[string]int{"": defaultGCPercent, "100": 0, "off": 0, "800": 0} {
+		if got := serveGCPercent(in); got != want {
+			t.Errorf("GOGC=%q: %d, want %d", in, got, want)
+		}
+	}
+}
