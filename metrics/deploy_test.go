@@ -52,31 +52,65 @@ func knownNames() map[string]bool {
 	return known
 }
 
-// TestAlertRules: deploy/prometheus/alerts.yaml parses as Prometheus rule
-// groups, has the alerts operators need, and every expression names
-// series the broker exports.
-func TestAlertRules(t *testing.T) {
+// alertFile is deploy/prometheus/alerts.yaml, decoded strictly.
+type alertFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+func readAlerts(t *testing.T) alertFile {
+	t.Helper()
 	b, err := os.ReadFile("../deploy/prometheus/alerts.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct {
-		Groups []struct {
-			Name  string `yaml:"name"`
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Expr        string            `yaml:"expr"`
-				For         string            `yaml:"for"`
-				Labels      map[string]string `yaml:"labels"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
+	var f alertFile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// dashboard is deploy/grafana/broker.json, the parts the tests read.
+type dashboard struct {
+	Title  string `json:"title"`
+	UID    string `json:"uid"`
+	Panels []struct {
+		Title   string `json:"title"`
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func readDashboard(t *testing.T) dashboard {
+	t.Helper()
+	b, err := os.ReadFile("../deploy/grafana/broker.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestAlertRules: deploy/prometheus/alerts.yaml parses as Prometheus rule
+// groups, has the alerts operators need, and every expression names
+// series the broker exports.
+func TestAlertRules(t *testing.T) {
+	f := readAlerts(t)
 	known := knownNames()
 	alerts := map[string]bool{}
 	for _, g := range f.Groups {
@@ -101,23 +135,7 @@ func TestAlertRules(t *testing.T) {
 // TestDashboard: deploy/grafana/broker.json is a dashboard whose every
 // query names series the broker exports, and that shows each of them.
 func TestDashboard(t *testing.T) {
-	b, err := os.ReadFile("../deploy/grafana/broker.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Title  string `json:"title"`
-		UID    string `json:"uid"`
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := readDashboard(t)
 	if d.Title == "" || d.UID == "" || len(d.Panels) == 0 {
 		t.Fatalf("not a dashboard: %q %q %d panels", d.Title, d.UID, len(d.Panels))
 	}
@@ -263,21 +281,7 @@ func checkLabels(t *testing.T, where, expr string, series map[string]map[string]
 // dashboard's queries select or group by is one the scraped series carry.
 func TestAlertAndDashboardLabels(t *testing.T) {
 	series := scraped(t)
-	rules, err := os.ReadFile("../deploy/prometheus/alerts.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Groups []struct {
-			Rules []struct {
-				Alert string `yaml:"alert"`
-				Expr  string `yaml:"expr"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(rules, &f); err != nil {
-		t.Fatal(err)
-	}
+	f := readAlerts(t)
 	n := 0
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
@@ -285,21 +289,7 @@ func TestAlertAndDashboardLabels(t *testing.T) {
 			n++
 		}
 	}
-	dash, err := os.ReadFile("../deploy/grafana/broker.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(dash, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := readDashboard(t)
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
 			checkLabels(t, p.Title, tg.Expr, series)

@@ -18,10 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/oidc"
-	"github.com/broker-dev/broker/web"
-	"github.com/broker-dev/broker/web/internal/webtest"
 )
 
 // benchOP is a minimal OpenID Provider for the callback benchmark:
@@ -118,22 +115,12 @@ func (o *benchOP) issue(b *testing.B, code, nonce string) {
 //	go tool pprof -tags cpu.out
 func BenchmarkOIDCCallback(b *testing.B) {
 	op := newBenchOP(b)
-	ev := webtest.NewEnv(b, "http://localhost:8080")
 	p, err := oidc.New(oidc.Config{ID: "kc", Issuer: op.srv.URL, ClientID: "broker", ClientSecret: "s3cret",
 		RedirectURL: "http://localhost:8080/oidc/kc/callback", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := mapping.Compile([]mapping.Rule{{Name: "wi", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
-		Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := ev.Config
-	cfg.Providers = append(cfg.Providers, web.Provider{ID: "kc", Label: "Keycloak", OIDC: p})
-	cfg.Access = ev.NewAccess(b, eng)
-	cfg.Sessions = ev.NewSessions(b, cfg.Access, nil)
-	ev.Rebuild(b, cfg)
+	ev := oidcEnvWith(b, p)
 
 	ctx := context.Background()
 	login := func(i int) (callback string) {

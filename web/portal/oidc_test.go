@@ -59,8 +59,15 @@ func (f *fakeOIDC) Refresh(_ context.Context, rt, sub string) (*oidc.Result, err
 // passes bob's ID token through to WebDev.
 func newOIDCEnv(t testing.TB) (*webtest.Env, *fakeOIDC) {
 	t.Helper()
-	ev := webtest.NewEnv(t, "http://localhost:8080")
 	op := &fakeOIDC{expires: time.Now().Add(time.Hour)}
+	return oidcEnvWith(t, op), op
+}
+
+// oidcEnvWith is a site with the OIDC provider "kc" (op: the fake, or a
+// real oidc.Provider) and a rule granting WebDev to the group dev.
+func oidcEnvWith(t testing.TB, op web.OIDCProvider) *webtest.Env {
+	t.Helper()
+	ev := webtest.NewEnv(t, "http://localhost:8080")
 	eng, err := mapping.Compile([]mapping.Rule{{Name: "wi", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
 		Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
 	if err != nil {
@@ -71,7 +78,7 @@ func newOIDCEnv(t testing.TB) (*webtest.Env, *fakeOIDC) {
 	cfg.Access = ev.NewAccess(t, eng)
 	cfg.Sessions = ev.NewSessions(t, cfg.Access, nil)
 	ev.Rebuild(t, cfg)
-	return ev, op
+	return ev
 }
 
 func callback(ev *webtest.Env, t testing.TB, q string, hdr ...string) *httptest.ResponseRecorder {
