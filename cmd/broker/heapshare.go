@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -120,4 +123,34 @@ func heapShare(ps []pkgBytes, top int) string {
 	}
 	b.WriteString(" MiB")
 	return b.String()
+}
+
+// writeHeapProfile writes the heap profile, as of a GC now, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// goMemory is the heap live after the last GC, and all the memory the Go
+// runtime has mapped and not given back to the OS (heap, its free spans,
+// stacks, metadata): what is left of RSS is outside Go (the SQLite
+// library's C memory, the binary's pages).
+func goMemory() (live, managed uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	for _, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0, 0
+		}
+	}
+	total, released := s[1].Value.Uint64(), s[2].Value.Uint64()
+	return s[0].Value.Uint64(), total - min(total, released)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -59,6 +60,9 @@ type cpuReport struct {
 }
 
 func (m *cpuMeter) stop() (*cpuReport, error) {
+	if m == nil {
+		return nil, errors.New("not measured in a soak (--report-every), where the CPU profile's own memory grows with the run; --cpuprofile FILE measures it anyway")
+	}
 	pprof.StopCPUProfile()
 	end := procTicks()
 	r := &cpuReport{byComponent: map[string]time.Duration{}, process: -1, raw: m.buf.Bytes()}

@@ -45,6 +45,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	reportEvery := fs.Duration("report-every", 0, "print RSS, goroutines, open files and store size at this interval (a soak: --duration 30m --report-every 1m)")
 	provider := fs.String("provider", "saml", "sign in through the demo SAML IdP (saml) or the demo OpenID Provider (oidc)")
 	cpuProfile := fs.String("cpuprofile", "", "also write the timed part's CPU profile to this file (go tool pprof; samples labelled by component)")
+	memProfile := fs.String("memprofile", "", "also write the heap profile at the end (after a GC) to this file (go tool pprof -sample_index=inuse_space)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -81,9 +82,14 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	runtime.GC()
 	before := memory()
-	cpu, err := startCPU()
-	if err != nil {
-		return err
+	// No CPU profile during a soak unless asked: the profile keeps every
+	// distinct stack it sees in memory, which grows with the run and
+	// would be read as the broker's.
+	var cpu *cpuMeter
+	if *reportEvery == 0 || *cpuProfile != "" {
+		if cpu, err = startCPU(); err != nil {
+			return err
+		}
 	}
 	var (
 		mu        sync.Mutex
@@ -160,6 +166,11 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	for e, n := range errs {
 		fmt.Fprintf(stdout, "  error x%d: %s\n", n, e)
 	}
@@ -202,6 +213,8 @@ func soakReport(ctx context.Context, st *devstack.Stack, w io.Writer, every time
 		}
 		fmt.Fprintf(w, "  %-8s %8d %8.1f %10s %10s %10d %6d %14s\n", time.Since(start).Round(time.Second), n-last,
 			float64(n-last)/every.Seconds(), mib(m.rss), mib(m.heap), m.goroutines, openFiles(), size)
+		live, goMem := goMemory()
+		fmt.Fprintf(w, "  %-8s live heap %s, Go-managed %s, outside Go (SQLite's C memory, binary) %s\n", "", mib(live), mib(goMem), mib(m.rss-min(m.rss, goMem)))
 		fmt.Fprintf(w, "  %-8s heap by package: %s\n", "", heapShare(heapByPackage(), 5))
 		last = n
 	}

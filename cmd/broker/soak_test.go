@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,15 @@ func TestLoadtestReportEvery(t *testing.T) {
 		if l[1] == "0" || l[3] == "0" {
 			t.Errorf("a report line with no logins or no open files: %q", l[0])
 		}
+	}
+	// Under each line, where the memory is: the live heap, what Go has
+	// mapped, and what is outside Go; and no CPU profile in a soak (its
+	// own memory grows with the run).
+	mem := regexp.MustCompile(`(?m)^ +live heap [\d.]+ MiB, Go-managed [\d.]+ MiB, outside Go \(SQLite's C memory, binary\) [\d.]+ MiB$`).FindAllString(out.String(), -1)
+	if len(mem) != len(lines) {
+		t.Errorf("%d memory lines for %d report lines:\n%s", len(mem), len(lines), out.String())
+	}
+	if !strings.Contains(out.String(), "CPU per login: not measured in a soak") {
+		t.Errorf("a soak ran the CPU profile:\n%s", out.String())
 	}
 }
