@@ -62,8 +62,12 @@ Usage:
   broker clients export (--config FILE | --url URL) [-o OUT]
   broker clients apply  (--config FILE | --url URL) -f CLIENTS [--dry-run] [--allow-empty]
                the same for the apps registered with the broker's OpenID Provider
-  broker loadtest [--concurrency 50] [--duration 30s]
-               whole SAML logins against an in-process dev stack, with a report
+  broker loadtest [--provider saml|oidc] [--concurrency 50] [--duration 30s] [--report-every 1m]
+               whole logins against an in-process dev stack: latency, CPU per
+               login by component, store bytes per login; a soak with --report-every
+  broker loadtest acs --acs-url URL --sp-entity-id ID --idp DIR [--count 2000] [--concurrency 8]
+               fresh signed SAML responses to any SP's ACS on loopback: CPU per
+               response, responses/s, latency (bench/peers/run uses it)
   broker loadtest --flood [--requests 20000] [--concurrency 50] [--duration 30s]
                bad SAML responses to the dev stack's ACS (127.0.0.1 only), and
                the store's size before, after and after upkeep
@@ -132,7 +136,7 @@ func commandHelp(name string) string {
 	case "idp-metadata":
 		return "broker idp-metadata --config FILE [-o OUT]\n\nPrint the broker's SAML IdP metadata, freshly signed, to upload to IAM again\n(its validUntil is the signing certificate's end, which IAM records)."
 	case "loadtest":
-		return "broker loadtest [flags]\n\nWhole SAML logins against an in-process dev stack, with a report; with\n--flood, bad SAML responses to its ACS and what they did to the store."
+		return "broker loadtest [flags]\n\nWhole SAML (or --provider oidc) logins against an in-process dev stack, with a\nreport: latency, CPU per login by component, store bytes per login; with\n--report-every, a line per interval (a soak); with --flood, bad SAML responses\nto its ACS and what they did to the store. `broker loadtest acs --help`: signed\nresponses to any SP's ACS."
 	case "healthcheck":
 		return "broker healthcheck [--config FILE | --url URL] [--ready] [--timeout 5s]\n\nGET the broker's /healthz (with --ready, /readyz) and exit 0 on 200, 1\notherwise: for container health checks (HEALTHCHECK, compose). With\n--config, the address is the config's server.listen on loopback."
 	case "version":
