@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
@@ -19,43 +18,7 @@ func (nopReplay) Remember(context.Context, string, string, time.Time) error { re
 // never refuses, and returns it with the ACSInput to parse.
 func (fc fixtureCase) benchSP(tb testing.TB) (*ServiceProvider, ACSInput) {
 	tb.Helper()
-	now, _ := time.Parse(time.RFC3339, fc.now)
-	clock := now
-	if fc.clock != "" {
-		clock, _ = time.Parse(time.RFC3339, fc.clock)
-	}
-	md := fc.metadataXML
-	if md == nil {
-		md = readFixture(tb, fc.metadata)
-	}
-	cfg := Config{ID: "fixture", MetadataURL: fc.spBase + "metadata", ACSURL: fc.spBase + "acs", IDPMetadataXML: md,
-		Replay: nopReplay{}, Now: fixedNow(now)}
-	if fc.acs != "" {
-		cfg.ACSURL, cfg.MetadataURL = fc.acs, fc.spMD
-	}
-	if fc.entityID != "" {
-		cfg.EntityID = fc.entityID
-	}
-	if fc.key {
-		cfg.Key, cfg.Certificate = spKey(tb)
-	}
-	if fc.allowCBC {
-		cfg.EncryptionAlgorithms = append(append([]string{}, DefaultEncryptionAlgorithms...), AES128CBC, AES192CBC, AES256CBC)
-	}
-	if fc.allowSHA1 {
-		cfg.SignatureAlgorithms = append(append([]string{}, DefaultSignatureAlgorithms...), RSASHA1)
-		cfg.DigestAlgorithms = append(append([]string{}, DefaultDigestAlgorithms...), DigestSHA1)
-	}
-	sp, err := New(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sp.certNow = fixedNow(clock)
-	raw := strings.TrimSpace(string(readFixture(tb, fc.response)))
-	if fc.xml {
-		raw = base64.StdEncoding.EncodeToString([]byte(raw))
-	}
-	return sp, ACSInput{SAMLResponse: raw, RequestIDs: []string{fc.requestID}, CurrentURL: cfg.ACSURL}
+	return fc.build(tb, nopReplay{})
 }
 
 // acceptedFixtures are the third-party responses that verify.

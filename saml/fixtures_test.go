@@ -99,18 +99,30 @@ func with(base fixtureCase, f func(*fixtureCase)) fixtureCase {
 
 func (fc fixtureCase) run(t *testing.T) (*Result, error) {
 	t.Helper()
+	sp, in := fc.build(t, nil)
+	return sp.ParseResponse(context.Background(), in)
+}
+
+// build makes the SP a fixture case describes and the ACSInput to parse
+// (mutated and re-encoded when the case says so); replay nil is an
+// in-memory replay cache on the case's clock.
+func (fc fixtureCase) build(tb testing.TB, replay ReplayCache) (*ServiceProvider, ACSInput) {
+	tb.Helper()
 	now, _ := time.Parse(time.RFC3339, fc.now)
 	clock := now
 	if fc.clock != "" {
 		clock, _ = time.Parse(time.RFC3339, fc.clock)
 	}
 	nowFn := fixedNow(now)
+	if replay == nil {
+		replay = newMemReplay(nowFn)
+	}
 	md := fc.metadataXML
 	if md == nil {
-		md = readFixture(t, fc.metadata)
+		md = readFixture(tb, fc.metadata)
 	}
 	cfg := Config{ID: "fixture", MetadataURL: fc.spBase + "metadata", ACSURL: fc.spBase + "acs", IDPMetadataXML: md,
-		Replay: newMemReplay(nowFn), Now: nowFn}
+		Replay: replay, Now: nowFn}
 	if fc.acs != "" {
 		cfg.ACSURL, cfg.MetadataURL = fc.acs, fc.spMD
 	}
@@ -118,7 +130,7 @@ func (fc fixtureCase) run(t *testing.T) (*Result, error) {
 		cfg.EntityID = fc.entityID
 	}
 	if fc.key {
-		cfg.Key, cfg.Certificate = spKey(t)
+		cfg.Key, cfg.Certificate = spKey(tb)
 	}
 	if fc.allowCBC {
 		cfg.EncryptionAlgorithms = append(append([]string{}, DefaultEncryptionAlgorithms...), AES128CBC, AES192CBC, AES256CBC)
@@ -129,17 +141,17 @@ func (fc fixtureCase) run(t *testing.T) (*Result, error) {
 	}
 	sp, err := New(context.Background(), cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	// Some fixtures were signed with a certificate that was not valid at
 	// their IssueInstant: judge the certificate at its own instant.
 	sp.certNow = fixedNow(clock)
-	raw := strings.TrimSpace(string(readFixture(t, fc.response)))
+	raw := strings.TrimSpace(string(readFixture(tb, fc.response)))
 	if fc.xml || fc.mutate != nil {
 		if !fc.xml {
 			b, err := base64.StdEncoding.DecodeString(raw)
 			if err != nil {
-				t.Fatal(err)
+				tb.Fatal(err)
 			}
 			raw = string(b)
 		}
@@ -148,7 +160,7 @@ func (fc fixtureCase) run(t *testing.T) (*Result, error) {
 		}
 		raw = base64.StdEncoding.EncodeToString([]byte(raw))
 	}
-	return sp.ParseResponse(context.Background(), ACSInput{SAMLResponse: raw, RequestIDs: []string{fc.requestID}, CurrentURL: cfg.ACSURL})
+	return sp, ACSInput{SAMLResponse: raw, RequestIDs: []string{fc.requestID}, CurrentURL: cfg.ACSURL}
 }
 
 func TestThirdPartyFixtures(t *testing.T) {
