@@ -14,11 +14,8 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/access"
-	"github.com/broker-dev/broker/console"
-	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/localaws"
 	"github.com/broker-dev/broker/mapping"
-	"github.com/broker-dev/broker/sts"
 	webapps "github.com/broker-dev/broker/web/apps"
 	"github.com/broker-dev/broker/web/internal/webtest"
 )
@@ -86,11 +83,6 @@ func wantError(t *testing.T, name string, rec *httptest.ResponseRecorder, out ma
 		t.Errorf("%s: WWW-Authenticate %q", name, rec.Header().Get("WWW-Authenticate"))
 	}
 }
-
-// fixedRules is a rule set that never changes.
-type fixedRules struct{ e *mapping.Engine }
-
-func (r fixedRules) Engine() *mapping.Engine { return r.e }
 
 // rolesEngine grants alice (group dev, signed in with MFA) Developer in
 // the sandbox account (alias sandbox, eu-west-1, 2 h), Auditor there only
@@ -195,43 +187,15 @@ func TestRolesAPI(t *testing.T) {
 // case that mints, assumes and signs in to the console there.
 func localAWS(t *testing.T, ev *webtest.Env) (*access.Service, *httptest.Server) {
 	t.Helper()
-	kp, err := issuer.GenerateKeyPair("broker", time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := issuer.NewSAML(issuer.SAMLConfig{EntityID: base + "/idp/saml/metadata", Signing: kp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := is.Metadata()
-	if err != nil {
-		t.Fatal(err)
-	}
 	provider := "arn:aws:iam::" + webtest.Acct + ":saml-provider/broker"
-	srv, err := localaws.New(localaws.Config{Registry: &localaws.Registry{
-		SAMLProviders: []localaws.SAMLProvider{{ARN: provider, MetadataXML: string(md)}},
-		Roles: []localaws.Role{{ARN: webtest.DevRole, MaxSessionDuration: 7200, TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+	return ev.LocalAWS(t, base, rolesEngine(t), func(md string) *localaws.Registry {
+		return &localaws.Registry{
+			SAMLProviders: []localaws.SAMLProvider{{ARN: provider, MetadataXML: md}},
+			Roles: []localaws.Role{{ARN: webtest.DevRole, MaxSessionDuration: 7200, TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 			"Principal":{"Federated":"` + provider + `"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],
 			"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}]}`}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	stsClient, err := sts.New(sts.Config{Endpoint: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	con, err := console.New(console.Config{Issuer: base + "/", FederationURL: hs.URL + "/federation"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := access.New(access.Config{Rules: fixedRules{rolesEngine(t)}, SAMLIssuer: is, STS: stsClient, Console: con, Audit: ev.Audit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return acc, hs
+		}
+	})
 }
 
 // TestConsoleAPI: POST /api/v1/console for a granted role gives a

@@ -2,19 +2,13 @@ package portal_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/broker-dev/broker"
-	"github.com/broker-dev/broker/access"
-	"github.com/broker-dev/broker/console"
-	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/localaws"
 	"github.com/broker-dev/broker/mapping"
-	"github.com/broker-dev/broker/sts"
 	"github.com/broker-dev/broker/web/internal/webtest"
 )
 
@@ -29,32 +23,6 @@ const brokerProvider = "arn:aws:iam::" + webtest.Acct + ":saml-provider/broker"
 // reach AWS for real and AWS refuses them as it would.
 func setupAWS(t *testing.T, ev *webtest.Env, iam func(metadata string) *localaws.Registry) {
 	t.Helper()
-	kp, err := issuer.GenerateKeyPair("broker", time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := issuer.NewSAML(issuer.SAMLConfig{EntityID: setupBase + "/idp/saml/metadata", Signing: kp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := is.Metadata()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := localaws.New(localaws.Config{Registry: iam(string(md))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	stsClient, err := sts.New(sts.Config{Endpoint: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	con, err := console.New(console.Config{Issuer: setupBase + "/", FederationURL: hs.URL + "/federation"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	eng, err := mapping.Compile([]mapping.Rule{
 		{Name: "devs", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
 			Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "Developer", Label: "Developer"}},
@@ -62,18 +30,11 @@ func setupAWS(t *testing.T, ev *webtest.Env, iam func(metadata string) *localaws
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := access.New(access.Config{Rules: staticRules{eng}, SAMLIssuer: is, STS: stsClient, Console: con, Audit: ev.Audit})
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc, _ := ev.LocalAWS(t, setupBase, eng, iam)
 	cfg := ev.Config
 	cfg.Access, cfg.Sessions = acc, ev.NewSessions(t, acc, nil)
 	ev.Rebuild(t, cfg)
 }
-
-type staticRules struct{ e *mapping.Engine }
-
-func (r staticRules) Engine() *mapping.Engine { return r.e }
 
 func devTrust(provider string) string {
 	return `{"Version":"2012-10-17","Statement":[` + broker.SAMLTrustStatement("https://signin.aws.amazon.com/saml", provider) + `]}`
