@@ -2,11 +2,9 @@ package saml
 
 import (
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -35,24 +33,9 @@ var errNotDirect = errors.New("not a shape the direct path reads")
 // them (KeyDescriptors of use "signing" or unspecified), parsed once per
 // metadata version; nil when crewjam would refuse them.
 func signingCerts(md *saml.EntityDescriptor) []*x509.Certificate {
-	var certs []*x509.Certificate
-	for _, d := range md.IDPSSODescriptors {
-		for _, kd := range d.KeyDescriptors {
-			if kd.Use != "" && kd.Use != "signing" {
-				continue
-			}
-			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
-				b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
-				if err != nil {
-					return nil
-				}
-				cert, err := x509.ParseCertificate(b)
-				if err != nil {
-					return nil
-				}
-				certs = append(certs, cert)
-			}
-		}
+	certs, bad := metadataSigningCerts(md)
+	if bad > 0 {
+		return nil
 	}
 	return certs
 }

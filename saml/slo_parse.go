@@ -392,7 +392,14 @@ func (sp *ServiceProvider) checkEnveloped(root *etree.Element, certs []*x509.Cer
 // idpSigningCerts are the certificates the IdP metadata offers for
 // signing (KeyDescriptor use "signing" or unset).
 func idpSigningCerts(md *saml.EntityDescriptor) []*x509.Certificate {
-	var certs []*x509.Certificate
+	certs, _ := metadataSigningCerts(md)
+	return certs
+}
+
+// metadataSigningCerts parses the certificates of the IdP metadata's
+// signing KeyDescriptors (use "signing" or unset); bad counts those that
+// do not decode or parse.
+func metadataSigningCerts(md *saml.EntityDescriptor) (certs []*x509.Certificate, bad int) {
 	for _, d := range md.IDPSSODescriptors {
 		for _, kd := range d.KeyDescriptors {
 			if kd.Use != "" && kd.Use != "signing" {
@@ -401,15 +408,19 @@ func idpSigningCerts(md *saml.EntityDescriptor) []*x509.Certificate {
 			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
 				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
 				if err != nil {
+					bad++
 					continue
 				}
-				if cert, err := x509.ParseCertificate(der); err == nil {
-					certs = append(certs, cert)
+				cert, err := x509.ParseCertificate(der)
+				if err != nil {
+					bad++
+					continue
 				}
+				certs = append(certs, cert)
 			}
 		}
 	}
-	return certs
+	return certs, bad
 }
 
 // depth is how deeply elements nest under el, el counting 1.
