@@ -71,24 +71,29 @@ func runLoadACS(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "broker loadtest acs needs --idp, --sp-entity-id and --acs-url (or --write-idp)")
 		return usageError{"missing flags"}
 	}
+	// A usage error exits 2 without a word from main: say what is wrong here.
+	bad := func(msg string) error {
+		fmt.Fprintln(stderr, "broker loadtest acs: "+msg)
+		return usageError{msg}
+	}
 	if *count < 1 || *count > 100000 || *concurrency < 1 || *concurrency > 1000 || *maxDuration <= 0 || *maxDuration > time.Hour || *timeout <= 0 {
-		return usageError{"--count 1..100000, --concurrency 1..1000, --max-duration up to 1h"}
+		return bad("--count 1..100000, --concurrency 1..1000, --max-duration up to 1h, --timeout above 0")
 	}
 	if err := loopbackURL(*acsURL); err != nil {
-		return usageError{err.Error()}
+		return bad(err.Error())
 	}
 	acc, err := parseAccept(*accept)
 	if err != nil {
-		return usageError{err.Error()}
+		return bad(err.Error())
 	}
 	procs, err := newProcSet(*pids, *process)
 	if err != nil {
-		return usageError{err.Error()}
+		return bad(err.Error())
 	}
 
 	idp, err := loadIdP(*idpDir, *spEntity, *acsURL)
 	if err != nil {
-		return err
+		return fmt.Errorf("--idp %s: %w (write one with broker loadtest acs --write-idp DIR)", *idpDir, err)
 	}
 	start := time.Now()
 	bodies := make([]string, *count)

@@ -113,6 +113,11 @@ func TestLoadACSBounds(t *testing.T) {
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("%v: err %v, want a usage error", extra, err)
 		}
+		// main exits 2 on a usage error without printing it: the
+		// command says what is wrong.
+		if err != nil && !strings.Contains(errb.String(), err.Error()) {
+			t.Errorf("%v: stderr %q does not say %q", extra, errb.String(), err)
+		}
 	}
 }
 
