@@ -10,8 +10,8 @@ import (
 
 // AppendAudit implements store.Store.
 func (s *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	var id int64
-	if err := s.hotStmts[appendAuditSQL].QueryRowContext(ctx, s.auditArgs(e)...).Scan(&id); err != nil {
+	id, err := s.insertAudit(ctx, s.hotStmts[appendAuditSQL], s.auditArgs(e))
+	if err != nil {
 		return s.fail(err, "append audit")
 	}
 	e.ID = id

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"strconv"
@@ -23,6 +24,9 @@ type dialect interface {
 	// unavailable is the reason (ReasonStore*) when err says the database
 	// cannot write or cannot be reached now, "" for any other error.
 	unavailable(err error) string
+	// stmtContext is the context a short statement of the sign-in's write
+	// runs with (DB.stmtCtx).
+	stmtContext(ctx context.Context) context.Context
 }
 
 type sqliteDialect struct{}
@@ -30,6 +34,16 @@ type sqliteDialect struct{}
 func (sqliteDialect) name() string           { return "sqlite" }
 func (sqliteDialect) rebind(q string) string { return q }
 func (sqliteDialect) forUpdate() string      { return "" }
+
+// stmtContext drops ctx's cancellation: for each statement (BEGIN and
+// COMMIT included) run with a context that can end, modernc.org/sqlite
+// starts a goroutine to watch it and ends it after, two thread wake-ups
+// each. The sign-in's write is a few statements of microseconds each on
+// the one writer connection, held by no one else once had: the wait for
+// that connection (DB.Conn) still ends with ctx.
+func (sqliteDialect) stmtContext(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
+}
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
@@ -65,6 +79,9 @@ type postgresDialect struct{}
 func (postgresDialect) name() string           { return "postgres" }
 func (postgresDialect) rebind(q string) string { return dollarRebind(q) }
 func (postgresDialect) forUpdate() string      { return " FOR UPDATE" }
+
+// stmtContext keeps ctx: over the network a statement can hang.
+func (postgresDialect) stmtContext(ctx context.Context) context.Context { return ctx }
 func (postgresDialect) isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"

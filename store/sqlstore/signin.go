@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
@@ -50,11 +54,52 @@ func errReplay() error {
 }
 
 // CompleteSignIn implements store.Store: every value is sealed and encoded
-// first, then one transaction runs five statements at most.
+// first, then one transaction runs five statements at most. On SQLite,
+// sign-ins that arrive while another's is being written are committed
+// together, in one transaction (group commit, signInQueue); each still
+// returns only once its own write is committed.
 func (s *DB) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 	if w == nil || w.Session == nil || w.Session.ID == "" || w.Audit == nil {
 		return broker.Errorf(broker.EINVALID, "signin_write_incomplete", "")
 	}
+	p := s.prepareSignIn(w)
+	if s.d.name() != "sqlite" {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return s.fail(err, "complete sign-in")
+		}
+		defer tx.Rollback()
+		if err := s.applySignIn(ctx, tx, p); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return s.fail(err, "complete sign-in: commit")
+		}
+		w.Audit.ID = p.id
+		return nil
+	}
+	if err := s.signIns.write(ctx, s, p); err != nil {
+		return err
+	}
+	w.Audit.ID = p.id
+	return nil
+}
+
+// preparedSignIn is a sign-in's write, sealed and encoded, and then its
+// outcome.
+type preparedSignIn struct {
+	w                      *store.SignInWrite
+	now                    int64
+	session, signIn, audit []any
+	id                     int64 // the audit event's, once written
+	err                    error
+	// wake gets one value: when the write is done (err and id are set), or
+	// when its writer is to lead the next group (signInQueue).
+	wake chan struct{}
+	done bool
+}
+
+func (s *DB) prepareSignIn(w *store.SignInWrite) *preparedSignIn {
 	now := s.now()
 	sess := w.Session
 	if sess.CreatedAt.IsZero() {
@@ -63,24 +108,25 @@ func (s *DB) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 	if sess.LastSeenAt.IsZero() {
 		sess.LastSeenAt = sess.CreatedAt
 	}
-	sessionArgs := []any{sess.ID, sess.Subject, sess.Provider, s.seal.seal(sess.Data, sessionAAD(sess.ID)), ns(sess.CreatedAt), ns(sess.ExpiresAt),
+	p := &preparedSignIn{w: w, now: ns(now), audit: s.auditArgs(w.Audit)}
+	p.session = []any{sess.ID, sess.Subject, sess.Provider, s.seal.seal(sess.Data, sessionAAD(sess.ID)), ns(sess.CreatedAt), ns(sess.ExpiresAt),
 		ns(sess.LastSeenAt), sess.UpstreamSession, clip(sess.RemoteAddr, 100), clip(sess.UserAgent, 500)}
-	var signInArgs []any
 	if in := w.SignIn; in != nil {
 		if in.Time.IsZero() {
 			in.Time = now
 		}
-		signInArgs = []any{in.Provider, in.Subject, ns(in.Time), s.seal.seal(in.Identity, signInAAD(in.Provider, in.Subject))}
+		p.signIn = []any{in.Provider, in.Subject, ns(in.Time), s.seal.seal(in.Identity, signInAAD(in.Provider, in.Subject))}
 	}
-	auditArgs := s.auditArgs(w.Audit)
+	return p
+}
 
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return s.fail(err, "complete sign-in")
-	}
-	defer tx.Rollback()
+// applySignIn runs p's statements in tx and sets p.id. Its error is the
+// sign-in's: EREPLAY (nothing written), ECONFLICT session_exists, or the
+// store's failure.
+func (s *DB) applySignIn(ctx context.Context, tx *sql.Tx, p *preparedSignIn) error {
+	w := p.w
 	if r := w.Replay; r.Namespace != "" {
-		res, err := s.stmt(ctx, tx, rememberSQL).ExecContext(ctx, r.Namespace, r.Key, ns(r.Expires), ns(now))
+		res, err := s.stmt(ctx, tx, rememberSQL).ExecContext(ctx, r.Namespace, r.Key, ns(r.Expires), p.now)
 		if err != nil {
 			return s.fail(err, "complete sign-in: replay")
 		}
@@ -95,25 +141,173 @@ func (s *DB) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 			return s.fail(err, "complete sign-in: end the previous session")
 		}
 	}
-	if _, err := s.stmt(ctx, tx, createSessionSQL).ExecContext(ctx, sessionArgs...); s.d.isUniqueViolation(err) {
+	if _, err := s.stmt(ctx, tx, createSessionSQL).ExecContext(ctx, p.session...); s.d.isUniqueViolation(err) {
 		return broker.Errorf(broker.ECONFLICT, "session_exists", "")
 	} else if err != nil {
 		return s.fail(err, "complete sign-in: session")
 	}
-	if signInArgs != nil {
-		if _, err := s.stmt(ctx, tx, upsertSignInSQL).ExecContext(ctx, signInArgs...); err != nil {
+	if p.signIn != nil {
+		if _, err := s.stmt(ctx, tx, upsertSignInSQL).ExecContext(ctx, p.signIn...); err != nil {
 			return s.fail(err, "complete sign-in: sign-in record")
 		}
 	}
-	var id int64
-	if err := s.stmt(ctx, tx, appendAuditSQL).QueryRowContext(ctx, auditArgs...).Scan(&id); err != nil {
+	id, err := s.insertAudit(ctx, s.stmt(ctx, tx, appendAuditSQL), p.audit)
+	if err != nil {
 		return s.fail(err, "complete sign-in: audit")
+	}
+	p.id = id
+	return nil
+}
+
+// maxGroup bounds the sign-ins one transaction commits together.
+const maxGroup = 64
+
+// writerWait bounds a group's wait for the writer connection (as long as
+// SQLite's own busy timeout, _busy_timeout in openSQLite).
+const writerWait = 10 * time.Second
+
+// signInQueue commits SQLite sign-ins in groups (the writer queue of
+// LevelDB and RocksDB). A sign-in joins the queue; the one at its head
+// leads: it takes the writer connection, then every sign-in queued by
+// then (maxGroup at most) into one transaction, commits it, hands each
+// its outcome and wakes the next head. At one sign-in at a time the group
+// is that one, written as before; at several, one commit (its WAL frames
+// for the pages they share, its locks, its syscalls) serves them all, and
+// none waits for more than the group ahead of it and its own.
+type signInQueue struct {
+	mu sync.Mutex
+	q  []*preparedSignIn
+	// groups and grouped count the transactions tried and the sign-ins in
+	// them (grouped/groups is the mean group size).
+	groups, grouped atomic.Int64
+}
+
+func (g *signInQueue) write(ctx context.Context, s *DB, p *preparedSignIn) error {
+	p.wake = make(chan struct{}, 1)
+	g.mu.Lock()
+	g.q = append(g.q, p)
+	lead := len(g.q) == 1
+	g.mu.Unlock()
+	if !lead {
+		// The wait is a group ahead and this one's, each at most maxGroup
+		// short writes; a request that ends meanwhile still has its
+		// sign-in written (or refused) as if it had stayed.
+		<-p.wake
+		g.mu.Lock()
+		done := p.done
+		g.mu.Unlock()
+		if done {
+			return p.err
+		}
+	}
+	// p leads: it is g.q[0].
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerWait)
+	conn, err := s.db.Conn(cctx)
+	cancel()
+	g.mu.Lock()
+	group := slices.Clone(g.q[:min(len(g.q), maxGroup)])
+	g.mu.Unlock()
+	// Whatever happens below (a panic included), the group leaves the
+	// queue with an outcome each, and the next head is woken.
+	defer func() {
+		r := recover()
+		g.mu.Lock()
+		g.q = slices.Delete(g.q, 0, len(group))
+		for _, q := range group {
+			if r != nil && q.err == nil {
+				q.err = broker.Errorf(broker.EINTERNAL, "store_error", "")
+			}
+			if q != p {
+				q.done = true
+				q.wake <- struct{}{}
+			}
+		}
+		if len(g.q) > 0 {
+			g.q[0].wake <- struct{}{}
+		}
+		g.mu.Unlock()
+		if r != nil {
+			panic(r)
+		}
+	}()
+	if err != nil {
+		err = s.fail(err, "complete sign-in")
+		for _, q := range group {
+			q.err = err
+		}
+		return p.err
+	}
+	defer conn.Close()
+	s.commitGroup(s.d.stmtContext(ctx), conn, group)
+	return p.err
+}
+
+// commitGroup writes group on conn: a group of one in its own
+// transaction; a larger one in one transaction, where a sign-in refused
+// as a replay (it has written nothing) is left out; if that transaction
+// fails in any other way, each sign-in again in its own, so that each
+// gets its own outcome.
+func (s *DB) commitGroup(ctx context.Context, conn *sql.Conn, group []*preparedSignIn) {
+	if len(group) > 1 {
+		s.signIns.groups.Add(1)
+		s.signIns.grouped.Add(int64(len(group)))
+		if s.commitTogether(ctx, conn, group) == nil {
+			return
+		}
+	}
+	for _, p := range group {
+		p.id = 0
+		p.err = s.commitAlone(ctx, conn, p)
+		s.signIns.groups.Add(1)
+		s.signIns.grouped.Add(1)
+	}
+}
+
+func (s *DB) commitAlone(ctx context.Context, conn *sql.Conn, p *preparedSignIn) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(err, "complete sign-in")
+	}
+	defer tx.Rollback()
+	if err := s.applySignIn(ctx, tx, p); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return s.fail(err, "complete sign-in: commit")
 	}
-	w.Audit.ID = id
 	return nil
+}
+
+func (s *DB) commitTogether(ctx context.Context, conn *sql.Conn, group []*preparedSignIn) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, p := range group {
+		p.err = s.applySignIn(ctx, tx, p)
+		if p.err != nil && broker.ErrorCode(p.err) != broker.EREPLAY {
+			return p.err
+		}
+	}
+	return tx.Commit()
+}
+
+// insertAudit runs appendAuditSQL, prepared as st, and returns the new
+// event's id: on SQLite its rowid (an Exec: a query's rows, in a
+// transaction, would start a goroutine in database/sql to watch the
+// context), elsewhere the id it returns.
+func (s *DB) insertAudit(ctx context.Context, st *sql.Stmt, args []any) (int64, error) {
+	if s.d.name() == "sqlite" {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	var id int64
+	err := st.QueryRowContext(ctx, args...).Scan(&id)
+	return id, err
 }
 
 // auditArgs are the arguments of appendAuditSQL for e, setting e.Time if zero.

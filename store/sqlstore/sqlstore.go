@@ -63,6 +63,8 @@ type DB struct {
 	// it there (a new connection, after PostgreSQL comes back, prepares
 	// afresh).
 	hotStmts map[string]*sql.Stmt
+	// signIns commits SQLite sign-ins in groups (CompleteSignIn).
+	signIns signInQueue
 	// minFree is the free disk CheckWrite wants for a SQLite file (MinFreeDisk).
 	minFree int64
 }
