@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"sync"
@@ -22,8 +23,11 @@ const (
 	admRole  = "arn:aws:iam::" + acct + ":role/Admin"
 	idpProv  = "arn:aws:iam::" + acct + ":saml-provider/Okta"
 	brkProv  = "arn:aws:iam::" + acct + ":saml-provider/broker"
-	upstream = "PHNhbWxwOlJlc3BvbnNlLz4=" // base64 "<samlp:Response/>"
+	upstream = "PHNhbWxwOlJlc3BvbnNlLz4=" // base64 "<samlp:Response/>", as STS is given it
 )
+
+// upstreamXML is the Response a session keeps (upstream decoded).
+var upstreamXML = []byte("<samlp:Response/>")
 
 type fakeSTS struct {
 	mu     sync.Mutex
@@ -151,7 +155,7 @@ func TestAssumeBrokerIssued(t *testing.T) {
 	st := &fakeSTS{}
 	s, con, is, au := newService(t, st)
 	id := identity()
-	sess := &Session{Identity: *id, samlResponse: upstream}
+	sess := &Session{Identity: *id, samlResponse: upstreamXML}
 	out, err := s.Assume(context.Background(), AssumeInput{Session: sess, GrantKey: grantKey(t, s, id, devRole), Meta: Meta{RequestID: "r1", RemoteAddr: "192.0.2.1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +192,7 @@ func TestAssumePassThrough(t *testing.T) {
 	s, _, is, _ := newService(t, st)
 	id := identity()
 	key := grantKey(t, s, id, admRole)
-	sess := &Session{Identity: *id, samlResponse: upstream}
+	sess := &Session{Identity: *id, samlResponse: upstreamXML}
 	out, err := s.Assume(context.Background(), AssumeInput{Session: sess, GrantKey: key})
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +217,11 @@ func TestAssumeFailures(t *testing.T) {
 	expired.Expires = time.Now().Add(-time.Second)
 	stsErr := broker.Errorf(broker.EFORBIDDEN, "sts_access_denied", "trust policy")
 	sess := func(id *broker.Identity, saml string, used bool) *Session {
-		return &Session{Identity: *id, samlResponse: saml, used: used}
+		s := &Session{Identity: *id, used: used}
+		if saml != "" {
+			s.samlResponse, _ = base64.StdEncoding.DecodeString(saml)
+		}
+		return s
 	}
 	tests := []struct {
 		name    string

@@ -167,7 +167,7 @@ func TestUpstreamResponseKeptOnlyWhileUsable(t *testing.T) {
 	}
 	now = now.Add(5 * time.Minute)
 	got, err := s.Load(ctx, sid)
-	if err != nil || got.samlResponse != "" {
+	if err != nil || len(got.samlResponse) != 0 {
 		t.Fatalf("Load after NotOnOrAfter = %+v, %v", got, err)
 	}
 	if data := stored(sid); bytes.Contains(data, []byte("saml_response")) {
@@ -176,7 +176,7 @@ func TestUpstreamResponseKeptOnlyWhileUsable(t *testing.T) {
 
 	// Spent on STS: dropped (AWS will not take it again), still "used".
 	sess := NewSAMLSession(*identity(), response)
-	if !sess.spend(&Outcome{UsedUpstream: true}, nil) || sess.samlResponse != "" || !sess.used {
+	if !sess.spend(&Outcome{UsedUpstream: true}, nil) || len(sess.samlResponse) != 0 || !sess.used {
 		t.Fatalf("spent session %+v", sess)
 	}
 }

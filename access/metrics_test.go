@@ -44,7 +44,7 @@ func scenario(t *testing.T, n int) ([]store.AuditEvent, []metrics.Series) {
 		if _, _, err := sessions.Start(ctx, NewSAMLSession(*id, []byte("<Response/>")), "", meta); err != nil {
 			t.Fatal(err)
 		}
-		sess := &Session{Identity: *id, samlResponse: upstream}
+		sess := &Session{Identity: *id, samlResponse: upstreamXML}
 		st.mu.Lock()
 		st.err = nil
 		if i%5 == 0 {

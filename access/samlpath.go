@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"encoding/base64"
 	"time"
 
 	"github.com/broker-dev/broker"
@@ -34,11 +35,11 @@ func (s *Service) assumeSAML(ctx context.Context, sess *Session, out *Outcome) (
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamExpired,
 				"Your identity provider's assertion has expired: sign in again.")
 		}
-		if sess.samlResponse == "" {
+		if len(sess.samlResponse) == 0 {
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
 				"This role needs a fresh sign-in with your identity provider.")
 		}
-		input.Assertion = sess.samlResponse
+		input.Assertion = base64.StdEncoding.EncodeToString(sess.samlResponse)
 		input.AssertionMaxDuration = id.SessionDuration
 		input.SessionNotOnOrAfter = id.SessionNotOnOrAfter
 		out.SessionName = id.RoleSessionName

@@ -1,7 +1,6 @@
 package access
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -23,9 +22,10 @@ import (
 type Session struct {
 	Identity broker.Identity
 
-	// samlResponse is the base64 Response exactly as the IdP posted it; ""
-	// when none is kept (OIDC sign-in, or no AWS roles in the assertion).
-	samlResponse string
+	// samlResponse is the Response exactly as the IdP posted it, decoded
+	// (base64 only when it goes to STS, samlpath.go); nil when none is
+	// kept (OIDC sign-in, or no AWS roles in the assertion).
+	samlResponse []byte
 	// used is true once the Response was presented to STS: AWS refuses an
 	// assertion it has already seen, so a second pass-through needs a fresh one.
 	used bool
@@ -82,7 +82,8 @@ func WithVerifiedAt(t time.Time) SessionOption {
 }
 
 // NewSAMLSession is the session of a SAML sign-in. responseXML is the
-// decoded Response exactly as received; it is kept for pass-through only
+// decoded Response exactly as received (kept as given, not copied: the
+// caller must not change it); it is kept for pass-through only
 // when the assertion names AWS roles (id.Roles), from which pass-through
 // grants are made, and then only while it can be used: Sessions.Start
 // drops it unless the rules give a pass-through role, and it is dropped
@@ -92,7 +93,7 @@ func WithVerifiedAt(t time.Time) SessionOption {
 func NewSAMLSession(id broker.Identity, responseXML []byte, opts ...SessionOption) *Session {
 	s := &Session{Identity: id}
 	if len(id.Roles) > 0 {
-		s.samlResponse = base64.StdEncoding.EncodeToString(responseXML)
+		s.samlResponse = responseXML
 	}
 	s.CapAt(id.SessionNotOnOrAfter)
 	for _, o := range opts {
@@ -165,7 +166,7 @@ func (s *Session) spend(out *Outcome, err error) bool {
 		return false
 	}
 	s.used = true
-	s.samlResponse = "" // AWS will not take it again: no reason to keep it
+	s.samlResponse = nil // AWS will not take it again: no reason to keep it
 	return true
 }
 
@@ -174,7 +175,7 @@ func (s *Session) spend(out *Outcome, err error) bool {
 // sessions never hold it. A pass-through role granted later asks for a
 // fresh sign-in (ReasonUpstreamMissing).
 func (s *Session) keepUpstreamFor(d mapping.Decision) {
-	if s.samlResponse == "" {
+	if len(s.samlResponse) == 0 {
 		return
 	}
 	for _, g := range d.Grants {
@@ -182,17 +183,17 @@ func (s *Session) keepUpstreamFor(d mapping.Decision) {
 			return
 		}
 	}
-	s.samlResponse = ""
+	s.samlResponse = nil
 }
 
 // dropExpiredUpstream drops the upstream SAML Response once the assertion
 // has expired (AWS would refuse it); it reports whether the session
 // changed.
 func (s *Session) dropExpiredUpstream(now time.Time) bool {
-	if s.samlResponse == "" || s.Identity.Expires.IsZero() || now.Before(s.Identity.Expires) {
+	if len(s.samlResponse) == 0 || s.Identity.Expires.IsZero() || now.Before(s.Identity.Expires) {
 		return false
 	}
-	s.samlResponse = ""
+	s.samlResponse = nil
 	return true
 }
 
@@ -215,7 +216,7 @@ func (s *Session) LogValue() slog.Value {
 // sessions decode with them zero.
 type sessionWire struct {
 	Identity       broker.Identity `json:"identity"`
-	SAMLResponse   string          `json:"saml_response,omitempty"`
+	SAMLResponse   []byte          `json:"saml_response,omitempty"` // base64, as when it was a string of it
 	Used           bool            `json:"used,omitempty"`
 	IDToken        string          `json:"id_token,omitempty"`
 	IDTokenExpires time.Time       `json:"id_token_expires,omitzero"`

@@ -38,8 +38,8 @@ func TestSessionRoundTrip(t *testing.T) {
 		sess *Session
 		old  webSessionData
 	}{
-		{"saml", &Session{Identity: id, samlResponse: upstream}, webSessionData{Identity: id, SAMLResponse: upstream}},
-		{"saml used", &Session{Identity: id, samlResponse: upstream, used: true}, webSessionData{Identity: id, SAMLResponse: upstream, Used: true}},
+		{"saml", &Session{Identity: id, samlResponse: upstreamXML}, webSessionData{Identity: id, SAMLResponse: upstream}},
+		{"saml used", &Session{Identity: id, samlResponse: upstreamXML, used: true}, webSessionData{Identity: id, SAMLResponse: upstream, Used: true}},
 		{"saml without response", &Session{Identity: id}, webSessionData{Identity: id}},
 		{"oidc", NewOIDCSession(oidcID, "id.token.x", exp, "rt-1"), webSessionData{Identity: oidcID, IDToken: "id.token.x", IDTokenExpires: exp, RefreshToken: "rt-1"}},
 		{"oidc without refresh token", NewOIDCSession(oidcID, "id.token.x", exp, ""), webSessionData{Identity: oidcID, IDToken: "id.token.x", IDTokenExpires: exp}},
@@ -88,7 +88,7 @@ func TestSessionRoundTrip(t *testing.T) {
 
 func TestSessionKeepsSecretsOut(t *testing.T) {
 	s := NewOIDCSession(broker.Identity{Provider: "kc", Subject: "bob"}, "secret.id.token", time.Now(), "secret-refresh")
-	s.samlResponse = "secret-assertion"
+	s.samlResponse = []byte("secret-assertion")
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -107,12 +107,12 @@ func TestSessionKeepsSecretsOut(t *testing.T) {
 
 func TestNewSAMLSession(t *testing.T) {
 	xml := []byte("<samlp:Response/>")
-	if s := NewSAMLSession(*identity(), xml); s.samlResponse != base64.StdEncoding.EncodeToString(xml) || s.samlResponse != upstream || s.used {
+	if s := NewSAMLSession(*identity(), xml); !bytes.Equal(s.samlResponse, xml) || base64.StdEncoding.EncodeToString(s.samlResponse) != upstream || s.used {
 		t.Errorf("with AWS roles: %+v", s)
 	}
 	id := *identity()
 	id.Roles = nil
-	if s := NewSAMLSession(id, xml); s.samlResponse != "" || s.Identity.Subject != "alice" {
+	if s := NewSAMLSession(id, xml); s.samlResponse != nil || s.Identity.Subject != "alice" {
 		t.Errorf("without AWS roles the Response is not kept: %+v", s)
 	}
 }
@@ -147,7 +147,7 @@ func TestAssumeMarksUpstreamUsed(t *testing.T) {
 			st := &fakeSTS{err: tt.stsErr}
 			s, con, _, _ := newService(t, st)
 			con.err = tt.consoleErr
-			sess := &Session{Identity: *tt.id, samlResponse: upstream, used: tt.used}
+			sess := &Session{Identity: *tt.id, samlResponse: upstreamXML, used: tt.used}
 			out, err := s.Assume(context.Background(), AssumeInput{Session: sess, GrantKey: grantKey(t, s, identity(), tt.role)})
 			if broker.ErrorReason(err) != tt.wantReason {
 				t.Fatalf("err = %v, want reason %q", err, tt.wantReason)
@@ -163,7 +163,7 @@ func TestAssumeMarksUpstreamUsed(t *testing.T) {
 	t.Run("already used: not presented again", func(t *testing.T) {
 		st := &fakeSTS{}
 		s, _, _, _ := newService(t, st)
-		sess := &Session{Identity: *identity(), samlResponse: upstream, used: true}
+		sess := &Session{Identity: *identity(), samlResponse: upstreamXML, used: true}
 		out, err := s.Assume(context.Background(), AssumeInput{Session: sess, GrantKey: grantKey(t, s, identity(), admRole)})
 		if broker.ErrorReason(err) != ReasonUpstreamUsed || len(st.calls) != 0 || out.SessionChanged || !sess.used {
 			t.Fatalf("err %v, %d STS calls, outcome %+v", err, len(st.calls), out)

@@ -69,7 +69,7 @@ func TestSessionsLifecycle(t *testing.T) {
 	}
 
 	got, err := s.Load(ctx, sid)
-	if err != nil || got.Identity.Subject != "alice" || got.samlResponse == "" {
+	if err != nil || got.Identity.Subject != "alice" || len(got.samlResponse) == 0 {
 		t.Fatalf("Load = %+v, %v", got, err)
 	}
 	got.used = true

@@ -19,7 +19,7 @@ func oidcSession(refreshToken string) *Session {
 }
 
 func samlSession() *Session {
-	return &Session{Identity: broker.Identity{Provider: "okta", Protocol: broker.ProtocolSAML, Subject: "alice"}, samlResponse: upstream, used: true}
+	return &Session{Identity: broker.Identity{Provider: "okta", Protocol: broker.ProtocolSAML, Subject: "alice"}, samlResponse: upstreamXML, used: true}
 }
 
 func TestNextStep(t *testing.T) {
