@@ -63,22 +63,13 @@ func (s *DB) CompleteSignIn(ctx context.Context, w *store.SignInWrite) error {
 		return broker.Errorf(broker.EINVALID, "signin_write_incomplete", "")
 	}
 	p := s.prepareSignIn(w)
-	if s.d.name() != "sqlite" {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return s.fail(err, "complete sign-in")
-		}
-		defer tx.Rollback()
-		if err := s.applySignIn(ctx, tx, p); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return s.fail(err, "complete sign-in: commit")
-		}
-		w.Audit.ID = p.id
-		return nil
+	var err error
+	if s.d.name() == "sqlite" {
+		err = s.signIns.write(ctx, s, p)
+	} else {
+		err = s.commitAlone(ctx, s.db, p)
 	}
-	if err := s.signIns.write(ctx, s, p); err != nil {
+	if err != nil {
 		return err
 	}
 	w.Audit.ID = p.id
@@ -263,8 +254,14 @@ func (s *DB) commitGroup(ctx context.Context, conn *sql.Conn, group []*preparedS
 	}
 }
 
-func (s *DB) commitAlone(ctx context.Context, conn *sql.Conn, p *preparedSignIn) error {
-	tx, err := conn.BeginTx(ctx, nil)
+// txBeginner is a *sql.DB or a *sql.Conn.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// commitAlone writes p in a transaction of its own begun on b.
+func (s *DB) commitAlone(ctx context.Context, b txBeginner, p *preparedSignIn) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(err, "complete sign-in")
 	}
