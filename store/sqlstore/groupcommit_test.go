@@ -211,3 +211,48 @@ func BenchmarkCompleteSignIn(b *testing.B) {
 		})
 	}
 }
+
+// TestGroupCommitWriterBusy: when the writer stays taken past the wait,
+// every queued sign-in fails at once as unavailable (none hangs, none is
+// half written), the queue is left empty, and once the writer is free a
+// sign-in goes through.
+func TestGroupCommitWriterBusy(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "broker.db"), nil, key(1))
+	db.signIns.wait = 200 * time.Millisecond
+	now := time.Now()
+	hold, err := db.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range errs {
+		wg.Go(func() { errs[i] = db.CompleteSignIn(ctx, groupWrite(now, i, "k"+strconv.Itoa(i))) })
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the queued sign-ins took %s to fail", d)
+	}
+	for i, err := range errs {
+		if broker.ErrorCode(err) != broker.EUNAVAILABLE {
+			t.Errorf("sign-in %d: %v, want %s", i, err, broker.EUNAVAILABLE)
+		}
+	}
+	db.signIns.mu.Lock()
+	left := len(db.signIns.q)
+	db.signIns.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d sign-ins left in the queue", left)
+	}
+	hold.Close()
+	var rows int
+	db.rdb.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows)
+	if rows != 0 {
+		t.Errorf("%d sessions written by refused sign-ins", rows)
+	}
+	if err := db.CompleteSignIn(ctx, groupWrite(now, 9, "k9")); err != nil {
+		t.Fatalf("once the writer is free: %v", err)
+	}
+}

@@ -154,7 +154,8 @@ func (s *DB) applySignIn(ctx context.Context, tx *sql.Tx, p *preparedSignIn) err
 const maxGroup = 64
 
 // writerWait bounds a group's wait for the writer connection (as long as
-// SQLite's own busy timeout, _busy_timeout in openSQLite).
+// SQLite's own busy timeout, _busy_timeout in openSQLite); signInQueue.wait
+// overrides it in tests.
 const writerWait = 10 * time.Second
 
 // signInQueue commits SQLite sign-ins in groups (the writer queue of
@@ -166,8 +167,10 @@ const writerWait = 10 * time.Second
 // for the pages they share, its locks, its syscalls) serves them all, and
 // none waits for more than the group ahead of it and its own.
 type signInQueue struct {
-	mu sync.Mutex
-	q  []*preparedSignIn
+	// wait is writerWait, unless set.
+	wait time.Duration
+	mu   sync.Mutex
+	q    []*preparedSignIn
 	// groups and grouped count the transactions tried and the sign-ins in
 	// them (grouped/groups is the mean group size).
 	groups, grouped atomic.Int64
@@ -192,7 +195,11 @@ func (g *signInQueue) write(ctx context.Context, s *DB, p *preparedSignIn) error
 		}
 	}
 	// p leads: it is g.q[0].
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerWait)
+	wait := g.wait
+	if wait == 0 {
+		wait = writerWait
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	conn, err := s.db.Conn(cctx)
 	cancel()
 	g.mu.Lock()
