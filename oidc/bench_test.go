@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -30,21 +28,6 @@ func realisticClaims(iss, nonce string) map[string]any {
 		"auth_time": now.Unix(), "nonce": nonce, "sid": "3f1a7c0e9d2b4c55a8e1", "acr": "urn:example:acr:password", "amr": []string{"pwd"},
 		"preferred_username": "alice", "name": "Alice Example", "email": "alice@example.com", "email_verified": true,
 		"groups": groups, "realm_access": map[string]any{"roles": []string{"admin", "offline_access", "uma_authorization"}}}
-}
-
-func signTB(tb testing.TB, k *rsa.PrivateKey, claims map[string]any) string {
-	tb.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: kid(k)}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, _ := json.Marshal(claims)
-	jws, err := s.Sign(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, _ := jws.CompactSerialize()
-	return out
 }
 
 // benchOP is the fake OP with one 2048-bit key whose token endpoint
@@ -70,7 +53,7 @@ func benchOP(b *testing.B) (*fakeOP, string) {
 			}
 		}
 	}()
-	raw := signTB(b, k, realisticClaims(f.srv.URL, "n-1"))
+	raw := sign(b, k, realisticClaims(f.srv.URL, "n-1"), false)
 	f.idToken = func(string) string { return raw }
 	return f, raw
 }

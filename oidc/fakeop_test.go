@@ -102,7 +102,7 @@ func (f *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // sign makes a compact JWS of claims with key k (kid set unless noKid).
-func sign(t *testing.T, k *rsa.PrivateKey, claims map[string]any, noKid bool) string {
+func sign(t testing.TB, k *rsa.PrivateKey, claims map[string]any, noKid bool) string {
 	t.Helper()
 	jwk := jose.JSONWebKey{Key: k, KeyID: kid(k)}
 	if noKid {
