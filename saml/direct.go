@@ -58,13 +58,15 @@ func (sp *ServiceProvider) parseDirect(st *spState, tmpl *saml.ServiceProvider, 
 	now := tmpl.Clock.Now()
 	respEl, rt := doc.root, doc.tree
 	if doc.signed {
-		signed, err := sp.verifyDirect(st, tmpl, doc.root)
+		signed, inTree, err := sp.verifyDirect(st, tmpl, doc.tree, doc.root)
 		if err != nil {
 			return nil, err
 		}
-		respEl = signed
-		if rt, err = treeOf(respEl); err != nil {
-			return nil, errNotDirect
+		if !inTree {
+			respEl = signed
+			if rt, err = treeOf(respEl); err != nil {
+				return nil, errNotDirect
+			}
 		}
 	}
 	r, ok := readResponse(rt, respEl)
@@ -103,13 +105,17 @@ func (sp *ServiceProvider) parseDirect(st *spState, tmpl *saml.ServiceProvider, 
 	}
 	aEl, at := r.assertion, rt
 	if doc.assertionSigned {
-		signed, err := sp.verifyDirect(st, tmpl, doc.assertion)
+		signed, inTree, err := sp.verifyDirect(st, tmpl, doc.tree, doc.assertion)
 		if err != nil {
 			return nil, err
 		}
-		aEl = signed
-		if at, err = treeOf(aEl); err != nil {
-			return nil, errNotDirect
+		if inTree {
+			aEl, at = doc.assertion, doc.tree
+		} else {
+			aEl = signed
+			if at, err = treeOf(aEl); err != nil {
+				return nil, errNotDirect
+			}
 		}
 	} else if !doc.signed {
 		return nil, fmt.Errorf("the Assertion is not signed: %w", saml.ErrInvalidSignature)
@@ -125,9 +131,28 @@ func (sp *ServiceProvider) parseDirect(st *spState, tmpl *saml.ServiceProvider, 
 }
 
 // verifyDirect verifies the enveloped signature of el, an element of the
-// received tree, as crewjam's validatedElement does with the broker's
-// verifier, and returns the element the signature covers.
-func (sp *ServiceProvider) verifyDirect(st *spState, tmpl *saml.ServiceProvider, el *etree.Element) (*etree.Element, error) {
+// received tree t, as crewjam's validatedElement does with the broker's
+// verifier, and returns the element the signature covers: el itself,
+// inTree true, when verifyInTree accepted it (verify_tree.go), else
+// goxmldsig's element, parsed from the digested bytes.
+func (sp *ServiceProvider) verifyDirect(st *spState, tmpl *saml.ServiceProvider, t *tree, el *etree.Element) (signed *etree.Element, inTree bool, err error) {
+	// The broker's verifier first refuses a structure or an algorithm the
+	// broker does not accept (inspectSigned, checkAlgorithms): precheck
+	// has already applied those rules to the whole document, el included.
+	// The witness around it keeps what the signatures verified.
+	if w, ok := tmpl.SignatureVerifier.(*witness); ok && !sp.goxmldsigOnly {
+		if v, ok := w.v.(verifier); ok && verifyInTree(t, el, treeSig{certs: st.certs, sig: v.sig, dig: v.dig, now: v.now()}) {
+			w.signed = append(w.signed, el)
+			sp.inTree.Add(1)
+			return el, true, nil
+		}
+	}
+	signed, err = sp.verifyGoxmldsig(st, tmpl, el)
+	return signed, false, err
+}
+
+// verifyGoxmldsig is verifyDirect with goxmldsig's Validate.
+func (sp *ServiceProvider) verifyGoxmldsig(st *spState, tmpl *saml.ServiceProvider, el *etree.Element) (*etree.Element, error) {
 	fail := func(err error) error {
 		var se *structureError
 		if errors.As(err, &se) {

@@ -40,6 +40,11 @@ type ServiceProvider struct {
 	// crewjamOnly has every Response verified by crewjam's
 	// ParseXMLResponse, the path before issue 15 (the differential test).
 	crewjamOnly bool
+	// goxmldsigOnly has the direct path verify every signature with
+	// goxmldsig's Validate instead of verifyInTree (the differential test).
+	goxmldsigOnly bool
+	// inTree counts the signatures verifyInTree accepted (for the tests).
+	inTree atomic.Int64
 }
 
 // spState is one version of the IdP metadata and the crewjam SP built on it.
