@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"runtime/pprof"
 	"sync"
 	"testing"
@@ -18,7 +19,10 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/broker-dev/broker/access"
 	"github.com/broker-dev/broker/oidc"
+	"github.com/broker-dev/broker/store/sqlstore"
+	"github.com/broker-dev/broker/web/internal/webtest"
 )
 
 // benchOP is a minimal OpenID Provider for the callback benchmark:
@@ -104,16 +108,22 @@ func (o *benchOP) issue(b *testing.B, code, nonce string) {
 // handler (echo, middleware, cookies): the state checked and burned, the
 // code redeemed at an in-process OP over loopback HTTP, the ID token
 // verified (oidc.Provider, go-oidc), the session started, the redirect
-// to the portal. The store is webtest's in-memory one (the SQLite writes'
-// cost is in `broker loadtest --provider oidc`). Each iteration is a
+// to the portal. memory: the store is webtest's in-memory one; sqlite: a
+// SQLite file, as `broker serve` keeps it (the state burned, the session,
+// the sign-in record and the audit event written). Each iteration is a
 // fresh browser; the login request and the OP's signing of its ID token
 // are outside the timer, and the timed request runs under the pprof label
 // part=callback, so a CPU profile (-cpuprofile) says the callback's CPU
 // apart from the OP's (part=op):
 //
-//	go test ./web/portal -run '^$' -bench OIDCCallback -benchtime 300x -cpu 1 -cpuprofile cpu.out
+//	go test ./web/portal -run '^$' -bench 'OIDCCallback/memory' -benchtime 300x -cpu 1 -cpuprofile cpu.out
 //	go tool pprof -tags cpu.out
 func BenchmarkOIDCCallback(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { benchOIDCCallback(b, false) })
+	b.Run("sqlite", func(b *testing.B) { benchOIDCCallback(b, true) })
+}
+
+func benchOIDCCallback(b *testing.B, onSQLite bool) {
 	op := newBenchOP(b)
 	p, err := oidc.New(oidc.Config{ID: "kc", Issuer: op.srv.URL, ClientID: "broker", ClientSecret: "s3cret",
 		RedirectURL: "http://localhost:8080/oidc/kc/callback", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
@@ -121,6 +131,22 @@ func BenchmarkOIDCCallback(b *testing.B) {
 		b.Fatal(err)
 	}
 	ev := oidcEnvWith(b, p)
+	if onSQLite {
+		db, err := sqlstore.Open(context.Background(), sqlstore.Config{DSN: filepath.Join(b.TempDir(), "broker.db"), Keys: [][]byte{make([]byte, 32)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		cfg := ev.Config
+		if cfg.Access, err = access.New(access.Config{Rules: engineRules{oidcBenchRules(b)}, STS: &webtest.FakeSTS{}, Console: webtest.FakeConsole{},
+			Audit: db, SAMLIssuer: webtest.FakeIssuer{}}); err != nil {
+			b.Fatal(err)
+		}
+		if cfg.Sessions, err = access.NewSessions(access.SessionsConfig{Store: db, Access: cfg.Access, RecordSignIns: true, Replay: db, AppTokens: db}); err != nil {
+			b.Fatal(err)
+		}
+		ev.Rebuild(b, cfg)
+	}
 
 	ctx := context.Background()
 	login := func(i int) (callback string) {

@@ -68,17 +68,24 @@ func newOIDCEnv(t testing.TB) (*webtest.Env, *fakeOIDC) {
 func oidcEnvWith(t testing.TB, op web.OIDCProvider) *webtest.Env {
 	t.Helper()
 	ev := webtest.NewEnv(t, "http://localhost:8080")
-	eng, err := mapping.Compile([]mapping.Rule{{Name: "wi", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
-		Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := oidcBenchRules(t)
 	cfg := ev.Config
 	cfg.Providers = append(cfg.Providers, web.Provider{ID: "kc", Label: "Keycloak", OIDC: op})
 	cfg.Access = ev.NewAccess(t, eng)
 	cfg.Sessions = ev.NewSessions(t, cfg.Access, nil)
 	ev.Rebuild(t, cfg)
 	return ev
+}
+
+// oidcBenchRules grants the "dev" group a web-identity pass-through role.
+func oidcBenchRules(t testing.TB) *mapping.Engine {
+	t.Helper()
+	eng, err := mapping.Compile([]mapping.Rule{{Name: "wi", When: mapping.Group{All: []mapping.Condition{{Attribute: "groups", Equals: "dev"}}},
+		Grant: mapping.GrantSpec{Account: webtest.Acct, Role: "WebDev", Mode: "pass-through", Downstream: "web-identity"}}}, mapping.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }
 
 func callback(ev *webtest.Env, t testing.TB, q string, hdr ...string) *httptest.ResponseRecorder {
