@@ -158,6 +158,10 @@ func (t *tree) sigParts(el *etree.Element) (sigParts, bool) {
 	if !ok || id == "" {
 		return p, false
 	}
+	// goxmldsig's search visits el, then each child's subtree in turn,
+	// within a budget of 1,000 elements (shared with the Signature's own
+	// walk): the Signature must come first, early.
+	visited := 1
 	for _, tok := range el.Child {
 		c, isEl := tok.(*etree.Element)
 		if !isEl {
@@ -167,7 +171,7 @@ func (t *tree) sigParts(el *etree.Element) (sigParts, bool) {
 			p.sig = c
 			break
 		}
-		if t.holdsSignature(c) {
+		if visited += countElements(c); visited > 900 || t.holdsSignature(c) {
 			return p, false
 		}
 	}

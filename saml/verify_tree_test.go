@@ -294,6 +294,21 @@ func TestVerifyInTreeRefuses(t *testing.T) {
 		r.AddChild(sig)
 	})
 	sigEdit("no certificate", func(sig *etree.Element) { sig.RemoveChild(sig.FindElement("./KeyInfo")) })
+
+	// Signed that way by the IdP, but past goxmldsig's search budget: 950
+	// elements before the Response's Signature.
+	big := idp.build(t, resp{editResponse: func(r *etree.Element) {
+		ext := etree.NewElement("samlp:Extensions")
+		for range 950 {
+			ext.CreateElement("samlp:X")
+		}
+		r.InsertChildAt(0, ext)
+	}})
+	rawBig, _ := base64.StdEncoding.DecodeString(big)
+	tr, r, _ = parse(string(rawBig))
+	if p, ok := tr.sigParts(r); ok || p.sig != nil {
+		t.Errorf("a Signature after 950 elements: read in the tree")
+	}
 }
 
 // TestInTreeParseResponse: ParseResponse on a valid response verifies both
