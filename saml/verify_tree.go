@@ -207,7 +207,7 @@ func (t *tree) sigParts(el *etree.Element) (sigParts, bool) {
 		return p, false
 	}
 	ref := si[2]
-	if len(ref.Attr) != 1 || ref.Attr[0].Space != "" || ref.Attr[0].Key != "URI" || ref.Attr[0].Value != "#"+id {
+	if uri, ok := soleAttr(ref, "URI"); !ok || uri != "#"+id {
 		return p, false
 	}
 	rk, ok := t.exactly(ref, "Transforms", "DigestMethod", "DigestValue")
@@ -225,11 +225,11 @@ func (t *tree) sigParts(el *etree.Element) (sigParts, bool) {
 	}
 	if incl := tr[1].ChildElements(); len(incl) == 1 {
 		in := incl[0]
-		if !t.is(in, nsExcC14n, "InclusiveNamespaces") || len(in.Child) != 0 || len(in.Attr) != 1 ||
-			in.Attr[0].Space != "" || in.Attr[0].Key != "PrefixList" {
+		list, ok := soleAttr(in, "PrefixList")
+		if !t.is(in, nsExcC14n, "InclusiveNamespaces") || len(in.Child) != 0 || !ok {
 			return p, false
 		}
-		p.prefixList = strings.Fields(in.Attr[0].Value)
+		p.prefixList = strings.Fields(list)
 		if slices.Contains(p.prefixList, "#default") {
 			return p, false
 		}
@@ -287,10 +287,28 @@ func (t *tree) only(el *etree.Element, one string, others ...string) (*etree.Ele
 	return found, found != nil
 }
 
+// soleAttr is el's attribute key (without a prefix) when it is el's only
+// attribute besides namespace declarations.
+func soleAttr(el *etree.Element, key string) (string, bool) {
+	value, found := "", false
+	for _, a := range el.Attr {
+		switch {
+		case isDecl(a):
+		case a.Space == "" && a.Key == key && !found:
+			value, found = a.Value, true
+		default:
+			return "", false
+		}
+	}
+	return value, found
+}
+
 // algorithm is el's one Algorithm attribute, "" unless el has nothing else
-// (but up to children child elements, left to the caller).
+// (but namespace declarations, and up to children child elements, left to
+// the caller).
 func algorithm(el *etree.Element, children int) string {
-	if len(el.Attr) != 1 || el.Attr[0].Space != "" || el.Attr[0].Key != "Algorithm" {
+	alg, ok := soleAttr(el, "Algorithm")
+	if !ok {
 		return ""
 	}
 	n := 0
@@ -309,7 +327,7 @@ func algorithm(el *etree.Element, children int) string {
 	if n > children {
 		return ""
 	}
-	return el.Attr[0].Value
+	return alg
 }
 
 // textOnly reports whether el's content is plain text (no CDATA section).
