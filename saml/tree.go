@@ -180,15 +180,10 @@ func (t *tree) walk(el *etree.Element, scope map[string]string) error {
 func declare(el *etree.Element, scope map[string]string) (map[string]string, error) {
 	copied := false
 	for _, a := range el.Attr {
-		var prefix string
-		switch {
-		case a.Space == "xmlns":
-			prefix = a.Key
-		case a.Space == "" && a.Key == "xmlns":
-			prefix = "" // the default namespace
-		default:
+		if !isDecl(a) {
 			continue
 		}
+		prefix := declPrefix(a)
 		if !legalDeclaration(prefix, a.Value) {
 			return nil, malformed("<%s> declares prefix %q as %q, which Namespaces in XML forbids", el.Tag, prefix, a.Value)
 		}
@@ -202,6 +197,19 @@ func declare(el *etree.Element, scope map[string]string) (map[string]string, err
 		scope[prefix] = a.Value
 	}
 	return scope, nil
+}
+
+// isDecl reports whether a is a namespace declaration (xmlns:p or xmlns).
+func isDecl(a etree.Attr) bool {
+	return a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
+}
+
+// declPrefix is the prefix a declaration binds ("" for the default).
+func declPrefix(a etree.Attr) string {
+	if a.Space == "xmlns" {
+		return a.Key
+	}
+	return ""
 }
 
 // legalDeclaration applies Namespaces in XML 1.0: xml is bound to its URI
@@ -225,7 +233,7 @@ func (t *tree) attributes(el *etree.Element, scope map[string]string) error {
 		if isIDName(a.Key) {
 			t.ids[a.Value]++
 		}
-		if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
+		if isDecl(a) {
 			k := [2]string{"xmlns", a.Space + ":" + a.Key}
 			if seen[k] {
 				return malformed("namespace declared twice on <%s>", el.Tag)

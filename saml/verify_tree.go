@@ -374,18 +374,6 @@ func inScope(el *etree.Element) []etree.Attr {
 	return out
 }
 
-func isDecl(a etree.Attr) bool {
-	return a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
-}
-
-// declPrefix is the prefix a declaration binds ("" for the default).
-func declPrefix(a etree.Attr) string {
-	if a.Space == "xmlns" {
-		return a.Key
-	}
-	return ""
-}
-
 // binding is one prefix bound to a namespace URI.
 type binding struct{ prefix, uri string }
 
