@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"bytes"
-	"compress/flate"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -13,6 +12,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // sealer encrypts secrets at rest with AES-256-GCM. Ciphertext layout:
@@ -37,19 +38,14 @@ const (
 	compressMin = 256
 )
 
-// flaters are DEFLATE writers for reuse (each holds about 1 MB of state).
-var flaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed)
-	return w
-}}
-
 // compress returns the raw DEFLATE of plain, or nil when it does not shrink.
+// klauspost's stateless encoder keeps no state between calls: the
+// standard library's writer holds about 1 MB that a pool loses at each GC
+// and that its Huffman pass walks for every value, small or not.
 func compress(plain []byte) []byte {
 	var b bytes.Buffer
-	w := flaters.Get().(*flate.Writer)
-	defer flaters.Put(w)
-	w.Reset(&b)
-	if _, err := w.Write(plain); err != nil || w.Close() != nil || b.Len() >= len(plain) {
+	b.Grow(len(plain))
+	if err := kflate.StatelessDeflate(&b, plain, true, nil); err != nil || b.Len() >= len(plain) {
 		return nil
 	}
 	return b.Bytes()
@@ -58,10 +54,18 @@ func compress(plain []byte) []byte {
 // maxInflated bounds what a compressed value may inflate to.
 const maxInflated = 16 << 20
 
+// inflaters are DEFLATE readers for reuse (each holds about 40 KB).
+var inflaters sync.Pool
+
 func inflate(z []byte) ([]byte, error) {
-	r := flate.NewReader(bytes.NewReader(z))
-	defer r.Close()
+	r, _ := inflaters.Get().(io.ReadCloser)
+	if r == nil {
+		r = kflate.NewReader(bytes.NewReader(z))
+	} else if err := r.(kflate.Resetter).Reset(bytes.NewReader(z), nil); err != nil {
+		return nil, errDecrypt
+	}
 	out, err := io.ReadAll(io.LimitReader(r, maxInflated+1))
+	inflaters.Put(r)
 	if err != nil || len(out) > maxInflated {
 		return nil, errDecrypt
 	}
