@@ -6,10 +6,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
 
@@ -59,6 +62,11 @@ func (f *Frame) NewCookieStore(o CookieOptions) (*Cookie, error) {
 		pairs = append(pairs, hashKey, blockKey)
 	}
 	st := sessions.NewCookieStore(pairs...)
+	for _, c := range st.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(cookieSerializer{})
+		}
+	}
 	st.Options = &sessions.Options{Path: o.Path, MaxAge: int(o.MaxAge.Seconds()), HttpOnly: true, Secure: f.secure, SameSite: o.SameSite}
 	st.MaxAge(st.Options.MaxAge)
 	name := o.Name
@@ -66,6 +74,52 @@ func (f *Frame) NewCookieStore(o CookieOptions) (*Cookie, error) {
 		name = sessionCookie
 	}
 	return &Cookie{store: st, name: name}, nil
+}
+
+// cookieSerializer writes a cookie's values, strings only (Put sets
+// nothing else), as one JSON object. gorilla's default, gob, describes the
+// map's types in every cookie and compiles a decoder for them on every
+// request it reads. Cookies written with gob (before 30 Nov 2026) still
+// read: a gob stream of these values opens with its type message (0x0d),
+// never with '{'.
+type cookieSerializer struct{}
+
+func (cookieSerializer) Serialize(src any) ([]byte, error) {
+	m, ok := src.(map[any]any)
+	if !ok {
+		return nil, fmt.Errorf("web: cookie values are a %T, want map[any]any", src)
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		ks, ok1 := k.(string)
+		vs, ok2 := v.(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("web: cookie value %v (%T) is not a string", k, v)
+		}
+		out[ks] = vs
+	}
+	return json.Marshal(out)
+}
+
+func (cookieSerializer) Deserialize(src []byte, dst any) error {
+	p, ok := dst.(*map[any]any)
+	if !ok {
+		return fmt.Errorf("web: cookie values decode into a %T, want *map[any]any", dst)
+	}
+	if len(src) > 0 && src[0] != '{' {
+		return securecookie.GobEncoder{}.Deserialize(src, dst)
+	}
+	var in map[string]string
+	if err := json.Unmarshal(src, &in); err != nil {
+		return err
+	}
+	if *p == nil {
+		*p = make(map[any]any, len(in))
+	}
+	for k, v := range in {
+		(*p)[k] = v
+	}
+	return nil
 }
 
 // Get returns the cookie's values; a missing or undecodable cookie has none.
