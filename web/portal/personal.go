@@ -31,6 +31,11 @@ const (
 	historyEvents = 200
 	// maxRecent is how many recently used roles are listed at the top.
 	maxRecent = 5
+	// maxToday is how many of today's console sessions are listed (the
+	// newest; the heading counts them all): a person, or a script, that
+	// opens hundreds a day would otherwise get a page of hundreds of
+	// lines, each costing its render.
+	maxToday = 20
 )
 
 // history is what the person's own audit events say.
@@ -41,6 +46,9 @@ type history struct {
 	last map[string]lastUse
 	// today are the console sessions opened since midnight UTC, newest first.
 	today []opening
+	// todayUncounted: every opening read was today's, so there may be
+	// more than today holds.
+	todayUncounted bool
 }
 
 // lastUse is what AWS gave the last time a role was opened.
@@ -91,6 +99,7 @@ func (h *Handler) readHistory(c echo.Context, id *broker.Identity) history {
 				Expires: consoleExp, Live: consoleExp.After(now)})
 		}
 	}
+	hist.todayUncounted = len(evs) == historyEvents && len(hist.today) == len(evs)
 	return hist
 }
 

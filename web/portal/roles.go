@@ -28,7 +28,12 @@ type rolesPage struct {
 	Query          string
 	Pinned, Recent []roleView
 	Accounts       []accountView
-	Today          []opening
+	// Today are the newest of today's console sessions (maxToday);
+	// TodayCount counts them all, at least (TodayAtLeast) when the
+	// history read ended inside today.
+	Today        []opening
+	TodayCount   int
+	TodayAtLeast bool
 	// Total is how many roles the person has, Shown how many match Query.
 	Total, Shown int
 	// OpenAccounts: accounts start expanded.
@@ -51,7 +56,8 @@ func buildRoles(accts []accountView, aliases map[string]string, favs map[string]
 	for _, use := range hist.recent {
 		wanted[use] = true
 	}
-	for _, o := range hist.today {
+	today := hist.today[:min(len(hist.today), maxToday)]
+	for _, o := range today {
 		wanted[roleUse(o.RoleARN, o.Mode)] = true
 	}
 	acctText := map[string]string{} // grant key: its account's search text
@@ -107,7 +113,8 @@ func buildRoles(accts []accountView, aliases map[string]string, favs map[string]
 			}
 		}
 	}
-	for _, o := range hist.today {
+	p.TodayCount, p.TodayAtLeast = len(hist.today), hist.todayUncounted
+	for _, o := range today {
 		if r, ok := byUse[roleUse(o.RoleARN, o.Mode)]; ok {
 			o.RoleLabel, o.Within = r.Label, r.AccountLabel
 		} else if arn, err := broker.ParseARN(o.RoleARN); err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/broker-dev/broker/ruleset"
 	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/web/internal/webtest"
+	"github.com/broker-dev/broker/web/portal"
 )
 
 // scaleAccount is the id of the i-th account of a scale env.
@@ -329,5 +330,76 @@ func BenchmarkPortal1000Roles(b *testing.B) {
 	b.ReportMetric(float64(size), "html-bytes")
 	if n := len(accountCards(page)); n != 1000 {
 		b.Fatalf("%d cards", n)
+	}
+}
+
+// BenchmarkPortalBusyDay renders the portal of a person who opened
+// consoles 300 times today across 20 roles (the whole-login load test
+// signs one person in again and again, and a busy engineer or a script
+// behind the portal does too). The page reads the person's latest
+// openings and lists today's; it reports the process's CPU time per page
+// (cpu-ms/op, GC included) and the page's size:
+//
+//	go test -run '^$' -bench PortalBusyDay -benchmem ./web/portal
+func BenchmarkPortalBusyDay(b *testing.B) {
+	ev := newScaleEnv(b, 20)
+	csrf := ev.As(b, "alice", "dev")
+	page := ev.Do(b, http.MethodGet, "/", nil).Body.String()
+	var grants []string
+	for i := range 10 {
+		grants = append(grants, grantOf(b, page, scaleAccount(i), "Admin"), grantOf(b, page, scaleAccount(i), "ReadOnly"))
+	}
+	for i := range 300 {
+		if rec := ev.Do(b, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {grants[i%len(grants)]}}); rec.Code != http.StatusSeeOther && rec.Code != http.StatusFound {
+			b.Fatalf("opening %d: %d", i, rec.Code)
+		}
+	}
+	var size int
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		rec := ev.Do(b, http.MethodGet, "/", nil)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(size), "html-bytes")
+}
+
+// TestTodaysSessionsBounded: a person who opened more console sessions
+// today than the page lists sees the newest portal.MaxToday, newest first, and
+// the count of all of them; once the history read ends inside today the
+// count says "at least".
+func TestTodaysSessionsBounded(t *testing.T) {
+	ev := newScaleEnv(t, 40)
+	csrf := ev.As(t, "alice", "dev")
+	page := ev.Do(t, http.MethodGet, "/", nil).Body.String()
+	open := func(n int) {
+		t.Helper()
+		for i := range n {
+			key := grantOf(t, page, scaleAccount(i%20), "Admin")
+			if rec := ev.Do(t, http.MethodPost, "/console", url.Values{"csrf_token": {csrf}, "grant": {key}}); rec.Code != http.StatusFound {
+				t.Fatalf("console %d: %d %s", i, rec.Code, rec.Body)
+			}
+		}
+	}
+	listed := regexp.MustCompile(`<li>Administrator in (Team \d+): opened `)
+	open(portal.MaxToday + 5)
+	today := todayRe.FindString(ev.Do(t, http.MethodGet, "/", nil).Body.String())
+	items := listed.FindAllStringSubmatch(today, -1)
+	if len(items) != portal.MaxToday || !strings.Contains(today, fmt.Sprintf("(%d)", portal.MaxToday+5)) || !strings.Contains(today, fmt.Sprintf("The latest %d are listed.", portal.MaxToday)) {
+		t.Fatalf("%d listed of %d opened: %q", len(items), portal.MaxToday+5, today)
+	}
+	// Newest first: the last opened was Team 004 ((portal.MaxToday+4) % 20).
+	if items[0][1] != "Team 004" || items[1][1] != "Team 003" {
+		t.Errorf("not newest first: %q, %q", items[0][1], items[1][1])
+	}
+	open(portal.HistoryEvents - portal.MaxToday)
+	today = todayRe.FindString(ev.Do(t, http.MethodGet, "/", nil).Body.String())
+	if n := len(listed.FindAllString(today, -1)); n != portal.MaxToday || !strings.Contains(today, fmt.Sprintf("(at least %d)", portal.HistoryEvents)) {
+		t.Fatalf("%d listed, past the history read: %q", n, today)
 	}
 }
