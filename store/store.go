@@ -149,4 +149,8 @@ type AuditFilter struct {
 	Since, Until                  time.Time
 	Limit                         int   // default 100, at most 1000
 	Before                        int64 // only IDs below this (keyset pagination)
+	// Brief reads only ID, Time, Event, Result, Provider, Subject, RoleARN
+	// and Details (the portal's history of a person: fewer columns to
+	// fetch per row); the other fields are left empty.
+	Brief bool
 }

@@ -65,6 +65,9 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 		limit = 1000
 	}
 	q := `SELECT id, time, request_id, event, result, reason, message, provider, subject, role_arn, session_name, remote_addr, user_agent, details FROM audit`
+	if f.Brief {
+		q = `SELECT id, time, event, result, provider, subject, role_arn, details FROM audit`
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -80,7 +83,11 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 		var e store.AuditEvent
 		var t int64
 		var details string
-		if err := rows.Scan(&e.ID, &t, &e.RequestID, &e.Event, &e.Result, &e.Reason, &e.Message, &e.Provider, &e.Subject, &e.RoleARN, &e.SessionName, &e.RemoteAddr, &e.UserAgent, &details); err != nil {
+		dest := []any{&e.ID, &t, &e.RequestID, &e.Event, &e.Result, &e.Reason, &e.Message, &e.Provider, &e.Subject, &e.RoleARN, &e.SessionName, &e.RemoteAddr, &e.UserAgent, &details}
+		if f.Brief {
+			dest = []any{&e.ID, &t, &e.Event, &e.Result, &e.Provider, &e.Subject, &e.RoleARN, &details}
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, s.fail(err, "list audit")
 		}
 		e.Time = fromNS(t)

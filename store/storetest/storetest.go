@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,6 +237,19 @@ func testAudit(t *testing.T, s store.Store, clock *Clock) {
 	if g.ID != e.ID || !g.Time.Equal(e.Time) || g.Reason != e.Reason || g.Subject != "alice" || g.RemoteAddr != "192.0.2.1" ||
 		g.RoleARN != e.RoleARN || g.SessionName != "alice" || g.UserAgent != "test" || g.Details["k"] != "v" || len(g.Details) != 2 {
 		t.Errorf("round trip: %+v", g)
+	}
+	// Brief reads the same event with only its ID, Time, Event, Result,
+	// Provider, Subject, RoleARN and Details.
+	brief, err := s.ListAudit(ctx, store.AuditFilter{Subject: "alice", Brief: true})
+	if err != nil || len(brief) != 1 {
+		t.Fatalf("ListAudit Brief: %v %v", brief, err)
+	}
+	want := store.AuditEvent{ID: e.ID, Time: g.Time, Event: e.Event, Result: e.Result, Provider: e.Provider, Subject: e.Subject,
+		RoleARN: e.RoleARN, Details: e.Details}
+	if b := brief[0]; b.ID != want.ID || !b.Time.Equal(want.Time) || b.Event != want.Event || b.Result != want.Result || b.Provider != want.Provider ||
+		b.Subject != want.Subject || b.RoleARN != want.RoleARN || !maps.Equal(b.Details, want.Details) ||
+		b.RequestID != "" || b.Reason != "" || b.Message != "" || b.SessionName != "" || b.RemoteAddr != "" || b.UserAgent != "" {
+		t.Errorf("Brief: %+v, want %+v", b, want)
 	}
 }
 

@@ -76,7 +76,7 @@ func (h *Handler) readHistory(c echo.Context, id *broker.Identity) history {
 	}
 	ctx := c.Request().Context()
 	evs, err := h.cfg.Personal.ListAudit(ctx, admins.AuditFilter{
-		Provider: id.Provider, Subject: id.Subject, Event: "role_assumed", Result: "success", Limit: historyEvents,
+		Provider: id.Provider, Subject: id.Subject, Event: "role_assumed", Result: "success", Limit: historyEvents, Brief: true,
 	})
 	if err != nil {
 		h.Log().WarnContext(ctx, "portal: recent roles not read", "request_id", web.RequestID(c), "err", err)
