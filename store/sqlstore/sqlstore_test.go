@@ -224,3 +224,45 @@ func BenchmarkAppendAudit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListAuditHistory reads a person's 200 latest role openings (of
+// their 2,000 events, 1,000 of them openings, among 4,000 of others': the
+// portal's history read), with every column and with Brief:
+//
+//	go test ./store/sqlstore -run '^$' -bench ListAuditHistory -benchmem
+func BenchmarkListAuditHistory(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{DSN: filepath.Join(b.TempDir(), "b.db"), Keys: [][]byte{key(1)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var evs []store.AuditEvent
+	for i := range 6000 {
+		e := store.AuditEvent{Event: "signin", Result: "success", Provider: "okta", Subject: "user-" + strconv.Itoa(i%50),
+			RequestID: "rq-" + strconv.Itoa(i), RemoteAddr: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"}
+		if i%6 < 2 {
+			e.Subject = "alice"
+		}
+		if i%6 == 1 {
+			e.Event, e.RoleARN, e.SessionName = "role_assumed", "arn:aws:iam::111122223333:role/Role"+strconv.Itoa(i%20), "alice"
+			e.Details = map[string]string{"mode": "broker", "downstream": "console", "rule": "team-admin", "access_key_id": "ASIA…WXYZ",
+				"credentials_exp": "2026-11-30T05:00:00Z", "console_exp": "2026-11-30T05:00:00Z"}
+		}
+		evs = append(evs, e)
+	}
+	if err := db.AppendAuditBatch(ctx, evs); err != nil {
+		b.Fatal(err)
+	}
+	for _, brief := range []bool{false, true} {
+		b.Run("brief="+strconv.FormatBool(brief), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := db.ListAudit(ctx, store.AuditFilter{Provider: "okta", Subject: "alice", Event: "role_assumed", Result: "success", Limit: 200, Brief: brief})
+				if err != nil || len(got) != 200 {
+					b.Fatal(len(got), err)
+				}
+			}
+		})
+	}
+}
