@@ -147,6 +147,10 @@ func verifyInTree(t *tree, el *etree.Element, ts treeSig) bool {
 	return bytes.Equal(h.Sum(nil), want)
 }
 
+// whitespace is what goxmldsig strips from a certificate's base64 before
+// decoding it. Not strings.Fields, as elsewhere in the package: that also
+// strips Unicode spaces, so this path would accept a certificate goxmldsig
+// refuses.
 var whitespace = regexp.MustCompile(`\s+`)
 
 // sigParts reads el's Signature when it has exactly the shape verifyInTree
@@ -248,12 +252,10 @@ func (t *tree) exactly(el *etree.Element, names ...string) ([]*etree.Element, bo
 				return nil, false
 			}
 			out = append(out, c)
-		case *etree.CharData:
-			if !c.IsWhitespace() || c.IsCData() {
+		default:
+			if !blank(tok) {
 				return nil, false
 			}
-		default:
-			return nil, false
 		}
 	}
 	return out, len(out) == len(names)
@@ -276,12 +278,10 @@ func (t *tree) only(el *etree.Element, one string, others ...string) (*etree.Ele
 			default:
 				return nil, false
 			}
-		case *etree.CharData:
-			if !c.IsWhitespace() || c.IsCData() {
+		default:
+			if !blank(tok) {
 				return nil, false
 			}
-		default:
-			return nil, false
 		}
 	}
 	return found, found != nil
@@ -313,14 +313,9 @@ func algorithm(el *etree.Element, children int) string {
 	}
 	n := 0
 	for _, tok := range el.Child {
-		switch c := tok.(type) {
-		case *etree.Element:
+		if _, isEl := tok.(*etree.Element); isEl {
 			n++
-		case *etree.CharData:
-			if !c.IsWhitespace() || c.IsCData() {
-				return ""
-			}
-		default:
+		} else if !blank(tok) {
 			return ""
 		}
 	}
@@ -328,6 +323,13 @@ func algorithm(el *etree.Element, children int) string {
 		return ""
 	}
 	return alg
+}
+
+// blank reports whether tok is whitespace outside a CDATA section, the
+// only thing besides elements that the Signature's structure may hold.
+func blank(tok etree.Token) bool {
+	c, ok := tok.(*etree.CharData)
+	return ok && c.IsWhitespace() && !c.IsCData()
 }
 
 // textOnly reports whether el's content is plain text (no CDATA section).
