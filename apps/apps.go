@@ -61,6 +61,9 @@ const (
 const (
 	ReasonRequestNotFound = "app_auth_request_not_found"
 	ReasonNotAllowed      = "app_not_allowed"
+	// ReasonSubjectTooLong: the person's sub, PROVIDER:SUBJECT, would be
+	// longer than OpenID Connect allows (checkSubject).
+	ReasonSubjectTooLong = "app_subject_too_long"
 )
 
 // Client is an app registered with the broker, as the provider uses it.
@@ -474,7 +477,8 @@ type Meta struct {
 // identity the broker verified at authTime. It returns the URL to send
 // the browser to: the OP's callback, which answers the app with a code.
 // A person the client's When refuses gets EFORBIDDEN (ReasonNotAllowed),
-// audited; send the browser to the app with Deny.
+// and one whose sub would be too long EFORBIDDEN (ReasonSubjectTooLong),
+// both audited; send the browser to the app with Deny.
 func (p *Provider) Complete(ctx context.Context, id string, person *broker.Identity, authTime time.Time, m Meta) (string, error) {
 	r, err := p.cfg.Store.GetAppAuthRequest(ctx, id)
 	if err != nil {
@@ -492,6 +496,13 @@ func (p *Provider) Complete(ctx context.Context, id string, person *broker.Ident
 				Details: map[string]string{"client": c.ID}})
 			return "", broker.Errorf(broker.EFORBIDDEN, ReasonNotAllowed, "You may not use %s.", clientLabel(c))
 		}
+	}
+	if err := checkSubject(person); err != nil {
+		p.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: m.RequestID, Event: "app_signin", Result: store.ResultFailure,
+			Reason: ReasonSubjectTooLong, Message: "the person's sub would be longer than OpenID Connect allows",
+			Provider: person.Provider, Subject: person.Subject, RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent,
+			Details: map[string]string{"client": c.ID}})
+		return "", err
 	}
 	raw, err := jsonIdentity(person)
 	if err != nil {

@@ -297,7 +297,8 @@ func (p *Provider) LookupDevice(ctx context.Context, userCode string, person *br
 // userCode: approve gives the device tokens for the person at its next
 // poll, otherwise it gets access_denied. Approving is refused with
 // EFORBIDDEN (ReasonNotAllowed) when the client's `when` refuses the
-// person (and the device gets access_denied). A code no longer pending
+// person, or (ReasonSubjectTooLong) when the person's sub would be too
+// long (and the device gets access_denied). A code no longer pending
 // gets ENOTFOUND (ReasonDeviceCodeUnknown). Audited as
 // app_device_approved or app_device_denied.
 func (p *Provider) DecideDevice(ctx context.Context, userCode string, approve bool, person *broker.Identity, authTime time.Time, m Meta) error {
@@ -318,6 +319,13 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, approve bo
 			approve = false
 			ev.Result, ev.Reason, ev.Message = store.ResultFailure, ReasonNotAllowed, "the app's condition refused the person: "+why
 			refused = broker.Errorf(broker.EFORBIDDEN, ReasonNotAllowed, "You may not use %s.", clientLabel(c))
+		}
+	}
+	if approve {
+		if err := checkSubject(person); err != nil {
+			approve = false
+			ev.Result, ev.Reason, ev.Message = store.ResultFailure, ReasonSubjectTooLong, "the person's sub would be longer than OpenID Connect allows"
+			refused = err
 		}
 	}
 	d := &store.DeviceAuthorization{UserCodeHash: userCodeHash(NormalizeUserCode(userCode)), Status: store.DeviceDenied,

@@ -30,8 +30,30 @@ var (
 )
 
 // subject is the sub claim of a person: PROVIDER:SUBJECT, as the broker's
-// web-identity tokens (access.TokenSubject).
+// web-identity tokens (access.TokenSubject). checkSubject keeps it within
+// what OpenID Connect allows before any token carries it.
 func subject(provider, sub string) string { return provider + ":" + sub }
+
+// maxSubject is OpenID Connect's limit on a sub (Core 1.0 §2: "MUST NOT
+// exceed 255 ASCII characters in length"), taken in bytes of its UTF-8, so
+// that a relying party that keeps it in a 255-byte column can.
+const maxSubject = 255
+
+// checkSubject returns an EFORBIDDEN ReasonSubjectTooLong error when the
+// person's sub would be longer than maxSubject. Such a person is refused
+// rather than given a shortened or hashed sub: any shortening is a value
+// another person's genuine subject can have, the web-identity tokens
+// refuse the same identities (access.CheckTokenSubject), and
+// RP-initiated logout must find the person's tokens from the sub alone
+// (storage.TerminateSession).
+func checkSubject(person *broker.Identity) error {
+	if n := len(subject(person.Provider, person.Subject)); n > maxSubject {
+		return broker.Errorf(broker.EFORBIDDEN, ReasonSubjectTooLong,
+			"Your identity at %q is too long for apps: the broker identifies you to them as %q plus your subject there, %d bytes in all, and OpenID Connect allows at most %d. Contact your administrator.",
+			person.Provider, person.Provider+":", n, maxSubject)
+	}
+	return nil
+}
 
 // authRequest is an op.AuthRequest.
 type authRequest struct {

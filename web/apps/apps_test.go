@@ -18,6 +18,7 @@ import (
 	"github.com/broker-dev/broker/apps"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore"
 	webapps "github.com/broker-dev/broker/web/apps"
 	"github.com/broker-dev/broker/web/internal/webtest"
@@ -331,6 +332,45 @@ func TestBridgeWhenRefuses(t *testing.T) {
 	// The request is over.
 	if rec := ev.Do(t, http.MethodGet, bridge, nil); rec.Code != http.StatusNotFound || rec.Header().Get("Location") != "" {
 		t.Errorf("a denied request again: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// TestBridgeSubjectLength: the sub an app gets is PROVIDER:SUBJECT; one
+// of 255 bytes (OpenID Connect's limit) or with non-ASCII letters is sent
+// as it is, and a person whose sub would be 256 bytes is refused with
+// access_denied and a message that says why, audited; no code is issued.
+func TestBridgeSubjectLength(t *testing.T) {
+	signedInAs := func(subject string) *webtest.Env {
+		ev, _ := newEnv(t)
+		ev.SP.Result.Identity.Subject = subject
+		ev.SignIn(t)
+		return ev
+	}
+	for _, subject := range []string{strings.Repeat("s", 255-len("okta:")), "jürgen.müller@example.de"} {
+		ev := signedInAs(subject)
+		rec := ev.Do(t, http.MethodGet, authorize(t, ev, "web", nil), nil)
+		q := atApp(t, rec.Code, rec.Header().Get("Location"))
+		if q.Get("code") == "" {
+			t.Fatalf("subject of %d bytes: %v, want a code", len(subject), q)
+		}
+		if claims := exchange(t, ev, q.Get("code")); claims["sub"] != "okta:"+subject {
+			t.Errorf("sub %q, want %q", claims["sub"], "okta:"+subject)
+		}
+	}
+
+	ev := signedInAs(strings.Repeat("s", 256-len("okta:")))
+	rec := ev.Do(t, http.MethodGet, authorize(t, ev, "web", nil), nil)
+	q := atApp(t, rec.Code, rec.Header().Get("Location"))
+	if q.Get("error") != "access_denied" || q.Get("code") != "" || !strings.Contains(q.Get("error_description"), "too long for apps") ||
+		!strings.Contains(q.Get("error_description"), "256 bytes") {
+		t.Fatalf("a 256-byte sub: %v, want access_denied saying why", q)
+	}
+	var refused bool
+	for _, e := range ev.Audit.Events {
+		refused = refused || e.Event == "app_signin" && e.Result == store.ResultFailure && e.Reason == apps.ReasonSubjectTooLong
+	}
+	if !refused || auditHas(ev, "app_signin", "success") {
+		t.Errorf("refusal not audited as %s: %+v", apps.ReasonSubjectTooLong, ev.Audit.Events)
 	}
 }
 

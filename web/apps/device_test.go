@@ -11,6 +11,7 @@ import (
 	"github.com/broker-dev/broker/apps"
 	"github.com/broker-dev/broker/issuer"
 	"github.com/broker-dev/broker/mapping"
+	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore"
 	webapps "github.com/broker-dev/broker/web/apps"
 	"github.com/broker-dev/broker/web/internal/webtest"
@@ -142,6 +143,30 @@ func TestDevicePageApproveAndDeny(t *testing.T) {
 	}
 	if !auditHas(ev, "app_device_approved", "failure") {
 		t.Errorf("refusal not audited: %+v", ev.Audit.Events)
+	}
+}
+
+// TestDevicePageSubjectTooLong: a person whose sub would be longer than
+// OpenID Connect allows cannot approve a device: 403 saying why, the
+// device gets access_denied, the refusal is audited.
+func TestDevicePageSubjectTooLong(t *testing.T) {
+	ev := newDeviceEnv(t)
+	ev.SP.Result.Identity.Subject = strings.Repeat("s", 256-len("okta:"))
+	csrf, _ := ev.SignIn(t)
+	deviceCode, code := startDevice(t, ev, "cli")
+	rec := ev.Do(t, http.MethodPost, "/device", url.Values{"csrf_token": {csrf}, "user_code": {code}, "decision": {"allow"}})
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "too long for apps") {
+		t.Fatalf("allow with a 256-byte sub: %d\n%s", rec.Code, rec.Body)
+	}
+	if _, out := pollDevice(t, ev, "cli", deviceCode); out["error"] != "access_denied" {
+		t.Fatalf("poll after the refusal: %v", out)
+	}
+	var refused bool
+	for _, e := range ev.Audit.Events {
+		refused = refused || e.Event == "app_device_approved" && e.Result == store.ResultFailure && e.Reason == apps.ReasonSubjectTooLong
+	}
+	if !refused {
+		t.Errorf("refusal not audited as %s: %+v", apps.ReasonSubjectTooLong, ev.Audit.Events)
 	}
 }
 
