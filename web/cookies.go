@@ -7,7 +7,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -44,6 +46,7 @@ type CookieOptions struct {
 type Cookie struct {
 	store *sessions.CookieStore
 	name  string
+	log   *slog.Logger
 }
 
 // NewCookieStore builds a cookie codec: one codec pair per configured key,
@@ -73,7 +76,11 @@ func (f *Frame) NewCookieStore(o CookieOptions) (*Cookie, error) {
 	if name == "" {
 		name = sessionCookie
 	}
-	return &Cookie{store: st, name: name}, nil
+	log := f.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Cookie{store: st, name: name, log: log}, nil
 }
 
 // cookieSerializer writes a cookie's values, strings only (Put sets
@@ -104,14 +111,17 @@ func (cookieSerializer) Serialize(src any) ([]byte, error) {
 func (cookieSerializer) Deserialize(src []byte, dst any) error {
 	p, ok := dst.(*map[any]any)
 	if !ok {
-		return fmt.Errorf("web: cookie values decode into a %T, want *map[any]any", dst)
+		return undecodable{fmt.Errorf("web: cookie values decode into a %T, want *map[any]any", dst)}
 	}
 	if len(src) > 0 && src[0] != '{' {
-		return securecookie.GobEncoder{}.Deserialize(src, dst)
+		if err := (securecookie.GobEncoder{}).Deserialize(src, dst); err != nil {
+			return undecodable{err}
+		}
+		return nil
 	}
 	var in map[string]string
 	if err := json.Unmarshal(src, &in); err != nil {
-		return err
+		return undecodable{err}
 	}
 	if *p == nil {
 		*p = make(map[any]any, len(in))
@@ -122,9 +132,46 @@ func (cookieSerializer) Deserialize(src []byte, dst any) error {
 	return nil
 }
 
-// Get returns the cookie's values; a missing or undecodable cookie has none.
+// undecodable is a cookie's content that did not decode. securecookie
+// deserializes only after the MAC verified and the value decrypted, so a
+// cookie with this error was written with one of our keys.
+type undecodable struct{ err error }
+
+func (u undecodable) Error() string { return "cookie content undecodable: " + u.err.Error() }
+
+// undecodableCause is the decoding error of a cookie that was authentic
+// but did not decode, or nil when err is something else (no cookie, a
+// MAC that matches none of the keys, a value too long).
+func undecodableCause(err error) error {
+	errs := []error{err}
+	if m, ok := err.(securecookie.MultiError); ok {
+		errs = m
+	}
+	for _, e := range errs {
+		var u undecodable
+		if c, ok := e.(interface{ Cause() error }); ok && errors.As(c.Cause(), &u) {
+			return u.err
+		}
+	}
+	return nil
+}
+
+// Get returns the cookie's values; a missing or undecodable cookie has
+// none. A cookie that no current key authenticates is logged at debug
+// level (old keys retired, or tampering); one that is authentic but does
+// not decode, which only a bug or a newer version writes, at warning
+// level, with the decoder's error and never the value.
 func (c *Cookie) Get(r *http.Request) map[string]string {
-	sess, _ := c.store.New(r, c.name)
+	sess, err := c.store.New(r, c.name)
+	if err != nil && !errors.Is(err, http.ErrNoCookie) {
+		if cause := undecodableCause(err); cause != nil {
+			c.log.WarnContext(r.Context(), "cookie is authentic but does not decode; treated as absent",
+				"cookie", c.name, "reason", "cookie_undecodable", "error", cause.Error())
+		} else {
+			c.log.DebugContext(r.Context(), "cookie not accepted; treated as absent",
+				"cookie", c.name, "reason", "cookie_not_authentic", "error", err.Error())
+		}
+	}
 	out := map[string]string{}
 	for k, v := range sess.Values {
 		ks, ok1 := k.(string)
