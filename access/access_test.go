@@ -336,8 +336,16 @@ func TestAssumeWebIdentity(t *testing.T) {
 	if broker.ErrorCode(err) != broker.EEXPIRED || broker.ErrorReason(err) != ReasonUpstreamTokenExpired || len(st.wcalls) != 2 {
 		t.Fatalf("expired upstream token: %v, %d calls", err, len(st.wcalls))
 	}
+	// An OIDC session that holds no ID token (none kept: no pass-through
+	// role at sign-in) asks for a fresh one the same way.
+	_, err = s.Assume(context.Background(), AssumeInput{Session: NewOIDCSession(*id, "", time.Time{}, "refresh"), GrantKey: key("WebDev")})
+	if broker.ErrorReason(err) != ReasonUpstreamTokenExpired || len(st.wcalls) != 2 {
+		t.Fatalf("OIDC session without its ID token: %v, %d calls", err, len(st.wcalls))
+	}
 	// A SAML sign-in (no ID token) cannot use a pass-through web identity role.
-	_, err = s.Assume(context.Background(), AssumeInput{Session: &Session{Identity: *id}, GrantKey: key("WebDev")})
+	samlID := *id
+	samlID.Protocol = broker.ProtocolSAML
+	_, err = s.Assume(context.Background(), AssumeInput{Session: &Session{Identity: samlID}, GrantKey: key("WebDev")})
 	if broker.ErrorReason(err) != ReasonUpstreamMissing {
 		t.Fatalf("no upstream token: %v", err)
 	}

@@ -180,3 +180,67 @@ func TestUpstreamResponseKeptOnlyWhileUsable(t *testing.T) {
 		t.Fatalf("spent session %+v", sess)
 	}
 }
+
+// Small state, OIDC: the upstream ID token is a bearer credential AWS
+// takes until it expires. A sign-in the rules give no pass-through web
+// identity role stores none (the refresh token stays, to verify the person
+// again); one they do keeps it until it expires, then drops it at the next
+// Load and writes the session back without it.
+func TestUpstreamIDTokenKeptOnlyWhileUsable(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	acc, _, _ := webIdentityService(t)
+	s, db, _ := newSessionsWith(t, &now, func(c *SessionsConfig) { c.Access = acc; c.Lifetime = 8 * time.Hour })
+	stored := func(sid string) []byte {
+		t.Helper()
+		st, err := db.GetSession(ctx, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Data
+	}
+	const token, refresh = "UPSTREAM-ID-TOKEN-MARKER", "UPSTREAM-REFRESH-MARKER"
+	person := func(groups ...string) broker.Identity {
+		return broker.Identity{Provider: "keycloak", Protocol: broker.ProtocolOIDC, Subject: "bob",
+			Attributes: map[string][]string{"groups": groups}}
+	}
+
+	// No role at all, or none that passes the token through: not stored.
+	sid, _, err := s.Start(ctx, NewOIDCSession(person("ops"), token, now.Add(5*time.Minute), refresh), "", Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data := stored(sid); bytes.Contains(data, []byte(token)) || !bytes.Contains(data, []byte(refresh)) {
+		t.Fatalf("a session without pass-through roles: %s", data)
+	}
+
+	// dev gets WebDev, pass-through by web identity: kept until it expires.
+	sid, _, err = s.Start(ctx, NewOIDCSession(person("dev"), token, now.Add(5*time.Minute), refresh), "", Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data := stored(sid); !bytes.Contains(data, []byte(token)) {
+		t.Fatalf("a pass-through session lost its ID token: %s", data)
+	}
+	now = now.Add(5 * time.Minute)
+	got, err := s.Load(ctx, sid)
+	if err != nil || got.idToken != "" || got.RefreshToken() != refresh {
+		t.Fatalf("Load after the ID token's expiry = %+v, %v", got, err)
+	}
+	if data := stored(sid); bytes.Contains(data, []byte(token)) {
+		t.Fatalf("an expired ID token still stored: %s", data)
+	}
+
+	// After a refresh, the decision on the refreshed identity says again.
+	sess := NewOIDCSession(person("dev"), "", time.Time{}, refresh)
+	sess.Refreshed(token, now.Add(5*time.Minute), refresh)
+	sess.KeepUpstreamFor(acc.Decide(&sess.Identity))
+	if sess.idToken != token {
+		t.Fatal("a refreshed ID token dropped though a pass-through role uses it")
+	}
+	sess.Reverified(person("ops"), now)
+	sess.KeepUpstreamFor(acc.Decide(&sess.Identity))
+	if sess.idToken != "" || sess.RefreshToken() != refresh {
+		t.Fatalf("after the person left dev: %+v", sess)
+	}
+}

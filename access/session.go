@@ -170,31 +170,51 @@ func (s *Session) spend(out *Outcome, err error) bool {
 	return true
 }
 
-// keepUpstreamFor drops the upstream SAML Response unless one of d's
-// grants is pass-through by SAML, the only use of it: broker-issued
-// sessions never hold it. A pass-through role granted later asks for a
-// fresh sign-in (ReasonUpstreamMissing).
-func (s *Session) keepUpstreamFor(d mapping.Decision) {
-	if len(s.samlResponse) == 0 {
-		return
-	}
+// KeepUpstreamFor drops the upstream credentials d does not use: the SAML
+// Response unless one of d's grants is pass-through by SAML, the upstream
+// OP's ID token unless one is pass-through by web identity. Those are
+// their only uses (the ID token is a bearer credential AWS accepts until
+// it expires): broker-issued sessions hold neither. The refresh token is
+// kept, to verify the person again without a browser trip. A pass-through
+// role granted later asks for a fresh sign-in (SAML, ReasonUpstreamMissing)
+// or a refresh (OIDC, ReasonUpstreamTokenExpired). Sessions.Start applies
+// it; apply it again after Refreshed, with the decision on the refreshed
+// identity.
+func (s *Session) KeepUpstreamFor(d mapping.Decision) {
+	var saml, webIdentity bool
 	for _, g := range d.Grants {
-		if g.Mode == broker.ModePassThrough && (g.Downstream == broker.DownstreamSAML || g.Downstream == "") {
-			return
+		if g.Mode != broker.ModePassThrough {
+			continue
+		}
+		switch g.Downstream {
+		case broker.DownstreamSAML, "":
+			saml = true
+		case broker.DownstreamWebIdentity:
+			webIdentity = true
 		}
 	}
-	s.samlResponse = nil
+	if !saml {
+		s.samlResponse = nil
+	}
+	if !webIdentity {
+		s.idToken, s.idTokenExpires = "", time.Time{}
+	}
 }
 
 // dropExpiredUpstream drops the upstream SAML Response once the assertion
-// has expired (AWS would refuse it); it reports whether the session
-// changed.
+// has expired, and the upstream ID token once it has (AWS would refuse
+// either); it reports whether the session changed.
 func (s *Session) dropExpiredUpstream(now time.Time) bool {
-	if len(s.samlResponse) == 0 || s.Identity.Expires.IsZero() || now.Before(s.Identity.Expires) {
-		return false
+	changed := false
+	if len(s.samlResponse) > 0 && !s.Identity.Expires.IsZero() && !now.Before(s.Identity.Expires) {
+		s.samlResponse = nil
+		changed = true
 	}
-	s.samlResponse = nil
-	return true
+	if s.idToken != "" && !s.idTokenExpires.IsZero() && !now.Before(s.idTokenExpires) {
+		s.idToken, s.idTokenExpires = "", time.Time{}
+		changed = true
+	}
+	return changed
 }
 
 // capped is t, or the session's cap when that comes first.

@@ -161,7 +161,8 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 // refusal, audited as a failed sign-in with its subject) and writes
 // nothing; a store that cannot write refuses it with its EUNAVAILABLE
 // error, logged with the request id. The session keeps the upstream SAML
-// Response only when the rules give a pass-through role.
+// Response or ID token only when the rules give a pass-through role that
+// uses it (Session.KeepUpstreamFor).
 //
 // The session ends at now+Lifetime or at its upstream cap
 // (Session.NotAfter), whichever is first; a cap already past is refused
@@ -179,7 +180,7 @@ func (s *Sessions) Start(ctx context.Context, sess *Session, replaces string, me
 		sess.verifiedAt = now
 	}
 	decision := s.cfg.Access.Decide(id)
-	sess.keepUpstreamFor(decision)
+	sess.KeepUpstreamFor(decision)
 	w, err := s.signInWrite(sess, replaces, now, meta, len(decision.Grants))
 	if err != nil {
 		return "", mapping.Decision{}, err
@@ -319,7 +320,8 @@ func (s *Sessions) Load(ctx context.Context, id string) (*Session, error) {
 		return nil, broker.Wrap(err, broker.EINTERNAL, "session_undecodable", "")
 	}
 	if sess.dropExpiredUpstream(now) {
-		// The upstream Response is past its use: it leaves the store now.
+		// The upstream Response or ID token is past its use: it leaves the
+		// store now.
 		if err := s.save(ctx, id, &sess, st.ExpiresAt); err != nil {
 			return nil, err
 		}

@@ -125,6 +125,8 @@ func (h *Handler) refreshUpstream(c echo.Context, cur *web.Current, p web.Provid
 	sess.Refreshed(res.IDToken, res.Expires, res.RefreshToken)
 	sess.Reverified(res.Identity, h.Now())
 	sess.CapAt(res.RefreshExpires)
+	// The new ID token is kept only if a pass-through role still uses it.
+	sess.KeepUpstreamFor(h.cfg.Access.Decide(&sess.Identity))
 	h.SaveSession(c, cur)
 	h.Log().InfoContext(ctx, "refreshed upstream ID token", "request_id", web.RequestID(c), "provider", p.ID, "subject", sess.Identity.Subject)
 	return nil
