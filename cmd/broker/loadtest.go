@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,8 +19,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/broker-dev/broker"
+	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/devidp"
 	"github.com/broker-dev/broker/devstack"
+	"github.com/broker-dev/broker/mapping"
 )
 
 // runLoadtest drives whole logins against an in-process dev stack and
@@ -46,6 +50,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	provider := fs.String("provider", "saml", "sign in through the demo SAML IdP (saml) or the demo OpenID Provider (oidc)")
 	cpuProfile := fs.String("cpuprofile", "", "also write the timed part's CPU profile to this file (go tool pprof; samples labelled by component)")
 	memProfile := fs.String("memprofile", "", "also write the heap profile at the end (after a GC) to this file (go tool pprof -sample_index=inuse_space)")
+	noPassThrough := fs.Bool("no-pass-through", false, "leave out the demo rules that pass the IdP's own assertion or ID token to AWS, so every role is broker-issued (the store then keeps neither)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,12 +74,18 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *flood {
 		return runFlood(ctx, floodOptions{requests: *requests, concurrency: *concurrency, duration: *duration, dataDir: dir}, stdout)
 	}
-	st, err := devstack.Start(ctx, devstack.Options{DataDir: dir, NoRateLimits: true})
+	opts := devstack.Options{DataDir: dir, NoRateLimits: true}
+	mode := ""
+	if *noPassThrough {
+		opts.Configure = dropPassThrough
+		mode = ", broker-issued roles only"
+	}
+	st, err := devstack.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "broker loadtest: %d concurrent %s logins for %s against %s\n", *concurrency, strings.ToUpper(*provider), *duration, st.BrokerURL)
+	fmt.Fprintf(stdout, "broker loadtest: %d concurrent %s logins for %s against %s%s\n", *concurrency, strings.ToUpper(*provider), *duration, st.BrokerURL, mode)
 
 	storeBefore, err := snapshotStore(ctx, st, dir)
 	if err != nil {
@@ -264,6 +275,12 @@ func oneLogin(ctx context.Context, st *devstack.Stack) (time.Duration, error) {
 
 // openRole picks the first role on the portal page and follows it to the
 // console URL.
+// dropPassThrough removes the rules whose grants pass the IdP's own
+// credential to AWS (--no-pass-through).
+func dropPassThrough(c *config.Config) {
+	c.Rules = slices.DeleteFunc(c.Rules, func(r mapping.Rule) bool { return r.Grant.Mode == string(broker.ModePassThrough) })
+}
+
 func openRole(st *devstack.Stack, c *http.Client, portal string) error {
 	g, t := grantRe.FindStringSubmatch(portal), csrfRe.FindStringSubmatch(portal)
 	if g == nil || t == nil {
