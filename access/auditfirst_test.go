@@ -10,6 +10,7 @@ import (
 
 	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/store"
+	"github.com/broker-dev/broker/store/sqlstore"
 )
 
 // errStoreReadOnly is what a store that cannot write answers.
@@ -125,20 +126,23 @@ func TestStartOneTime(t *testing.T) {
 	}
 }
 
+// storedSession is the session sid as the store holds it (decrypted).
+func storedSession(t *testing.T, db *sqlstore.DB, sid string) []byte {
+	t.Helper()
+	st, err := db.GetSession(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Data
+}
+
 // Small state: a broker-issued sign-in never stores the upstream Response;
 // a pass-through one keeps it until it is spent or expires, then drops it.
 func TestUpstreamResponseKeptOnlyWhileUsable(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 	s, db, _ := newSessionsWith(t, &now, func(c *SessionsConfig) { c.Lifetime = 8 * time.Hour })
-	stored := func(sid string) []byte {
-		t.Helper()
-		st, err := db.GetSession(ctx, sid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Data
-	}
+	stored := func(sid string) []byte { return storedSession(t, db, sid) }
 	marker := []byte("UPSTREAM-RESPONSE-MARKER")
 	response := append([]byte("<Response>"), append(marker, "</Response>"...)...)
 
@@ -191,14 +195,7 @@ func TestUpstreamIDTokenKeptOnlyWhileUsable(t *testing.T) {
 	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 	acc, _, _ := webIdentityService(t)
 	s, db, _ := newSessionsWith(t, &now, func(c *SessionsConfig) { c.Access = acc; c.Lifetime = 8 * time.Hour })
-	stored := func(sid string) []byte {
-		t.Helper()
-		st, err := db.GetSession(ctx, sid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Data
-	}
+	stored := func(sid string) []byte { return storedSession(t, db, sid) }
 	const token, refresh = "UPSTREAM-ID-TOKEN-MARKER", "UPSTREAM-REFRESH-MARKER"
 	person := func(groups ...string) broker.Identity {
 		return broker.Identity{Provider: "keycloak", Protocol: broker.ProtocolOIDC, Subject: "bob",
