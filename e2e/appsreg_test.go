@@ -21,9 +21,10 @@ import (
 	"github.com/broker-dev/broker/store"
 )
 
-// appsToken stores an admin API token with the apps scopes, created by
-// the demo admin alice (whose latest sign-in is an admin's).
-func appsToken(t *testing.T, st store.Store) string {
+// adminToken stores an admin API token named name with scopes, created
+// by the demo admin alice (whose latest sign-in, recorded here, is an
+// admin's: a token works only while it is).
+func adminToken(t *testing.T, st store.Store, name string, scopes ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	alice, err := json.Marshal(broker.Identity{Provider: "demo", Protocol: broker.ProtocolSAML, Subject: "alice",
@@ -34,10 +35,10 @@ func appsToken(t *testing.T, st store.Store) string {
 	if err := st.RecordSignIn(ctx, &store.SignIn{Provider: "demo", Subject: "alice", Identity: alice}); err != nil {
 		t.Fatal(err)
 	}
-	token := "brk_e2e-apps-registration-token"
+	token := "brk_e2e-" + name + "-token"
 	sum := sha256.Sum256([]byte(token))
-	if err := st.CreateAPIToken(ctx, &store.APIToken{ID: "apps", Name: "apps", Hash: sum[:], CreatedBy: "demo/alice",
-		CreatorProvider: "demo", CreatorSubject: "alice", Scopes: []string{"apps:read", "apps:write"}, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if err := st.CreateAPIToken(ctx, &store.APIToken{ID: name, Name: name, Hash: sum[:], CreatedBy: "demo/alice",
+		CreatorProvider: "demo", CreatorSubject: "alice", Scopes: scopes, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	return token
@@ -51,7 +52,7 @@ func appsToken(t *testing.T, st store.Store) string {
 func TestRegisteredAppSignsIn(t *testing.T) {
 	st := startStack(t)
 	ctx := context.Background()
-	token := appsToken(t, st.App.Store)
+	token := adminToken(t, st.App.Store, "apps", "apps:read", "apps:write")
 
 	var (
 		mu      sync.Mutex

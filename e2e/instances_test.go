@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -13,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/broker-dev/broker"
 	"github.com/broker-dev/broker/app"
 	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/devstack"
-	"github.com/broker-dev/broker/store"
 	"github.com/broker-dev/broker/store/sqlstore/sqltest"
 )
 
@@ -71,22 +67,7 @@ func TestRuleSavedOnOneInstanceIsUsedByAnother(t *testing.T) {
 	st := startStackWith(t, devstack.Options{PostgresDSN: sqltest.PostgresSchema(t)})
 	other := startSecondInstance(t, st)
 
-	token := "brk_e2e-" + hex.EncodeToString([]byte(t.Name()))[:16]
-	// A token works only while its creator's latest sign-in is an
-	// admin's: record the demo admin alice's, then her token.
-	alice, err := json.Marshal(broker.Identity{Provider: "demo", Protocol: broker.ProtocolSAML, Subject: "alice",
-		Attributes: map[string][]string{"groups": {"broker-admins"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.App.Store.RecordSignIn(context.Background(), &store.SignIn{Provider: "demo", Subject: "alice", Identity: alice}); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(token))
-	if err := st.App.Store.CreateAPIToken(context.Background(), &store.APIToken{ID: "e2e", Name: "e2e", Hash: sum[:], CreatedBy: "demo/alice",
-		CreatorProvider: "demo", CreatorSubject: "alice", Scopes: []string{"rules:read", "rules:write"}, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	token := adminToken(t, st.App.Store, "rules", "rules:read", "rules:write")
 	simulate := `{"provider":"demo","subject":"x","attributes":{"groups":["sre"]}}`
 	if code, body := apiCall(t, "POST", other+"/api/v1/simulate", token, simulate); code != 200 || strings.Contains(body, "role/ReadOnly") {
 		t.Fatalf("before: %d %s", code, body)
