@@ -3,13 +3,16 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/broker-dev/broker/config"
 	"github.com/broker-dev/broker/devidp"
 	"github.com/broker-dev/broker/devstack"
+	"github.com/broker-dev/broker/mapping"
 	"github.com/broker-dev/broker/store"
 )
 
@@ -83,6 +86,37 @@ func TestOIDCPassThroughWebIdentity(t *testing.T) {
 	}
 	assertExpiry(t, cp.Expiry, 2*time.Hour)
 	auditHas(t, st, store.AuditFilter{Subject: devidp.SubjectOf("bob"), Event: "signin", Provider: "demo-oidc", Result: store.ResultSuccess}, "")
+}
+
+// A pass-through web identity role granted after the person signed in:
+// the session kept no ID token (no role used it then), so opening the new
+// role renews it with the refresh token, without a trip through the OP,
+// and the OP's fresh token goes to AssumeRoleWithWebIdentity.
+func TestOIDCPassThroughGrantedAfterSignIn(t *testing.T) {
+	st := startStackWith(t, devstack.Options{Configure: func(c *config.Config) {
+		c.Rules = slices.DeleteFunc(c.Rules, func(r mapping.Rule) bool { return r.Name == "oidc-engineers-web" })
+	}})
+	b, portal := signInOIDC(t, st, "bob")
+	if slices.Contains(portal.roleARNs(), sandboxWebDeveloper) {
+		t.Fatalf("the portal lists %s before the rule exists", sandboxWebDeveloper)
+	}
+	token := adminToken(t, st.App.Store, "rules", "rules:read", "rules:write")
+	rule := `{"name":"oidc-engineers-web","providers":["demo-oidc"],"when":{"all":[{"attribute":"groups","equals":"engineering"}]},` +
+		`"grant":{"account":"sandbox","role":"WebDeveloper","mode":"pass-through","downstream":"web-identity"}}`
+	if code, body := apiCall(t, http.MethodPost, st.BrokerURL+"/api/v1/rules", token, rule); code != http.StatusCreated {
+		t.Fatalf("create the rule: %d %s", code, body)
+	}
+	b.hops = nil
+	action, form := roleForm(t, b.get(st.BrokerURL+"/"), sandboxWebDeveloper)
+	p := b.post(action, form)
+	for _, h := range b.hops {
+		if strings.Contains(h.Location, st.OPURL) || strings.Contains(h.Location, "prompt=none") {
+			t.Errorf("went back to the OP instead of refreshing: %+v", b.hops)
+		}
+	}
+	if cp := readConsole(t, st, b, p); cp.Role != "WebDeveloper" || cp.SessionName != "bob@example.com" {
+		t.Errorf("console shows %+v", cp)
+	}
 }
 
 // An OIDC user reaches a SAML role (the broker mints the assertion) and a
