@@ -18,14 +18,14 @@ func (s *Service) assumeWebIdentity(ctx context.Context, sess *Session, out *Out
 	input := sts.WebIdentityInput{RoleARN: g.RoleARN, Duration: g.CredentialDuration, Policy: g.SessionPolicy, PolicyARNs: g.PolicyARNs}
 	switch g.Mode {
 	case broker.ModePassThrough:
-		if sess.idToken == "" && id.Protocol == broker.ProtocolOIDC {
-			// Not kept: no pass-through role when the person signed in,
-			// or past its expiry (Session.KeepUpstreamFor). A refresh, or
-			// a silent sign-in, gets a fresh one (NextStep).
-			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamTokenExpired,
-				"This role needs a current token from your identity provider: sign in again.")
-		}
 		if sess.idToken == "" {
+			if id.Protocol == broker.ProtocolOIDC {
+				// Not kept: no pass-through role when the person signed
+				// in, or past its expiry (Session.KeepUpstreamFor). A
+				// refresh, or a silent sign-in, gets a fresh one (NextStep).
+				return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamTokenExpired,
+					"This role needs a current token from your identity provider: sign in again.")
+			}
 			return nil, broker.Errorf(broker.EEXPIRED, ReasonUpstreamMissing,
 				"This role needs a sign-in with an OpenID Connect provider: sign in with one to use it.")
 		}

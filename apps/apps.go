@@ -488,21 +488,23 @@ func (p *Provider) Complete(ctx context.Context, id string, person *broker.Ident
 	if !ok {
 		return "", broker.Errorf(broker.ENOTFOUND, "app_client_unknown", "This app is no longer registered with the broker.")
 	}
-	if c.When != nil {
-		if ok, why := c.When.Match(person); !ok {
-			p.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: m.RequestID, Event: "app_signin", Result: store.ResultFailure,
-				Reason: ReasonNotAllowed, Message: "the app's condition refused the person: " + why,
-				Provider: person.Provider, Subject: person.Subject, RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent,
-				Details: map[string]string{"client": c.ID}})
-			return "", broker.Errorf(broker.EFORBIDDEN, ReasonNotAllowed, "You may not use %s.", clientLabel(c))
-		}
-	}
-	if err := checkSubject(person); err != nil {
+	// refuse audits a refused sign-in (err's reason, message for the log
+	// reader) and returns err.
+	refuse := func(err error, message string) (string, error) {
 		p.cfg.Audit.Audit(ctx, &store.AuditEvent{RequestID: m.RequestID, Event: "app_signin", Result: store.ResultFailure,
-			Reason: ReasonSubjectTooLong, Message: "the person's sub would be longer than OpenID Connect allows",
+			Reason: broker.ErrorReason(err), Message: message,
 			Provider: person.Provider, Subject: person.Subject, RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent,
 			Details: map[string]string{"client": c.ID}})
 		return "", err
+	}
+	if c.When != nil {
+		if ok, why := c.When.Match(person); !ok {
+			return refuse(broker.Errorf(broker.EFORBIDDEN, ReasonNotAllowed, "You may not use %s.", clientLabel(c)),
+				"the app's condition refused the person: "+why)
+		}
+	}
+	if err := checkSubject(person); err != nil {
+		return refuse(err, subjectTooLongAudit)
 	}
 	raw, err := jsonIdentity(person)
 	if err != nil {

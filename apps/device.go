@@ -324,7 +324,7 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, approve bo
 	if approve {
 		if err := checkSubject(person); err != nil {
 			approve = false
-			ev.Result, ev.Reason, ev.Message = store.ResultFailure, ReasonSubjectTooLong, "the person's sub would be longer than OpenID Connect allows"
+			ev.Result, ev.Reason, ev.Message = store.ResultFailure, ReasonSubjectTooLong, subjectTooLongAudit
 			refused = err
 		}
 	}

@@ -39,6 +39,9 @@ func subject(provider, sub string) string { return provider + ":" + sub }
 // that a relying party that keeps it in a 255-byte column can.
 const maxSubject = 255
 
+// subjectTooLongAudit is the audit message of a refusal by checkSubject.
+const subjectTooLongAudit = "the person's sub would be longer than OpenID Connect allows"
+
 // checkSubject returns an EFORBIDDEN ReasonSubjectTooLong error when the
 // person's sub would be longer than maxSubject. Such a person is refused
 // rather than given a shortened or hashed sub: any shortening is a value

@@ -273,14 +273,14 @@ func oneLogin(ctx context.Context, st *devstack.Stack) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// openRole picks the first role on the portal page and follows it to the
-// console URL.
 // dropPassThrough removes the rules whose grants pass the IdP's own
 // credential to AWS (--no-pass-through).
 func dropPassThrough(c *config.Config) {
 	c.Rules = slices.DeleteFunc(c.Rules, func(r mapping.Rule) bool { return r.Grant.Mode == string(broker.ModePassThrough) })
 }
 
+// openRole picks the first role on the portal page and follows it to the
+// console URL.
 func openRole(st *devstack.Stack, c *http.Client, portal string) error {
 	g, t := grantRe.FindStringSubmatch(portal), csrfRe.FindStringSubmatch(portal)
 	if g == nil || t == nil {
